@@ -1,0 +1,137 @@
+//! The command line: which job to run, from argv[0] (as VDSM runs a hook
+//! entry) or from a subcommand (as an administrator runs it).
+
+use std::ffi::OsString;
+use std::panic;
+use std::path::Path;
+
+use crate::error::Error;
+use crate::exit_codes::ExitCode;
+
+pub const PROGRAM: &str = "vdsm-hook-largeguest";
+
+const USAGE: &str = "\
+usage: vdsm-hook-largeguest COMMAND [ARGS]
+
+  check [NAME=VALUE...]        check property values, print them in canonical form
+  engine-config [--cver X.Y]   print the engine-config command declaring the properties
+  apply --domxml FILE [NAME=VALUE...] [--dry-run] [--diff]
+                               rewrite a domain XML as the hook would
+  hook before_vm_start|before_vm_migrate_destination|ksm
+                               run a hook job as VDSM would (environment and _hook_domxml)
+  ksm status                   show the host's KSM counters
+  ksm set 0|1 [--timeout S]    switch merge_across_nodes safely
+  topology [--json]            show the host's NUMA topology
+  suggest --vcpus N --memory SIZE [...]
+                               propose cputune, numatune and guestnuma values
+
+Installed as a VDSM hook entry (NN_largeguest, NN_largeguest_validate,
+NN_largeguest_ksm), the job is chosen by the entry's name.";
+
+/// The jobs a VDSM hook entry can run, chosen by the entry's file name so
+/// that entries are plain symlinks to the executable, with no shell between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookJob {
+    /// `before_vm_start`: rewrite the domain XML.
+    Rewrite,
+    /// `before_vm_migrate_destination`: VDSM drops edits there, so only refuse
+    /// a migration this host cannot honour.
+    Validate,
+    /// Switch KSM's merge_across_nodes to what the VM asks for.
+    Ksm,
+}
+
+impl HookJob {
+    /// `50_largeguest` -> Rewrite, `50_largeguest_validate` -> Validate,
+    /// `60_largeguest_ksm` -> Ksm; anything else is not a hook entry.
+    pub fn from_entry_name(argv0: &Path) -> Option<HookJob> {
+        let name = argv0.file_name()?.to_str()?;
+        let (prefix, job) = name.split_once('_')?;
+        if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        match job {
+            "largeguest" => Some(HookJob::Rewrite),
+            "largeguest_validate" => Some(HookJob::Validate),
+            "largeguest_ksm" => Some(HookJob::Ksm),
+            _ => None,
+        }
+    }
+
+    fn from_subcommand(name: &str) -> Option<HookJob> {
+        match name {
+            "before_vm_start" => Some(HookJob::Rewrite),
+            "before_vm_migrate_destination" => Some(HookJob::Validate),
+            "ksm" => Some(HookJob::Ksm),
+            _ => None,
+        }
+    }
+}
+
+/// Runs the command and turns every failure, a panic included, into a
+/// one-line message and exit 2, so VDSM never starts a VM on a half-done job.
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    // The default hook prints a multi-line report; the one line below replaces it.
+    panic::set_hook(Box::new(|_| {}));
+    let outcome = panic::catch_unwind(|| run(args));
+    let err = match outcome {
+        Ok(Ok(code)) => return code,
+        Ok(Err(err)) => err,
+        Err(payload) => Error::Internal(panic_message(payload.as_ref())),
+    };
+    eprintln!("{PROGRAM}: {err}");
+    ExitCode::Refused
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text.to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "unexpected panic".to_string()
+    }
+}
+
+fn run(args: Vec<OsString>) -> Result<ExitCode, Error> {
+    let mut args = args.into_iter();
+    let argv0 = args.next().unwrap_or_default();
+    if let Some(job) = HookJob::from_entry_name(Path::new(&argv0)) {
+        return run_hook(job);
+    }
+    let args = args
+        .map(|arg| {
+            arg.into_string()
+                .map_err(|arg| Error::Usage(format!("argument {arg:?} is not valid UTF-8")))
+        })
+        .collect::<Result<Vec<String>, Error>>()?;
+    let Some((command, rest)) = args.split_first() else {
+        return Err(usage("a command is required"));
+    };
+    match command.as_str() {
+        "hook" => match rest {
+            [name] => match HookJob::from_subcommand(name) {
+                Some(job) => run_hook(job),
+                None => Err(usage(&format!("unknown hook job {name:?}"))),
+            },
+            _ => Err(usage("hook takes one job name")),
+        },
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(ExitCode::Success)
+        }
+        "--version" | "-V" => {
+            println!("{PROGRAM} {}", env!("CARGO_PKG_VERSION"));
+            Ok(ExitCode::Success)
+        }
+        other => Err(usage(&format!("unknown command {other:?}"))),
+    }
+}
+
+fn run_hook(job: HookJob) -> Result<ExitCode, Error> {
+    Err(Error::Usage(format!("hook job {job:?} is not built yet")))
+}
+
+fn usage(problem: &str) -> Error {
+    Error::Usage(format!("{problem}; run '{PROGRAM} --help' for the commands"))
+}

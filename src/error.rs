@@ -1,0 +1,14 @@
+//! The error every command can end with. Each variant prints as one line an
+//! administrator can act on; `cli` prefixes it with the program name.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The command line itself is wrong.
+    #[error("{0}")]
+    Usage(String),
+    /// A bug: a panic caught at the top. The VM must not start on a half-done job.
+    #[error("internal error: {0}; the domain XML was left unchanged, please report this")]
+    Internal(String),
+}

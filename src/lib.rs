@@ -1,0 +1,9 @@
+//! vdsm-hook-largeguest: per-vCPU pinning, memory binding and guest NUMA cells
+//! for large oVirt guests, written into the domain XML by a VDSM hook.
+//!
+//! The library holds everything; `main.rs` only wires the command line to it,
+//! so that tests, benchmarks and fuzz targets drive the same code VDSM runs.
+
+pub mod cli;
+pub mod error;
+pub mod exit_codes;
