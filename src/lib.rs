@@ -14,3 +14,4 @@ pub mod exit_codes;
 pub mod guestnuma;
 pub mod numatune;
 pub mod property;
+pub mod topology;
