@@ -99,7 +99,7 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), HookError> {
         let _ = fs::remove_file(&temp);
         return Err(fail(err.to_string()));
     }
-    if let Some(dir) = File::open(folder(path)).ok() {
+    if let Ok(dir) = File::open(folder(path)) {
         let _ = dir.sync_all();
     }
     Ok(())

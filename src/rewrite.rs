@@ -129,6 +129,9 @@ fn summary(request: &Request, cells: Option<&[GuestCell]>) -> String {
     }
     if let Some(numatune) = &request.numatune {
         parts.push(match &numatune.placement {
+            Placement::Nodes(nodes) if nodes.len() == 1 => {
+                format!("memory {} on node {nodes}", numatune.mode)
+            }
             Placement::Nodes(nodes) => format!("memory {} on nodes {nodes}", numatune.mode),
             Placement::Auto => format!("memory {} placed by numad", numatune.mode),
         });
@@ -405,7 +408,7 @@ fn edit_numatune(
         (None, Some(old)) => items.push(NewElement::verbatim(&editor.text[old.range()])),
         (None, None) => {}
     }
-    items.extend(memnodes.iter().map(|m| memnode_element(m)));
+    items.extend(memnodes.iter().map(memnode_element));
     let new = NewElement::new("numatune").children(items);
     match existing {
         Some(old) if new.is_childless() => editor.remove(old),
@@ -578,7 +581,7 @@ fn edit_cells(editor: &mut Editor, domain: &Domain, cells: &[GuestCell]) {
 /// The text between a cell's tags when it has element children.
 fn inner_text(text: &str, cell: Node) -> Option<String> {
     let first = cell.children().find(|n| !is_blank(*n))?;
-    let last = cell.children().filter(|n| !is_blank(*n)).last()?;
+    let last = cell.children().rev().find(|n| !is_blank(*n))?;
     let start = first
         .prev_sibling()
         .filter(|n| is_blank(*n))

@@ -274,7 +274,7 @@ impl<'t> Editor<'t> {
     /// Adds the elements as the last children of `parent`, opening it up
     /// when it is empty (`<cputune></cputune>`) or self-closing (`<cpu/>`).
     pub fn append(&mut self, parent: Node, new: &[NewElement]) {
-        if let Some(last) = parent.children().filter(|n| !is_blank(*n)).last() {
+        if let Some(last) = parent.children().rev().find(|n| !is_blank(*n)) {
             return self.insert_after(last, new);
         }
         let indent = self.indent(parent);
