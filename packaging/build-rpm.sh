@@ -5,25 +5,9 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-as_root=()
-[ "$(id -u)" -eq 0 ] || as_root=(sudo)
-
-# Installs the named packages with whichever package manager the host has.
-install_packages() {
-    local dnf_pkg=$1 apt_pkg=$2
-    if command -v dnf >/dev/null; then
-        "${as_root[@]}" dnf install -y "$dnf_pkg" >&2
-    elif command -v apt-get >/dev/null; then
-        "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
-            apt-get install -y -q --no-install-recommends "$apt_pkg" >&2
-    else
-        echo "build-rpm.sh: neither dnf nor apt-get found; install $dnf_pkg (or $apt_pkg) by hand" >&2
-        exit 1
-    fi
-}
-
-command -v rpmbuild >/dev/null || install_packages rpm-build rpm
-command -v cargo >/dev/null || install_packages cargo cargo
+# Debian's rpm package provides rpmbuild; Fedora's cargo is recent enough,
+# elsewhere rustup gives the toolchain Cargo.toml's rust-version asks for.
+"$repo/packaging/install-deps.sh" rpmbuild:rpm-build:rpm cargo:cargo:cargo
 
 # The [package] version; RPM forbids '-' in Version, and '~' sorts a
 # pre-release before its release as Cargo does.
