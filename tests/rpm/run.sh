@@ -73,8 +73,8 @@ check "every installed entry resolves to the 0755 executable inside the root" ba
         [ \"\$(readlink -f \"\$e\")\" = '$exe' ] || { echo \"\$e -> \$(readlink -f \"\$e\")\"; exit 1; }
         [ \"\$(stat -L -c %a \"\$e\")\" = 755 ] || { echo \"\$e: mode \$(stat -L -c %a \"\$e\")\"; exit 1; }
     done"
-check "the installed executable reports Cargo.toml's version" \
-    bash -c "'$exe' --version | grep -qx 'vdsm-hook-largeguest $version'"
+check "vdsm-hook-largeguest on PATH reaches the executable and reports Cargo.toml's version" \
+    bash -c "'$root/usr/bin/vdsm-hook-largeguest' --version | grep -qx 'vdsm-hook-largeguest $version'"
 
 # The man page renders without warnings and covers every command and entry.
 man_src="$repo/packaging/vdsm-hook-largeguest.8"
