@@ -6,6 +6,7 @@ re.fullmatch with re.ASCII is the same for the subset of syntax the project
 keeps to (\\d, \\w are ASCII in Java).
 
 usage: engine_regex.py README.md < output of `vdsm-hook-largeguest engine-config --cver X.Y`
+       engine_regex.py --examples    (prints the README's examples as NAME=VALUE lines)
 """
 
 import re
@@ -49,8 +50,18 @@ def properties(command):
 
 
 def main():
+    if sys.argv[1] == "--examples":
+        for name, values in GOOD.items():
+            for value in values:
+                print(f"{name}={value}")
+        return 0
     readme = open(sys.argv[1], encoding="utf-8").read()
-    command = sys.stdin.read().strip()
+    # The command is the one line that is not a comment for the reader.
+    lines = [line for line in sys.stdin.read().splitlines() if line.startswith("engine-config ")]
+    if len(lines) != 1:
+        print(f"expected one engine-config line, found {len(lines)}")
+        return 1
+    command = lines[0]
     props = properties(command)
     failures = []
     if "--cver=" not in command and "--cver " not in command:
