@@ -107,17 +107,21 @@ check "the Ansible playbook passes ansible-playbook --syntax-check" \
 sample="$repo/testdata/engine-small.xml"
 props=("cputune=0#0_1#1" "numatune=strict#0" "guestnuma=0-1#2G#0")
 runner="$repo/tests/vdsm-runner"
+# run_to FILE COMMAND...: runs COMMAND with its standard output in FILE.
+run_to() { local out=$1; shift; "$@" >"$out"; }
 if [ -x "$runner" ]; then
+    hookdir="$root/usr/libexec/vdsm/hooks/before_vm_start"
     cp "$sample" "$work/runner-in.xml"
     check "tests/vdsm-runner runs the installed before_vm_start folder" \
-        bash -c "'$runner' '$root/usr/libexec/vdsm/hooks/before_vm_start' '$work/runner-in.xml' ${props[*]} >'$work/hooked.xml'"
+        run_to "$work/hooked.xml" "$runner" "$hookdir" "$work/runner-in.xml" "${props[@]}"
     cp "$sample" "$work/apply-in.xml"
     check "apply --dry-run rewrites the sample" \
-        bash -c "'$exe' apply --domxml '$work/apply-in.xml' ${props[*]} --dry-run >'$work/applied.xml'"
-    check "the installed hook folder's result equals apply --dry-run" cmp "$work/hooked.xml" "$work/applied.xml"
+        run_to "$work/applied.xml" "$exe" apply --domxml "$work/apply-in.xml" "${props[@]}" --dry-run
+    check "the installed hook folder's result equals apply --dry-run" \
+        bash -c 'test -s "$1" && cmp "$1" "$2"' _ "$work/hooked.xml" "$work/applied.xml"
     check "the result pins the vCPUs" grep -q '<vcpupin' "$work/hooked.xml"
     check "a refused value fails the run as VDSM would" \
-        bash -c "! '$runner' '$root/usr/libexec/vdsm/hooks/before_vm_start' '$work/runner-in.xml' cputune=0#zz >/dev/null 2>&1"
+        bash -c '! "$@" >/dev/null 2>&1' _ "$runner" "$hookdir" "$work/runner-in.xml" 'cputune=0#zz'
 else
     fail "tests/vdsm-runner exists (run the installed before_vm_start folder as VDSM does)"
 fi
