@@ -25,6 +25,7 @@ finish() {
     exit
 }
 
+[ "$(id -u)" -eq 0 ] || { fail "run as root: installing into a scratch root with rpm --root needs it"; finish; }
 "$repo/packaging/install-deps.sh" rpmbuild:rpm-build:rpm visudo:sudo:sudo \
     ansible-playbook:ansible-core:ansible-core groff:groff-base:groff-base python3:python3:python3 ||
     { fail "install the test's tools"; finish; }
