@@ -68,6 +68,9 @@ else
 fi
 exe="$root/usr/libexec/vdsm-hook-largeguest/vdsm-hook-largeguest"
 check "the installed sudoers drop-in passes visudo -cf" visudo -cf "$root/etc/sudoers.d/50_vdsm_hook_largeguest"
+check "the sudoers drop-in allows only the packaged executable" bash -c "
+    grep -o '/[^ ,]*' '$root/etc/sudoers.d/50_vdsm_hook_largeguest' | sort -u | grep -v '^/usr/libexec/vdsm-hook-largeguest/vdsm-hook-largeguest\$' |
+        grep -v '^/etc/sudoers.d/50_vdsm_hook_largeguest\$' | (! grep .)"
 check "the installed sudoers drop-in has mode 0440" test "$(stat -c %a "$root/etc/sudoers.d/50_vdsm_hook_largeguest")" = 440
 check "every installed entry resolves to the 0755 executable inside the root" bash -c "
     for e in '$root'/usr/libexec/vdsm/hooks/*/*; do
