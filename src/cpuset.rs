@@ -152,8 +152,8 @@ impl CpuSet {
         let (lo, hi) = (bounds.first().unwrap_or(1), bounds.last().unwrap_or(0));
         self.ranges
             .iter()
-            .filter_map(move |&(l, h)| (l.max(lo) <= h.min(hi)).then(|| l.max(lo)..=h.min(hi)))
-            .flatten()
+            .filter(move |&&(l, h)| l.max(lo) <= h.min(hi))
+            .flat_map(move |&(l, h)| l.max(lo)..=h.min(hi))
     }
 }
 
