@@ -52,7 +52,10 @@ fn guestnuma<'a>(input: &'a str, notes: &mut Notes<'a>) -> PResult<'a, GuestNuma
     let mut seen = CpuSet::new();
     let mut rest = input;
     loop {
-        let after_nodes = cells.last().is_some_and(|cell| cell.host_nodes.is_some());
+        // Text with no '#' left cannot be a cell: after host nodes it is
+        // most often the rest of a node list that needed '_'.
+        let after_nodes =
+            cells.last().is_some_and(|cell| cell.host_nodes.is_some()) && !rest.contains('#');
         let (after, cell) = match cell(rest, wide_nodes, notes) {
             Err(nom::Err::Failure(fail)) if after_nodes && separator == ',' => {
                 return Err(nom::Err::Failure(explain_narrow_nodes(fail)))
