@@ -40,7 +40,7 @@ pub fn guestnuma_regex() -> String {
     let set = set();
     let wide = format!("{set}#{memory}(?:#{set})?");
     let narrow = format!("{set}#{memory}(?:#{RANGE})?");
-    format!("^(?:[0-9]+|{wide}(?:_{wide})+|{narrow}(?:,{narrow})*)$")
+    format!("^(?:[0-9]+|{wide}(?:_{wide})*|{narrow}(?:,{narrow})*)$")
 }
 
 pub const KSM_REGEX: &str = "^(?:0|1|true|false)$";
