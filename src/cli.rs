@@ -122,6 +122,7 @@ fn run(args: Vec<OsString>) -> Result<ExitCode, Error> {
             Ok(ExitCode::Success)
         }
         "topology" => crate::topology::run(rest),
+        "suggest" => crate::planner::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::Success)

@@ -13,5 +13,6 @@ pub mod error;
 pub mod exit_codes;
 pub mod guestnuma;
 pub mod numatune;
+pub mod planner;
 pub mod property;
 pub mod topology;

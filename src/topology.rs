@@ -416,7 +416,7 @@ pub(crate) fn read_list(path: &Path) -> Result<CpuSet, TopologyError> {
 }
 
 /// The set, or the column where the text stops being a list.
-fn parse_list(text: &str) -> Result<CpuSet, usize> {
+pub(crate) fn parse_list(text: &str) -> Result<CpuSet, usize> {
     let text = text.strip_suffix('\n').unwrap_or(text);
     if text.is_empty() {
         return Ok(CpuSet::new());
