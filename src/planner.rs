@@ -78,6 +78,7 @@ impl fmt::Display for NodeLimit {
                 f,
                 "{k} host nodes (each guest cell needs a guest core, and the guest has {k})"
             ),
+            NodeLimit::Usable(1) => f.write_str("the one host node with usable CPUs"),
             NodeLimit::Usable(k) => write!(f, "the {k} host nodes with usable CPUs"),
         }
     }
@@ -159,7 +160,7 @@ pub enum PlanError {
     VcpusNotMultiple { vcpus: u32, threads: u32 },
     #[error("--memory {memory} KiB is not a whole number of MiB; QEMU rounds each cell up to a MiB, so ask for {rounded}")]
     MemoryNotMib { memory: String, rounded: String },
-    #[error("--reserve names CPU {cpus}, which this host does not have (its CPUs: {host})")]
+    #[error("--reserve names CPUs {cpus}, which this host does not have (its CPUs: {host})")]
     ReserveUnknown { cpus: CpuSet, host: CpuSet },
     #[error("--nodes must be at least 1")]
     NoNodes,
