@@ -116,7 +116,7 @@ pub fn rewrite(
     // Never hand libvirt a broken document, whatever went wrong above.
     if let Err(err) = domain::parse(&text) {
         return Err(DomainError::NotWellFormed(format!(
-            "after the edit ({err}); this is a bug"
+            " after the edit ({err}); this is a bug"
         )));
     }
     Ok(Outcome { text, summary })
