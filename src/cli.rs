@@ -123,6 +123,8 @@ fn run(args: Vec<OsString>) -> Result<ExitCode, Error> {
             println!("{}", crate::engine_config::run(rest)?);
             Ok(ExitCode::Success)
         }
+        "topology" => crate::topology::run(rest),
+        "suggest" => crate::planner::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::Success)

@@ -20,6 +20,9 @@ pub enum Error {
     /// The host's sysfs could not be read as expected.
     #[error(transparent)]
     Topology(#[from] crate::topology::TopologyError),
+    /// `suggest` found no placement, or was asked for an impossible one.
+    #[error(transparent)]
+    Plan(#[from] crate::planner::PlanError),
     /// A bug: a panic caught at the top. The VM must not start on a half-done job.
     #[error("internal error: {0}; the domain XML was left unchanged, please report this")]
     Internal(String),

@@ -16,6 +16,7 @@ pub mod exit_codes;
 pub mod guestnuma;
 pub mod hook;
 pub mod numatune;
+pub mod planner;
 pub mod property;
 pub mod rewrite;
 pub mod topology;
