@@ -8,6 +8,8 @@ pub enum Error {
     /// The command line itself is wrong.
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Ksm(#[from] crate::ksm::KsmError),
     /// A bug: a panic caught at the top. The VM must not start on a half-done job.
     #[error("internal error: {0}; the domain XML was left unchanged, please report this")]
     Internal(String),

@@ -7,3 +7,5 @@
 pub mod cli;
 pub mod error;
 pub mod exit_codes;
+pub mod ksm;
+pub mod ksm_sudo;
