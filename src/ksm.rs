@@ -94,7 +94,7 @@ pub enum KsmError {
         path.display(), timeout.as_secs()
     )]
     LockTimeout { path: PathBuf, timeout: Duration },
-    #[error("{cause}; run put back to {run}, merge_across_nodes left unchanged")]
+    #[error("{cause}; run is back at {run}, merge_across_nodes left unchanged")]
     Aborted { cause: Box<KsmError>, run: u64 },
     #[error(
         "{cause}; putting run back to {run} failed too ({restore}): write {run} to run by hand"
@@ -296,7 +296,7 @@ fn with_run_restored(
     body: impl FnOnce() -> Result<(), KsmError>,
 ) -> Result<(), KsmError> {
     let outcome = body();
-    let restored = host.write("run", run);
+    let restored = restore_run(host, run);
     match (outcome, restored) {
         (Ok(()), Ok(())) => Ok(()),
         (Ok(()), Err(restore)) => Err(KsmError::NotRestored(Box::new(restore))),
@@ -309,6 +309,16 @@ fn with_run_restored(
             run,
             restore: Box::new(restore),
         }),
+    }
+}
+
+/// A failed `run=2` may have changed nothing (EACCES) or left ksmd stopped
+/// (the kernel sets run=0 when unmerging fails), so look before writing: an
+/// unwritable `run` that still holds the old value is not a second failure.
+fn restore_run(host: &Host, run: u64) -> Result<(), KsmError> {
+    match host.read("run") {
+        Ok(current) if current == run => Ok(()),
+        _ => host.write("run", run),
     }
 }
 
