@@ -208,9 +208,11 @@ fn read_number(path: &Path) -> Result<u64, KsmError> {
     })
 }
 
-/// One write() like `echo`, truncating so a fake regular file reads back right.
+/// One write() like `echo`. No O_TRUNC: sysfs ignores it, and on a fake tree
+/// it would let a concurrent reader see an empty file. The values written
+/// (run 0-2, merge_across_nodes 0-1) are one digit, so the length never changes.
 fn write_number(path: &Path, value: u64) -> io::Result<()> {
-    let mut file = OpenOptions::new().write(true).truncate(true).open(path)?;
+    let mut file = OpenOptions::new().write(true).open(path)?;
     file.write_all(format!("{value}\n").as_bytes())
 }
 
