@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use ksm_support::{give_to_nobody, page_size, stderr_of, unprivileged, FakeHost, TempDir, BIN};
+use ksm_support::{as_nobody, give_to_nobody, page_size, stderr_of, FakeHost, TempDir, BIN};
 
 const ALLOWED: &str =
     "use 0 (keep merged pages on their own NUMA node), 1 (merge across nodes), true or false";
@@ -206,11 +206,15 @@ fn assert_unwritable_leaves_run_alone(file: &str, written: u64) {
     let path = host.ksm_dir().join(file);
     fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).unwrap();
     let ksmd = host.ksmd(Duration::from_millis(10), None);
-    let mut cmd = match unprivileged(&host, &["ksm", "set", "0"]) {
+    let mut cmd = match as_nobody(Path::new(BIN)) {
         Ok(cmd) => cmd,
         Err(reason) => return eprintln!("skipped: {reason}"),
     };
-    let out = cmd.output().unwrap();
+    let out = cmd
+        .args(["ksm", "set", "0"])
+        .envs(host.overrides())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         one_line(&stderr_of(&out)),

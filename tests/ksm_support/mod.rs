@@ -107,10 +107,16 @@ impl FakeHost {
     /// The executable with this host's overrides and no KSM property.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(BIN);
-        cmd.env("LARGEGUEST_SYSFS_ROOT", self.sysfs())
-            .env("LARGEGUEST_PROCFS_ROOT", self.procfs())
+        cmd.envs(self.overrides())
             .env_remove("ksm_merge_across_nodes");
         cmd
+    }
+
+    pub fn overrides(&self) -> [(&'static str, PathBuf); 2] {
+        [
+            ("LARGEGUEST_SYSFS_ROOT", self.sysfs()),
+            ("LARGEGUEST_PROCFS_ROOT", self.procfs()),
+        ]
     }
 
     /// An emulated ksmd on this tree (see [`FakeKsmd`]).
@@ -191,26 +197,20 @@ pub fn page_size() -> u64 {
     unsafe { libc::sysconf(libc::_SC_PAGESIZE) as u64 }
 }
 
-/// The executable as an unprivileged user: directly when the tests are not
-/// root, else through setpriv as `nobody`. None (with the reason) when neither
-/// is possible.
-pub fn unprivileged(host: &FakeHost, args: &[&str]) -> Result<Command, String> {
-    let mut cmd = if !is_root() {
-        Command::new(BIN)
-    } else if Path::new("/usr/bin/setpriv").exists() {
-        let mut cmd = Command::new("/usr/bin/setpriv");
-        cmd.arg(format!("--reuid={NOBODY}"))
-            .arg(format!("--regid={NOBODY}"))
-            .arg("--clear-groups")
-            .arg(BIN);
-        cmd
-    } else {
+/// `program` as an unprivileged user: directly when the tests are not root,
+/// else through setpriv as `nobody`. Err(reason to skip) when neither works.
+pub fn as_nobody(program: &Path) -> Result<std::process::Command, String> {
+    if !is_root() {
+        return Ok(std::process::Command::new(program));
+    }
+    if !Path::new("/usr/bin/setpriv").exists() {
         return Err("running as root and /usr/bin/setpriv is missing".to_string());
-    };
-    cmd.args(args)
-        .env("LARGEGUEST_SYSFS_ROOT", host.sysfs())
-        .env("LARGEGUEST_PROCFS_ROOT", host.procfs())
-        .env_remove("ksm_merge_across_nodes");
+    }
+    let mut cmd = std::process::Command::new("/usr/bin/setpriv");
+    cmd.arg(format!("--reuid={NOBODY}"))
+        .arg(format!("--regid={NOBODY}"))
+        .arg("--clear-groups")
+        .arg(program);
     Ok(cmd)
 }
 
