@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use ksm_support::{as_nobody, give_to_nobody, page_size, stderr_of, FakeHost, TempDir, BIN};
+use ksm_support::{as_nobody, give_to_nobody, page_size, skip, stderr_of, FakeHost, TempDir, BIN};
 
 const ALLOWED: &str =
     "use 0 (keep merged pages on their own NUMA node), 1 (merge across nodes), true or false";
@@ -208,7 +208,7 @@ fn assert_unwritable_leaves_run_alone(file: &str, written: u64) {
     let ksmd = host.ksmd(Duration::from_millis(10), None);
     let mut cmd = match as_nobody(Path::new(BIN)) {
         Ok(cmd) => cmd,
-        Err(reason) => return eprintln!("skipped: {reason}"),
+        Err(reason) => return skip(&reason),
     };
     let out = cmd
         .args(["ksm", "set", "0"])
@@ -271,7 +271,7 @@ fn ksm_switch_ignores_the_test_overrides() {
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
     else {
-        return eprintln!("skipped: {} is not readable here", real.display());
+        return skip(&format!("{} is not readable here", real.display()));
     };
     let host = FakeHost::new(1 - value, 1, 10, 20);
     let _ksmd = host.ksmd(Duration::from_millis(1), None);

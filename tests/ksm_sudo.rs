@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ksm_support::{as_nobody, give_to_nobody, stderr_of, FakeHost, TempDir, BIN};
+use ksm_support::{as_nobody, give_to_nobody, skip, stderr_of, FakeHost, TempDir, BIN};
 
 const INSTALLED: &str = "/usr/libexec/vdsm-hook-largeguest/vdsm-hook-largeguest";
 
@@ -53,7 +53,7 @@ fn run_hook(setup: &Setup, value: &str) -> Option<std::process::Output> {
     let mut cmd = match as_nobody(&setup.entry) {
         Ok(cmd) => cmd,
         Err(reason) => {
-            eprintln!("skipped: {reason}");
+            skip(&reason);
             return None;
         }
     };
@@ -198,7 +198,7 @@ fn sudoers_rule_parses() {
         )
         .output()
     else {
-        return eprintln!("skipped: visudo (package sudo) is not installed");
+        return skip("visudo (package sudo) is not installed");
     };
     assert!(
         out.status.success(),

@@ -187,6 +187,13 @@ impl Drop for FakeKsmd {
     }
 }
 
+/// Says why a test did nothing, past the test harness's output capture, so
+/// that a skip shows in every run (CI logs included).
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped: {reason}");
+}
+
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
