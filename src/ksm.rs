@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::thread;
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 
 use crate::ksm_sudo::{self, SudoError};
+use crate::{property, topology};
 
 /// The VM custom property, and so the environment variable VDSM sets.
 pub const PROPERTY: &str = "ksm_merge_across_nodes";
@@ -28,8 +29,8 @@ pub const CONFIG_FILE: &str = "/etc/vdsm-hook-largeguest/ksm.conf";
 const TIMEOUT_KEY: &str = "unmerge_timeout";
 const REAL_LOCK: &str = "/run/lock/vdsm-hook-largeguest-ksm.lock";
 const LOCK_NAME: &str = "vdsm-hook-largeguest-ksm.lock";
-const SYSFS_ENV: &str = "LARGEGUEST_SYSFS_ROOT";
 const PROCFS_ENV: &str = "LARGEGUEST_PROCFS_ROOT";
+const MAX_FILE_LEN: u64 = 64 * 1024;
 const POLL: Duration = Duration::from_millis(10);
 const MIB: u64 = 1024 * 1024;
 /// Unmerging must leave at least this much of MemAvailable free...
@@ -45,8 +46,9 @@ pub enum KsmError {
     BadProperty(String),
     #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
-    #[error("{} holds {text:?}, not a number", path.display())]
-    NotANumber { path: PathBuf, text: String },
+    /// The text is not repeated: an overridden root may point anywhere.
+    #[error("{} does not hold a number; is this the kernel's KSM folder?", path.display())]
+    NotANumber { path: PathBuf },
     #[error("{} has no {field} line; is this a Linux /proc?", path.display())]
     Meminfo { path: PathBuf, field: &'static str },
     #[error("cannot write {value} to {}: {source}{}", path.display(), write_hint(source))]
@@ -148,17 +150,17 @@ impl Host {
     /// sysfs gets its own lock file, so tests on separate trees do not wait
     /// for each other or for the real host.
     pub fn from_env() -> Host {
-        let sysfs = std::env::var_os(SYSFS_ENV).map(PathBuf::from);
-        let procfs = std::env::var_os(PROCFS_ENV).map(PathBuf::from);
-        let lock = match &sysfs {
-            Some(root) => root.join(LOCK_NAME),
-            None => PathBuf::from(REAL_LOCK),
+        let sysfs = topology::sysfs_root();
+        let procfs = match std::env::var_os(PROCFS_ENV) {
+            Some(root) if !root.is_empty() => PathBuf::from(root),
+            _ => PathBuf::from("/proc"),
         };
-        Host::at(
-            sysfs.as_deref().unwrap_or(Path::new("/sys")),
-            procfs.as_deref().unwrap_or(Path::new("/proc")),
-            lock,
-        )
+        let lock = if sysfs == Path::new("/sys") {
+            PathBuf::from(REAL_LOCK)
+        } else {
+            sysfs.join(LOCK_NAME)
+        };
+        Host::at(&sysfs, &procfs, lock)
     }
 
     fn at(sysfs: &Path, procfs: &Path, lock: PathBuf) -> Host {
@@ -193,18 +195,24 @@ impl Host {
     }
 }
 
+/// At most [`MAX_FILE_LEN`] bytes: a counter or meminfo is far smaller, and
+/// an overridden root must not make the hook read a huge file.
 fn read_text(path: &Path) -> Result<String, KsmError> {
-    fs::read_to_string(path).map_err(|source| KsmError::Read {
+    let err = |source| KsmError::Read {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let mut text = String::new();
+    File::open(path)
+        .and_then(|file| file.take(MAX_FILE_LEN).read_to_string(&mut text))
+        .map_err(err)?;
+    Ok(text)
 }
 
 fn read_number(path: &Path) -> Result<u64, KsmError> {
     let text = read_text(path)?;
     text.trim().parse().map_err(|_| KsmError::NotANumber {
         path: path.to_path_buf(),
-        text: text.trim().to_string(),
     })
 }
 
@@ -221,7 +229,7 @@ pub fn parse_property(value: &str) -> Result<bool, KsmError> {
     match value {
         "1" | "true" => Ok(true),
         "0" | "false" => Ok(false),
-        other => Err(KsmError::BadProperty(other.to_string())),
+        other => Err(KsmError::BadProperty(property::shorten(other))),
     }
 }
 
@@ -694,6 +702,8 @@ mod tests {
             let err = parse_property(bad).unwrap_err().to_string();
             assert!(err.contains(&format!("{bad:?}")), "{err}");
         }
+        let err = parse_property(&"1".repeat(70_000)).unwrap_err().to_string();
+        assert!(err.len() < 300, "a huge value made a huge message: {err}");
     }
 
     #[test]
