@@ -23,6 +23,9 @@ pub enum Error {
     /// `suggest` found no placement, or was asked for an impossible one.
     #[error(transparent)]
     Plan(#[from] crate::planner::PlanError),
+    /// The KSM switch failed or was refused; `run` is back as it was.
+    #[error(transparent)]
+    Ksm(#[from] crate::ksm::KsmError),
     /// A bug: a panic caught at the top. The VM must not start on a half-done job.
     #[error("internal error: {0}; the domain XML was left unchanged, please report this")]
     Internal(String),

@@ -216,7 +216,7 @@ impl fmt::Display for Size {
         let kib = self.0;
         for (unit, power) in [("T", 3), ("G", 2), ("M", 1)] {
             let scale = 1024u64.pow(power);
-            if kib > 0 && kib % scale == 0 {
+            if kib > 0 && kib.is_multiple_of(scale) {
                 return write!(f, "{}{unit}", kib / scale);
             }
         }

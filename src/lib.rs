@@ -15,6 +15,8 @@ pub mod error;
 pub mod exit_codes;
 pub mod guestnuma;
 pub mod hook;
+pub mod ksm;
+pub mod ksm_sudo;
 pub mod numatune;
 pub mod planner;
 pub mod property;

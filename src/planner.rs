@@ -239,7 +239,7 @@ fn check_request(request: &Request) -> Result<(), PlanError> {
     if vcpus % threads != 0 {
         return Err(PlanError::VcpusNotMultiple { vcpus, threads });
     }
-    if request.memory_kib % KIB_PER_MIB != 0 {
+    if !request.memory_kib.is_multiple_of(KIB_PER_MIB) {
         let rounded = request.memory_kib.div_ceil(KIB_PER_MIB) * KIB_PER_MIB;
         return Err(PlanError::MemoryNotMib {
             memory: request.memory_kib.to_string(),

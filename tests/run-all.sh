@@ -21,10 +21,11 @@ step() {
 }
 
 # virt-xml-validate and virsh let the tests check every rewritten document
-# against libvirt's schema and parser.
+# against libvirt's schema and parser; visudo checks the sudoers drop-in.
 step deps packaging/install-deps.sh \
     virt-xml-validate:libvirt-client:libvirt-clients \
-    virsh:libvirt-client:libvirt-clients
+    virsh:libvirt-client:libvirt-clients \
+    visudo:sudo:sudo
 step cargo-test cargo test --locked
 step rpm bash tests/rpm/run.sh
 [ -x tests/e2e/run.sh ] && step e2e bash tests/e2e/run.sh
