@@ -90,11 +90,27 @@ pub fn parse(text: &str) -> Result<Document<'_>, DomainError> {
                     .strip_suffix(&format!(" at {pos}"))
                     .unwrap_or(&text)
                     .to_string();
-                format!(" at line {}, column {}: {text}", pos.row, pos.col)
+                format!(
+                    " at line {}, column {}: {}",
+                    pos.row,
+                    pos.col,
+                    printable(&text)
+                )
             }
         };
         DomainError::NotWellFormed(message)
     })
+}
+
+/// roxmltree quotes the offending byte of the document as it is: an ESC or
+/// a backspace would reach VDSM's log and an administrator's terminal raw.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
 }
 
 /// The facts of the VM the checks compare the properties against.
@@ -222,6 +238,15 @@ mod tests {
     fn size(xml: &str) -> Result<u64, DomainError> {
         let doc = Document::parse(xml).unwrap();
         kib(doc.root_element())
+    }
+
+    #[test]
+    fn a_control_character_in_the_document_is_escaped_in_the_message() {
+        let err = parse("<domain a=\u{1b}'1'/>").err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("the domain XML is not well-formed at line 1, column 11: expected a quote not '\\u{1b}'")
+        );
     }
 
     #[test]
