@@ -30,14 +30,21 @@ impl Style {
             .filter(|&quote| quote == '\'' || quote == '"')
             .unwrap_or('\'');
         let first_child = root.children().find(|node| node.is_element());
-        let on_own_line = first_child.is_some_and(|child| starts_line(text, child.range().start));
+        // With no child element to learn from, a line break inside the root
+        // decides: the element written now is the one the next run learns
+        // from, and both runs must agree for a second run to change nothing.
+        let on_own_line = match first_child {
+            Some(child) => starts_line(text, child.range().start),
+            None => text[root.range()].contains('\n'),
+        };
         let eol = match (on_own_line, text.contains("\r\n")) {
             (false, _) => "",
             (true, true) => "\r\n",
             (true, false) => "\n",
         };
         let unit = match first_child {
-            Some(child) if on_own_line => {
+            _ if !on_own_line => String::new(),
+            Some(child) => {
                 let inner = indent_of(text, child.range().start);
                 let outer = indent_of(text, root.range().start);
                 inner
@@ -46,7 +53,7 @@ impl Style {
                     .unwrap_or("  ")
                     .to_string()
             }
-            _ => String::new(),
+            None => "  ".to_string(),
         };
         Style { quote, eol, unit }
     }
@@ -221,8 +228,13 @@ impl<'t> Editor<'t> {
         }
     }
 
+    /// None when new elements stay on one line: spaces between elements on
+    /// a line would not be found again by the next run, which re-indents.
     fn indent(&self, node: Node) -> String {
-        indent_of(self.text, node.range().start).to_string()
+        match self.style.eol {
+            "" => String::new(),
+            _ => indent_of(self.text, node.range().start).to_string(),
+        }
     }
 
     pub fn replace(&mut self, node: Node, new: &NewElement) {
