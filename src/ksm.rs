@@ -532,7 +532,7 @@ pub fn hook() -> Result<Option<String>, KsmError> {
     };
     let value = raw
         .to_str()
-        .ok_or_else(|| KsmError::BadProperty(raw.to_string_lossy().into_owned()))?;
+        .ok_or_else(|| KsmError::BadProperty(property::shorten(&raw.to_string_lossy())))?;
     let wanted = parse_property(value)?;
     let host = Host::from_env();
     if host.merge_across_nodes()? == wanted {
