@@ -602,24 +602,42 @@ fn the_root_variables_only_make_the_rewrite_read_another_tree() {
     }
 }
 
-/// `ksm-switch` runs as root through sudo: pointed at a writable tree whose
-/// values differ from the real ones, it must not read or write there.
+/// `ksm-switch` runs as root through sudo: pointed at a writable tree, it
+/// must neither write there nor read there. The files it would read are
+/// FIFOs no one writes to, so a read would hang until the timeout.
 #[test]
 fn ksm_switch_ignores_the_root_variables() {
     let scene = Scene::new(b"");
     let tree = scene.dir.join("tree");
     writable_tree(&tree, "0-7\n");
+    for name in [
+        "kernel/mm/ksm/merge_across_nodes",
+        "kernel/mm/ksm/run",
+        "meminfo",
+    ] {
+        fs::remove_file(tree.join(name)).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(tree.join(name))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
     let before = snapshot(&tree);
     // Ask for the value the real host already has, so the real KSM never moves.
     let real = fs::read_to_string("/sys/kernel/mm/ksm/merge_across_nodes").unwrap_or_default();
     let value = if real.trim() == "0" { "0" } else { "1" };
-    let out = std::process::Command::new(BIN)
+    let out = Command::new(BIN)
         .args(["ksm-switch", value])
         .env("LARGEGUEST_SYSFS_ROOT", &tree)
         .env("LARGEGUEST_PROCFS_ROOT", &tree)
+        .timeout(Duration::from_secs(20))
         .output()
         .unwrap();
     let text = stderr(&out);
+    assert!(
+        out.status.code().is_some(),
+        "killed, so it opened a FIFO: {text}"
+    );
     assert!(!text.contains(&*tree.to_string_lossy()), "{text}");
     assert!(!text.contains(SECRET), "{text}");
     assert_eq!(snapshot(&tree), before, "ksm-switch touched the tree");
