@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use crate::exit_codes::ExitCode;
+use crate::output;
 use crate::property::{Problem, PropertyError};
 use crate::{cputune, guestnuma, numatune};
 
@@ -54,19 +55,18 @@ pub fn run(args: &[String]) -> Result<ExitCode, Error> {
     };
     if pairs.is_empty() {
         let names: Vec<&str> = Property::ALL.iter().map(|p| p.name()).collect();
-        eprintln!(
-            "{}: none of {} is set; nothing to check",
-            crate::cli::PROGRAM,
+        output::note(&format!(
+            "none of {} is set; nothing to check",
             names.join(", ")
-        );
+        ));
         return Ok(ExitCode::Success);
     }
     let mut code = ExitCode::Success;
     for (property, value) in pairs {
         match value.and_then(|value| property.canonical(&value)) {
-            Ok(text) => println!("{}={text}", property.name()),
+            Ok(text) => output::out(&format!("{}={text}\n", property.name()))?,
             Err(err) => {
-                eprintln!("{}: {err}", crate::cli::PROGRAM);
+                output::note(&err.to_string());
                 code = ExitCode::Refused;
             }
         }
