@@ -116,6 +116,11 @@ fn run(args: Vec<OsString>) -> Result<ExitCode, Error> {
             },
             _ => Err(usage("hook takes one job name")),
         },
+        "check" => crate::check::run(rest),
+        "engine-config" => {
+            println!("{}", crate::engine_config::run(rest)?);
+            Ok(ExitCode::Success)
+        }
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::Success)
@@ -133,5 +138,7 @@ fn run_hook(job: HookJob) -> Result<ExitCode, Error> {
 }
 
 fn usage(problem: &str) -> Error {
-    Error::Usage(format!("{problem}; run '{PROGRAM} --help' for the commands"))
+    Error::Usage(format!(
+        "{problem}; run '{PROGRAM} --help' for the commands"
+    ))
 }

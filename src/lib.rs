@@ -4,6 +4,13 @@
 //! The library holds everything; `main.rs` only wires the command line to it,
 //! so that tests, benchmarks and fuzz targets drive the same code VDSM runs.
 
+pub mod check;
 pub mod cli;
+pub mod cpuset;
+pub mod cputune;
+pub mod engine_config;
 pub mod error;
 pub mod exit_codes;
+pub mod guestnuma;
+pub mod numatune;
+pub mod property;

@@ -1,0 +1,320 @@
+//! What can be wrong with a custom property value, and how it is said.
+//!
+//! Values come from anyone allowed to edit a VM, so every parser reports the
+//! same way: the property, the problem, the 1-based column and the value
+//! itself, quoted and escaped so the message stays on one line.
+
+use std::fmt;
+
+use nom::error::{ErrorKind, ParseError};
+use thiserror::Error;
+
+/// Longer values are refused before parsing: no real pinning needs more, and
+/// the limit bounds the work an untrusted value can cause.
+pub const MAX_VALUE_LEN: usize = 64 * 1024;
+
+/// What kind of id a number stands for, so messages say "CPU" or "node".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Noun {
+    Cpu,
+    Node,
+    Vcpu,
+}
+
+impl fmt::Display for Noun {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Noun::Cpu => "CPU",
+            Noun::Node => "node",
+            Noun::Vcpu => "vCPU",
+        })
+    }
+}
+
+/// The problem found at one place in a value.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Problem {
+    /// The text does not follow the grammar: the only kind the engine's
+    /// regexes can see, so they must agree with the parser on it.
+    #[error("expected {0}")]
+    Expected(String),
+    /// A host node range followed by text that is no cell: most often a
+    /// node list that needed `_` between cells.
+    #[error("expected {0}")]
+    ExpectedAfterNodes(String),
+    #[error("{noun} {id} is above the highest id")]
+    IdTooLarge { noun: Noun, id: String },
+    #[error("range {lo}-{hi} is reversed")]
+    Reversed { lo: u32, hi: u32 },
+    #[error("'^{id}' removes nothing, {noun} {id} is not in the set built so far")]
+    RemovesNothing { noun: Noun, id: u32 },
+    #[error("the {noun} set {set:?} is empty")]
+    EmptySet { noun: Noun, set: String },
+    #[error("vCPU {vcpu} is pinned twice")]
+    VcpuPinnedTwice { vcpu: u32 },
+    #[error("vCPU {vcpu} is in two guest cells")]
+    VcpuInTwoCells { vcpu: u32 },
+    #[error("{count} guest cells are asked for")]
+    CellCount { count: String },
+    #[error("the cell's memory is 0")]
+    ZeroMemory,
+    #[error("memory {text} is too large")]
+    MemoryTooLarge { text: String },
+    #[error("'preferred' takes a single node and {nodes:?} has several")]
+    PreferredManyNodes { nodes: String },
+    #[error("the value is {len} bytes long")]
+    TooLong { len: usize },
+    #[error("the value is not valid UTF-8")]
+    NotUtf8,
+}
+
+impl Problem {
+    pub fn expected(what: impl Into<String>) -> Problem {
+        Problem::Expected(what.into())
+    }
+
+    /// What is allowed instead, when the problem itself does not say it.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Problem::Expected(_) | Problem::NotUtf8 => return None,
+            Problem::ExpectedAfterNodes(_) => "to bind a cell to a list of host nodes, separate \
+                the cells with '_', as in 0-3#4G#0,2_4-7#4G#1,3"
+                .into(),
+            Problem::IdTooLarge { .. } => format!("ids go from 0 to {}", crate::cpuset::MAX_ID),
+            Problem::Reversed { lo, hi } => format!("write it low to high, {hi}-{lo}"),
+            Problem::RemovesNothing { .. } => {
+                "put each exclusion after the range it cuts into, as in 0-3,^2".into()
+            }
+            Problem::EmptySet { .. } => "a set needs at least one id".into(),
+            Problem::VcpuPinnedTwice { .. } => "give each vCPU one entry".into(),
+            Problem::VcpuInTwoCells { .. } => "each vCPU belongs to exactly one cell".into(),
+            Problem::CellCount { .. } => "QEMU allows 1 to 128 cells".into(),
+            Problem::ZeroMemory => "give each cell a size above 0, e.g. 4G".into(),
+            Problem::MemoryTooLarge { .. } => "no host has that much memory".into(),
+            Problem::PreferredManyNodes { .. } => {
+                "use strict or interleave to spread memory over several nodes".into()
+            }
+            Problem::TooLong { .. } => format!("the limit is {MAX_VALUE_LEN} bytes"),
+        })
+    }
+
+    /// True when the text breaks the grammar itself, as opposed to a
+    /// well-formed value whose numbers do not make sense.
+    pub fn is_syntax(&self) -> bool {
+        matches!(
+            self,
+            Problem::Expected(_) | Problem::ExpectedAfterNodes(_) | Problem::NotUtf8
+        )
+    }
+}
+
+/// A parse failure inside a value: the rest of the input where it happened,
+/// which locates it, and the problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fail<'a> {
+    pub at: &'a str,
+    pub problem: Problem,
+}
+
+impl<'a> ParseError<&'a str> for Fail<'a> {
+    fn from_error_kind(input: &'a str, kind: ErrorKind) -> Self {
+        Fail {
+            at: input,
+            problem: Problem::expected(kind.description().to_lowercase()),
+        }
+    }
+
+    fn append(_: &'a str, _: ErrorKind, other: Self) -> Self {
+        other
+    }
+}
+
+pub type PResult<'a, T> = nom::IResult<&'a str, T, Fail<'a>>;
+
+/// Stops the parse: the grammar has no other way to read this text.
+pub fn fail<T>(at: &str, problem: Problem) -> PResult<'_, T> {
+    Err(nom::Err::Failure(Fail { at, problem }))
+}
+
+/// Problems with the meaning of a well-formed value. Parsing goes on past
+/// them so that a syntax error anywhere wins: the engine's regexes see only
+/// syntax, and this keeps them and the parser agreeing on what is well-formed.
+#[derive(Debug, Default)]
+pub struct Notes<'a> {
+    first: Option<Fail<'a>>,
+}
+
+impl<'a> Notes<'a> {
+    /// Keeps the first problem: the one an administrator meets reading left to right.
+    pub fn note(&mut self, at: &'a str, problem: Problem) {
+        self.first.get_or_insert(Fail { at, problem });
+    }
+}
+
+/// A refused property value, ready to be shown to an administrator.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{property}: {problem} at column {column} in {}{}", Excerpt(value, *column), Hint(problem))]
+pub struct PropertyError {
+    pub property: String,
+    pub value: String,
+    pub column: usize,
+    pub problem: Problem,
+}
+
+impl PropertyError {
+    pub fn new(property: &str, value: &str, at: &str, problem: Problem) -> PropertyError {
+        PropertyError {
+            property: property.to_string(),
+            value: value.to_string(),
+            column: column(value, at),
+            problem,
+        }
+    }
+}
+
+/// The 1-based column, in characters, of `at`, a suffix of `value`.
+pub fn column(value: &str, at: &str) -> usize {
+    let offset = value.len().saturating_sub(at.len());
+    value
+        .get(..offset)
+        .map_or(1, |head| head.chars().count() + 1)
+}
+
+/// Cuts a long piece of a value that a message repeats, so a hostile
+/// 64 KiB number cannot make a 64 KiB error line.
+pub fn shorten(text: &str) -> String {
+    const KEEP: usize = 24;
+    match text.char_indices().nth(KEEP) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// `; HINT` when the problem has one.
+struct Hint<'a>(&'a Problem);
+
+impl fmt::Display for Hint<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.hint() {
+            Some(hint) => write!(f, "; {hint}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A value quoted with escapes; a long one is cut around the column so the
+/// message stays readable.
+struct Excerpt<'a>(&'a str, usize);
+
+impl fmt::Display for Excerpt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const WINDOW: usize = 40;
+        let Excerpt(value, column) = *self;
+        let total = value.chars().count();
+        if total <= 2 * WINDOW {
+            return write!(f, "{value:?}");
+        }
+        let start = column.saturating_sub(WINDOW);
+        let shown: String = value.chars().skip(start).take(2 * WINDOW).collect();
+        let before = if start > 0 { "..." } else { "" };
+        let after = if start + 2 * WINDOW < total {
+            "..."
+        } else {
+            ""
+        };
+        write!(f, "{before}{shown:?}{after}")
+    }
+}
+
+/// Parses a whole value with `parser`, which must consume all of it,
+/// refusing overlong values before any parsing.
+pub fn parse_value<'a, T>(
+    property: &str,
+    value: &'a str,
+    parser: impl FnOnce(&'a str, &mut Notes<'a>) -> PResult<'a, T>,
+) -> Result<T, PropertyError> {
+    if value.len() > MAX_VALUE_LEN {
+        let problem = Problem::TooLong { len: value.len() };
+        return Err(PropertyError::new(property, value, value, problem));
+    }
+    let mut notes = Notes::default();
+    let parsed = parser(value, &mut notes);
+    let failure = match (parsed, notes.first) {
+        (Ok((_, parsed)), None) => return Ok(parsed),
+        (Ok(_), Some(fail)) => fail,
+        (Err(nom::Err::Error(fail) | nom::Err::Failure(fail)), _) => fail,
+        (Err(nom::Err::Incomplete(_)), _) => Fail {
+            at: "",
+            problem: Problem::expected("more text"),
+        },
+    };
+    Err(PropertyError::new(
+        property,
+        value,
+        failure.at,
+        failure.problem,
+    ))
+}
+
+/// Fails unless the input is used up; `what` says what could have followed.
+pub fn end<'a>(input: &'a str, what: &str) -> PResult<'a, ()> {
+    if input.is_empty() {
+        Ok((input, ()))
+    } else {
+        fail(
+            input,
+            Problem::expected(format!("{what} or the end of the value")),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_counts_characters_not_bytes() {
+        let value = "é#x";
+        assert_eq!(column(value, &value[2..]), 2);
+        assert_eq!(column(value, ""), 4);
+    }
+
+    #[test]
+    fn message_is_one_line_even_with_control_characters() {
+        let value = "0#1\n<x>\"";
+        let err = PropertyError::new("cputune", value, &value[3..], Problem::expected("','"));
+        let text = err.to_string();
+        assert_eq!(
+            text,
+            "cputune: expected ',' at column 4 in \"0#1\\n<x>\\\"\""
+        );
+        assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn long_values_are_cut_around_the_column() {
+        let value = format!("{}x{}", "0,".repeat(100), "1,".repeat(100));
+        let at = &value[200..];
+        let err = PropertyError::new("numatune", &value, at, Problem::expected("a node number"));
+        let text = err.to_string();
+        assert!(text.contains("at column 201 in ...\""), "{text}");
+        assert!(text.contains("x1,"), "{text}");
+        assert!(text.len() < 200, "{text}");
+    }
+
+    #[test]
+    fn overlong_values_are_refused_before_parsing() {
+        let value = "0".repeat(MAX_VALUE_LEN + 1);
+        let err = parse_value("cputune", &value, |_, _| -> PResult<'_, ()> {
+            unreachable!("the parser must not run")
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.problem,
+            Problem::TooLong {
+                len: MAX_VALUE_LEN + 1
+            }
+        );
+        assert_eq!(err.column, 1);
+    }
+}
