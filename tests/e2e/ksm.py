@@ -1,6 +1,7 @@
 """The host's KSM settings: read, speed up for a test, and put back as found."""
 
 import os
+import stat
 import time
 
 KSM = "/sys/kernel/mm/ksm"
@@ -26,8 +27,8 @@ def settings():
     """Every writable setting; a selection like '[none] scan-time' as its chosen word."""
     saved = {}
     for name in sorted(os.listdir(KSM)):
-        path = os.path.join(KSM, name)
-        if not os.access(path, os.W_OK):
+        # Mode bits, not access(): root may open even the read-only counters.
+        if not os.stat(os.path.join(KSM, name)).st_mode & stat.S_IWUSR:
             continue
         saved[name] = read_chosen(name)
     return saved
@@ -50,17 +51,21 @@ def unmerge(timeout=60):
 
 def restore(saved):
     """Puts back every setting that changed, unmerging first where the kernel needs it."""
-    changed = {k: v for k, v in saved.items() if k != "run" and read_chosen(k) != v}
-    if any(k in NEEDS_UNMERGED for k in changed) and not unmerge():
+    changed = [name for name, value in saved.items() if read_chosen(name) != value]
+    if any(name in NEEDS_UNMERGED for name in changed) and not unmerge():
         raise RuntimeError("KSM pages still shared after run=2; cannot restore settings")
-    for name in NEEDS_UNMERGED + tuple(sorted(changed)):
-        if name in changed:
-            write(name, changed.pop(name))
-    if read("run") != saved["run"]:
-        write("run", saved["run"])
-    left = {k: (v, read_chosen(k)) for k, v in saved.items() if read_chosen(k) != v}
-    if left:
-        raise RuntimeError(f"KSM settings not restored: {left}")
+    # Those that need no shared page first; run last, as unmerge() left it at 2.
+    order = sorted(saved, key=lambda name: (name == "run", name not in NEEDS_UNMERGED, name))
+    errors = []
+    for name in order:
+        if read_chosen(name) == saved[name]:
+            continue
+        try:
+            write(name, saved[name])
+        except OSError as err:
+            errors.append(f"{name}={saved[name]}: {err.strerror}")
+    if errors:
+        raise RuntimeError(f"KSM settings not restored: {', '.join(errors)}")
 
 
 def read_chosen(name):
