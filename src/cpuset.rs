@@ -140,8 +140,7 @@ impl CpuSet {
         let (lo, hi) = (bounds.first().unwrap_or(1), bounds.last().unwrap_or(0));
         self.ranges
             .iter()
-            .filter_map(move |&(l, h)| (l.max(lo) <= h.min(hi)).then(|| l.max(lo)..=h.min(hi)))
-            .flatten()
+            .flat_map(move |&(l, h)| l.max(lo)..=h.min(hi))
     }
 }
 
