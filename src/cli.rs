@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::error::Error;
 use crate::exit_codes::ExitCode;
+use crate::{hook, rewrite, validate};
 
 pub const PROGRAM: &str = "vdsm-hook-largeguest";
 
@@ -117,10 +118,13 @@ fn run(args: Vec<OsString>) -> Result<ExitCode, Error> {
             _ => Err(usage("hook takes one job name")),
         },
         "check" => crate::check::run(rest),
+        "apply" => crate::apply::run(rest),
         "engine-config" => {
             println!("{}", crate::engine_config::run(rest)?);
             Ok(ExitCode::Success)
         }
+        "topology" => crate::topology::run(rest),
+        "suggest" => crate::planner::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::Success)
@@ -134,7 +138,42 @@ fn run(args: Vec<OsString>) -> Result<ExitCode, Error> {
 }
 
 fn run_hook(job: HookJob) -> Result<ExitCode, Error> {
-    Err(Error::Usage(format!("hook job {job:?} is not built yet")))
+    match job {
+        HookJob::Rewrite => run_rewrite(),
+        HookJob::Validate => run_validate(),
+        HookJob::Ksm => Err(Error::Usage("the KSM job is not built yet".into())),
+    }
+}
+
+/// `before_vm_start`: with none of the properties set, the file is not even
+/// opened, so a VM that does not use the hook pays nothing for it.
+fn run_rewrite() -> Result<ExitCode, Error> {
+    let request = hook::request_from_env()?;
+    if request.is_empty() {
+        return Ok(ExitCode::Success);
+    }
+    let path = hook::domxml_path()?;
+    let text = hook::read_domxml(&path)?;
+    let outcome = rewrite::rewrite(&text, &request, hook::host_limits().as_ref())?;
+    if outcome.text != text {
+        hook::write_atomically(&path, &outcome.text)?;
+    }
+    eprintln!("{PROGRAM}: {}", outcome.summary);
+    Ok(ExitCode::Success)
+}
+
+/// `before_vm_migrate_destination`: refuse what this host cannot honour.
+fn run_validate() -> Result<ExitCode, Error> {
+    if hook::request_from_env()?.is_empty() {
+        return Ok(ExitCode::Success);
+    }
+    let text = hook::read_domxml(&hook::domxml_path()?)?;
+    let Some(host) = hook::host_limits() else {
+        return Ok(ExitCode::Success);
+    };
+    validate::check_incoming(&text, &host)?;
+    eprintln!("{PROGRAM}: this host has every CPU and memory node the VM is pinned to");
+    Ok(ExitCode::Success)
 }
 
 fn usage(problem: &str) -> Error {

@@ -8,6 +8,21 @@ pub enum Error {
     /// The command line itself is wrong.
     #[error("{0}")]
     Usage(String),
+    /// A custom property value the grammar refuses.
+    #[error(transparent)]
+    Property(#[from] crate::property::PropertyError),
+    /// The domain XML, or what the properties ask of it, cannot be honoured.
+    #[error(transparent)]
+    Domain(#[from] crate::domain::DomainError),
+    /// The VDSM protocol: the environment or the domain XML file.
+    #[error(transparent)]
+    Hook(#[from] crate::hook::HookError),
+    /// The host's sysfs could not be read as expected.
+    #[error(transparent)]
+    Topology(#[from] crate::topology::TopologyError),
+    /// `suggest` found no placement, or was asked for an impossible one.
+    #[error(transparent)]
+    Plan(#[from] crate::planner::PlanError),
     /// A bug: a panic caught at the top. The VM must not start on a half-done job.
     #[error("internal error: {0}; the domain XML was left unchanged, please report this")]
     Internal(String),

@@ -163,6 +163,16 @@ const UNITS: [(&str, u32); 8] = [
     ("T", 3),
 ];
 
+/// A size written as a cell's memory is (`4096`, `4G`, `512MiB`), in KiB,
+/// for commands that take sizes on the command line.
+pub fn parse_size(what: &str, value: &str) -> Result<u64, PropertyError> {
+    parse_value(what, value, |input, notes| {
+        let (rest, kib) = memory(input, notes)?;
+        end(rest, "a unit K, KiB, M, MiB, G, GiB, T or TiB")?;
+        Ok((rest, kib))
+    })
+}
+
 /// A size in KiB: a whole number, with an optional binary unit.
 fn memory<'a>(input: &'a str, notes: &mut Notes<'a>) -> PResult<'a, u64> {
     let Ok((rest, digits)) = digit1::<_, nom::error::Error<&str>>(input) else {

@@ -1,0 +1,620 @@
+//! The domain edit: from the three properties to `<cputune>`, `<numatune>`
+//! and `<cpu><numa>`, with every check made before a byte is written.
+
+use roxmltree::Node;
+
+use crate::cpuset::{CpuSet, NodeSet};
+use crate::cputune::CpuTune;
+use crate::domain::{self, first_n, Domain, DomainError};
+use crate::guestnuma::{GuestCell, GuestNuma};
+use crate::numatune::{MemoryMode, NumaTune, Placement};
+use crate::topology::HostLimits;
+use crate::xml_edit::{child, children, is_blank, Content, Editor, NewElement};
+
+/// The properties the VM asks for; `None` leaves that part alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    pub cputune: Option<CpuTune>,
+    pub numatune: Option<NumaTune>,
+    pub guestnuma: Option<GuestNuma>,
+}
+
+impl Request {
+    pub fn is_empty(&self) -> bool {
+        self.cputune.is_none() && self.numatune.is_none() && self.guestnuma.is_none()
+    }
+}
+
+/// The rewritten document and the line VDSM logs about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub text: String,
+    pub summary: String,
+}
+
+/// libvirt's order of `<domain>` children, used to place a new element
+/// where libvirt itself would print it.
+const DOMAIN_ORDER: &[&str] = &[
+    "name",
+    "uuid",
+    "genid",
+    "title",
+    "description",
+    "metadata",
+    "maxMemory",
+    "memory",
+    "currentMemory",
+    "blkiotune",
+    "memtune",
+    "memoryBacking",
+    "vcpu",
+    "vcpus",
+    "iothreads",
+    "iothreadids",
+    "defaultiothread",
+    "cputune",
+    "numatune",
+    "resource",
+    "sysinfo",
+    "bootloader",
+    "bootloader_args",
+    "os",
+    "idmap",
+    "features",
+    "cpu",
+    "clock",
+    "on_poweroff",
+    "on_reboot",
+    "on_crash",
+    "on_lockfailure",
+    "pm",
+    "perf",
+    "devices",
+];
+
+/// `<cputune>` children libvirt prints after the vcpupins.
+const AFTER_VCPUPIN: &[&str] = &[
+    "emulatorpin",
+    "iothreadpin",
+    "emulatorsched",
+    "vcpusched",
+    "iothreadsched",
+    "cachetune",
+    "memorytune",
+];
+
+pub fn rewrite(
+    text: &str,
+    request: &Request,
+    host: Option<&HostLimits>,
+) -> Result<Outcome, DomainError> {
+    let doc = domain::parse(text)?;
+    let domain = Domain::read(&doc)?;
+    let cells = match &request.guestnuma {
+        Some(guestnuma) => Some(resolve_cells(guestnuma, &domain)?),
+        None => None,
+    };
+    check_pins(request.cputune.as_ref(), &domain)?;
+    if let Some(host) = host {
+        check_host(request, cells.as_deref(), host)?;
+    }
+    let mut editor = Editor::new(&doc, text);
+    if let Some(cputune) = &request.cputune {
+        edit_cputune(&mut editor, &domain, cputune);
+    }
+    edit_numatune(
+        &mut editor,
+        &domain,
+        request.numatune.as_ref(),
+        cells.as_deref(),
+    )?;
+    if let Some(cells) = &cells {
+        edit_cells(&mut editor, &domain, cells);
+    }
+    let summary = summary(request, cells.as_deref());
+    let text = editor.splices.apply(text);
+    // Never hand libvirt a broken document, whatever went wrong above.
+    if let Err(err) = domain::parse(&text) {
+        return Err(DomainError::NotWellFormed(format!(
+            " after the edit ({err}); this is a bug"
+        )));
+    }
+    Ok(Outcome { text, summary })
+}
+
+fn summary(request: &Request, cells: Option<&[GuestCell]>) -> String {
+    let mut parts = Vec::new();
+    if let Some(cputune) = &request.cputune {
+        parts.push(format!("pinned {} vCPUs", cputune.pins.len()));
+    }
+    if let Some(numatune) = &request.numatune {
+        parts.push(match &numatune.placement {
+            Placement::Nodes(nodes) if nodes.len() == 1 => {
+                format!("memory {} on node {nodes}", numatune.mode)
+            }
+            Placement::Nodes(nodes) => format!("memory {} on nodes {nodes}", numatune.mode),
+            Placement::Auto => format!("memory {} placed by numad", numatune.mode),
+        });
+    }
+    if let Some(cells) = cells {
+        parts.push(format!("{} guest NUMA cells", cells.len()));
+    }
+    parts.join(", ")
+}
+
+fn check_pins(cputune: Option<&CpuTune>, domain: &Domain) -> Result<(), DomainError> {
+    let max = domain.vcpus;
+    match cputune.and_then(|tune| tune.pins.iter().find(|pin| pin.vcpu >= max)) {
+        Some(pin) => Err(DomainError::PinPastVcpus {
+            vcpu: pin.vcpu,
+            max,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The cells to write: the ones given, checked against the VM, or `N`
+/// equal ones split from its vCPUs and memory.
+fn resolve_cells(guestnuma: &GuestNuma, domain: &Domain) -> Result<Vec<GuestCell>, DomainError> {
+    let cells = match guestnuma {
+        GuestNuma::Cells(cells) => cells.clone(),
+        GuestNuma::Even(count) => split_evenly(*count, domain)?,
+    };
+    check_cells(&cells, domain)?;
+    Ok(cells)
+}
+
+fn split_evenly(count: usize, domain: &Domain) -> Result<Vec<GuestCell>, DomainError> {
+    let vcpus = domain.vcpus as usize;
+    if vcpus % count != 0 {
+        let why = format!("{vcpus} vCPUs cannot be split into {count} equal cells; choose a count that divides {vcpus}");
+        return Err(DomainError::CannotSplit(why));
+    }
+    let Some(memory) = domain.memory_kib else {
+        return Err(DomainError::CannotSplit(
+            "the domain has no <memory> to split".into(),
+        ));
+    };
+    let total = memory.saturating_sub(domain.device_memory_kib);
+    if total % 1024 != 0 || total / 1024 < count as u64 {
+        let why = format!("{total} KiB of memory cannot be split into {count} cells of whole MiB");
+        return Err(DomainError::CannotSplit(why));
+    }
+    let (mib, extra) = (total / 1024 / count as u64, total / 1024 % count as u64);
+    let per_cell = (vcpus / count) as u32;
+    Ok((0..count)
+        .map(|index| GuestCell {
+            cpus: CpuSet::from_range(index as u32 * per_cell, (index as u32 + 1) * per_cell - 1),
+            memory_kib: (mib + u64::from((index as u64) < extra)) * 1024,
+            host_nodes: None,
+        })
+        .collect())
+}
+
+fn check_cells(cells: &[GuestCell], domain: &Domain) -> Result<(), DomainError> {
+    let max = domain.vcpus;
+    let all = first_n(max);
+    let mut covered = CpuSet::new();
+    for cell in cells {
+        for &(lo, hi) in cell.cpus.ranges() {
+            covered.insert_range(lo, hi);
+        }
+    }
+    let past = covered.difference(&all);
+    if !past.is_empty() {
+        return Err(DomainError::CellsPastVcpus { vcpus: past, max });
+    }
+    let missing = all.difference(&covered);
+    if !missing.is_empty() {
+        return Err(DomainError::VcpusInNoCell { missing, max });
+    }
+    if let Some((cell, kib)) = cells
+        .iter()
+        .map(|c| c.memory_kib)
+        .enumerate()
+        .find(|(_, kib)| kib % 1024 != 0)
+    {
+        return Err(DomainError::CellNotWholeMib { cell, kib });
+    }
+    check_memory_sum(cells, domain)?;
+    match domain
+        .device_nodes
+        .iter()
+        .find(|&&node| node as usize >= cells.len())
+    {
+        Some(&node) => Err(DomainError::DimmWithoutCell {
+            node,
+            cells: cells.len(),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn check_memory_sum(cells: &[GuestCell], domain: &Domain) -> Result<(), DomainError> {
+    let Some(memory) = domain.memory_kib else {
+        return Ok(());
+    };
+    let sum = cells
+        .iter()
+        .fold(0u64, |sum, cell| sum.saturating_add(cell.memory_kib));
+    let expected = memory.saturating_sub(domain.device_memory_kib);
+    if sum == expected {
+        return Ok(());
+    }
+    let explained = match domain.device_memory_kib {
+        0 => format!("<memory> is {memory} KiB"),
+        devices => format!("<memory> {memory} KiB minus {devices} KiB of memory devices"),
+    };
+    Err(DomainError::MemoryMismatch {
+        cells: sum,
+        expected,
+        explained,
+    })
+}
+
+fn check_host(
+    request: &Request,
+    cells: Option<&[GuestCell]>,
+    host: &HostLimits,
+) -> Result<(), DomainError> {
+    if let Some(cputune) = &request.cputune {
+        let mut pinned = CpuSet::new();
+        for pin in &cputune.pins {
+            for &(lo, hi) in pin.cpuset.ranges() {
+                pinned.insert_range(lo, hi);
+            }
+        }
+        let missing = pinned.difference(&host.online_cpus);
+        if !missing.is_empty() {
+            let online = host.online_cpus.clone();
+            return Err(DomainError::CpusNotOnline {
+                property: "cputune",
+                missing,
+                online,
+            });
+        }
+    }
+    if let Some(NumaTune {
+        placement: Placement::Nodes(nodes),
+        ..
+    }) = &request.numatune
+    {
+        check_nodes("numatune", nodes, host)?;
+    }
+    for nodes in cells
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|cell| cell.host_nodes.as_ref())
+    {
+        check_nodes("guestnuma", nodes, host)?;
+    }
+    Ok(())
+}
+
+fn check_nodes(
+    property: &'static str,
+    nodes: &NodeSet,
+    host: &HostLimits,
+) -> Result<(), DomainError> {
+    let missing = nodes.difference(&host.memory_nodes);
+    match missing.is_empty() {
+        true => Ok(()),
+        false => {
+            let nodes = host.memory_nodes.clone();
+            Err(DomainError::NodesWithoutMemory {
+                property,
+                missing,
+                nodes,
+            })
+        }
+    }
+}
+
+/// Replaces the vcpupins of the vCPUs named and adds the others; every
+/// other child of `<cputune>` stays as it is.
+fn edit_cputune(editor: &mut Editor, domain: &Domain, cputune: &CpuTune) {
+    let pin = |vcpu: u32, cpuset: &CpuSet| {
+        NewElement::new("vcpupin")
+            .attribute("vcpu", vcpu)
+            .attribute("cpuset", cpuset)
+    };
+    let Some(existing) = child(domain.root, "cputune") else {
+        let pins = cputune
+            .pins
+            .iter()
+            .map(|p| pin(p.vcpu, &p.cpuset))
+            .collect();
+        return insert_in_domain(
+            editor,
+            domain.root,
+            NewElement::new("cputune").children(pins),
+        );
+    };
+    let old: Vec<Node> = children(existing, "vcpupin").collect();
+    let mut added = Vec::new();
+    for wanted in &cputune.pins {
+        let same_vcpu = old.iter().find(|node| {
+            node.attribute("vcpu").and_then(|v| v.trim().parse().ok()) == Some(wanted.vcpu)
+        });
+        match same_vcpu {
+            Some(node) => editor.replace(*node, &pin(wanted.vcpu, &wanted.cpuset)),
+            None => added.push(pin(wanted.vcpu, &wanted.cpuset)),
+        }
+    }
+    if added.is_empty() {
+        return;
+    }
+    let later = existing
+        .children()
+        .find(|node| node.is_element() && AFTER_VCPUPIN.contains(&node.tag_name().name()));
+    match (old.last(), later) {
+        (Some(last), _) => editor.insert_after(*last, &added),
+        (None, Some(later)) => editor.insert_before(later, &added),
+        (None, None) => editor.append(existing, &added),
+    }
+}
+
+/// One `<memnode>` as the edit wants it: cell id, mode, and either the
+/// kept element's text or the node set to write.
+struct Memnode {
+    cellid: u32,
+    mode: String,
+    kept: Option<String>,
+    nodes: Option<NodeSet>,
+}
+
+/// Rewrites `<numatune>` whole: its only children are `<memory>` and the
+/// memnodes, and the edit decides all of them.
+fn edit_numatune(
+    editor: &mut Editor,
+    domain: &Domain,
+    numatune: Option<&NumaTune>,
+    cells: Option<&[GuestCell]>,
+) -> Result<(), DomainError> {
+    let existing = child(domain.root, "numatune");
+    let old_memory = existing.and_then(|node| child(node, "memory"));
+    let binds_cells = cells.is_some_and(|cells| cells.iter().any(|c| c.host_nodes.is_some()));
+    if numatune.is_none() && !binds_cells && !(cells.is_some() && existing.is_some()) {
+        return Ok(());
+    }
+    let memory_mode = match (numatune, old_memory) {
+        (Some(tune), _) => tune.mode.as_str().to_string(),
+        (None, Some(old)) => old.attribute("mode").unwrap_or("strict").to_string(),
+        (None, None) => "strict".to_string(),
+    };
+    let auto = match (numatune, old_memory) {
+        (Some(tune), _) => tune.placement == Placement::Auto,
+        (None, Some(old)) => old.attribute("placement") == Some("auto"),
+        (None, None) => false,
+    };
+    let cell_count = cells.map_or(domain.cells().len(), <[GuestCell]>::len);
+    let memnodes = memnodes(editor.text, existing, &memory_mode, cells, cell_count)?;
+    let old_count = existing.map_or(0, |node| children(node, "memnode").count());
+    if numatune.is_none()
+        && memnodes.iter().all(|m| m.kept.is_some())
+        && memnodes.len() == old_count
+    {
+        return Ok(());
+    }
+    check_numatune(
+        &memory_mode,
+        auto,
+        &memnodes,
+        old_memory.is_some() || numatune.is_some(),
+    )?;
+    let mut items = Vec::new();
+    match (numatune, old_memory) {
+        (Some(tune), _) => items.push(memory_element(tune)),
+        (None, Some(old)) => items.push(NewElement::verbatim(&editor.text[old.range()])),
+        (None, None) => {}
+    }
+    items.extend(memnodes.iter().map(memnode_element));
+    let new = NewElement::new("numatune").children(items);
+    match existing {
+        Some(old) if new.is_childless() => editor.remove(old),
+        Some(old) => editor.replace(old, &new),
+        None if new.is_childless() => {}
+        None => insert_in_domain(editor, domain.root, new),
+    }
+    Ok(())
+}
+
+fn memnodes(
+    text: &str,
+    existing: Option<Node>,
+    mode: &str,
+    cells: Option<&[GuestCell]>,
+    cell_count: usize,
+) -> Result<Vec<Memnode>, DomainError> {
+    let mut memnodes: Vec<Memnode> = Vec::new();
+    for old in existing
+        .into_iter()
+        .flat_map(|node| children(node, "memnode"))
+    {
+        let Some(cellid) = old
+            .attribute("cellid")
+            .and_then(|id| id.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let rebound = cells
+            .and_then(|cells| cells.get(cellid as usize))
+            .is_some_and(|cell| cell.host_nodes.is_some());
+        if cellid as usize >= cell_count && cells.is_none() {
+            return Err(DomainError::MemnodeWithoutCell {
+                cellid,
+                cells: cell_count,
+            });
+        }
+        if rebound || cellid as usize >= cell_count {
+            continue;
+        }
+        let mode = old.attribute("mode").unwrap_or("strict").to_string();
+        memnodes.push(Memnode {
+            cellid,
+            mode,
+            kept: Some(text[old.range()].to_string()),
+            nodes: None,
+        });
+    }
+    for (cellid, cell) in cells.unwrap_or_default().iter().enumerate() {
+        if let Some(nodes) = &cell.host_nodes {
+            let (cellid, mode) = (cellid as u32, mode.to_string());
+            memnodes.push(Memnode {
+                cellid,
+                mode,
+                kept: None,
+                nodes: Some(nodes.clone()),
+            });
+        }
+    }
+    memnodes.sort_by_key(|m| m.cellid);
+    Ok(memnodes)
+}
+
+fn check_numatune(
+    memory_mode: &str,
+    auto: bool,
+    memnodes: &[Memnode],
+    has_memory: bool,
+) -> Result<(), DomainError> {
+    if auto && !memnodes.is_empty() {
+        return Err(DomainError::MemnodesWithAuto);
+    }
+    let mut modes: Vec<&str> = memnodes.iter().map(|m| m.mode.as_str()).collect();
+    if has_memory {
+        modes.push(memory_mode);
+    }
+    let restrictive = modes
+        .iter()
+        .filter(|&&m| m == MemoryMode::Restrictive.as_str())
+        .count();
+    if restrictive > 0 && restrictive < modes.len() {
+        modes.sort_unstable();
+        modes.dedup();
+        return Err(DomainError::RestrictiveMix {
+            modes: modes.join(", "),
+        });
+    }
+    Ok(())
+}
+
+fn memory_element(tune: &NumaTune) -> NewElement {
+    let memory = NewElement::new("memory").attribute("mode", tune.mode);
+    match &tune.placement {
+        Placement::Nodes(nodes) => memory.attribute("nodeset", nodes),
+        Placement::Auto => memory.attribute("placement", "auto"),
+    }
+}
+
+fn memnode_element(memnode: &Memnode) -> NewElement {
+    match (&memnode.kept, &memnode.nodes) {
+        (Some(text), _) => NewElement::verbatim(text),
+        (None, nodes) => NewElement::new("memnode")
+            .attribute("cellid", memnode.cellid)
+            .attribute("mode", &memnode.mode)
+            .attribute("nodeset", nodes.clone().unwrap_or_default()),
+    }
+}
+
+/// Rewrites `<cpu><numa>` whole. An attribute every old cell shared
+/// (`memAccess='shared'` for vhost-user, `discard`) carries over; with the
+/// same number of cells each keeps its inner elements (`<distances>`),
+/// which name cell ids and so go when the count changes.
+fn edit_cells(editor: &mut Editor, domain: &Domain, cells: &[GuestCell]) {
+    let old: Vec<Node> = domain.cells();
+    let shared = |name: &str| -> Option<String> {
+        let first = old.first()?.attribute(name)?;
+        old.iter()
+            .all(|cell| cell.attribute(name) == Some(first))
+            .then(|| first.to_string())
+    };
+    let (mem_access, discard) = (shared("memAccess"), shared("discard"));
+    let same_count = old.len() == cells.len();
+    let mut items: Vec<NewElement> = cells
+        .iter()
+        .enumerate()
+        .map(|(id, cell)| {
+            let mut element = NewElement::new("cell")
+                .attribute("id", id)
+                .attribute("cpus", &cell.cpus)
+                .attribute("memory", cell.memory_kib)
+                .attribute("unit", "KiB");
+            if let Some(value) = &mem_access {
+                element = element.attribute("memAccess", value);
+            }
+            if let Some(value) = &discard {
+                element = element.attribute("discard", value);
+            }
+            match old
+                .get(id)
+                .filter(|_| same_count)
+                .and_then(|o| inner_text(editor.text, *o))
+            {
+                Some(inner) => NewElement {
+                    content: Content::Verbatim(inner),
+                    ..element
+                },
+                None => element,
+            }
+        })
+        .collect();
+    let numa = domain.numa();
+    if same_count {
+        let others = numa
+            .into_iter()
+            .flat_map(|n| n.children())
+            .filter(|n| n.is_element() && n.tag_name().name() != "cell");
+        items.extend(others.map(|node| NewElement::verbatim(&editor.text[node.range()])));
+    }
+    let new_numa = NewElement::new("numa").children(items);
+    match (numa, child(domain.root, "cpu")) {
+        (Some(numa), _) => editor.replace(numa, &new_numa),
+        (None, Some(cpu)) => editor.append(cpu, &[new_numa]),
+        (None, None) => {
+            let cpu = NewElement::new("cpu").children(vec![new_numa]);
+            insert_in_domain(editor, domain.root, cpu);
+        }
+    }
+}
+
+/// The text between a cell's tags when it has element children.
+fn inner_text(text: &str, cell: Node) -> Option<String> {
+    let first = cell.children().find(|n| !is_blank(*n))?;
+    let last = cell.children().rev().find(|n| !is_blank(*n))?;
+    let start = first
+        .prev_sibling()
+        .filter(|n| is_blank(*n))
+        .map_or(first.range().start, |n| n.range().start);
+    let end = last
+        .next_sibling()
+        .filter(|n| is_blank(*n))
+        .map_or(last.range().end, |n| n.range().end);
+    Some(text[start..end].to_string())
+}
+
+/// Puts a new child of `<domain>` where libvirt prints it: after the
+/// present element that comes latest before it in libvirt's order.
+fn insert_in_domain(editor: &mut Editor, root: Node, new: NewElement) {
+    let rank = |name: &str| DOMAIN_ORDER.iter().position(|&known| known == name);
+    let Some(own) = rank(new.name) else {
+        return editor.append(root, &[new]);
+    };
+    let elements = || {
+        root.children()
+            .filter(|n| n.is_element() && n.tag_name().namespace().is_none())
+    };
+    let before = elements()
+        .filter_map(|n| {
+            rank(n.tag_name().name())
+                .filter(|&r| r < own)
+                .map(|r| (r, n))
+        })
+        .max_by_key(|&(r, n)| (r, n.range().start));
+    let after = elements().find(|n| rank(n.tag_name().name()).is_some_and(|r| r > own));
+    match (before, after) {
+        (Some((_, node)), _) => editor.insert_after(node, &[new]),
+        (None, Some(node)) => editor.insert_before(node, &[new]),
+        (None, None) => editor.append(root, &[new]),
+    }
+}

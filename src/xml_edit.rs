@@ -1,0 +1,356 @@
+//! Format-preserving edits of an XML text, in the manner of toml_edit.
+//!
+//! roxmltree locates elements by byte range; edits are splices of those
+//! ranges, so every byte the hook does not mean to change (comments, quoting,
+//! namespaces, entity references, indentation, CRLF) comes out as it went in.
+//! New elements are printed in the document's own quote, indentation and
+//! line ending.
+
+use std::ops::Range;
+
+use roxmltree::{Document, Node};
+
+/// How the document writes itself, learned from the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Style {
+    pub quote: char,
+    /// `""` for a document on one line: new elements stay on that line.
+    pub eol: &'static str,
+    /// One level of indentation.
+    pub unit: String,
+}
+
+impl Style {
+    pub fn of(doc: &Document, text: &str) -> Style {
+        let root = doc.root_element();
+        let quote = root
+            .descendants()
+            .flat_map(|node| node.attributes())
+            .find_map(|attr| text[..attr.range().end].chars().next_back())
+            .filter(|&quote| quote == '\'' || quote == '"')
+            .unwrap_or('\'');
+        let first_child = root.children().find(|node| node.is_element());
+        let on_own_line = first_child.is_some_and(|child| starts_line(text, child.range().start));
+        let eol = match (on_own_line, text.contains("\r\n")) {
+            (false, _) => "",
+            (true, true) => "\r\n",
+            (true, false) => "\n",
+        };
+        let unit = match first_child {
+            Some(child) if on_own_line => {
+                let inner = indent_of(text, child.range().start);
+                let outer = indent_of(text, root.range().start);
+                inner
+                    .strip_prefix(outer)
+                    .filter(|u| !u.is_empty())
+                    .unwrap_or("  ")
+                    .to_string()
+            }
+            _ => String::new(),
+        };
+        Style { quote, eol, unit }
+    }
+}
+
+/// The whitespace that opens the line `pos` is on, if only whitespace
+/// stands before `pos` on that line.
+pub fn indent_of(text: &str, pos: usize) -> &str {
+    let line_start = text[..pos].rfind('\n').map_or(0, |nl| nl + 1);
+    let lead = &text[line_start..pos];
+    if lead.chars().all(|c| c == ' ' || c == '\t') {
+        lead
+    } else {
+        ""
+    }
+}
+
+fn starts_line(text: &str, pos: usize) -> bool {
+    text[..pos]
+        .rfind('\n')
+        .is_some_and(|nl| text[nl + 1..pos].trim().is_empty())
+}
+
+/// An element the hook writes, printed in the document's style.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewElement {
+    pub name: &'static str,
+    pub attributes: Vec<(&'static str, String)>,
+    pub content: Content,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    Empty,
+    Children(Vec<NewElement>),
+    /// Text copied verbatim from the document (a kept cell's `<distances>`).
+    Verbatim(String),
+    /// A whole element kept as the document wrote it.
+    Kept(String),
+}
+
+impl NewElement {
+    pub fn new(name: &'static str) -> NewElement {
+        NewElement {
+            name,
+            attributes: Vec::new(),
+            content: Content::Empty,
+        }
+    }
+
+    /// An element of the document carried into a rewritten parent as it is.
+    pub fn verbatim(text: &str) -> NewElement {
+        NewElement {
+            name: "",
+            attributes: Vec::new(),
+            content: Content::Kept(text.to_string()),
+        }
+    }
+
+    pub fn attribute(mut self, name: &'static str, value: impl ToString) -> NewElement {
+        self.attributes.push((name, value.to_string()));
+        self
+    }
+
+    pub fn is_childless(&self) -> bool {
+        matches!(&self.content, Content::Children(children) if children.is_empty())
+    }
+
+    pub fn children(mut self, children: Vec<NewElement>) -> NewElement {
+        self.content = Content::Children(children);
+        self
+    }
+
+    /// The element's text when its first line is indented by `indent`.
+    pub fn render(&self, style: &Style, indent: &str) -> String {
+        if let Content::Kept(text) = &self.content {
+            return text.clone();
+        }
+        let mut out = format!("<{}", self.name);
+        for (name, value) in &self.attributes {
+            let q = style.quote;
+            out.push_str(&format!(" {name}={q}{}{q}", escape(value, q)));
+        }
+        match &self.content {
+            Content::Empty | Content::Kept(_) => out.push_str("/>"),
+            Content::Verbatim(inner) => out.push_str(&format!(">{inner}</{}>", self.name)),
+            Content::Children(children) => {
+                out.push('>');
+                out.push_str(&render_children(children, style, indent));
+                out.push_str(&format!("{}{indent}</{}>", style.eol, self.name));
+            }
+        }
+        out
+    }
+}
+
+/// Children one level in from `indent`, each on its own line.
+fn render_children(children: &[NewElement], style: &Style, indent: &str) -> String {
+    let inner = format!("{indent}{}", style.unit);
+    children
+        .iter()
+        .map(|child| format!("{}{inner}{}", style.eol, child.render(style, &inner)))
+        .collect()
+}
+
+/// Values come from validated grammars and never need escaping; this is the
+/// last line of defence should that ever change.
+fn escape(value: &str, quote: char) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if quote == '"' => out.push_str("&quot;"),
+            '\'' if quote == '\'' => out.push_str("&apos;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Splices collected against the original text, applied at once.
+#[derive(Debug, Default)]
+pub struct Splices {
+    edits: Vec<(Range<usize>, String)>,
+}
+
+impl Splices {
+    pub fn replace(&mut self, range: Range<usize>, text: String) {
+        self.edits.push((range, text));
+    }
+
+    pub fn insert(&mut self, at: usize, text: String) {
+        self.edits.push((at..at, text));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.edits.is_empty()
+    }
+
+    /// Insertions at a point come before a replacement starting there, and
+    /// keep the order they were made in.
+    pub fn apply(mut self, text: &str) -> String {
+        self.edits
+            .sort_by_key(|(range, _)| (range.start, range.end));
+        let mut out = String::with_capacity(text.len() + 1024);
+        let mut done = 0;
+        for (range, new) in self.edits {
+            out.push_str(&text[done..range.start.max(done)]);
+            out.push_str(&new);
+            done = done.max(range.end);
+        }
+        out.push_str(&text[done..]);
+        out
+    }
+}
+
+/// Edits of one document, expressed on its nodes.
+pub struct Editor<'t> {
+    pub text: &'t str,
+    pub style: Style,
+    pub splices: Splices,
+}
+
+impl<'t> Editor<'t> {
+    pub fn new(doc: &Document, text: &'t str) -> Editor<'t> {
+        Editor {
+            text,
+            style: Style::of(doc, text),
+            splices: Splices::default(),
+        }
+    }
+
+    fn indent(&self, node: Node) -> String {
+        indent_of(self.text, node.range().start).to_string()
+    }
+
+    pub fn replace(&mut self, node: Node, new: &NewElement) {
+        let text = new.render(&self.style, &self.indent(node));
+        self.splices.replace(node.range(), text);
+    }
+
+    /// Removes the element and the whitespace that puts it on its own line.
+    pub fn remove(&mut self, node: Node) {
+        let mut start = node.range().start;
+        if let Some(prev) = node.prev_sibling().filter(|prev| is_blank(*prev)) {
+            start = prev.range().start;
+        }
+        self.splices.replace(start..node.range().end, String::new());
+    }
+
+    /// Places the elements right after `sibling`, at its indentation.
+    pub fn insert_after(&mut self, sibling: Node, new: &[NewElement]) {
+        let indent = self.indent(sibling);
+        let text: String = new
+            .iter()
+            .map(|el| {
+                format!(
+                    "{}{indent}{}",
+                    self.style.eol,
+                    el.render(&self.style, &indent)
+                )
+            })
+            .collect();
+        self.splices.insert(sibling.range().end, text);
+    }
+
+    /// Places the elements right before `sibling`, at its indentation.
+    pub fn insert_before(&mut self, sibling: Node, new: &[NewElement]) {
+        let indent = self.indent(sibling);
+        let text: String = new
+            .iter()
+            .map(|el| {
+                format!(
+                    "{}{}{indent}",
+                    el.render(&self.style, &indent),
+                    self.style.eol
+                )
+            })
+            .collect();
+        self.splices.insert(sibling.range().start, text);
+    }
+
+    /// Adds the elements as the last children of `parent`, opening it up
+    /// when it is empty (`<cputune></cputune>`) or self-closing (`<cpu/>`).
+    pub fn append(&mut self, parent: Node, new: &[NewElement]) {
+        if let Some(last) = parent.children().rev().find(|n| !is_blank(*n)) {
+            return self.insert_after(last, new);
+        }
+        let indent = self.indent(parent);
+        let children: String = {
+            let wrapper = NewElement::new("x").children(new.to_vec());
+            let full = wrapper.render(&self.style, &indent);
+            full["<x>".len()..full.len() - "</x>".len()].to_string()
+        };
+        let tag = start_tag(self.text, parent);
+        if tag.self_closing {
+            let name = qualified_name(self.text, parent);
+            let closing = format!(">{children}</{name}>");
+            self.splices
+                .replace(tag.close.start..parent.range().end, closing);
+        } else {
+            let content = tag.close.end..end_tag_start(self.text, parent);
+            self.splices.replace(content, children);
+        }
+    }
+}
+
+/// A whitespace-only text node: the line breaks and indentation between elements.
+pub fn is_blank(node: Node) -> bool {
+    node.is_text() && node.text().is_some_and(|t| t.trim().is_empty())
+}
+
+struct StartTag {
+    /// The `>` or `/>` that ends the start tag.
+    close: Range<usize>,
+    self_closing: bool,
+}
+
+fn start_tag(text: &str, node: Node) -> StartTag {
+    let name_end = node.range().start + 1 + qualified_name(text, node).len();
+    let attrs_end = node
+        .attributes()
+        .map(|a| a.range().end)
+        .max()
+        .unwrap_or(name_end);
+    let rest = &text[attrs_end..node.range().end];
+    let gap = rest.len() - rest.trim_start().len();
+    let at = attrs_end + gap;
+    let self_closing = text[at..].starts_with("/>");
+    let len = if self_closing { 2 } else { 1 };
+    StartTag {
+        close: at..at + len,
+        self_closing,
+    }
+}
+
+fn end_tag_start(text: &str, node: Node) -> usize {
+    let range = node.range();
+    text[range.clone()]
+        .rfind("</")
+        .map_or(range.end, |at| range.start + at)
+}
+
+/// The element's name as written, prefix included.
+pub fn qualified_name<'t>(text: &'t str, node: Node) -> &'t str {
+    let after = &text[node.range().start + 1..node.range().end];
+    let len = after
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .unwrap_or(after.len());
+    &after[..len]
+}
+
+/// The first child element of `parent` called `name` in no namespace.
+pub fn child<'a, 'i>(parent: Node<'a, 'i>, name: &'static str) -> Option<Node<'a, 'i>> {
+    children(parent, name).next()
+}
+
+pub fn children<'a, 'i: 'a>(
+    parent: Node<'a, 'i>,
+    name: &'static str,
+) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
+    parent.children().filter(move |node| {
+        node.is_element() && node.tag_name().name() == name && node.tag_name().namespace().is_none()
+    })
+}

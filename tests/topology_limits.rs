@@ -1,0 +1,87 @@
+//! `HostLimits::read` on small trees built per test: the cases the hook's
+//! host checks depend on, and files that are not what sysfs would hold.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use vdsm_hook_largeguest::topology::{HostLimits, TopologyError};
+
+fn tree(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("limits")
+        .join(name);
+    let _ = fs::remove_dir_all(&root);
+    for (path, text) in files {
+        let path = root.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    root
+}
+
+#[test]
+fn numa_host_gives_online_cpus_and_nodes_with_memory() {
+    let root = tree(
+        "numa",
+        &[
+            ("devices/system/cpu/online", "0-5,8-11\n"),
+            ("devices/system/node/online", "0-2\n"),
+            ("devices/system/node/has_memory", "0,2\n"),
+        ],
+    );
+    let limits = HostLimits::read(&root).unwrap();
+    assert_eq!(limits.online_cpus.to_string(), "0-5,8-11");
+    assert_eq!(limits.memory_nodes.to_string(), "0,2");
+}
+
+#[test]
+fn kernel_without_numa_has_node_zero() {
+    let root = tree("flat", &[("devices/system/cpu/online", "0-3\n")]);
+    let limits = HostLimits::read(&root).unwrap();
+    assert_eq!(limits.online_cpus.to_string(), "0-3");
+    assert_eq!(limits.memory_nodes.to_string(), "0");
+}
+
+#[test]
+fn missing_file_is_named() {
+    let root = tree("missing", &[("devices/system/node/has_memory", "0\n")]);
+    let err = HostLimits::read(&root).unwrap_err();
+    assert!(matches!(err, TopologyError::Read { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("devices/system/cpu/online"), "{text}");
+    assert!(!text.contains('\n'), "{text}");
+}
+
+#[test]
+fn garbage_is_refused_without_repeating_it() {
+    let root = tree(
+        "garbage",
+        &[
+            ("devices/system/cpu/online", "0-3\n"),
+            ("devices/system/node/has_memory", "secret-token\n"),
+        ],
+    );
+    let text = HostLimits::read(&root).unwrap_err().to_string();
+    assert!(text.contains("has_memory"), "{text}");
+    assert!(text.contains("column 1"), "{text}");
+    assert!(!text.contains("secret"), "{text}");
+}
+
+#[test]
+fn a_directory_or_huge_file_is_not_sysfs() {
+    let root = tree(
+        "huge",
+        &[("devices/system/cpu/online", &"0,".repeat(40_000))],
+    );
+    let err = HostLimits::read(&root).unwrap_err();
+    assert!(matches!(err, TopologyError::NotSysfsFile { .. }), "{err:?}");
+    let root = tree("dir", &[("devices/system/cpu/online/x", "0\n")]);
+    let err = HostLimits::read(&root).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TopologyError::NotSysfsFile { .. } | TopologyError::Read { .. }
+        ),
+        "{err:?}"
+    );
+}
