@@ -63,6 +63,10 @@ fn request(pairs: &[(Property, String)]) -> Result<Request, Error> {
             Property::CpuTune => request.cputune = Some(cputune::parse(value)?),
             Property::NumaTune => request.numatune = Some(numatune::parse(value)?),
             Property::GuestNuma => request.guestnuma = Some(guestnuma::parse(value)?),
+            Property::Ksm => {
+                let why = "ksm_merge_across_nodes acts on the host, not the domain XML; use 'ksm set 0|1'";
+                return Err(Error::Usage(why.into()));
+            }
         }
     }
     Ok(request)

@@ -41,7 +41,7 @@ const MARGIN_DIVISOR: u64 = 20;
 #[derive(Debug, Error)]
 pub enum KsmError {
     #[error(
-        "custom property {PROPERTY}={0:?} is not allowed; use 0 (keep merged pages on their own NUMA node), 1 (merge across nodes), true or false"
+        "{PROPERTY}: {0:?} is not allowed; use 0 (keep merged pages on their own NUMA node), 1 (merge across nodes), true or false"
     )]
     BadProperty(String),
     #[error("cannot read {}: {source}", path.display())]

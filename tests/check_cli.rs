@@ -150,13 +150,32 @@ fn check_refuses_a_value_that_is_not_utf8_in_the_environment() {
 }
 
 #[test]
+fn check_knows_the_ksm_property() {
+    let run = check(&["ksm_merge_across_nodes=true", "ksm_merge_across_nodes=0"]);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stdout,
+        ["ksm_merge_across_nodes=1", "ksm_merge_across_nodes=0"]
+    );
+    let run = check(&["ksm_merge_across_nodes=yes"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr[0].starts_with(
+            "vdsm-hook-largeguest: ksm_merge_across_nodes: \"yes\" is not allowed; use 0"
+        ),
+        "{:?}",
+        run.stderr
+    );
+}
+
+#[test]
 fn check_with_nothing_to_check_says_so() {
     let run = check(&[]);
     assert_eq!(run.code, 0);
     assert!(run.stdout.is_empty());
     assert_eq!(
         run.stderr,
-        ["vdsm-hook-largeguest: none of cputune, numatune, guestnuma is set; nothing to check"]
+        ["vdsm-hook-largeguest: none of cputune, numatune, guestnuma, ksm_merge_across_nodes is set; nothing to check"]
     );
 }
 
@@ -167,7 +186,7 @@ fn check_refuses_unknown_names_and_malformed_arguments() {
     assert!(run.stdout.is_empty(), "nothing is checked on a usage error");
     assert_eq!(
         run.stderr,
-        ["vdsm-hook-largeguest: unknown property \"foo\"; known: cputune, numatune, guestnuma"]
+        ["vdsm-hook-largeguest: unknown property \"foo\"; known: cputune, numatune, guestnuma, ksm_merge_across_nodes"]
     );
 
     let run = check(&["cputune"]);
@@ -231,7 +250,7 @@ fn engine_config_prints_the_command_for_the_cluster_level() {
         );
         assert_eq!(
             declared[3].1.as_str(),
-            "^(?:0|1|true|false)$",
+            "^(0|1|true|false)$",
             "ksm_merge_across_nodes"
         );
     }
@@ -403,7 +422,7 @@ fn readme_engine_config_example_shows_the_real_command_shape() {
     let run = engine_config(&["--cver", "4.7"]);
     let first = run.stdout.first().expect("output");
     assert!(section.contains(first.as_str()), "README lacks {first:?}");
-    let ksm = "ksm_merge_across_nodes=^(?:0|1|true|false)$' --cver=4.7";
+    let ksm = "ksm_merge_across_nodes=^(0|1|true|false)$' --cver=4.7";
     assert!(run.stdout.last().unwrap().ends_with(ksm));
     assert!(section.contains(ksm));
 }

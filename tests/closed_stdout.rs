@@ -15,7 +15,11 @@ fn with_stdout_closed(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn commands_end_quietly_when_the_reader_is_gone() {
-    for args in [&["check", "cputune=0#0"][..], &["engine-config"], &["--help"]] {
+    for args in [
+        &["check", "cputune=0#0"][..],
+        &["engine-config"],
+        &["--help"],
+    ] {
         let out = with_stdout_closed(args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
@@ -28,5 +32,8 @@ fn refusals_still_reach_stderr_and_exit_2() {
     let out = with_stdout_closed(&["check", "cputune=0#x"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.starts_with("vdsm-hook-largeguest: cputune: expected"), "{stderr}");
+    assert!(
+        stderr.starts_with("vdsm-hook-largeguest: cputune: expected"),
+        "{stderr}"
+    );
 }
