@@ -221,12 +221,25 @@ impl<'t> Editor<'t> {
         }
     }
 
+    /// The document's style, or, beside an element that shares its line
+    /// with others (`<cpu><model>X</model></cpu>`), that line's inline style.
+    fn style_beside(&self, node: Node) -> Style {
+        match starts_line(self.text, node.range().start) {
+            true => self.style.clone(),
+            false => Style {
+                eol: "",
+                unit: String::new(),
+                ..self.style.clone()
+            },
+        }
+    }
+
     fn indent(&self, node: Node) -> String {
         indent_of(self.text, node.range().start).to_string()
     }
 
     pub fn replace(&mut self, node: Node, new: &NewElement) {
-        let text = new.render(&self.style, &self.indent(node));
+        let text = new.render(&self.style_beside(node), &self.indent(node));
         self.splices.replace(node.range(), text);
     }
 
@@ -242,15 +255,10 @@ impl<'t> Editor<'t> {
     /// Places the elements right after `sibling`, at its indentation.
     pub fn insert_after(&mut self, sibling: Node, new: &[NewElement]) {
         let indent = self.indent(sibling);
+        let style = self.style_beside(sibling);
         let text: String = new
             .iter()
-            .map(|el| {
-                format!(
-                    "{}{indent}{}",
-                    self.style.eol,
-                    el.render(&self.style, &indent)
-                )
-            })
+            .map(|el| format!("{}{indent}{}", style.eol, el.render(&style, &indent)))
             .collect();
         self.splices.insert(sibling.range().end, text);
     }
@@ -258,15 +266,10 @@ impl<'t> Editor<'t> {
     /// Places the elements right before `sibling`, at its indentation.
     pub fn insert_before(&mut self, sibling: Node, new: &[NewElement]) {
         let indent = self.indent(sibling);
+        let style = self.style_beside(sibling);
         let text: String = new
             .iter()
-            .map(|el| {
-                format!(
-                    "{}{}{indent}",
-                    el.render(&self.style, &indent),
-                    self.style.eol
-                )
-            })
+            .map(|el| format!("{}{}{indent}", el.render(&style, &indent), style.eol))
             .collect();
         self.splices.insert(sibling.range().start, text);
     }
