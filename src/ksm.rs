@@ -637,6 +637,16 @@ fn numa_line(nodes: &Path) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_packaged_config_file_parses_to_the_default() {
+        let text = include_str!("../packaging/ksm.conf");
+        let parsed = parse_config(Path::new(CONFIG_FILE), text).unwrap();
+        assert_eq!(parsed, DEFAULT_TIMEOUT);
+        let uncommented = text.replace("# unmerge_timeout = 120", "unmerge_timeout = 30");
+        let parsed = parse_config(Path::new(CONFIG_FILE), &uncommented).unwrap();
+        assert_eq!(parsed, Duration::from_secs(30));
+    }
+
     fn busy() -> KsmError {
         KsmError::Write {
             path: PathBuf::from("merge_across_nodes"),
