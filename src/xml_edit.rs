@@ -226,7 +226,7 @@ impl<'t> Editor<'t> {
     }
 
     pub fn replace(&mut self, node: Node, new: &NewElement) {
-        let text = new.render(&self.style, &self.indent(node));
+        let text = new.render(&self.style_near(node), &self.indent(node));
         self.splices.replace(node.range(), text);
     }
 
@@ -239,18 +239,28 @@ impl<'t> Editor<'t> {
         self.splices.replace(start..node.range().end, String::new());
     }
 
+    /// The document's style with the indentation unit `sibling` itself
+    /// is indented by: in a hand-edited file mixing tabs and spaces, the
+    /// new children of a space-indented element are indented by spaces.
+    fn style_near(&self, sibling: Node) -> Style {
+        let mut style = self.style.clone();
+        let outer = sibling
+            .parent_element()
+            .map_or("", |p| indent_of(self.text, p.range().start));
+        let inner = indent_of(self.text, sibling.range().start);
+        if let Some(unit) = inner.strip_prefix(outer).filter(|u| !u.is_empty()) {
+            style.unit = unit.to_string();
+        }
+        style
+    }
+
     /// Places the elements right after `sibling`, at its indentation.
     pub fn insert_after(&mut self, sibling: Node, new: &[NewElement]) {
         let indent = self.indent(sibling);
+        let style = self.style_near(sibling);
         let text: String = new
             .iter()
-            .map(|el| {
-                format!(
-                    "{}{indent}{}",
-                    self.style.eol,
-                    el.render(&self.style, &indent)
-                )
-            })
+            .map(|el| format!("{}{indent}{}", style.eol, el.render(&style, &indent)))
             .collect();
         self.splices.insert(sibling.range().end, text);
     }
@@ -258,15 +268,10 @@ impl<'t> Editor<'t> {
     /// Places the elements right before `sibling`, at its indentation.
     pub fn insert_before(&mut self, sibling: Node, new: &[NewElement]) {
         let indent = self.indent(sibling);
+        let style = self.style_near(sibling);
         let text: String = new
             .iter()
-            .map(|el| {
-                format!(
-                    "{}{}{indent}",
-                    el.render(&self.style, &indent),
-                    self.style.eol
-                )
-            })
+            .map(|el| format!("{}{}{indent}", el.render(&style, &indent), style.eol))
             .collect();
         self.splices.insert(sibling.range().start, text);
     }
@@ -280,7 +285,7 @@ impl<'t> Editor<'t> {
         let indent = self.indent(parent);
         let children: String = {
             let wrapper = NewElement::new("x").children(new.to_vec());
-            let full = wrapper.render(&self.style, &indent);
+            let full = wrapper.render(&self.style_near(parent), &indent);
             full["<x>".len()..full.len() - "</x>".len()].to_string()
         };
         let tag = start_tag(self.text, parent);

@@ -442,3 +442,19 @@ fn apply_writes_what_the_rewrite_gives() {
     let expected = run(&input, properties).unwrap().text;
     assert_eq!(fs::read_to_string(&file).unwrap(), expected);
 }
+
+#[test]
+fn a_mixed_indentation_is_followed_where_the_edit_is() {
+    let output = run(&sample("template-placeholder"), "guestnuma=2")
+        .unwrap()
+        .text;
+    let cells: Vec<&str> = output.lines().filter(|l| l.contains("<cell ")).collect();
+    assert_eq!(cells.len(), 2);
+    for line in cells {
+        assert!(
+            line.starts_with(&format!("{}<cell", " ".repeat(24))),
+            "{line:?}"
+        );
+    }
+    assert!(output.contains("\n\t<vcpu current=\"2\">8</vcpu>\n"));
+}
