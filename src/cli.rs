@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::error::Error;
 use crate::exit_codes::ExitCode;
-use crate::{hook, rewrite, validate};
+use crate::{hook, ksm, output, rewrite, validate};
 
 pub const PROGRAM: &str = "vdsm-hook-largeguest";
 
@@ -80,7 +80,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Ok(Err(err)) => err,
         Err(payload) => Error::Internal(panic_message(payload.as_ref())),
     };
-    eprintln!("{PROGRAM}: {err}");
+    output::note(&err.to_string());
     ExitCode::Refused
 }
 
@@ -120,15 +120,24 @@ fn run(args: Vec<OsString>) -> Result<ExitCode, Error> {
         "check" => crate::check::run(rest),
         "apply" => crate::apply::run(rest),
         "engine-config" => {
-            println!("{}", crate::engine_config::run(rest)?);
+            output::out(&format!("{}\n", crate::engine_config::run(rest)?))?;
             Ok(ExitCode::Success)
         }
+        "topology" => crate::topology::run(rest),
+        "suggest" => crate::planner::run(rest),
+        "ksm" => ksm_command(rest),
+        "ksm-switch" => match rest {
+            [value] if value == "0" || value == "1" => {
+                summarise(ksm::privileged_switch(value == "1")?.to_string())
+            }
+            _ => Err(usage("ksm-switch takes exactly one argument, 0 or 1")),
+        },
         "help" | "--help" | "-h" => {
-            println!("{USAGE}");
+            output::out(&format!("{USAGE}\n"))?;
             Ok(ExitCode::Success)
         }
         "--version" | "-V" => {
-            println!("{PROGRAM} {}", env!("CARGO_PKG_VERSION"));
+            output::out(&format!("{PROGRAM} {}\n", env!("CARGO_PKG_VERSION")))?;
             Ok(ExitCode::Success)
         }
         other => Err(usage(&format!("unknown command {other:?}"))),
@@ -139,7 +148,10 @@ fn run_hook(job: HookJob) -> Result<ExitCode, Error> {
     match job {
         HookJob::Rewrite => run_rewrite(),
         HookJob::Validate => run_validate(),
-        HookJob::Ksm => Err(Error::Usage("the KSM job is not built yet".into())),
+        HookJob::Ksm => match ksm::hook()? {
+            Some(summary) => summarise(summary),
+            None => Ok(ExitCode::Success),
+        },
     }
 }
 
@@ -156,7 +168,7 @@ fn run_rewrite() -> Result<ExitCode, Error> {
     if outcome.text != text {
         hook::write_atomically(&path, &outcome.text)?;
     }
-    eprintln!("{PROGRAM}: {}", outcome.summary);
+    output::note(&outcome.summary);
     Ok(ExitCode::Success)
 }
 
@@ -170,7 +182,36 @@ fn run_validate() -> Result<ExitCode, Error> {
         return Ok(ExitCode::Success);
     };
     validate::check_incoming(&text, &host)?;
-    eprintln!("{PROGRAM}: this host has every CPU and memory node the VM is pinned to");
+    output::note("this host has every CPU and memory node the VM is pinned to");
+    Ok(ExitCode::Success)
+}
+
+/// `ksm status` and `ksm set 0|1 [--timeout S]`, on the host the test
+/// overrides point at.
+fn ksm_command(rest: &[String]) -> Result<ExitCode, Error> {
+    let host = ksm::Host::from_env();
+    let (value, timeout) = match rest {
+        [status] if status == "status" => {
+            output::out(&ksm::status(&host)?)?;
+            return Ok(ExitCode::Success);
+        }
+        [set, value] if set == "set" => (value, ksm::configured_timeout()?),
+        [set, value, flag, secs] if set == "set" && flag == "--timeout" => {
+            (value, ksm::parse_timeout(secs).map_err(|e| usage(&e))?)
+        }
+        _ => return Err(usage("ksm takes 'status' or 'set 0|1 [--timeout S]'")),
+    };
+    let wanted = match value.as_str() {
+        "0" => false,
+        "1" => true,
+        other => return Err(usage(&format!("ksm set takes 0 or 1, not {other:?}"))),
+    };
+    summarise(ksm::switch(&host, wanted, timeout)?.to_string())
+}
+
+/// The one-line success summary goes to stderr, which VDSM logs.
+fn summarise(summary: String) -> Result<ExitCode, Error> {
+    output::note(&summary);
     Ok(ExitCode::Success)
 }
 

@@ -9,7 +9,7 @@ use crate::xml_edit::{child, children};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum DomainError {
-    #[error("the domain XML is not well-formed: {0}")]
+    #[error("the domain XML is not well-formed{0}")]
     NotWellFormed(String),
     #[error("the domain XML's root element is <{0}>, expected <domain>")]
     NotADomain(String),
@@ -81,9 +81,17 @@ pub fn parse(text: &str) -> Result<Document<'_>, DomainError> {
     Document::parse_with_options(text, options).map_err(|err| {
         let message = match err {
             roxmltree::Error::DtdDetected => {
-                "it has a DOCTYPE, which domain XML never has; refusing to read it".to_string()
+                ": it has a DOCTYPE, which domain XML never has; refusing to read it".to_string()
             }
-            other => other.to_string(),
+            other => {
+                let pos = other.pos();
+                let text = other.to_string();
+                let text = text
+                    .strip_suffix(&format!(" at {pos}"))
+                    .unwrap_or(&text)
+                    .to_string();
+                format!(" at line {}, column {}: {text}", pos.row, pos.col)
+            }
         };
         DomainError::NotWellFormed(message)
     })

@@ -40,10 +40,10 @@ pub fn guestnuma_regex() -> String {
     let set = set();
     let wide = format!("{set}#{memory}(?:#{set})?");
     let narrow = format!("{set}#{memory}(?:#{RANGE})?");
-    format!("^(?:[0-9]+|{wide}(?:_{wide})+|{narrow}(?:,{narrow})*)$")
+    format!("^(?:[0-9]+|{wide}(?:_{wide})*|{narrow}(?:,{narrow})*)$")
 }
 
-pub const KSM_REGEX: &str = "^(?:0|1|true|false)$";
+pub const KSM_REGEX: &str = "^(0|1|true|false)$";
 
 /// Every property the project reads, with its regex, in declaration order.
 pub fn properties() -> Vec<(&'static str, String)> {

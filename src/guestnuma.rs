@@ -3,7 +3,8 @@
 //! `CPUS#MEMORY` or `CPUS#MEMORY#HOSTNODES` entries, separated by `,` as in
 //! the original design or by `_`. CPUS may hold commas; with `,` between
 //! entries a HOSTNODES is one id or range, so a value whose host nodes need
-//! commas separates its entries with `_`. A lone count asks for that many
+//! commas separates its entries with `_`; a single cell has no separator, so
+//! its HOSTNODES may always hold commas. A lone count asks for that many
 //! equal cells, resolved against the VM by the domain edit.
 
 use std::fmt;
@@ -44,12 +45,18 @@ fn guestnuma<'a>(input: &'a str, notes: &mut Notes<'a>) -> PResult<'a, GuestNuma
         return Ok(("", GuestNuma::Even(count(input, notes))));
     }
     let separator = if input.contains('_') { '_' } else { ',' };
+    // Host nodes take two '#', so with at most two there is one cell with
+    // host nodes and no separator after them to confuse with a node list.
+    let wide_nodes = separator == '_' || input.matches('#').count() <= 2;
     let mut cells: Vec<GuestCell> = Vec::new();
     let mut seen = CpuSet::new();
     let mut rest = input;
     loop {
-        let after_nodes = cells.last().is_some_and(|cell| cell.host_nodes.is_some());
-        let (after, cell) = match cell(rest, separator, notes) {
+        // Text with no '#' left cannot be a cell: after host nodes it is
+        // most often the rest of a node list that needed '_'.
+        let after_nodes =
+            cells.last().is_some_and(|cell| cell.host_nodes.is_some()) && !rest.contains('#');
+        let (after, cell) = match cell(rest, wide_nodes, notes) {
             Err(nom::Err::Failure(fail)) if after_nodes && separator == ',' => {
                 return Err(nom::Err::Failure(explain_narrow_nodes(fail)))
             }
@@ -107,7 +114,7 @@ fn count<'a>(digits: &'a str, notes: &mut Notes<'a>) -> usize {
     }
 }
 
-fn cell<'a>(input: &'a str, separator: char, notes: &mut Notes<'a>) -> PResult<'a, GuestCell> {
+fn cell<'a>(input: &'a str, wide_nodes: bool, notes: &mut Notes<'a>) -> PResult<'a, GuestCell> {
     let (rest, cpus) = cpuset::set(input, Noun::Vcpu, SetEnd::AtAnyOtherCharacter, notes)?;
     let Some(rest) = rest.strip_prefix('#') else {
         return fail(rest, Problem::expected("'#' after the cell's vCPUs"));
@@ -123,7 +130,7 @@ fn cell<'a>(input: &'a str, separator: char, notes: &mut Notes<'a>) -> PResult<'
             },
         ));
     };
-    let (rest, host_nodes) = host_nodes(rest, separator, notes)?;
+    let (rest, host_nodes) = host_nodes(rest, wide_nodes, notes)?;
     let host_nodes = Some(host_nodes);
     Ok((
         rest,
@@ -135,8 +142,8 @@ fn cell<'a>(input: &'a str, separator: char, notes: &mut Notes<'a>) -> PResult<'
     ))
 }
 
-fn host_nodes<'a>(input: &'a str, separator: char, notes: &mut Notes<'a>) -> PResult<'a, NodeSet> {
-    if separator == '_' {
+fn host_nodes<'a>(input: &'a str, wide: bool, notes: &mut Notes<'a>) -> PResult<'a, NodeSet> {
+    if wide {
         return cpuset::set(input, Noun::Node, SetEnd::AtAnyOtherCharacter, notes);
     }
     let what = "a host node number or range after '#'";
@@ -155,6 +162,16 @@ const UNITS: [(&str, u32); 8] = [
     ("G", 2),
     ("T", 3),
 ];
+
+/// A size written as a cell's memory is (`4096`, `4G`, `512MiB`), in KiB,
+/// for commands that take sizes on the command line.
+pub fn parse_size(what: &str, value: &str) -> Result<u64, PropertyError> {
+    parse_value(what, value, |input, notes| {
+        let (rest, kib) = memory(input, notes)?;
+        end(rest, "a unit K, KiB, M, MiB, G, GiB, T or TiB")?;
+        Ok((rest, kib))
+    })
+}
 
 /// A size in KiB: a whole number, with an optional binary unit.
 fn memory<'a>(input: &'a str, notes: &mut Notes<'a>) -> PResult<'a, u64> {
@@ -199,7 +216,7 @@ impl fmt::Display for Size {
         let kib = self.0;
         for (unit, power) in [("T", 3), ("G", 2), ("M", 1)] {
             let scale = 1024u64.pow(power);
-            if kib > 0 && kib % scale == 0 {
+            if kib > 0 && kib.is_multiple_of(scale) {
                 return write!(f, "{}{unit}", kib / scale);
             }
         }

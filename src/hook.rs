@@ -78,7 +78,7 @@ pub fn host_limits() -> Option<HostLimits> {
     match HostLimits::read(&topology::sysfs_root()) {
         Ok(limits) => Some(limits),
         Err(err) => {
-            eprintln!("{PROGRAM}: warning: host checks skipped: {err}");
+            crate::output::note(&format!("warning: host checks skipped: {err}"));
             None
         }
     }
@@ -121,7 +121,8 @@ fn folder(path: &Path) -> &Path {
 }
 
 /// `create_new` never follows or reuses what is already there, so a name
-/// taken, or a symlink planted at it, only moves on to the next name.
+/// taken (by another hook on the same file, or a symlink planted at it)
+/// only moves on to the next name.
 fn create_temp(path: &Path) -> std::io::Result<(PathBuf, File)> {
     let name = path
         .file_name()
@@ -129,10 +130,7 @@ fn create_temp(path: &Path) -> std::io::Result<(PathBuf, File)> {
         .unwrap_or_default();
     let mut last_error = None;
     for attempt in 0..16 {
-        let temp = folder(path).join(format!(
-            ".{name}.largeguest-{}-{attempt}",
-            std::process::id()
-        ));
+        let temp = folder(path).join(format!(".{name}.largeguest-{attempt}"));
         match OpenOptions::new().write(true).create_new(true).open(&temp) {
             Ok(file) => return Ok((temp, file)),
             Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => last_error = Some(err),

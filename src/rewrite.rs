@@ -116,7 +116,7 @@ pub fn rewrite(
     // Never hand libvirt a broken document, whatever went wrong above.
     if let Err(err) = domain::parse(&text) {
         return Err(DomainError::NotWellFormed(format!(
-            "after the edit ({err}); this is a bug"
+            " after the edit ({err}); this is a bug"
         )));
     }
     Ok(Outcome { text, summary })
@@ -174,7 +174,7 @@ fn resolve_cells(guestnuma: &GuestNuma, domain: &Domain) -> Result<Vec<GuestCell
 
 fn split_evenly(count: usize, domain: &Domain) -> Result<Vec<GuestCell>, DomainError> {
     let vcpus = domain.vcpus as usize;
-    if vcpus % count != 0 {
+    if !vcpus.is_multiple_of(count) {
         let why = format!("{vcpus} vCPUs cannot be split into {count} equal cells; choose a count that divides {vcpus}");
         return Err(DomainError::CannotSplit(why));
     }

@@ -1,0 +1,201 @@
+//! Properties of the grammars over generated values: printing then parsing
+//! gives the value back, the canonical form is a fixed point that means the
+//! same as what was written, and no input makes a parser panic.
+
+mod strategies;
+
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+use vdsm_hook_largeguest::check::Property;
+use vdsm_hook_largeguest::cpuset::{CpuSet, MAX_ID};
+use vdsm_hook_largeguest::cputune::{self, CpuTune, VcpuPin};
+use vdsm_hook_largeguest::guestnuma::{self, GuestCell, GuestNuma, MAX_CELLS};
+use vdsm_hook_largeguest::numatune::{self, MemoryMode, NumaTune, Placement};
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
+}
+
+/// A non-empty set, mostly of small ids with gaps, sometimes near the top.
+fn cpu_set() -> impl Strategy<Value = CpuSet> {
+    let span = prop_oneof![
+        4 => (0u32..40, 0u32..4),
+        1 => (0u32..=MAX_ID, 0u32..64),
+    ];
+    prop::collection::vec(span, 1..6).prop_map(|spans| {
+        let mut set = CpuSet::new();
+        for (lo, len) in spans {
+            set.insert_range(lo, lo.saturating_add(len).min(MAX_ID));
+        }
+        set
+    })
+}
+
+fn cpu_tune() -> impl Strategy<Value = CpuTune> {
+    let vcpu = prop_oneof![4 => 0u32..32, 1 => 0u32..=MAX_ID];
+    // Few distinct sets, so that neighbouring vCPUs often share one and fold.
+    let sets = prop::collection::vec(cpu_set(), 1..3);
+    (
+        prop::collection::btree_map(vcpu, any::<prop::sample::Index>(), 1..12),
+        sets,
+    )
+        .prop_map(|(vcpus, sets)| CpuTune {
+            pins: vcpus
+                .into_iter()
+                .map(|(vcpu, pick)| VcpuPin {
+                    vcpu,
+                    cpuset: pick.get(&sets).clone(),
+                })
+                .collect(),
+        })
+}
+
+fn numa_tune() -> impl Strategy<Value = NumaTune> {
+    let mode = prop::sample::select(MemoryMode::ALL.to_vec());
+    let placement =
+        prop_oneof![1 => Just(Placement::Auto), 4 => cpu_set().prop_map(Placement::Nodes)];
+    (mode, placement, 0u32..=MAX_ID).prop_map(|(mode, placement, node)| {
+        let placement = match (mode, placement) {
+            // 'preferred' takes one node.
+            (MemoryMode::Preferred, Placement::Nodes(_)) => {
+                Placement::Nodes(CpuSet::from_range(node, node))
+            }
+            (_, placement) => placement,
+        };
+        NumaTune { mode, placement }
+    })
+}
+
+fn memory_kib() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        1u64..=u64::MAX,
+        (1u64..5000).prop_map(|n| n << 10),
+        (1u64..5000).prop_map(|n| n << 20),
+        (1u64..5000).prop_map(|n| n << 30),
+        (1u64..5000),
+    ]
+}
+
+/// Cells with disjoint vCPUs: each vCPU goes to one cell, empty cells drop.
+fn guest_numa() -> impl Strategy<Value = GuestNuma> {
+    let owners = prop::collection::vec(0usize..8, 1..40);
+    let extras = prop::collection::vec((memory_kib(), prop::option::of(cpu_set())), 8);
+    let cells = (owners, extras).prop_map(|(owners, extras)| {
+        let mut cpus = vec![CpuSet::new(); 8];
+        for (vcpu, owner) in owners.into_iter().enumerate() {
+            cpus[owner].insert(vcpu as u32);
+        }
+        let cells = cpus
+            .into_iter()
+            .zip(extras)
+            .filter(|(cpus, _)| !cpus.is_empty())
+            .map(|(cpus, (memory_kib, host_nodes))| GuestCell {
+                cpus,
+                memory_kib,
+                host_nodes,
+            })
+            .collect();
+        GuestNuma::Cells(cells)
+    });
+    prop_oneof![1 => (1..=MAX_CELLS).prop_map(GuestNuma::Even), 4 => cells]
+}
+
+proptest! {
+    #![proptest_config(config(2000))]
+
+    #[test]
+    fn cputune_print_then_parse(tune in cpu_tune()) {
+        let text = tune.to_string();
+        prop_assert_eq!(cputune::parse(&text).map_err(|e| e.to_string()), Ok(tune), "{}", text);
+    }
+
+    #[test]
+    fn numatune_print_then_parse(tune in numa_tune()) {
+        let text = tune.to_string();
+        prop_assert_eq!(numatune::parse(&text).map_err(|e| e.to_string()), Ok(tune), "{}", text);
+    }
+
+    #[test]
+    fn guestnuma_print_then_parse(numa in guest_numa()) {
+        let text = numa.to_string();
+        prop_assert_eq!(guestnuma::parse(&text).map_err(|e| e.to_string()), Ok(numa), "{}", text);
+    }
+
+}
+
+// Generated text can pin thousands of vCPUs (3-16383#...): fewer cases.
+proptest! {
+    #![proptest_config(config(1000))]
+
+    #[test]
+    fn cputune_canonical_means_the_same(value in strategies::cputune()) {
+        if let Ok(tune) = cputune::parse(&value) {
+            let canonical = tune.to_string();
+            let again = cputune::parse(&canonical).map_err(|e| e.to_string());
+            prop_assert_eq!(again.as_ref(), Ok(&tune), "{} -> {}", value, canonical);
+            prop_assert_eq!(again.map(|t| t.to_string()), Ok(canonical));
+        }
+    }
+
+    #[test]
+    fn numatune_canonical_means_the_same(value in strategies::numatune()) {
+        if let Ok(tune) = numatune::parse(&value) {
+            let canonical = tune.to_string();
+            let again = numatune::parse(&canonical).map_err(|e| e.to_string());
+            prop_assert_eq!(again.as_ref(), Ok(&tune), "{} -> {}", value, canonical);
+            prop_assert_eq!(again.map(|t| t.to_string()), Ok(canonical));
+        }
+    }
+
+    #[test]
+    fn guestnuma_canonical_means_the_same(value in strategies::guestnuma()) {
+        if let Ok(numa) = guestnuma::parse(&value) {
+            let canonical = numa.to_string();
+            let again = guestnuma::parse(&canonical).map_err(|e| e.to_string());
+            prop_assert_eq!(again.as_ref(), Ok(&numa), "{} -> {}", value, canonical);
+            prop_assert_eq!(again.map(|n| n.to_string()), Ok(canonical));
+        }
+    }
+
+    /// No panic, and every refusal is one line naming the property.
+    #[test]
+    fn no_input_panics(
+        cputune in strategies::any_input(strategies::cputune()),
+        numatune in strategies::any_input(strategies::numatune()),
+        guestnuma in strategies::any_input(strategies::guestnuma()),
+    ) {
+        // Every property sees every input, not only its own grammar's.
+        for property in Property::ALL {
+            for value in [&cputune, &numatune, &guestnuma] {
+                if let Err(err) = property.canonical(value) {
+                    let text = err.to_string();
+                    prop_assert!(!text.contains('\n') && !text.contains('\r'), "{}", text);
+                    let prefix = format!("{}: ", property.name());
+                    prop_assert!(text.starts_with(&prefix), "{}", text);
+                    if let vdsm_hook_largeguest::error::Error::Property(err) = err {
+                        prop_assert!(err.column >= 1 && err.column <= value.chars().count() + 1);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The set operations the parsers use agree with a plain set of ids.
+    #[test]
+    fn cpuset_operations_match_a_model(a in cpu_set(), b in cpu_set()) {
+        let model = |set: &CpuSet| set.iter().collect::<BTreeSet<u32>>();
+        let (ma, mb) = (model(&a), model(&b));
+        prop_assert_eq!(model(&a.intersection(&b)), &ma & &mb);
+        prop_assert_eq!(model(&a.difference(&b)), &ma - &mb);
+        prop_assert_eq!(a.is_subset(&b), ma.is_subset(&mb));
+        prop_assert_eq!(a.len(), ma.len());
+        // Canonical: sorted ranges that neither touch nor overlap.
+        for pair in a.intersection(&b).ranges().windows(2) {
+            prop_assert!(pair[0].1 + 1 < pair[1].0, "{:?}", pair);
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! The executable as VDSM runs it: a hook entry named `50_largeguest` (a
+//! symlink to the binary), a cleared environment, `_hook_domxml` and the
+//! properties. Every refusal must exit 2 with one line and leave the file
+//! exactly as it was.
+
+use std::fs;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use assert_cmd::Command;
+
+const DOMAIN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<domain type="kvm" xmlns:ovirt-vm="http://ovirt.org/vm/1.0">
+  <name>db01</name>
+  <uuid>6f1c2b8e-4d3a-4c1e-9a57-2b0e4c7d9f10</uuid>
+  <!-- engine-generated -->
+  <memory unit="KiB">4194304</memory>
+  <vcpu current="2">4</vcpu>
+  <cputune></cputune>
+  <cpu match="exact">
+    <model>Nehalem</model>
+    <numa>
+      <cell id="0" cpus="0-3" memory="4194304" unit="KiB"/>
+    </numa>
+  </cpu>
+  <devices/>
+  <metadata><ovirt-vm:vm><ovirt-vm:custom/></ovirt-vm:vm></metadata>
+</domain>
+"#;
+
+/// A scratch folder holding the hook entry, the domain XML and a fake sysfs.
+struct Scene {
+    dir: PathBuf,
+}
+
+impl Scene {
+    fn new(xml: &[u8]) -> Scene {
+        Scene::new_in(Path::new(env!("CARGO_TARGET_TMPDIR")), xml)
+    }
+
+    fn new_in(base: &Path, xml: &[u8]) -> Scene {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, Ordering::SeqCst);
+        let dir = base.join(format!("largeguest-hook-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("vm")).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        symlink(
+            assert_cmd::cargo::cargo_bin("vdsm-hook-largeguest"),
+            dir.join("50_largeguest"),
+        )
+        .unwrap();
+        fs::write(dir.join("vm/domxml"), xml).unwrap();
+        let scene = Scene { dir };
+        scene.sysfs("0-3", Some("0-1"));
+        scene
+    }
+
+    fn domxml(&self) -> PathBuf {
+        self.dir.join("vm/domxml")
+    }
+
+    fn sysfs(&self, online: &str, memory_nodes: Option<&str>) {
+        let root = self.dir.join("sys");
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(root.join("devices/system/cpu")).unwrap();
+        fs::write(
+            root.join("devices/system/cpu/online"),
+            format!("{online}\n"),
+        )
+        .unwrap();
+        if let Some(nodes) = memory_nodes {
+            fs::create_dir_all(root.join("devices/system/node")).unwrap();
+            fs::write(
+                root.join("devices/system/node/has_memory"),
+                format!("{nodes}\n"),
+            )
+            .unwrap();
+        }
+    }
+
+    /// The hook as VDSM starts it: by its entry's path, environment cleared.
+    fn hook(&self, entry: &str, properties: &[(&str, &str)]) -> Command {
+        let link = self.dir.join(entry);
+        if !link.exists() {
+            symlink(assert_cmd::cargo::cargo_bin("vdsm-hook-largeguest"), &link).unwrap();
+        }
+        let mut cmd = Command::new(link);
+        cmd.env_clear()
+            .env("_hook_domxml", self.domxml())
+            .env("vmId", "6f1c2b8e-4d3a-4c1e-9a57-2b0e4c7d9f10")
+            .env("LARGEGUEST_SYSFS_ROOT", self.dir.join("sys"));
+        for (name, value) in properties {
+            cmd.env(name, value);
+        }
+        cmd
+    }
+
+    fn run(&self, properties: &[(&str, &str)]) -> Command {
+        self.hook("50_largeguest", properties)
+    }
+
+    fn leftovers(&self) -> Vec<String> {
+        fs::read_dir(self.dir.join("vm"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name != "domxml")
+            .collect()
+    }
+}
+
+/// Runs a refused case and checks the whole contract of a refusal.
+fn refused(scene: &Scene, properties: &[(&str, &str)], message: &str) {
+    let before = fs::read(scene.domxml()).ok();
+    let out = scene.run(properties).assert().code(2).get_output().clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("vdsm-hook-largeguest: "), "{stderr}");
+    assert!(stderr.contains(message), "expected {message:?} in {stderr}");
+    assert_eq!(
+        fs::read(scene.domxml()).ok(),
+        before,
+        "the file must be untouched"
+    );
+    assert!(scene.leftovers().is_empty(), "no temporary file may remain");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn no_property_leaves_the_file_alone_without_opening_it() {
+    let scene = Scene::new(DOMAIN.as_bytes());
+    let before = fs::metadata(scene.domxml()).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    scene.run(&[("unrelated", "x")]).assert().code(0).stderr("");
+    assert_eq!(fs::read_to_string(scene.domxml()).unwrap(), DOMAIN);
+    assert_eq!(
+        fs::metadata(scene.domxml()).unwrap().modified().unwrap(),
+        before
+    );
+    // Not opened at all: even a missing file is fine when nothing is asked.
+    fs::remove_file(scene.domxml()).unwrap();
+    scene.run(&[]).assert().code(0).stderr("");
+}
+
+#[test]
+fn success_rewrites_in_place_with_one_summary_line() {
+    let scene = Scene::new(DOMAIN.as_bytes());
+    fs::set_permissions(scene.domxml(), fs::Permissions::from_mode(0o640)).unwrap();
+    let properties = [
+        ("cputune", "0#0,1#1,2-3#2-3"),
+        ("numatune", "interleave#0-1"),
+        ("guestnuma", "0-1#2G#0,2-3#2G#1"),
+    ];
+    scene.run(&properties).assert().code(0).stdout("").stderr(
+        "vdsm-hook-largeguest: pinned 4 vCPUs, memory interleave on nodes 0-1, 2 guest NUMA cells\n",
+    );
+    let after = fs::read_to_string(scene.domxml()).unwrap();
+    let expected = DOMAIN
+        .replace(
+            "  <cputune></cputune>\n",
+            "  <cputune>\n    <vcpupin vcpu=\"0\" cpuset=\"0\"/>\n    <vcpupin vcpu=\"1\" cpuset=\"1\"/>\n    \
+             <vcpupin vcpu=\"2\" cpuset=\"2-3\"/>\n    <vcpupin vcpu=\"3\" cpuset=\"2-3\"/>\n  </cputune>\n  \
+             <numatune>\n    <memory mode=\"interleave\" nodeset=\"0-1\"/>\n    \
+             <memnode cellid=\"0\" mode=\"interleave\" nodeset=\"0\"/>\n    \
+             <memnode cellid=\"1\" mode=\"interleave\" nodeset=\"1\"/>\n  </numatune>\n",
+        )
+        .replace(
+            "      <cell id=\"0\" cpus=\"0-3\" memory=\"4194304\" unit=\"KiB\"/>\n",
+            "      <cell id=\"0\" cpus=\"0-1\" memory=\"2097152\" unit=\"KiB\"/>\n      \
+             <cell id=\"1\" cpus=\"2-3\" memory=\"2097152\" unit=\"KiB\"/>\n",
+        );
+    assert_eq!(after, expected);
+    let mode = fs::metadata(scene.domxml()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640, "the original's permissions are kept");
+    assert!(scene.leftovers().is_empty());
+    // A second run changes nothing.
+    scene.run(&properties).assert().code(0);
+    assert_eq!(fs::read_to_string(scene.domxml()).unwrap(), expected);
+}
+
+#[test]
+fn a_bad_property_value_is_refused_with_its_column() {
+    let scene = Scene::new(DOMAIN.as_bytes());
+    refused(
+        &scene,
+        &[("cputune", "0#1-")],
+        r#"cputune: expected a CPU number after '-' at column 5 in "0#1-""#,
+    );
+    refused(
+        &scene,
+        &[("numatune", "fast#0")],
+        "numatune: expected a mode",
+    );
+    refused(
+        &scene,
+        &[("guestnuma", "0-1#2G,2-3#2X")],
+        "guestnuma: expected a unit",
+    );
+    // A good value does not save a bad one beside it.
+    refused(
+        &scene,
+        &[("cputune", "0#0"), ("guestnuma", "0#<x/>")],
+        "guestnuma: expected",
+    );
+}
+
+#[test]
+fn values_that_do_not_fit_the_vm_are_refused() {
+    let scene = Scene::new(DOMAIN.as_bytes());
+    refused(
+        &scene,
+        &[("cputune", "4#0")],
+        "cputune: vCPU 4 is pinned but <vcpu> gives the VM 4 vCPUs (0-3)",
+    );
+    refused(
+        &scene,
+        &[("guestnuma", "0-1#2G")],
+        "guestnuma: vCPUs 2-3 are in no cell",
+    );
+    refused(
+        &scene,
+        &[("guestnuma", "0-1#2G,2-3#1G")],
+        "the cells add up to 3145728 KiB but the guest has 4194304 KiB",
+    );
+    refused(
+        &scene,
+        &[("guestnuma", "3")],
+        "guestnuma: 4 vCPUs cannot be split into 3 equal cells",
+    );
+}
+
+#[test]
+fn values_the_host_cannot_honour_are_refused() {
+    let scene = Scene::new(DOMAIN.as_bytes());
+    refused(
+        &scene,
+        &[("cputune", "0#6-7")],
+        "cputune: host CPUs 6-7 are not online on this host (online: 0-3)",
+    );
+    refused(
+        &scene,
+        &[("numatune", "strict#2")],
+        "numatune: host nodes 2 have no memory on this host",
+    );
+    refused(
+        &scene,
+        &[("guestnuma", "0-1#2G#0,2-3#2G#3")],
+        "guestnuma: host nodes 3 have no memory",
+    );
+}
+
+#[test]
+fn unreadable_sysfs_skips_host_checks_with_a_warning() {
+    let scene = Scene::new(DOMAIN.as_bytes());
+    fs::remove_dir_all(scene.dir.join("sys")).unwrap();
+    let out = scene
+        .run(&[("cputune", "0#100")])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("warning: host checks skipped"), "{stderr}");
+    assert!(stderr.ends_with("pinned 1 vCPUs\n"), "{stderr}");
+    assert!(fs::read_to_string(scene.domxml())
+        .unwrap()
+        .contains(r#"<vcpupin vcpu="0" cpuset="100"/>"#));
+}
+
+#[test]
+fn broken_or_missing_documents_are_refused() {
+    let pin = [("cputune", "0#0")];
+    let scene = Scene::new(b"<domain><vcpu>2</vcpu>\n<cputune>\n</domain>");
+    refused(&scene, &pin, "the domain XML is not well-formed at line 3, column 1: expected 'cputune' tag, not 'domain'");
+    let scene = Scene::new(b"<domain>\xff</domain>");
+    refused(&scene, &pin, "is not UTF-8 text (bad byte at offset 8)");
+    let scene = Scene::new(b"");
+    refused(&scene, &pin, "not well-formed");
+    let scene =
+        Scene::new(b"<!DOCTYPE d [<!ENTITY x SYSTEM \"file:///etc/shadow\">]><domain>&x;</domain>");
+    refused(&scene, &pin, "it has a DOCTYPE");
+    let scene = Scene::new(b"<network/>");
+    refused(&scene, &pin, "root element is <network>, expected <domain>");
+    let scene = Scene::new(DOMAIN.as_bytes());
+    fs::remove_file(scene.domxml()).unwrap();
+    fs::create_dir(scene.domxml()).unwrap();
+    scene
+        .run(&pin)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("cannot read the domain XML"));
+}
+
+#[test]
+fn a_missing_hook_domxml_is_explained() {
+    let scene = Scene::new(DOMAIN.as_bytes());
+    scene
+        .run(&[("cputune", "0#0")])
+        .env_remove("_hook_domxml")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("_hook_domxml is not set"));
+}
+
+#[test]
+fn a_planted_temporary_name_is_never_followed() {
+    let scene = Scene::new(DOMAIN.as_bytes());
+    // Symlinks sit at the first temporary names the hook tries.
+    let victim = scene.dir.join("victim");
+    fs::write(&victim, "keep me").unwrap();
+    let planted: Vec<PathBuf> = (0..3)
+        .map(|n| scene.dir.join("vm").join(format!(".domxml.largeguest-{n}")))
+        .collect();
+    for path in &planted {
+        symlink(&victim, path).unwrap();
+    }
+    scene.run(&[("cputune", "0#0")]).assert().code(0);
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "keep me");
+    assert!(fs::read_to_string(scene.domxml())
+        .unwrap()
+        .contains("vcpupin"));
+    for path in &planted {
+        assert!(
+            fs::symlink_metadata(path).unwrap().file_type().is_symlink(),
+            "left as found"
+        );
+    }
+}
+
+#[test]
+fn every_temporary_name_taken_refuses_and_keeps_the_file() {
+    let scene = Scene::new(DOMAIN.as_bytes());
+    for n in 0..16 {
+        fs::write(
+            scene.dir.join("vm").join(format!(".domxml.largeguest-{n}")),
+            "taken",
+        )
+        .unwrap();
+    }
+    let before = fs::read(scene.domxml()).unwrap();
+    scene
+        .run(&[("cputune", "0#0")])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("cannot write the domain XML"));
+    assert_eq!(fs::read(scene.domxml()).unwrap(), before);
+}
+
+/// root writes into any folder, so as root the hook runs as `nobody`, the
+/// way VDSM runs it as its own unprivileged user.
+#[test]
+fn a_read_only_folder_refuses_and_keeps_the_file() {
+    // Under the system's temporary folder, with its own copy of the
+    // executable, so `nobody` can reach both wherever the checkout lives.
+    let scene = Scene::new_in(&std::env::temp_dir(), DOMAIN.as_bytes());
+    let own_copy = scene.dir.join("own/50_largeguest");
+    fs::create_dir_all(own_copy.parent().unwrap()).unwrap();
+    fs::copy(
+        assert_cmd::cargo::cargo_bin("vdsm-hook-largeguest"),
+        &own_copy,
+    )
+    .unwrap();
+    let folder = scene.dir.join("vm");
+    fs::set_permissions(&folder, fs::Permissions::from_mode(0o555)).unwrap();
+    let mut cmd = scene.run(&[("cputune", "0#0")]);
+    if running_as_root() {
+        let mut inner = std::process::Command::new("setpriv");
+        inner.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+        inner.arg(&own_copy);
+        inner
+            .env_clear()
+            .env("_hook_domxml", scene.domxml())
+            .env("cputune", "0#0");
+        inner.env("LARGEGUEST_SYSFS_ROOT", scene.dir.join("sys"));
+        cmd = Command::from_std(inner);
+    }
+    let before = fs::read(scene.domxml()).unwrap();
+    // A thread of another test forking while the copy was written holds it
+    // open for a moment, and exec then fails with ETXTBSY; only that retries.
+    let mut out = cmd.output().unwrap();
+    for _ in 0..20 {
+        if !String::from_utf8_lossy(&out.stderr).contains("Text file busy") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        out = cmd.output().unwrap();
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("vdsm-hook-largeguest: cannot write the domain XML"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("it was left unchanged"), "{stderr}");
+    assert_eq!(fs::read(scene.domxml()).unwrap(), before);
+    fs::set_permissions(&folder, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::remove_dir_all(&scene.dir).unwrap();
+}
+
+fn running_as_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .map(|status| {
+            status
+                .lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn the_migration_destination_refuses_pins_it_cannot_honour() {
+    let pinned = DOMAIN.replace(
+        "<cputune></cputune>",
+        "<cputune><vcpupin vcpu='0' cpuset='8'/></cputune>\n  <numatune><memory mode='strict' nodeset='0'/></numatune>",
+    );
+    let scene = Scene::new(pinned.as_bytes());
+    let out = scene
+        .hook("50_largeguest_validate", &[("cputune", "0#8")])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr,
+        "vdsm-hook-largeguest: migration refused: the VM's <vcpupin> pins to host CPUs 8, \
+         which are not online on this host (online: 0-3)\n"
+    );
+    assert_eq!(fs::read_to_string(scene.domxml()).unwrap(), pinned);
+    scene.sysfs("0-15", Some("0"));
+    scene
+        .hook("50_largeguest_validate", &[("cputune", "0#8")])
+        .assert()
+        .code(0);
+    // Without any of the properties the VM is not this hook's business.
+    scene.sysfs("0-3", Some("0"));
+    scene
+        .hook("50_largeguest_validate", &[])
+        .assert()
+        .code(0)
+        .stderr("");
+}
+
+#[test]
+fn the_hook_subcommand_runs_the_same_job() {
+    let scene = Scene::new(DOMAIN.as_bytes());
+    Command::cargo_bin("vdsm-hook-largeguest")
+        .unwrap()
+        .args(["hook", "before_vm_start"])
+        .env_clear()
+        .env("_hook_domxml", scene.domxml())
+        .env("LARGEGUEST_SYSFS_ROOT", scene.dir.join("sys"))
+        .env("numatune", "0")
+        .assert()
+        .code(0)
+        .stderr("vdsm-hook-largeguest: memory strict on node 0\n");
+    assert!(fs::read_to_string(scene.domxml())
+        .unwrap()
+        .contains(r#"<memory mode="strict" nodeset="0"/>"#));
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Every test the project has, in one command: the README's test command and
+# what CI runs. Installs what the suites need (libvirt's clients, rpmbuild,
+# QEMU) with the distribution's package manager; the end-to-end and RPM
+# suites need root.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+failed=()
+step() {
+    local name=$1
+    shift
+    echo "=== $name: $*"
+    local start=$SECONDS
+    if "$@"; then
+        echo "=== $name: ok ($((SECONDS - start)) s)"
+    else
+        echo "=== $name: FAILED ($((SECONDS - start)) s)"
+        failed+=("$name")
+    fi
+}
+
+# virt-xml-validate and virsh let the tests check every rewritten document
+# against libvirt's schema and parser; visudo checks the sudoers drop-in.
+step deps packaging/install-deps.sh \
+    virt-xml-validate:libvirt-client:libvirt-clients \
+    virsh:libvirt-client:libvirt-clients \
+    visudo:sudo:sudo
+step cargo-test cargo test --locked
+step rpm bash tests/rpm/run.sh
+[ -x tests/e2e/run.sh ] && step e2e bash tests/e2e/run.sh
+
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "FAILED: ${failed[*]}"
+    exit 1
+fi
+echo "all test suites passed"
