@@ -125,7 +125,7 @@ pub fn rewrite(
 fn summary(request: &Request, cells: Option<&[GuestCell]>) -> String {
     let mut parts = Vec::new();
     if let Some(cputune) = &request.cputune {
-        parts.push(format!("pinned {}", count(cputune.pins.len(), "vCPU")));
+        parts.push(format!("pinned {} vCPUs", cputune.pins.len()));
     }
     if let Some(numatune) = &request.numatune {
         parts.push(match &numatune.placement {
@@ -137,17 +137,9 @@ fn summary(request: &Request, cells: Option<&[GuestCell]>) -> String {
         });
     }
     if let Some(cells) = cells {
-        parts.push(count(cells.len(), "guest NUMA cell"));
+        parts.push(format!("{} guest NUMA cells", cells.len()));
     }
     parts.join(", ")
-}
-
-/// `1 vCPU`, `16 vCPUs`: the summary is read by people in vdsm.log.
-fn count(n: usize, noun: &str) -> String {
-    match n {
-        1 => format!("1 {noun}"),
-        _ => format!("{n} {noun}s"),
-    }
 }
 
 fn check_pins(cputune: Option<&CpuTune>, domain: &Domain) -> Result<(), DomainError> {
