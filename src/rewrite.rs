@@ -618,3 +618,29 @@ fn insert_in_domain(editor: &mut Editor, root: Node, new: NewElement) {
         (None, None) => editor.append(root, &[new]),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn even(count: usize) -> Request {
+        Request {
+            guestnuma: Some(GuestNuma::Even(count)),
+            ..Request::default()
+        }
+    }
+
+    #[test]
+    fn an_element_sharing_its_line_gets_its_new_child_inline() {
+        let text = "<domain>\n  <vcpu>2</vcpu>\n  <memory>2097152</memory>\n  \
+                    <cpu match='exact'><model>X</model></cpu>\n</domain>\n";
+        let once = rewrite(text, &even(2), None).unwrap().text;
+        assert_eq!(
+            once,
+            "<domain>\n  <vcpu>2</vcpu>\n  <memory>2097152</memory>\n  <cpu match='exact'>\
+             <model>X</model><numa><cell id='0' cpus='0' memory='1048576' unit='KiB'/>\
+             <cell id='1' cpus='1' memory='1048576' unit='KiB'/></numa></cpu>\n</domain>\n"
+        );
+        assert_eq!(rewrite(&once, &even(2), None).unwrap().text, once);
+    }
+}

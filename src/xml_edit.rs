@@ -221,6 +221,19 @@ impl<'t> Editor<'t> {
         }
     }
 
+    /// The document's style, or, beside an element that shares its line
+    /// with others (`<cpu><model>X</model></cpu>`), that line's inline style.
+    fn style_beside(&self, node: Node) -> Style {
+        match starts_line(self.text, node.range().start) {
+            true => self.style.clone(),
+            false => Style {
+                eol: "",
+                unit: String::new(),
+                ..self.style.clone()
+            },
+        }
+    }
+
     fn indent(&self, node: Node) -> String {
         indent_of(self.text, node.range().start).to_string()
     }
@@ -239,11 +252,14 @@ impl<'t> Editor<'t> {
         self.splices.replace(start..node.range().end, String::new());
     }
 
-    /// The document's style with the indentation unit `sibling` itself
-    /// is indented by: in a hand-edited file mixing tabs and spaces, the
-    /// new children of a space-indented element are indented by spaces.
+    /// The style beside `sibling`, on its own line indented by the unit
+    /// `sibling` itself is indented by: in a hand-edited file mixing tabs
+    /// and spaces, new children of a space-indented element get spaces.
     fn style_near(&self, sibling: Node) -> Style {
-        let mut style = self.style.clone();
+        let mut style = self.style_beside(sibling);
+        if style.eol.is_empty() {
+            return style;
+        }
         let outer = sibling
             .parent_element()
             .map_or("", |p| indent_of(self.text, p.range().start));
