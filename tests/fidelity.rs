@@ -370,6 +370,19 @@ fn refusals() {
             max: 16
         }
     );
+    let one_cell = sample("numatune-memnodes")
+        .replace("<cell id='1' cpus='4-7' memory='4194304' unit='KiB'/>", "");
+    assert_eq!(
+        run(&one_cell, "numatune=strict#0").unwrap_err(),
+        DomainError::MemnodeWithoutCell {
+            cellid: 1,
+            cells: 1
+        }
+    );
+    let broken = sample("crlf").replace("</numatune>", "</numatun>");
+    let why = run(&broken, "cputune=0#0").unwrap_err();
+    assert!(matches!(why, DomainError::NotWellFormed(_)), "{why}");
+    assert!(why.to_string().contains("at line 11, column 3"), "{why}");
     assert_eq!(
         refused("dimm-hotplug", "guestnuma=0-1#1G,2-4#1G"),
         DomainError::CellsPastVcpus {
