@@ -239,7 +239,7 @@ impl<'t> Editor<'t> {
     }
 
     pub fn replace(&mut self, node: Node, new: &NewElement) {
-        let text = new.render(&self.style_beside(node), &self.indent(node));
+        let text = new.render(&self.style_near(node), &self.indent(node));
         self.splices.replace(node.range(), text);
     }
 
@@ -252,10 +252,28 @@ impl<'t> Editor<'t> {
         self.splices.replace(start..node.range().end, String::new());
     }
 
+    /// The style beside `sibling`, on its own line indented by the unit
+    /// `sibling` itself is indented by: in a hand-edited file mixing tabs
+    /// and spaces, new children of a space-indented element get spaces.
+    fn style_near(&self, sibling: Node) -> Style {
+        let mut style = self.style_beside(sibling);
+        if style.eol.is_empty() {
+            return style;
+        }
+        let outer = sibling
+            .parent_element()
+            .map_or("", |p| indent_of(self.text, p.range().start));
+        let inner = indent_of(self.text, sibling.range().start);
+        if let Some(unit) = inner.strip_prefix(outer).filter(|u| !u.is_empty()) {
+            style.unit = unit.to_string();
+        }
+        style
+    }
+
     /// Places the elements right after `sibling`, at its indentation.
     pub fn insert_after(&mut self, sibling: Node, new: &[NewElement]) {
         let indent = self.indent(sibling);
-        let style = self.style_beside(sibling);
+        let style = self.style_near(sibling);
         let text: String = new
             .iter()
             .map(|el| format!("{}{indent}{}", style.eol, el.render(&style, &indent)))
@@ -266,7 +284,7 @@ impl<'t> Editor<'t> {
     /// Places the elements right before `sibling`, at its indentation.
     pub fn insert_before(&mut self, sibling: Node, new: &[NewElement]) {
         let indent = self.indent(sibling);
-        let style = self.style_beside(sibling);
+        let style = self.style_near(sibling);
         let text: String = new
             .iter()
             .map(|el| format!("{}{}{indent}", el.render(&style, &indent), style.eol))
@@ -283,7 +301,7 @@ impl<'t> Editor<'t> {
         let indent = self.indent(parent);
         let children: String = {
             let wrapper = NewElement::new("x").children(new.to_vec());
-            let full = wrapper.render(&self.style, &indent);
+            let full = wrapper.render(&self.style_near(parent), &indent);
             full["<x>".len()..full.len() - "</x>".len()].to_string()
         };
         let tag = start_tag(self.text, parent);
