@@ -125,7 +125,7 @@ pub fn rewrite(
 fn summary(request: &Request, cells: Option<&[GuestCell]>) -> String {
     let mut parts = Vec::new();
     if let Some(cputune) = &request.cputune {
-        parts.push(format!("pinned {} vCPUs", cputune.pins.len()));
+        parts.push(format!("pinned {}", count(cputune.pins.len(), "vCPU")));
     }
     if let Some(numatune) = &request.numatune {
         parts.push(match &numatune.placement {
@@ -137,9 +137,16 @@ fn summary(request: &Request, cells: Option<&[GuestCell]>) -> String {
         });
     }
     if let Some(cells) = cells {
-        parts.push(format!("{} guest NUMA cells", cells.len()));
+        parts.push(count(cells.len(), "guest NUMA cell"));
     }
     parts.join(", ")
+}
+
+fn count(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
 }
 
 fn check_pins(cputune: Option<&CpuTune>, domain: &Domain) -> Result<(), DomainError> {

@@ -262,7 +262,7 @@ fn unreadable_sysfs_skips_host_checks_with_a_warning() {
         .clone();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("warning: host checks skipped"), "{stderr}");
-    assert!(stderr.ends_with("pinned 1 vCPUs\n"), "{stderr}");
+    assert!(stderr.ends_with("pinned 1 vCPU\n"), "{stderr}");
     assert!(fs::read_to_string(scene.domxml())
         .unwrap()
         .contains(r#"<vcpupin vcpu="0" cpuset="100"/>"#));
