@@ -409,7 +409,7 @@ fn edit_numatune(
         &memnodes,
         old_memory.is_some() || numatune.is_some(),
     )?;
-    let mut items = Vec::new();
+    let mut items = kept_comments(editor.text, existing);
     match (numatune, old_memory) {
         (Some(tune), _) => items.push(memory_element(tune)),
         (None, Some(old)) => items.push(NewElement::verbatim(&editor.text[old.range()])),
@@ -574,6 +574,7 @@ fn edit_cells(editor: &mut Editor, domain: &Domain, cells: &[GuestCell]) {
             .filter(|n| n.is_element() && n.tag_name().name() != "cell");
         items.extend(others.map(|node| NewElement::verbatim(&editor.text[node.range()])));
     }
+    items.splice(0..0, kept_comments(editor.text, numa));
     let new_numa = NewElement::new("numa").children(items);
     match (numa, child(domain.root, "cpu")) {
         (Some(numa), _) => editor.replace(numa, &new_numa),
@@ -583,6 +584,18 @@ fn edit_cells(editor: &mut Editor, domain: &Domain, cells: &[GuestCell]) {
             insert_in_domain(editor, domain.root, cpu);
         }
     }
+}
+
+/// Comments of an element the edit rebuilds, carried into the new one (at
+/// its start) so that nothing an administrator wrote there is lost.
+fn kept_comments(text: &str, element: Option<Node>) -> Vec<NewElement> {
+    let comments = element
+        .into_iter()
+        .flat_map(|node| node.children())
+        .filter(|n| n.is_comment());
+    comments
+        .map(|comment| NewElement::verbatim(&text[comment.range()]))
+        .collect()
 }
 
 /// The text between a cell's tags when it has element children.
@@ -635,6 +648,32 @@ mod tests {
             guestnuma: Some(GuestNuma::Even(count)),
             ..Request::default()
         }
+    }
+
+    #[test]
+    fn comments_inside_rebuilt_elements_are_kept() {
+        let text = "<domain>\n  <vcpu>2</vcpu>\n  <memory>2097152</memory>\n  <numatune>\n    \
+                    <!-- pinned by the DBA -->\n    <memory mode='strict' nodeset='0'/>\n  \
+                    </numatune>\n  <cpu>\n    <numa>\n      <!-- two sockets -->\n      \
+                    <cell id='0' cpus='0-1' memory='2097152' unit='KiB'/>\n    </numa>\n  \
+                    </cpu>\n</domain>\n";
+        let request = Request {
+            numatune: Some(crate::numatune::parse("interleave#0").unwrap()),
+            guestnuma: Some(GuestNuma::Even(2)),
+            ..Request::default()
+        };
+        let once = rewrite(text, &request, None).unwrap().text;
+        assert!(
+            once.contains(
+                "<numatune>\n    <!-- pinned by the DBA -->\n    <memory mode='interleave'"
+            ),
+            "{once}"
+        );
+        assert!(
+            once.contains("<numa>\n      <!-- two sockets -->\n      <cell id='0' cpus='0'"),
+            "{once}"
+        );
+        assert_eq!(rewrite(&once, &request, None).unwrap().text, once);
     }
 
     #[test]
