@@ -88,6 +88,18 @@ pub fn rewrite(
     request: &Request,
     host: Option<&HostLimits>,
 ) -> Result<Outcome, DomainError> {
+    let outcome = edit(text, request, host)?;
+    // Never hand libvirt a broken document, whatever went wrong in the edit.
+    // The edit's tree is gone by now, so the two trees never share memory.
+    if let Err(err) = domain::parse(&outcome.text) {
+        return Err(DomainError::NotWellFormed(format!(
+            " after the edit ({err}); this is a bug"
+        )));
+    }
+    Ok(outcome)
+}
+
+fn edit(text: &str, request: &Request, host: Option<&HostLimits>) -> Result<Outcome, DomainError> {
     let doc = domain::parse(text)?;
     let domain = Domain::read(&doc)?;
     let cells = match &request.guestnuma {
@@ -113,12 +125,6 @@ pub fn rewrite(
     }
     let summary = summary(request, cells.as_deref());
     let text = editor.splices.apply(text);
-    // Never hand libvirt a broken document, whatever went wrong above.
-    if let Err(err) = domain::parse(&text) {
-        return Err(DomainError::NotWellFormed(format!(
-            " after the edit ({err}); this is a bug"
-        )));
-    }
     Ok(Outcome { text, summary })
 }
 
