@@ -1,6 +1,8 @@
 //! The domain edit: from the three properties to `<cputune>`, `<numatune>`
 //! and `<cpu><numa>`, with every check made before a byte is written.
 
+use std::collections::HashMap;
+
 use roxmltree::Node;
 
 use crate::cpuset::{CpuSet, NodeSet};
@@ -337,12 +339,20 @@ fn edit_cputune(editor: &mut Editor, domain: &Domain, cputune: &CpuTune) {
         );
     };
     let old: Vec<Node> = children(existing, "vcpupin").collect();
+    // By vCPU, the first pin of each winning as before: a search per wanted
+    // pin made re-pinning 1024 vCPUs quadratic.
+    let mut by_vcpu = HashMap::new();
+    for node in &old {
+        if let Some(vcpu) = node
+            .attribute("vcpu")
+            .and_then(|v| v.trim().parse::<u32>().ok())
+        {
+            by_vcpu.entry(vcpu).or_insert(*node);
+        }
+    }
     let mut added = Vec::new();
     for wanted in &cputune.pins {
-        let same_vcpu = old.iter().find(|node| {
-            node.attribute("vcpu").and_then(|v| v.trim().parse().ok()) == Some(wanted.vcpu)
-        });
-        match same_vcpu {
+        match by_vcpu.get(&wanted.vcpu) {
             Some(node) => editor.replace(*node, &pin(wanted.vcpu, &wanted.cpuset)),
             None => added.push(pin(wanted.vcpu, &wanted.cpuset)),
         }
