@@ -1,6 +1,8 @@
 //! The domain edit: from the three properties to `<cputune>`, `<numatune>`
 //! and `<cpu><numa>`, with every check made before a byte is written.
 
+use std::collections::HashMap;
+
 use roxmltree::Node;
 
 use crate::cpuset::{CpuSet, NodeSet};
@@ -88,6 +90,18 @@ pub fn rewrite(
     request: &Request,
     host: Option<&HostLimits>,
 ) -> Result<Outcome, DomainError> {
+    let outcome = edit(text, request, host)?;
+    // Never hand libvirt a broken document, whatever went wrong in the edit.
+    // The edit's tree is gone by now, so the two trees never share memory.
+    if let Err(err) = domain::parse(&outcome.text) {
+        return Err(DomainError::NotWellFormed(format!(
+            " after the edit ({err}); this is a bug"
+        )));
+    }
+    Ok(outcome)
+}
+
+fn edit(text: &str, request: &Request, host: Option<&HostLimits>) -> Result<Outcome, DomainError> {
     let doc = domain::parse(text)?;
     let domain = Domain::read(&doc)?;
     let cells = match &request.guestnuma {
@@ -113,12 +127,6 @@ pub fn rewrite(
     }
     let summary = summary(request, cells.as_deref());
     let text = editor.splices.apply(text);
-    // Never hand libvirt a broken document, whatever went wrong above.
-    if let Err(err) = domain::parse(&text) {
-        return Err(DomainError::NotWellFormed(format!(
-            " after the edit ({err}); this is a bug"
-        )));
-    }
     Ok(Outcome { text, summary })
 }
 
@@ -338,12 +346,20 @@ fn edit_cputune(editor: &mut Editor, domain: &Domain, cputune: &CpuTune) {
         );
     };
     let old: Vec<Node> = children(existing, "vcpupin").collect();
+    // By vCPU, the first pin of each winning as before: a search per wanted
+    // pin made re-pinning 1024 vCPUs quadratic.
+    let mut by_vcpu = HashMap::new();
+    for node in &old {
+        if let Some(vcpu) = node
+            .attribute("vcpu")
+            .and_then(|v| v.trim().parse::<u32>().ok())
+        {
+            by_vcpu.entry(vcpu).or_insert(*node);
+        }
+    }
     let mut added = Vec::new();
     for wanted in &cputune.pins {
-        let same_vcpu = old.iter().find(|node| {
-            node.attribute("vcpu").and_then(|v| v.trim().parse().ok()) == Some(wanted.vcpu)
-        });
-        match same_vcpu {
+        match by_vcpu.get(&wanted.vcpu) {
             Some(node) => editor.replace(*node, &pin(wanted.vcpu, &wanted.cpuset)),
             None => added.push(pin(wanted.vcpu, &wanted.cpuset)),
         }

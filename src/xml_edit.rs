@@ -193,7 +193,9 @@ impl Splices {
     pub fn apply(mut self, text: &str) -> String {
         self.edits
             .sort_by_key(|(range, _)| (range.start, range.end));
-        let mut out = String::with_capacity(text.len() + 1024);
+        // Sized once: growing a megabyte document doubles it and copies it.
+        let added: usize = self.edits.iter().map(|(_, new)| new.len()).sum();
+        let mut out = String::with_capacity(text.len() + added);
         let mut done = 0;
         for (range, new) in self.edits {
             out.push_str(&text[done..range.start.max(done)]);
