@@ -6,12 +6,11 @@ use std::path::PathBuf;
 use similar::TextDiff;
 
 use crate::check::Property;
-use crate::cli::PROGRAM;
 use crate::error::Error;
 use crate::exit_codes::ExitCode;
-use crate::hook;
 use crate::rewrite::{self, Request};
 use crate::{cputune, guestnuma, numatune};
+use crate::{hook, output};
 
 const USAGE: &str = "usage: apply --domxml FILE [NAME=VALUE...] [--dry-run] [--diff]";
 
@@ -64,6 +63,10 @@ fn request(pairs: &[(Property, String)]) -> Result<Request, Error> {
             Property::CpuTune => request.cputune = Some(cputune::parse(value)?),
             Property::NumaTune => request.numatune = Some(numatune::parse(value)?),
             Property::GuestNuma => request.guestnuma = Some(guestnuma::parse(value)?),
+            Property::Ksm => {
+                let why = "ksm_merge_across_nodes acts on the host, not the domain XML; use 'ksm set 0|1'";
+                return Err(Error::Usage(why.into()));
+            }
         }
     }
     Ok(request)
@@ -79,12 +82,14 @@ pub fn run(args: &[String]) -> Result<ExitCode, Error> {
     if options.diff {
         let name = options.domxml.display().to_string();
         let diff = TextDiff::from_lines(&text, &outcome.text);
-        print!(
-            "{}",
-            diff.unified_diff().context_radius(3).header(&name, &name)
-        );
+        let diff = diff
+            .unified_diff()
+            .context_radius(3)
+            .header(&name, &name)
+            .to_string();
+        output::out(&diff)?;
     } else if options.dry_run {
-        print!("{}", outcome.text);
+        output::out(&outcome.text)?;
     }
     if !options.dry_run && outcome.text != text {
         hook::write_atomically(&options.domxml, &outcome.text)?;
@@ -94,6 +99,6 @@ pub fn run(args: &[String]) -> Result<ExitCode, Error> {
     } else {
         ""
     };
-    eprintln!("{PROGRAM}: {}{note}", outcome.summary);
+    output::note(&format!("{}{note}", outcome.summary));
     Ok(ExitCode::Success)
 }

@@ -2,8 +2,9 @@
 
 use crate::error::Error;
 use crate::exit_codes::ExitCode;
+use crate::output;
 use crate::property::{Problem, PropertyError};
-use crate::{cputune, guestnuma, numatune};
+use crate::{cputune, guestnuma, ksm, numatune};
 
 /// A custom property `check` knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,16 +12,23 @@ pub enum Property {
     CpuTune,
     NumaTune,
     GuestNuma,
+    Ksm,
 }
 
 impl Property {
-    pub const ALL: [Property; 3] = [Property::CpuTune, Property::NumaTune, Property::GuestNuma];
+    pub const ALL: [Property; 4] = [
+        Property::CpuTune,
+        Property::NumaTune,
+        Property::GuestNuma,
+        Property::Ksm,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Property::CpuTune => cputune::PROPERTY,
             Property::NumaTune => numatune::PROPERTY,
             Property::GuestNuma => guestnuma::PROPERTY,
+            Property::Ksm => ksm::PROPERTY,
         }
     }
 
@@ -31,16 +39,17 @@ impl Property {
     }
 
     /// The value in canonical form, or why it is refused.
-    pub fn canonical(self, value: &str) -> Result<String, PropertyError> {
-        match self {
-            Property::CpuTune => cputune::parse(value).map(|v| v.to_string()),
-            Property::NumaTune => numatune::parse(value).map(|v| v.to_string()),
-            Property::GuestNuma => guestnuma::parse(value).map(|v| v.to_string()),
-        }
+    pub fn canonical(self, value: &str) -> Result<String, Error> {
+        Ok(match self {
+            Property::CpuTune => cputune::parse(value)?.to_string(),
+            Property::NumaTune => numatune::parse(value)?.to_string(),
+            Property::GuestNuma => guestnuma::parse(value)?.to_string(),
+            Property::Ksm => u8::from(ksm::parse_property(value)?).to_string(),
+        })
     }
 }
 
-type Pair = (Property, Result<String, PropertyError>);
+type Pair = (Property, Result<String, Error>);
 
 /// Checks `NAME=VALUE` arguments, or with none the properties found in the
 /// environment, printing each canonical value or its error.
@@ -54,19 +63,18 @@ pub fn run(args: &[String]) -> Result<ExitCode, Error> {
     };
     if pairs.is_empty() {
         let names: Vec<&str> = Property::ALL.iter().map(|p| p.name()).collect();
-        eprintln!(
-            "{}: none of {} is set; nothing to check",
-            crate::cli::PROGRAM,
+        output::note(&format!(
+            "none of {} is set; nothing to check",
             names.join(", ")
-        );
+        ));
         return Ok(ExitCode::Success);
     }
     let mut code = ExitCode::Success;
     for (property, value) in pairs {
         match value.and_then(|value| property.canonical(&value)) {
-            Ok(text) => println!("{}={text}", property.name()),
+            Ok(text) => output::out(&format!("{}={text}\n", property.name()))?,
             Err(err) => {
-                eprintln!("{}: {err}", crate::cli::PROGRAM);
+                output::note(&err.to_string());
                 code = ExitCode::Refused;
             }
         }
@@ -95,7 +103,12 @@ fn from_environment() -> Vec<Pair> {
             let value = std::env::var_os(property.name())?;
             let value = value.into_string().map_err(|raw| {
                 let text = raw.to_string_lossy().into_owned();
-                PropertyError::new(property.name(), &text, &text, Problem::NotUtf8)
+                Error::from(PropertyError::new(
+                    property.name(),
+                    &text,
+                    &text,
+                    Problem::NotUtf8,
+                ))
             });
             Some((property, value))
         })

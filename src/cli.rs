@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::error::Error;
 use crate::exit_codes::ExitCode;
-use crate::{hook, ksm, rewrite, validate};
+use crate::{hook, ksm, output, rewrite, validate};
 
 pub const PROGRAM: &str = "vdsm-hook-largeguest";
 
@@ -80,7 +80,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Ok(Err(err)) => err,
         Err(payload) => Error::Internal(panic_message(payload.as_ref())),
     };
-    eprintln!("{PROGRAM}: {err}");
+    output::note(&err.to_string());
     ExitCode::Refused
 }
 
@@ -120,7 +120,7 @@ fn run(args: Vec<OsString>) -> Result<ExitCode, Error> {
         "check" => crate::check::run(rest),
         "apply" => crate::apply::run(rest),
         "engine-config" => {
-            println!("{}", crate::engine_config::run(rest)?);
+            output::out(&format!("{}\n", crate::engine_config::run(rest)?))?;
             Ok(ExitCode::Success)
         }
         "topology" => crate::topology::run(rest),
@@ -133,11 +133,11 @@ fn run(args: Vec<OsString>) -> Result<ExitCode, Error> {
             _ => Err(usage("ksm-switch takes exactly one argument, 0 or 1")),
         },
         "help" | "--help" | "-h" => {
-            println!("{USAGE}");
+            output::out(&format!("{USAGE}\n"))?;
             Ok(ExitCode::Success)
         }
         "--version" | "-V" => {
-            println!("{PROGRAM} {}", env!("CARGO_PKG_VERSION"));
+            output::out(&format!("{PROGRAM} {}\n", env!("CARGO_PKG_VERSION")))?;
             Ok(ExitCode::Success)
         }
         other => Err(usage(&format!("unknown command {other:?}"))),
@@ -168,7 +168,7 @@ fn run_rewrite() -> Result<ExitCode, Error> {
     if outcome.text != text {
         hook::write_atomically(&path, &outcome.text)?;
     }
-    eprintln!("{PROGRAM}: {}", outcome.summary);
+    output::note(&outcome.summary);
     Ok(ExitCode::Success)
 }
 
@@ -182,7 +182,7 @@ fn run_validate() -> Result<ExitCode, Error> {
         return Ok(ExitCode::Success);
     };
     validate::check_incoming(&text, &host)?;
-    eprintln!("{PROGRAM}: this host has every CPU and memory node the VM is pinned to");
+    output::note("this host has every CPU and memory node the VM is pinned to");
     Ok(ExitCode::Success)
 }
 
@@ -192,7 +192,7 @@ fn ksm_command(rest: &[String]) -> Result<ExitCode, Error> {
     let host = ksm::Host::from_env();
     let (value, timeout) = match rest {
         [status] if status == "status" => {
-            print!("{}", ksm::status(&host)?);
+            output::out(&ksm::status(&host)?)?;
             return Ok(ExitCode::Success);
         }
         [set, value] if set == "set" => (value, ksm::configured_timeout()?),
@@ -211,7 +211,7 @@ fn ksm_command(rest: &[String]) -> Result<ExitCode, Error> {
 
 /// The one-line success summary goes to stderr, which VDSM logs.
 fn summarise(summary: String) -> Result<ExitCode, Error> {
-    eprintln!("{PROGRAM}: {summary}");
+    output::note(&summary);
     Ok(ExitCode::Success)
 }
 

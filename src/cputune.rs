@@ -13,6 +13,12 @@ use crate::property::{end, parse_value, Notes, Noun, PResult, Problem, PropertyE
 
 pub const PROPERTY: &str = "cputune";
 
+/// A bound on the CPU ranges all pins hold together: a short value like
+/// `0-16383#0,2,4,...` would otherwise copy a long cpuset to 16384 vCPUs
+/// (a gigabyte) and write an equally huge domain XML. Real pinning is far
+/// below it.
+pub const MAX_PINNED_RANGES: usize = 65536;
+
 /// One `<vcpupin vcpu= cpuset=/>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VcpuPin {
@@ -37,6 +43,7 @@ fn cputune<'a>(input: &'a str, notes: &mut Notes<'a>) -> PResult<'a, CpuTune> {
     };
     let mut pins = BTreeMap::new();
     let mut pinned = CpuSet::new();
+    let mut ranges = 0usize;
     let mut rest = input;
     loop {
         let (after, (first, last)) = cpuset::range(rest, Noun::Vcpu, "a vCPU number", notes)?;
@@ -47,8 +54,15 @@ fn cputune<'a>(input: &'a str, notes: &mut Notes<'a>) -> PResult<'a, CpuTune> {
         // Checked as ranges: re-pinning 0-16383 in every entry of a 64 KiB
         // value made a hundred million map inserts.
         let vcpus = CpuSet::from_range(first, last);
+        ranges = ranges.saturating_add(vcpus.len() * cpuset.ranges().len());
         match vcpus.intersection(&pinned).first() {
             Some(vcpu) => notes.note(rest, Problem::VcpuPinnedTwice { vcpu }),
+            None if ranges > MAX_PINNED_RANGES => notes.note(
+                rest,
+                Problem::TooManyPinnedRanges {
+                    limit: MAX_PINNED_RANGES,
+                },
+            ),
             None => {
                 pins.extend((first..=last).map(|vcpu| (vcpu, cpuset.clone())));
                 pinned.insert_range(first, last);

@@ -43,7 +43,7 @@ pub fn guestnuma_regex() -> String {
     format!("^(?:[0-9]+|{wide}(?:_{wide})*|{narrow}(?:,{narrow})*)$")
 }
 
-pub const KSM_REGEX: &str = "^(?:0|1|true|false)$";
+pub const KSM_REGEX: &str = "^(0|1|true|false)$";
 
 /// Every property the project reads, with its regex, in declaration order.
 pub fn properties() -> Vec<(&'static str, String)> {

@@ -26,6 +26,9 @@ pub enum Error {
     /// The KSM switch failed or was refused; `run` is back as it was.
     #[error(transparent)]
     Ksm(#[from] crate::ksm::KsmError),
+    /// Writing the output failed (a full disk; a closed pipe is not an error).
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
     /// A bug: a panic caught at the top. The VM must not start on a half-done job.
     #[error("internal error: {0}; the domain XML was left unchanged, please report this")]
     Internal(String),

@@ -78,7 +78,7 @@ pub fn host_limits() -> Option<HostLimits> {
     match HostLimits::read(&topology::sysfs_root()) {
         Ok(limits) => Some(limits),
         Err(err) => {
-            eprintln!("{PROGRAM}: warning: host checks skipped: {err}");
+            crate::output::note(&format!("warning: host checks skipped: {err}"));
             None
         }
     }

@@ -41,7 +41,7 @@ const MARGIN_DIVISOR: u64 = 20;
 #[derive(Debug, Error)]
 pub enum KsmError {
     #[error(
-        "custom property {PROPERTY}={0:?} is not allowed; use 0 (keep merged pages on their own NUMA node), 1 (merge across nodes), true or false"
+        "{PROPERTY}: {0:?} is not allowed; use 0 (keep merged pages on their own NUMA node), 1 (merge across nodes), true or false"
     )]
     BadProperty(String),
     #[error("cannot read {}: {source}", path.display())]
@@ -636,6 +636,16 @@ fn numa_line(nodes: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_packaged_config_file_parses_to_the_default() {
+        let text = include_str!("../packaging/ksm.conf");
+        let parsed = parse_config(Path::new(CONFIG_FILE), text).unwrap();
+        assert_eq!(parsed, DEFAULT_TIMEOUT);
+        let uncommented = text.replace("# unmerge_timeout = 120", "unmerge_timeout = 30");
+        let parsed = parse_config(Path::new(CONFIG_FILE), &uncommented).unwrap();
+        assert_eq!(parsed, Duration::from_secs(30));
+    }
 
     fn busy() -> KsmError {
         KsmError::Write {

@@ -18,6 +18,7 @@ pub mod hook;
 pub mod ksm;
 pub mod ksm_sudo;
 pub mod numatune;
+pub mod output;
 pub mod planner;
 pub mod property;
 pub mod rewrite;

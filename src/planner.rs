@@ -693,8 +693,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, Error> {
     let topology = Topology::read(&topology::sysfs_root())?;
     let plan = plan(&topology, &request)?;
     match json {
-        true => topology::print(&format!("{}\n", plan.to_json()))?,
-        false => topology::print(&plan.to_string())?,
+        true => crate::output::out(&format!("{}\n", plan.to_json()))?,
+        false => crate::output::out(&plan.to_string())?,
     }
     Ok(ExitCode::Success)
 }

@@ -52,6 +52,8 @@ pub enum Problem {
     EmptySet { noun: Noun, set: String },
     #[error("vCPU {vcpu} is pinned twice")]
     VcpuPinnedTwice { vcpu: u32 },
+    #[error("the pins hold more than {limit} CPU ranges in all")]
+    TooManyPinnedRanges { limit: usize },
     #[error("vCPU {vcpu} is in two guest cells")]
     VcpuInTwoCells { vcpu: u32 },
     #[error("{count} guest cells are asked for")]
@@ -87,6 +89,9 @@ impl Problem {
             }
             Problem::EmptySet { .. } => "a set needs at least one id".into(),
             Problem::VcpuPinnedTwice { .. } => "give each vCPU one entry".into(),
+            Problem::TooManyPinnedRanges { .. } => {
+                "pin fewer vCPUs, or give them cpusets of fewer ranges".into()
+            }
             Problem::VcpuInTwoCells { .. } => "each vCPU belongs to exactly one cell".into(),
             Problem::CellCount { .. } => "QEMU allows 1 to 128 cells".into(),
             Problem::ZeroMemory => "give each cell a size above 0, e.g. 4G".into(),

@@ -1,6 +1,8 @@
 //! The domain edit: from the three properties to `<cputune>`, `<numatune>`
 //! and `<cpu><numa>`, with every check made before a byte is written.
 
+use std::collections::HashMap;
+
 use roxmltree::Node;
 
 use crate::cpuset::{CpuSet, NodeSet};
@@ -88,6 +90,18 @@ pub fn rewrite(
     request: &Request,
     host: Option<&HostLimits>,
 ) -> Result<Outcome, DomainError> {
+    let outcome = edit(text, request, host)?;
+    // Never hand libvirt a broken document, whatever went wrong in the edit.
+    // The edit's tree is gone by now, so the two trees never share memory.
+    if let Err(err) = domain::parse(&outcome.text) {
+        return Err(DomainError::NotWellFormed(format!(
+            " after the edit ({err}); this is a bug"
+        )));
+    }
+    Ok(outcome)
+}
+
+fn edit(text: &str, request: &Request, host: Option<&HostLimits>) -> Result<Outcome, DomainError> {
     let doc = domain::parse(text)?;
     let domain = Domain::read(&doc)?;
     let cells = match &request.guestnuma {
@@ -113,19 +127,13 @@ pub fn rewrite(
     }
     let summary = summary(request, cells.as_deref());
     let text = editor.splices.apply(text);
-    // Never hand libvirt a broken document, whatever went wrong above.
-    if let Err(err) = domain::parse(&text) {
-        return Err(DomainError::NotWellFormed(format!(
-            " after the edit ({err}); this is a bug"
-        )));
-    }
     Ok(Outcome { text, summary })
 }
 
 fn summary(request: &Request, cells: Option<&[GuestCell]>) -> String {
     let mut parts = Vec::new();
     if let Some(cputune) = &request.cputune {
-        parts.push(format!("pinned {} vCPUs", cputune.pins.len()));
+        parts.push(format!("pinned {}", count(cputune.pins.len(), "vCPU")));
     }
     if let Some(numatune) = &request.numatune {
         parts.push(match &numatune.placement {
@@ -137,9 +145,16 @@ fn summary(request: &Request, cells: Option<&[GuestCell]>) -> String {
         });
     }
     if let Some(cells) = cells {
-        parts.push(format!("{} guest NUMA cells", cells.len()));
+        parts.push(count(cells.len(), "guest NUMA cell"));
     }
     parts.join(", ")
+}
+
+fn count(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
 }
 
 fn check_pins(cputune: Option<&CpuTune>, domain: &Domain) -> Result<(), DomainError> {
@@ -331,12 +346,20 @@ fn edit_cputune(editor: &mut Editor, domain: &Domain, cputune: &CpuTune) {
         );
     };
     let old: Vec<Node> = children(existing, "vcpupin").collect();
+    // By vCPU, the first pin of each winning as before: a search per wanted
+    // pin made re-pinning 1024 vCPUs quadratic.
+    let mut by_vcpu = HashMap::new();
+    for node in &old {
+        if let Some(vcpu) = node
+            .attribute("vcpu")
+            .and_then(|v| v.trim().parse::<u32>().ok())
+        {
+            by_vcpu.entry(vcpu).or_insert(*node);
+        }
+    }
     let mut added = Vec::new();
     for wanted in &cputune.pins {
-        let same_vcpu = old.iter().find(|node| {
-            node.attribute("vcpu").and_then(|v| v.trim().parse().ok()) == Some(wanted.vcpu)
-        });
-        match same_vcpu {
+        match by_vcpu.get(&wanted.vcpu) {
             Some(node) => editor.replace(*node, &pin(wanted.vcpu, &wanted.cpuset)),
             None => added.push(pin(wanted.vcpu, &wanted.cpuset)),
         }
@@ -402,7 +425,7 @@ fn edit_numatune(
         &memnodes,
         old_memory.is_some() || numatune.is_some(),
     )?;
-    let mut items = Vec::new();
+    let mut items = kept_comments(editor.text, existing);
     match (numatune, old_memory) {
         (Some(tune), _) => items.push(memory_element(tune)),
         (None, Some(old)) => items.push(NewElement::verbatim(&editor.text[old.range()])),
@@ -567,6 +590,7 @@ fn edit_cells(editor: &mut Editor, domain: &Domain, cells: &[GuestCell]) {
             .filter(|n| n.is_element() && n.tag_name().name() != "cell");
         items.extend(others.map(|node| NewElement::verbatim(&editor.text[node.range()])));
     }
+    items.splice(0..0, kept_comments(editor.text, numa));
     let new_numa = NewElement::new("numa").children(items);
     match (numa, child(domain.root, "cpu")) {
         (Some(numa), _) => editor.replace(numa, &new_numa),
@@ -576,6 +600,18 @@ fn edit_cells(editor: &mut Editor, domain: &Domain, cells: &[GuestCell]) {
             insert_in_domain(editor, domain.root, cpu);
         }
     }
+}
+
+/// Comments of an element the edit rebuilds, carried into the new one (at
+/// its start) so that nothing an administrator wrote there is lost.
+fn kept_comments(text: &str, element: Option<Node>) -> Vec<NewElement> {
+    let comments = element
+        .into_iter()
+        .flat_map(|node| node.children())
+        .filter(|n| n.is_comment());
+    comments
+        .map(|comment| NewElement::verbatim(&text[comment.range()]))
+        .collect()
 }
 
 /// The text between a cell's tags when it has element children.
@@ -616,5 +652,57 @@ fn insert_in_domain(editor: &mut Editor, root: Node, new: NewElement) {
         (Some((_, node)), _) => editor.insert_after(node, &[new]),
         (None, Some(node)) => editor.insert_before(node, &[new]),
         (None, None) => editor.append(root, &[new]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn even(count: usize) -> Request {
+        Request {
+            guestnuma: Some(GuestNuma::Even(count)),
+            ..Request::default()
+        }
+    }
+
+    #[test]
+    fn comments_inside_rebuilt_elements_are_kept() {
+        let text = "<domain>\n  <vcpu>2</vcpu>\n  <memory>2097152</memory>\n  <numatune>\n    \
+                    <!-- pinned by the DBA -->\n    <memory mode='strict' nodeset='0'/>\n  \
+                    </numatune>\n  <cpu>\n    <numa>\n      <!-- two sockets -->\n      \
+                    <cell id='0' cpus='0-1' memory='2097152' unit='KiB'/>\n    </numa>\n  \
+                    </cpu>\n</domain>\n";
+        let request = Request {
+            numatune: Some(crate::numatune::parse("interleave#0").unwrap()),
+            guestnuma: Some(GuestNuma::Even(2)),
+            ..Request::default()
+        };
+        let once = rewrite(text, &request, None).unwrap().text;
+        assert!(
+            once.contains(
+                "<numatune>\n    <!-- pinned by the DBA -->\n    <memory mode='interleave'"
+            ),
+            "{once}"
+        );
+        assert!(
+            once.contains("<numa>\n      <!-- two sockets -->\n      <cell id='0' cpus='0'"),
+            "{once}"
+        );
+        assert_eq!(rewrite(&once, &request, None).unwrap().text, once);
+    }
+
+    #[test]
+    fn an_element_sharing_its_line_gets_its_new_child_inline() {
+        let text = "<domain>\n  <vcpu>2</vcpu>\n  <memory>2097152</memory>\n  \
+                    <cpu match='exact'><model>X</model></cpu>\n</domain>\n";
+        let once = rewrite(text, &even(2), None).unwrap().text;
+        assert_eq!(
+            once,
+            "<domain>\n  <vcpu>2</vcpu>\n  <memory>2097152</memory>\n  <cpu match='exact'>\
+             <model>X</model><numa><cell id='0' cpus='0' memory='1048576' unit='KiB'/>\
+             <cell id='1' cpus='1' memory='1048576' unit='KiB'/></numa></cpu>\n</domain>\n"
+        );
+        assert_eq!(rewrite(&once, &even(2), None).unwrap().text, once);
     }
 }

@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -53,8 +53,6 @@ pub enum TopologyError {
     NoMeminfoField { path: PathBuf, field: &'static str },
     #[error("{path:?} should hold {expected} distances, one per online node")]
     Distances { path: PathBuf, expected: usize },
-    #[error("cannot write the output: {0}")]
-    Write(std::io::Error),
     #[error("{path:?} does not exist: this kernel has no NUMA nodes in sysfs, so there is no topology to show or plan on")]
     NoNodes { path: PathBuf },
 }
@@ -93,22 +91,10 @@ pub fn run(args: &[String]) -> Result<ExitCode, Error> {
     };
     let topology = Topology::read(&sysfs_root())?;
     match json {
-        true => print(&format!("{}\n", to_json(&topology)))?,
-        false => print(&topology.to_string())?,
+        true => crate::output::out(&format!("{}\n", to_json(&topology)))?,
+        false => crate::output::out(&topology.to_string())?,
     }
     Ok(ExitCode::Success)
-}
-
-/// Writes to stdout; a reader that stopped early (`| head`) is no error.
-pub fn print(text: &str) -> Result<(), TopologyError> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(TopologyError::Write(err)),
-        _ => Ok(()),
-    }
 }
 
 /// Pretty JSON; the structs hold only numbers and strings, which always serialize.

@@ -200,7 +200,9 @@ impl Splices {
     pub fn apply(mut self, text: &str) -> String {
         self.edits
             .sort_by_key(|(range, _)| (range.start, range.end));
-        let mut out = String::with_capacity(text.len() + 1024);
+        // Sized once: growing a megabyte document doubles it and copies it.
+        let added: usize = self.edits.iter().map(|(_, new)| new.len()).sum();
+        let mut out = String::with_capacity(text.len() + added);
         let mut done = 0;
         for (range, new) in self.edits {
             out.push_str(&text[done..range.start.max(done)]);
@@ -228,6 +230,19 @@ impl<'t> Editor<'t> {
         }
     }
 
+    /// The document's style, or, beside an element that shares its line
+    /// with others (`<cpu><model>X</model></cpu>`), that line's inline style.
+    fn style_beside(&self, node: Node) -> Style {
+        match starts_line(self.text, node.range().start) {
+            true => self.style.clone(),
+            false => Style {
+                eol: "",
+                unit: String::new(),
+                ..self.style.clone()
+            },
+        }
+    }
+
     /// None when new elements stay on one line: spaces between elements on
     /// a line would not be found again by the next run, which re-indents.
     fn indent(&self, node: Node) -> String {
@@ -238,7 +253,7 @@ impl<'t> Editor<'t> {
     }
 
     pub fn replace(&mut self, node: Node, new: &NewElement) {
-        let text = new.render(&self.style, &self.indent(node));
+        let text = new.render(&self.style_near(node), &self.indent(node));
         self.splices.replace(node.range(), text);
     }
 
@@ -251,18 +266,31 @@ impl<'t> Editor<'t> {
         self.splices.replace(start..node.range().end, String::new());
     }
 
+    /// The style beside `sibling`, on its own line indented by the unit
+    /// `sibling` itself is indented by: in a hand-edited file mixing tabs
+    /// and spaces, new children of a space-indented element get spaces.
+    fn style_near(&self, sibling: Node) -> Style {
+        let mut style = self.style_beside(sibling);
+        if style.eol.is_empty() {
+            return style;
+        }
+        let outer = sibling
+            .parent_element()
+            .map_or("", |p| indent_of(self.text, p.range().start));
+        let inner = indent_of(self.text, sibling.range().start);
+        if let Some(unit) = inner.strip_prefix(outer).filter(|u| !u.is_empty()) {
+            style.unit = unit.to_string();
+        }
+        style
+    }
+
     /// Places the elements right after `sibling`, at its indentation.
     pub fn insert_after(&mut self, sibling: Node, new: &[NewElement]) {
         let indent = self.indent(sibling);
+        let style = self.style_near(sibling);
         let text: String = new
             .iter()
-            .map(|el| {
-                format!(
-                    "{}{indent}{}",
-                    self.style.eol,
-                    el.render(&self.style, &indent)
-                )
-            })
+            .map(|el| format!("{}{indent}{}", style.eol, el.render(&style, &indent)))
             .collect();
         self.splices.insert(sibling.range().end, text);
     }
@@ -270,15 +298,10 @@ impl<'t> Editor<'t> {
     /// Places the elements right before `sibling`, at its indentation.
     pub fn insert_before(&mut self, sibling: Node, new: &[NewElement]) {
         let indent = self.indent(sibling);
+        let style = self.style_near(sibling);
         let text: String = new
             .iter()
-            .map(|el| {
-                format!(
-                    "{}{}{indent}",
-                    el.render(&self.style, &indent),
-                    self.style.eol
-                )
-            })
+            .map(|el| format!("{}{}{indent}", el.render(&style, &indent), style.eol))
             .collect();
         self.splices.insert(sibling.range().start, text);
     }
@@ -292,7 +315,7 @@ impl<'t> Editor<'t> {
         let indent = self.indent(parent);
         let children: String = {
             let wrapper = NewElement::new("x").children(new.to_vec());
-            let full = wrapper.render(&self.style, &indent);
+            let full = wrapper.render(&self.style_near(parent), &indent);
             full["<x>".len()..full.len() - "</x>".len()].to_string()
         };
         let tag = start_tag(self.text, parent);

@@ -716,3 +716,23 @@ fn a_semantic_problem_does_not_hide_a_later_syntax_error() {
         "guestnuma: expected a host node number or range after '#' at column 10 in \"0#0,1#4G#\""
     );
 }
+
+#[test]
+fn a_short_value_cannot_fan_out_into_a_huge_set_of_pins() {
+    use vdsm_hook_largeguest::cputune::{self, MAX_PINNED_RANGES};
+    use vdsm_hook_largeguest::property::Problem;
+    let every_other: Vec<String> = (0..16384).step_by(2).map(|id| id.to_string()).collect();
+    let value = format!("0-16383#{}", every_other.join(","));
+    assert!(value.len() < 64 * 1024);
+    let err = cputune::parse(&value).unwrap_err();
+    assert_eq!(
+        err.problem,
+        Problem::TooManyPinnedRanges {
+            limit: MAX_PINNED_RANGES
+        }
+    );
+    assert_eq!(err.column, 1);
+    // Many vCPUs on a plain set stay well inside the bound.
+    let plenty = cputune::parse("0-4095#0-63,128-191").unwrap();
+    assert_eq!(plenty.pins.len(), 4096);
+}

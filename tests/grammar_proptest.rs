@@ -13,9 +13,9 @@ use vdsm_hook_largeguest::cputune::{self, CpuTune, VcpuPin};
 use vdsm_hook_largeguest::guestnuma::{self, GuestCell, GuestNuma, MAX_CELLS};
 use vdsm_hook_largeguest::numatune::{self, MemoryMode, NumaTune, Placement};
 
-fn config() -> ProptestConfig {
+fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
-        cases: 2000,
+        cases,
         ..ProptestConfig::default()
     }
 }
@@ -105,7 +105,7 @@ fn guest_numa() -> impl Strategy<Value = GuestNuma> {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(config(2000))]
 
     #[test]
     fn cputune_print_then_parse(tune in cpu_tune()) {
@@ -124,6 +124,12 @@ proptest! {
         let text = numa.to_string();
         prop_assert_eq!(guestnuma::parse(&text).map_err(|e| e.to_string()), Ok(numa), "{}", text);
     }
+
+}
+
+// Generated text can pin thousands of vCPUs (3-16383#...): fewer cases.
+proptest! {
+    #![proptest_config(config(1000))]
 
     #[test]
     fn cputune_canonical_means_the_same(value in strategies::cputune()) {
@@ -170,7 +176,9 @@ proptest! {
                     prop_assert!(!text.contains('\n') && !text.contains('\r'), "{}", text);
                     let prefix = format!("{}: ", property.name());
                     prop_assert!(text.starts_with(&prefix), "{}", text);
-                    prop_assert!(err.column >= 1 && err.column <= value.chars().count() + 1);
+                    if let vdsm_hook_largeguest::error::Error::Property(err) = err {
+                        prop_assert!(err.column >= 1 && err.column <= value.chars().count() + 1);
+                    }
                 }
             }
         }

@@ -236,7 +236,7 @@ fn the_ksm_property_refuses_injection_and_never_reads_sysfs() {
                 .output()
                 .unwrap();
             let line = refusal(&out);
-            assert!(line.contains("ksm_merge_across_nodes="), "{line}");
+            assert!(line.contains(": ksm_merge_across_nodes: "), "{line}");
         }
     }
     // Not UTF-8 and long: still one short line.

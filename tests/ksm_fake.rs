@@ -59,7 +59,7 @@ fn bad_property_values_are_refused_and_quoted() {
         assert_eq!(
             one_line(&stderr),
             format!(
-                "vdsm-hook-largeguest: custom property ksm_merge_across_nodes={bad:?} is not allowed; {ALLOWED}"
+                "vdsm-hook-largeguest: ksm_merge_across_nodes: {bad:?} is not allowed; {ALLOWED}"
             )
         );
     }

@@ -21,10 +21,12 @@ step() {
 }
 
 # virt-xml-validate and virsh let the tests check every rewritten document
-# against libvirt's schema and parser; visudo checks the sudoers drop-in.
+# against libvirt's schema and parser (virt-xml-validate needs xmllint to
+# tell which schema a file uses); visudo checks the sudoers drop-in.
 step deps packaging/install-deps.sh \
     virt-xml-validate:libvirt-client:libvirt-clients \
     virsh:libvirt-client:libvirt-clients \
+    xmllint:libxml2:libxml2-utils \
     visudo:sudo:sudo
 step cargo-test cargo test --locked
 step rpm bash tests/rpm/run.sh

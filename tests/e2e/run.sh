@@ -1,0 +1,146 @@
+#!/bin/bash
+# End-to-end tests: the hook's output started as real libvirt + QEMU guests.
+#
+# usage: tests/e2e/run.sh [--direct] [SCENARIO...]   (arguments go to scenarios.py)
+#
+# Needs root: it installs libvirt and QEMU if missing, starts virtlogd and
+# libvirtd unless they already run, and writes KSM settings in sysfs (put back
+# afterwards). It stops only the daemons it started, by pid, and removes every
+# guest it defined, on success and on failure. Where it cannot run it says
+# why: a failure when CI=true, a SKIP otherwise.
+set -uo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+packages=(libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 libvirt-clients)
+uri=qemu:///system
+qemu_conf=/etc/libvirt/qemu.conf
+started_pids=()
+qemu_conf_backup=
+qemu_conf_created=
+work=
+
+say() { echo "e2e: $*"; }
+
+cannot_run() {
+    if [ "${CI:-}" = true ]; then
+        say "cannot run: $*" >&2
+        exit 1
+    fi
+    say "SKIP: $*"
+    exit 0
+}
+
+cleanup() {
+    local name pid
+    if command -v virsh >/dev/null && [ -S /run/libvirt/libvirt-sock ]; then
+        for name in $(virsh -c "$uri" list --all --name 2>/dev/null | grep '^largeguest-e2e-'); do
+            virsh -c "$uri" destroy "$name" >/dev/null 2>&1
+            virsh -c "$uri" undefine "$name" >/dev/null 2>&1
+        done
+    fi
+    # Newest first: libvirtd before the virtlogd it logs through.
+    for ((i = ${#started_pids[@]} - 1; i >= 0; i--)); do
+        pid=${started_pids[i]}
+        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    done
+    if [ -n "$qemu_conf_backup" ]; then
+        mv -f "$qemu_conf_backup" "$qemu_conf"
+    elif [ -n "$qemu_conf_created" ]; then
+        rm -f "$qemu_conf"
+    fi
+    [ -n "$work" ] && rm -rf "$work"
+}
+
+install_packages() {
+    local missing=() pkg
+    for pkg in "${packages[@]}"; do
+        dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+            missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    command -v apt-get >/dev/null || cannot_run "missing ${missing[*]} and no apt-get to install them"
+    say "installing ${missing[*]}"
+    # Another apt may hold the lock on a shared machine: wait for it.
+    local apt=(apt-get -q -o DPkg::Lock::Timeout=600)
+    if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends \
+        "${missing[@]}" >"$work/apt.log" 2>&1; then
+        "${apt[@]}" update >>"$work/apt.log" 2>&1
+        DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends \
+            "${missing[@]}" >>"$work/apt.log" 2>&1 ||
+            cannot_run "apt-get could not install ${missing[*]}: $(tail -n 1 "$work/apt.log")"
+    fi
+}
+
+# What the QEMU driver needs in a container without systemd: its user and
+# groups, its directories, and a config without a security driver or cgroups.
+prepare_libvirt() {
+    getent group kvm >/dev/null || groupadd -r kvm
+    getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+    getent passwd libvirt-qemu >/dev/null ||
+        useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+    mkdir -p /var/log/libvirt/qemu /run/libvirt /var/lib/libvirt/qemu /etc/libvirt
+    local conf="$work/qemu.conf"
+    cat >"$conf" <<'EOF'
+user = "root"
+group = "root"
+security_driver = "none"
+cgroup_controllers = [ ]
+EOF
+    if [ -e "$qemu_conf" ]; then
+        cmp -s "$conf" "$qemu_conf" && return 0
+        qemu_conf_backup="$qemu_conf.e2e-saved"
+        cp -p "$qemu_conf" "$qemu_conf_backup"
+    else
+        qemu_conf_created=1
+    fi
+    cp "$conf" "$qemu_conf"
+}
+
+# A socket file can outlive its daemon: only a connect tells.
+socket_alive() {
+    python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$1" 2>/dev/null
+}
+
+start_daemon() {
+    local name=$1
+    "$name" >"$work/$name.log" 2>&1 &
+    started_pids+=($!)
+}
+
+start_libvirt() {
+    if virsh -c "$uri" version >/dev/null 2>&1; then
+        say "using the libvirtd that already runs"
+        return 0
+    fi
+    prepare_libvirt
+    socket_alive /run/libvirt/virtlogd-sock || start_daemon virtlogd
+    start_daemon libvirtd
+    local i
+    for ((i = 0; i < 100; i++)); do
+        virsh -c "$uri" version >/dev/null 2>&1 && return 0
+        kill -0 "${started_pids[-1]}" 2>/dev/null || break
+        sleep 0.2
+    done
+    tail -n 5 "$work/libvirtd.log" >&2
+    say "libvirtd did not come up" >&2
+    exit 1
+}
+
+main() {
+    [ "$(id -u)" -eq 0 ] || cannot_run "needs root (starts libvirtd, writes KSM settings)"
+    command -v python3 >/dev/null || cannot_run "needs python3"
+    work=$(mktemp -d)
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    install_packages
+    [ -e /sys/kernel/mm/ksm/run ] || say "no KSM in this kernel: the KSM scenario will fail"
+
+    say "building the release binary"
+    (cd "$repo" && cargo build --release --quiet) || exit 1
+    "$repo/tests/e2e/stage.sh" "$repo/target/release/vdsm-hook-largeguest" "$work/stage" || exit 1
+
+    start_libvirt
+    python3 "$repo/tests/e2e/scenarios.py" --stage "$work/stage" "$@"
+}
+
+main "$@"

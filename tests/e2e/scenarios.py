@@ -1,0 +1,257 @@
+#!/usr/bin/python3
+"""End-to-end scenarios: the hook's output, defined and started in libvirt + QEMU.
+
+usage: scenarios.py --stage DIR [--direct] [SCENARIO...]
+
+Each scenario takes an engine-style guest from guests/, runs the staged
+before_vm_start hooks on it through tests/vdsm-runner with custom properties,
+defines and starts what comes out, and checks what the running guest got.
+
+--direct skips the hook and starts expected/SCENARIO.xml instead: the
+hand-written result the hook should produce. It proves the checks and this
+host's libvirt + QEMU, so that a failure without --direct points at the hook.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import checks
+import guest as g
+import ksm
+from checks import Expect, Result
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RUNNER = os.path.join(HERE, "..", "vdsm-runner")
+HOOKS = "usr/libexec/vdsm/hooks/before_vm_start"
+
+
+@dataclass
+class Scenario:
+    name: str
+    template: str
+    props: dict
+    expect: Expect | None = None
+    # "guest": start and check; "refused": the hook must exit 2; "ksm": see run_ksm
+    kind: str = "guest"
+    notes: list = field(default_factory=list)
+
+
+SCENARIOS = [
+    Scenario("all-three", "two-vcpus",
+             {"cputune": "0#0,1#1", "numatune": "interleave#0", "guestnuma": "0#512M,1#512M"},
+             Expect(cells={0: ({0}, 512), 1: ({1}, 512)}, pins={0: {0}, 1: {1}},
+                    numatune=("interleave", "0"))),
+    Scenario("cputune-alone", "two-vcpus", {"cputune": "0#1,1#0"},
+             Expect(cells={0: ({0, 1}, 1024)}, pins={0: {1}, 1: {0}})),
+    Scenario("numatune-strict", "two-vcpus", {"numatune": "strict#0"},
+             Expect(cells={0: ({0, 1}, 1024)}, numatune=("strict", "0"))),
+    Scenario("numatune-preferred", "two-vcpus", {"numatune": "preferred#0"},
+             Expect(numatune=("preferred", "0"))),
+    Scenario("numatune-restrictive", "two-vcpus", {"numatune": "restrictive#0"},
+             Expect(numatune=("restrictive", "0")),
+             notes=["restrictive is cpuset.mems only: no mempolicy on guest RAM"]),
+    Scenario("guestnuma-alone", "two-vcpus", {"guestnuma": "0#256M,1#768M"},
+             Expect(cells={0: ({0}, 256), 1: ({1}, 768)})),
+    Scenario("memnode", "two-vcpus", {"numatune": "strict#0", "guestnuma": "0#768M#0,1#256M#0"},
+             Expect(cells={0: ({0}, 768), 1: ({1}, 256)}, numatune=("strict", "0"),
+                    memnodes={0: ("strict", "0"), 1: ("strict", "0")})),
+    Scenario("guestnuma-cpu-hotplug", "cpu-hotplug",
+             {"guestnuma": "2", "cputune": "0#0,1#1,2#0,3#1"},
+             Expect(cells={0: ({0}, 512), 1: (set(), 512)}, pins={0: {0}, 1: {1}, 2: {0}, 3: {1}},
+                    hotplug_to=4, cells_hotplugged={0: ({0, 1}, 512), 1: ({2, 3}, 512)})),
+    Scenario("shares-kept", "shares", {"cputune": "0#0,1#1"},
+             Expect(pins={0: {0}, 1: {1}}, shares=2048)),
+    Scenario("shared-cells-kept", "shared-cells", {"cputune": "0#1,1#0", "numatune": "strict#0"},
+             Expect(cells={0: ({0}, 512), 1: ({1}, 512)}, pins={0: {1}, 1: {0}},
+                    numatune=("strict", "0"), shared=True)),
+    Scenario("shared-cells-memnode", "shared-cells",
+             {"numatune": "interleave#0", "guestnuma": "0#512M#0,1#512M#0"},
+             Expect(cells={0: ({0}, 512), 1: ({1}, 512)}, numatune=("interleave", "0"),
+                    memnodes={0: ("interleave", "0"), 1: ("interleave", "0")}, shared=True),
+             notes=["new cells keep memAccess='shared'"]),
+    Scenario("dimm", "dimm", {"guestnuma": "0#512M,1#512M"},
+             Expect(cells={0: ({0}, 1024), 1: ({1}, 512)}, dimms=[(0, 512)]),
+             notes=["cell 0 holds the 512 MiB DIMM"]),
+    Scenario("refused-value", "two-vcpus", {"numatune": "sometimes#0"}, kind="refused"),
+    Scenario("ksm-flip", "ksm", {}, kind="ksm"),
+]
+
+
+def template_path(scenario):
+    return os.path.join(HERE, "guests", scenario.template + ".xml")
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def run_hooks(stage, xml_path, props, keep=None):
+    """tests/vdsm-runner on the staged before_vm_start folder."""
+    argv = [RUNNER]
+    if keep:
+        argv += ["--keep", keep]
+    argv += [os.path.join(stage, HOOKS), xml_path]
+    argv += [f"{k}={v}" for k, v in props.items()]
+    return subprocess.run(argv, capture_output=True, text=True, check=False)
+
+
+def hook_lines(stderr):
+    """The hooks' own stderr, without the runner's log lines."""
+    return [l for l in stderr.splitlines() if l and not l.startswith("vdsm-runner:")]
+
+
+def hook_failure(proc):
+    said = " | ".join(hook_lines(proc.stderr)) or "(nothing on stderr)"
+    return Result("hook exits 0", False, f"exit {proc.returncode}: {said}")
+
+
+def run_guest(scenario, args):
+    if args.direct:
+        xml_text = read(os.path.join(HERE, "expected", scenario.name + ".xml"))
+    else:
+        proc = run_hooks(args.stage, template_path(scenario), scenario.props)
+        if proc.returncode != 0:
+            return [hook_failure(proc)]
+        xml_text = proc.stdout
+    with g.Guest(xml_text) as guest:
+        return checks.check_guest(guest, scenario.expect)
+
+
+def run_refused(scenario, args):
+    """The hook refuses: exit 2, one line on stderr, the XML untouched, no guest."""
+    template = template_path(scenario)
+    name = g.domain_name(read(template))
+    with tempfile.TemporaryDirectory() as tmp:
+        kept = os.path.join(tmp, "domxml")
+        proc = run_hooks(args.stage, template, scenario.props, keep=kept)
+        said = hook_lines(proc.stderr)
+        results = [
+            Result("hook exits 2", proc.returncode == 2, f"exit {proc.returncode}"),
+            Result("one line on stderr", len(said) == 1, " | ".join(said) or "(nothing)"),
+            # A refusal for any other reason (a hook that refuses everything) must not pass.
+            Result("it names the property and the value",
+                   all(any(k in l and v in l for l in said) for k, v in scenario.props.items()),
+                   " | ".join(said) or "(nothing)"),
+            Result("nothing on stdout", proc.stdout == "", f"{len(proc.stdout)} bytes"),
+            Result("_hook_domxml unchanged", os.path.exists(kept) and read(kept) == read(template),
+                   "the hook rewrote the file it refused"),
+        ]
+    if proc.returncode != 0:
+        # VDSM does not start a VM whose hooks failed: nothing may be defined.
+        results.append(Result("no guest defined", not g.is_defined(name), f"{name} exists"))
+    return results
+
+
+def run_ksm(scenario, args):
+    """merge_across_nodes flips while a running guest's pages are shared.
+
+    The guest preallocates its RAM, QEMU marks it mergeable and KSM, scanning
+    fast, shares it; a second VM start asks for the other merge_across_nodes.
+    """
+    if not ksm.available():
+        return [Result("KSM in sysfs", False, f"{ksm.KSM} is not writable")]
+    saved = ksm.settings()
+    results = []
+    try:
+        proc = run_hooks(args.stage, template_path(scenario), {})
+        if proc.returncode != 0:
+            return [hook_failure(proc)]
+        with g.Guest(proc.stdout) as guest:
+            ksm.write("pages_to_scan", 20000)
+            ksm.write("sleep_millisecs", 10)
+            ksm.write("run", 1)
+            shared = ksm.wait_for(lambda: int(ksm.read("pages_shared")) > 0, 60)
+            results.append(Result("guest pages shared", shared,
+                                  f"pages_shared={ksm.read('pages_shared')} "
+                                  f"pages_sharing={ksm.read('pages_sharing')}"))
+            want = "0" if ksm.read("merge_across_nodes") == "1" else "1"
+            scenario.props = {"ksm_merge_across_nodes": want}
+            started = time.monotonic()
+            proc = run_hooks(args.stage, template_path(scenario), scenario.props)
+            took = time.monotonic() - started
+            results.append(Result("hook exits 0", proc.returncode == 0,
+                                  f"exit {proc.returncode} in {took:.1f} s: "
+                                  + " | ".join(hook_lines(proc.stderr))))
+            got = ksm.read("merge_across_nodes")
+            results.append(Result(f"merge_across_nodes={want}", got == want, f"sysfs has {got}"))
+            results.append(Result("ksm run back to 1", ksm.read("run") == "1",
+                                  f"run={ksm.read('run')}"))
+            status = guest.hmp("info status").strip()
+            results.append(Result("guest still running", guest.state() == "running"
+                                  and "running" in status, f"{guest.state()}; {status}"))
+    finally:
+        try:
+            ksm.restore(saved)
+            results.append(Result("KSM settings restored", True))
+        except (OSError, RuntimeError) as err:
+            results.append(Result("KSM settings restored", False, str(err)))
+    return results
+
+
+RUNNERS = {"guest": run_guest, "refused": run_refused, "ksm": run_ksm}
+
+
+def run_scenario(scenario, args):
+    started = time.monotonic()
+    try:
+        results = RUNNERS[scenario.kind](scenario, args)
+    except (g.CommandError, OSError, ValueError, KeyError) as err:
+        results = [Result("scenario ran", False, f"{type(err).__name__}: {err}")]
+    if not results:
+        results = [Result("anything checked", False, "no check ran")]
+    return results, time.monotonic() - started
+
+
+def print_summary(outcomes, direct):
+    mode = "hand-written expected XML (--direct)" if direct else "hook output via vdsm-runner"
+    print(f"\n=== end-to-end summary: {mode} ===")
+    width = max(len(s.name) for s, _, _ in outcomes)
+    for scenario, results, took in outcomes:
+        verdict = "PASS" if all(r.ok for r in results) else "FAIL"
+        props = " ".join(f"{k}={v}" for k, v in scenario.props.items()) or "(no properties)"
+        passed = sum(r.ok for r in results)
+        print(f"{verdict}  {scenario.name:<{width}}  {props}  [{passed}/{len(results)} checks, "
+              f"{took:.1f} s]")
+        for r in results:
+            mark = "ok  " if r.ok else "FAIL"
+            detail = f"  ({r.detail})" if r.detail and not r.ok else ""
+            print(f"        {mark} {r.what}{detail}")
+        for note in scenario.notes:
+            print(f"        note: {note}")
+    failed = sum(1 for _, results, _ in outcomes if not all(r.ok for r in results))
+    print(f"\ne2e: {len(outcomes) - failed} passed, {failed} failed")
+    return failed
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stage", required=True, help="staged install root (tests/e2e/stage.sh)")
+    parser.add_argument("--direct", action="store_true",
+                        help="start expected/SCENARIO.xml instead of the hook's output")
+    parser.add_argument("only", nargs="*", help="scenario names (default: all)")
+    args = parser.parse_args()
+    known = {s.name for s in SCENARIOS}
+    unknown = [n for n in args.only if n not in known]
+    if unknown:
+        parser.error(f"unknown scenarios {unknown}; known: {sorted(known)}")
+    outcomes = []
+    for scenario in SCENARIOS:
+        if args.only and scenario.name not in args.only:
+            continue
+        if args.direct and scenario.kind != "guest":
+            print(f"--- {scenario.name}: needs the hook, not run with --direct")
+            continue
+        print(f"--- {scenario.name}", flush=True)
+        results, took = run_scenario(scenario, args)
+        outcomes.append((scenario, results, took))
+    return 1 if print_summary(outcomes, args.direct) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
