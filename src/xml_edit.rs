@@ -232,8 +232,16 @@ impl<'t> Editor<'t> {
 
     /// The document's style, or, beside an element that shares its line
     /// with others (`<cpu><model>X</model></cpu>`), that line's inline style.
+    ///
+    /// Beside text (only in odd documents: `<domain>u\n</domain>`) what counts
+    /// is whether the text ends its line, which is where the new element goes;
+    /// otherwise the next run, seeing that element open a line, re-indents it.
     fn style_beside(&self, node: Node) -> Style {
-        match starts_line(self.text, node.range().start) {
+        let at = match node.is_text() {
+            true => node.range().end,
+            false => node.range().start,
+        };
+        match starts_line(self.text, at) {
             true => self.style.clone(),
             false => Style {
                 eol: "",
