@@ -37,7 +37,11 @@ impl Style {
             Some(child) => starts_line(text, child.range().start),
             None => text[root.range()].contains('\n'),
         };
-        let eol = match (on_own_line, text.contains("\r\n")) {
+        // The first line break decides: the edit only writes after it, so
+        // the next run decides the same (a lone CR before a new LF would
+        // otherwise turn a LF document into a CRLF one for the next run).
+        let crlf = text.find('\n').is_some_and(|nl| text[..nl].ends_with('\r'));
+        let eol = match (on_own_line, crlf) {
             (false, _) => "",
             (true, true) => "\r\n",
             (true, false) => "\n",

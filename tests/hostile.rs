@@ -652,6 +652,8 @@ fn fuzz_found_documents_reach_a_fixed_point() {
         // No child element to learn the layout from.
         ("<domain>u\n</domain>", "", "strict#0"),
         ("<domain>\n</domain>", "", "strict#0"),
+        // A lone CR before the line break the edit writes made a CRLF.
+        ("<domain>>\n\r</domain>", "", "auto"),
         // The first child shares its line with text: new elements stay on one
         // line and must not take the indentation of the line they land on.
         (
