@@ -132,6 +132,12 @@ impl<'a, 'i> Domain<'a, 'i> {
         if root.tag_name().name() != "domain" {
             return Err(DomainError::NotADomain(root.tag_name().name().to_string()));
         }
+        // libvirt reads no element of a <domain> in a namespace (it refuses
+        // it for a missing <name>), and the hook would not find its own edit.
+        if let Some(namespace) = root.tag_name().namespace().filter(|ns| !ns.is_empty()) {
+            let shown = crate::property::shorten(namespace);
+            return Err(DomainError::NotADomain(format!("domain xmlns={shown:?}")));
+        }
         let vcpus = match child(root, "vcpu") {
             Some(vcpu) => number(vcpu, "a number of vCPUs")?,
             None => 1,

@@ -11,7 +11,7 @@ use crate::domain::{self, first_n, Domain, DomainError};
 use crate::guestnuma::{GuestCell, GuestNuma};
 use crate::numatune::{MemoryMode, NumaTune, Placement};
 use crate::topology::HostLimits;
-use crate::xml_edit::{child, children, is_blank, Content, Editor, NewElement};
+use crate::xml_edit::{child, children, in_no_namespace, is_blank, Content, Editor, NewElement};
 
 /// The properties the VM asks for; `None` leaves that part alone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -638,7 +638,7 @@ fn insert_in_domain(editor: &mut Editor, root: Node, new: NewElement) {
     };
     let elements = || {
         root.children()
-            .filter(|n| n.is_element() && n.tag_name().namespace().is_none())
+            .filter(|n| n.is_element() && in_no_namespace(*n))
     };
     let before = elements()
         .filter_map(|n| {

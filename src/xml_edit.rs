@@ -354,20 +354,28 @@ struct StartTag {
     self_closing: bool,
 }
 
+/// Found by scanning, not from the attributes' ranges: roxmltree does not
+/// count namespace declarations (`xmlns=''`, `xmlns:x=`) as attributes, and
+/// an edit after the last attribute landed inside the tag.
 fn start_tag(text: &str, node: Node) -> StartTag {
     let name_end = node.range().start + 1 + qualified_name(text, node).len();
-    let attrs_end = node
-        .attributes()
-        .map(|a| a.range().end)
-        .max()
-        .unwrap_or(name_end);
-    let rest = &text[attrs_end..node.range().end];
-    let gap = rest.len() - rest.trim_start().len();
-    let at = attrs_end + gap;
-    let self_closing = text[at..].starts_with("/>");
-    let len = if self_closing { 2 } else { 1 };
+    let mut quote = None;
+    let close = text[name_end..node.range().end]
+        .char_indices()
+        .find_map(|(offset, c)| {
+            match (quote, c) {
+                (None, '\'' | '"') => quote = Some(c),
+                (Some(open), _) if c == open => quote = None,
+                (None, '>') => return Some(name_end + offset),
+                _ => {}
+            }
+            None
+        })
+        .unwrap_or(node.range().end);
+    let self_closing = text[..close].ends_with('/');
+    let start = if self_closing { close - 1 } else { close };
     StartTag {
-        close: at..at + len,
+        close: start..close + 1,
         self_closing,
     }
 }
@@ -398,6 +406,12 @@ pub fn children<'a, 'i: 'a>(
     name: &'static str,
 ) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
     parent.children().filter(move |node| {
-        node.is_element() && node.tag_name().name() == name && node.tag_name().namespace().is_none()
+        node.is_element() && node.tag_name().name() == name && in_no_namespace(*node)
     })
+}
+
+/// `xmlns=""` puts an element back in no namespace, which roxmltree
+/// reports as `Some("")`: such an element is libvirt's all the same.
+pub fn in_no_namespace(node: Node) -> bool {
+    node.tag_name().namespace().is_none_or(str::is_empty)
 }

@@ -652,6 +652,14 @@ fn fuzz_found_documents_reach_a_fixed_point() {
         // No child element to learn the layout from.
         ("<domain>u\n</domain>", "", "strict#0"),
         ("<domain>\n</domain>", "", "strict#0"),
+        // xmlns="" is no namespace: the edit's own <numatune> was not found
+        // again and a second one was added.
+        ("<domain xmlns=\"\">></domain>", "", "auto"),
+        (
+            "<domain xmlns=''>\n  <vcpu>2</vcpu>\n  <cputune xmlns=''/>\n</domain>",
+            "0#0",
+            "0",
+        ),
         // A lone CR before the line break the edit writes made a CRLF.
         ("<domain>>\n\r</domain>", "", "auto"),
         // The first child shares its line with text: new elements stay on one
@@ -682,4 +690,20 @@ fn control_characters_in_a_broken_document_are_escaped_in_the_message() {
     let scene = Scene::new(doc);
     let out = scene.run(&[("cputune", "0#0")]);
     refused(&scene, &out, "expected a quote not '\\u{1b}'", doc);
+}
+
+/// Found with the `xmlns=""` case: a <domain> in a namespace is not one
+/// libvirt reads (it finds no <name>), and the hook would not find the
+/// elements it wrote, so it refuses it.
+#[test]
+fn a_domain_in_a_namespace_is_refused() {
+    let doc = b"<domain xmlns='http://libvirt.org/schemas/domain'><vcpu>2</vcpu></domain>";
+    let scene = Scene::new(doc);
+    let out = scene.run(&[("cputune", "0#0")]);
+    refused(
+        &scene,
+        &out,
+        "root element is <domain xmlns=\"http://libvirt.org/schem...\">, expected <domain>",
+        doc,
+    );
 }
