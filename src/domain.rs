@@ -102,15 +102,23 @@ pub fn parse(text: &str) -> Result<Document<'_>, DomainError> {
     })
 }
 
-/// roxmltree quotes the offending byte of the document as it is: an ESC or
-/// a backspace would reach VDSM's log and an administrator's terminal raw.
+/// roxmltree quotes the document as it is: an ESC or a backspace would reach
+/// VDSM's log and an administrator's terminal raw, and a tag name can be as
+/// long as the document.
 fn printable(text: &str) -> String {
-    text.chars()
+    const KEEP: usize = 160;
+    let mut out: String = text
+        .chars()
+        .take(KEEP)
         .map(|c| match c.is_control() {
             true => c.escape_default().to_string(),
             false => c.to_string(),
         })
-        .collect()
+        .collect();
+    if text.chars().nth(KEEP).is_some() {
+        out.push_str("...");
+    }
+    out
 }
 
 /// The facts of the VM the checks compare the properties against.

@@ -707,3 +707,13 @@ fn a_domain_in_a_namespace_is_refused() {
         doc,
     );
 }
+
+/// Found by the `rewrite` fuzz target: roxmltree's message quotes tag
+/// names, and an unclosed tag with a long name made a line as long.
+#[test]
+fn a_long_tag_name_in_a_broken_document_does_not_make_a_long_message() {
+    let doc = format!("<domain><vcpu>1</vcpu><{}></domain>", "n".repeat(5000));
+    let scene = Scene::new(doc.as_bytes());
+    let out = scene.run(&[("cputune", "0#0")]);
+    refused(&scene, &out, "not well-formed at line 1", doc.as_bytes());
+}
