@@ -464,3 +464,59 @@ fn the_hook_subcommand_runs_the_same_job() {
         .unwrap()
         .contains(r#"<memory mode="strict" nodeset="0"/>"#));
 }
+
+/// Every refusal the domain edit can make, through the executable, each
+/// leaving the file exactly as it was.
+#[test]
+fn every_domain_refusal_leaves_the_file_as_it_was() {
+    let with = |from: &str, to: &str| DOMAIN.replace(from, to);
+    let cases: Vec<(String, Vec<(&str, &str)>, &str)> = vec![
+        (
+            with("<vcpu current=\"2\">4</vcpu>", "<vcpu>four</vcpu>"),
+            vec![("cputune", "0#0")],
+            "<vcpu> holds \"four\", expected a number of vCPUs",
+        ),
+        (
+            with("<memory unit=\"KiB\">", "<memory unit=\"parsecs\">"),
+            vec![("guestnuma", "2")],
+            "<memory> holds \"4194304\", expected a size",
+        ),
+        (
+            DOMAIN.to_string(),
+            vec![("guestnuma", "0-1#2000000,2-3#2194304")],
+            "guestnuma: cell 0 has 2000000 KiB, which QEMU rounds up to a whole MiB",
+        ),
+        (
+            DOMAIN.to_string(),
+            vec![("guestnuma", "0-4#4G")],
+            "guestnuma: the cells name vCPUs 4 but <vcpu> gives the VM 4 vCPUs (0-3)",
+        ),
+        (
+            with("<cputune></cputune>", "<numatune><memnode cellid='3' mode='strict' nodeset='0'/></numatune>"),
+            vec![("numatune", "strict#0")],
+            "numatune: <memnode cellid='3'> names a guest cell the VM does not have (it has 1)",
+        ),
+        (
+            with("<cputune></cputune>", "<numatune><memnode cellid='0' mode='strict' nodeset='0'/></numatune>"),
+            vec![("numatune", "restrictive#0")],
+            "numatune: 'restrictive' cannot be mixed with other modes (restrictive, strict)",
+        ),
+        (
+            DOMAIN.to_string(),
+            vec![("numatune", "strict#auto"), ("guestnuma", "0-1#2G#0,2-3#2G#1")],
+            "per-cell host nodes (guestnuma HOSTNODES or <memnode>) cannot be used with placement 'auto'",
+        ),
+        (
+            with(
+                "<devices/>",
+                "<devices><memory model='dimm'><target><size unit='MiB'>1024</size><node>1</node></target></memory></devices>",
+            ),
+            vec![("guestnuma", "0-3#3G")],
+            "guestnuma: the memory device <target><node>1</node> names a guest cell the VM would not have (it gets 1)",
+        ),
+    ];
+    for (xml, properties, message) in cases {
+        let scene = Scene::new(xml.as_bytes());
+        refused(&scene, &properties, message);
+    }
+}
