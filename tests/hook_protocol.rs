@@ -470,7 +470,8 @@ fn the_hook_subcommand_runs_the_same_job() {
 #[test]
 fn every_domain_refusal_leaves_the_file_as_it_was() {
     let with = |from: &str, to: &str| DOMAIN.replace(from, to);
-    let cases: Vec<(String, Vec<(&str, &str)>, &str)> = vec![
+    type Case = (String, Vec<(&'static str, &'static str)>, &'static str);
+    let cases: Vec<Case> = vec![
         (
             with("<vcpu current=\"2\">4</vcpu>", "<vcpu>four</vcpu>"),
             vec![("cputune", "0#0")],
