@@ -7,6 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 failed=()
+passed=0
 step() {
     local name=$1
     shift
@@ -14,6 +15,7 @@ step() {
     local start=$SECONDS
     if "$@"; then
         echo "=== $name: ok ($((SECONDS - start)) s)"
+        passed=$((passed + 1))
     else
         echo "=== $name: FAILED ($((SECONDS - start)) s)"
         failed+=("$name")
@@ -35,8 +37,6 @@ step e2e bash tests/e2e/run.sh
 # a new finding (see TESTING.md), not noise.
 step fuzz-smoke bash fuzz/smoke.sh
 
-if [ ${#failed[@]} -gt 0 ]; then
-    echo "FAILED: ${failed[*]}"
-    exit 1
-fi
-echo "all test suites passed"
+[ ${#failed[@]} -gt 0 ] && echo "failed suites: ${failed[*]}"
+echo "suites: $passed passed, ${#failed[@]} failed"
+[ ${#failed[@]} -eq 0 ]
