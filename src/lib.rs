@@ -13,6 +13,7 @@ pub mod domain;
 pub mod engine_config;
 pub mod error;
 pub mod exit_codes;
+pub mod fit;
 pub mod guestnuma;
 pub mod hook;
 pub mod ksm;

@@ -1,0 +1,183 @@
+//! Whether the properties fit the VM and the host: every check the edit
+//! makes before a byte is written, each a refusal that says what libvirt
+//! would otherwise have done quietly (drop a pin, resize the guest) or
+//! failed at start.
+
+use crate::cpuset::{CpuSet, NodeSet};
+use crate::cputune::CpuTune;
+use crate::domain::{first_n, Domain, DomainError};
+use crate::guestnuma::{GuestCell, GuestNuma};
+use crate::numatune::{NumaTune, Placement};
+use crate::rewrite::Request;
+use crate::topology::HostLimits;
+
+pub fn check_pins(cputune: Option<&CpuTune>, domain: &Domain) -> Result<(), DomainError> {
+    let max = domain.vcpus;
+    match cputune.and_then(|tune| tune.pins.iter().find(|pin| pin.vcpu >= max)) {
+        Some(pin) => Err(DomainError::PinPastVcpus {
+            vcpu: pin.vcpu,
+            max,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The cells to write: the ones given, checked against the VM, or `N`
+/// equal ones split from its vCPUs and memory.
+pub fn resolve_cells(
+    guestnuma: &GuestNuma,
+    domain: &Domain,
+) -> Result<Vec<GuestCell>, DomainError> {
+    let cells = match guestnuma {
+        GuestNuma::Cells(cells) => cells.clone(),
+        GuestNuma::Even(count) => split_evenly(*count, domain)?,
+    };
+    check_cells(&cells, domain)?;
+    Ok(cells)
+}
+
+fn split_evenly(count: usize, domain: &Domain) -> Result<Vec<GuestCell>, DomainError> {
+    let vcpus = domain.vcpus as usize;
+    if !vcpus.is_multiple_of(count) {
+        let why = format!("{vcpus} vCPUs cannot be split into {count} equal cells; choose a count that divides {vcpus}");
+        return Err(DomainError::CannotSplit(why));
+    }
+    let Some(memory) = domain.memory_kib else {
+        return Err(DomainError::CannotSplit(
+            "the domain has no <memory> to split".into(),
+        ));
+    };
+    let total = memory.saturating_sub(domain.device_memory_kib);
+    if total % 1024 != 0 || total / 1024 < count as u64 {
+        let why = format!("{total} KiB of memory cannot be split into {count} cells of whole MiB");
+        return Err(DomainError::CannotSplit(why));
+    }
+    let (mib, extra) = (total / 1024 / count as u64, total / 1024 % count as u64);
+    let per_cell = (vcpus / count) as u32;
+    Ok((0..count)
+        .map(|index| GuestCell {
+            cpus: CpuSet::from_range(index as u32 * per_cell, (index as u32 + 1) * per_cell - 1),
+            memory_kib: (mib + u64::from((index as u64) < extra)) * 1024,
+            host_nodes: None,
+        })
+        .collect())
+}
+
+fn check_cells(cells: &[GuestCell], domain: &Domain) -> Result<(), DomainError> {
+    let max = domain.vcpus;
+    let all = first_n(max);
+    let mut covered = CpuSet::new();
+    for cell in cells {
+        for &(lo, hi) in cell.cpus.ranges() {
+            covered.insert_range(lo, hi);
+        }
+    }
+    let past = covered.difference(&all);
+    if !past.is_empty() {
+        return Err(DomainError::CellsPastVcpus { vcpus: past, max });
+    }
+    let missing = all.difference(&covered);
+    if !missing.is_empty() {
+        return Err(DomainError::VcpusInNoCell { missing, max });
+    }
+    if let Some((cell, kib)) = cells
+        .iter()
+        .map(|c| c.memory_kib)
+        .enumerate()
+        .find(|(_, kib)| kib % 1024 != 0)
+    {
+        return Err(DomainError::CellNotWholeMib { cell, kib });
+    }
+    check_memory_sum(cells, domain)?;
+    match domain
+        .device_nodes
+        .iter()
+        .find(|&&node| node as usize >= cells.len())
+    {
+        Some(&node) => Err(DomainError::DimmWithoutCell {
+            node,
+            cells: cells.len(),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn check_memory_sum(cells: &[GuestCell], domain: &Domain) -> Result<(), DomainError> {
+    let Some(memory) = domain.memory_kib else {
+        return Ok(());
+    };
+    let sum = cells
+        .iter()
+        .fold(0u64, |sum, cell| sum.saturating_add(cell.memory_kib));
+    let expected = memory.saturating_sub(domain.device_memory_kib);
+    if sum == expected {
+        return Ok(());
+    }
+    let explained = match domain.device_memory_kib {
+        0 => format!("<memory> is {memory} KiB"),
+        devices => format!("<memory> {memory} KiB minus {devices} KiB of memory devices"),
+    };
+    Err(DomainError::MemoryMismatch {
+        cells: sum,
+        expected,
+        explained,
+    })
+}
+
+pub fn check_host(
+    request: &Request,
+    cells: Option<&[GuestCell]>,
+    host: &HostLimits,
+) -> Result<(), DomainError> {
+    if let Some(cputune) = &request.cputune {
+        let mut pinned = CpuSet::new();
+        for pin in &cputune.pins {
+            for &(lo, hi) in pin.cpuset.ranges() {
+                pinned.insert_range(lo, hi);
+            }
+        }
+        let missing = pinned.difference(&host.online_cpus);
+        if !missing.is_empty() {
+            let online = host.online_cpus.clone();
+            return Err(DomainError::CpusNotOnline {
+                property: "cputune",
+                missing,
+                online,
+            });
+        }
+    }
+    if let Some(NumaTune {
+        placement: Placement::Nodes(nodes),
+        ..
+    }) = &request.numatune
+    {
+        check_nodes("numatune", nodes, host)?;
+    }
+    for nodes in cells
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|cell| cell.host_nodes.as_ref())
+    {
+        check_nodes("guestnuma", nodes, host)?;
+    }
+    Ok(())
+}
+
+fn check_nodes(
+    property: &'static str,
+    nodes: &NodeSet,
+    host: &HostLimits,
+) -> Result<(), DomainError> {
+    let missing = nodes.difference(&host.memory_nodes);
+    match missing.is_empty() {
+        true => Ok(()),
+        false => {
+            let nodes = host.memory_nodes.clone();
+            Err(DomainError::NodesWithoutMemory {
+                property,
+                missing,
+                nodes,
+            })
+        }
+    }
+}
