@@ -74,14 +74,19 @@ impl HookJob {
 pub fn main(args: Vec<OsString>) -> ExitCode {
     // The default hook prints a multi-line report; the one line below replaces it.
     panic::set_hook(Box::new(|_| {}));
-    let outcome = panic::catch_unwind(|| run(args));
-    let err = match outcome {
-        Ok(Ok(code)) => return code,
-        Ok(Err(err)) => err,
-        Err(payload) => Error::Internal(panic_message(payload.as_ref())),
-    };
-    output::note(&err.to_string());
-    ExitCode::Refused
+    match guarded(|| run(args)) {
+        Ok(code) => code,
+        Err(err) => {
+            output::note(&err.to_string());
+            ExitCode::Refused
+        }
+    }
+}
+
+/// A job's result, with a panic turned into an internal error.
+fn guarded(job: impl FnOnce() -> Result<ExitCode, Error>) -> Result<ExitCode, Error> {
+    panic::catch_unwind(panic::AssertUnwindSafe(job))
+        .unwrap_or_else(|payload| Err(Error::Internal(panic_message(payload.as_ref()))))
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -219,4 +224,42 @@ fn usage(problem: &str) -> Error {
     Error::Usage(format!(
         "{problem}; run '{PROGRAM} --help' for the commands"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_an_internal_error_that_refuses() {
+        let err = guarded(|| panic!("index out of bounds")).unwrap_err();
+        assert!(matches!(err, Error::Internal(_)));
+        assert_eq!(
+            err.to_string(),
+            "internal error: index out of bounds; the domain XML was left unchanged, please report this"
+        );
+        let formatted = guarded(|| panic!("cell {} missing", 3)).unwrap_err();
+        assert!(formatted
+            .to_string()
+            .starts_with("internal error: cell 3 missing;"));
+        assert_eq!(
+            guarded(|| Ok(ExitCode::Success)).unwrap(),
+            ExitCode::Success
+        );
+    }
+
+    #[test]
+    fn entry_names_choose_the_job() {
+        let job = |name: &str| HookJob::from_entry_name(Path::new(name));
+        assert_eq!(
+            job("/usr/libexec/vdsm/hooks/before_vm_start/50_largeguest"),
+            Some(HookJob::Rewrite)
+        );
+        assert_eq!(job("50_largeguest_validate"), Some(HookJob::Validate));
+        assert_eq!(job("60_largeguest_ksm"), Some(HookJob::Ksm));
+        assert_eq!(job("vdsm-hook-largeguest"), None);
+        assert_eq!(job("_largeguest"), None);
+        assert_eq!(job("5a_largeguest"), None);
+        assert_eq!(job("50_largeguest_other"), None);
+    }
 }
