@@ -233,16 +233,7 @@ fn edit_numatune(
     if numatune.is_none() && !binds_cells && !(cells.is_some() && existing.is_some()) {
         return Ok(());
     }
-    let memory_mode = match (numatune, old_memory) {
-        (Some(tune), _) => tune.mode.as_str().to_string(),
-        (None, Some(old)) => old.attribute("mode").unwrap_or("strict").to_string(),
-        (None, None) => "strict".to_string(),
-    };
-    let auto = match (numatune, old_memory) {
-        (Some(tune), _) => tune.placement == Placement::Auto,
-        (None, Some(old)) => old.attribute("placement") == Some("auto"),
-        (None, None) => false,
-    };
+    let (memory_mode, auto) = final_memory(numatune, old_memory);
     let cell_count = cells.map_or(domain.cells().len(), <[GuestCell]>::len);
     let memnodes = memnodes(editor.text, existing, &memory_mode, cells, cell_count)?;
     let old_count = existing.map_or(0, |node| children(node, "memnode").count());
@@ -273,6 +264,19 @@ fn edit_numatune(
         None => insert_in_domain(editor, domain.root, new),
     }
     Ok(())
+}
+
+/// The mode of the `<memory>` the edit leaves (the one asked for, else the
+/// one there, else libvirt's default), and whether numad places it.
+fn final_memory(numatune: Option<&NumaTune>, old: Option<Node>) -> (String, bool) {
+    match (numatune, old) {
+        (Some(tune), _) => (tune.mode.to_string(), tune.placement == Placement::Auto),
+        (None, Some(old)) => {
+            let mode = old.attribute("mode").unwrap_or(MemoryMode::Strict.as_str());
+            (mode.to_string(), old.attribute("placement") == Some("auto"))
+        }
+        (None, None) => (MemoryMode::Strict.to_string(), false),
+    }
 }
 
 fn memnodes(
