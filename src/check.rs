@@ -84,7 +84,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, Error> {
 
 fn split_pair(arg: &str) -> Result<Pair, Error> {
     let Some((name, value)) = arg.split_once('=') else {
-        return Err(Error::Usage(format!("{arg:?} is not NAME=VALUE")));
+        return Err(Error::Usage(format!(
+            "{arg:?} is not NAME=VALUE, e.g. cputune=0#2"
+        )));
     };
     let Some(property) = Property::from_name(name) else {
         let known: Vec<&str> = Property::ALL.iter().map(|p| p.name()).collect();

@@ -253,7 +253,9 @@ fn term<'a>(
     if let Some(after) = input.strip_prefix('^') {
         let (rest, id) = id(after, noun, &format!("a {noun} number after '^'"), notes)?;
         if rest.starts_with('-') {
-            let problem = Problem::expected("',' after the excluded id; '^' takes a single number");
+            let problem = Problem::expected(
+                "',' after the excluded id ('^' takes a single number, not a range)",
+            );
             return fail(rest, problem);
         }
         if !set.remove(id) {

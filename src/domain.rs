@@ -11,19 +11,19 @@ use crate::xml_edit::{child, children};
 pub enum DomainError {
     #[error("the domain XML is not well-formed{0}")]
     NotWellFormed(String),
-    #[error("the domain XML's root element is <{0}>, expected <domain>")]
+    #[error("the domain XML's root element is <{0}>, expected <domain> with no xmlns")]
     NotADomain(String),
-    #[error("<{element}> holds {text:?}, expected {expected}")]
+    #[error("the domain XML's <{element}> holds {text:?}, expected {expected}")]
     BadValue {
         element: String,
         text: String,
         expected: &'static str,
     },
-    #[error("cputune: vCPU {vcpu} is pinned but <vcpu> gives the VM {max} vCPUs (0-{last}), and libvirt would silently drop that pin; pin only vCPUs 0-{last}", last = max - 1)]
+    #[error("cputune: vCPU {vcpu} is pinned but <vcpu> gives the VM {} ({}), and libvirt would silently drop that pin; pin only {}", count(*.max as usize, "vCPU"), first_n(*.max), Ids("vCPU", &first_n(*.max)))]
     PinPastVcpus { vcpu: u32, max: u32 },
-    #[error("guestnuma: the cells name vCPUs {vcpus} but <vcpu> gives the VM {max} vCPUs (0-{last}); use only vCPUs 0-{last}", last = max - 1)]
+    #[error("guestnuma: the cells name {} but <vcpu> gives the VM {} ({}); use only {}", Ids("vCPU", .vcpus), count(*.max as usize, "vCPU"), first_n(*.max), Ids("vCPU", &first_n(*.max)))]
     CellsPastVcpus { vcpus: CpuSet, max: u32 },
-    #[error("guestnuma: vCPUs {missing} are in no cell; <vcpu> is {max} (hotpluggable vCPUs count too), so the cells must cover vCPUs 0-{last}", last = max - 1)]
+    #[error("guestnuma: no cell holds {}; <vcpu> is {max} (hotpluggable vCPUs count too), so the cells must cover {}", Ids("vCPU", .missing), Ids("vCPU", &first_n(*.max)))]
     VcpusInNoCell { missing: CpuSet, max: u32 },
     #[error("guestnuma: the cells add up to {cells} KiB but the guest has {expected} KiB of memory for its cells ({explained}), and libvirt would silently resize the guest to the cells' sum; make the cells add up to {expected} KiB")]
     MemoryMismatch {
@@ -35,40 +35,59 @@ pub enum DomainError {
     CellNotWholeMib { cell: usize, kib: u64 },
     #[error("guestnuma: {0}")]
     CannotSplit(String),
-    #[error("numatune: <memnode cellid='{cellid}'> names a guest cell the VM does not have (it has {cells}); remove it or add the cell with guestnuma")]
+    #[error("numatune: <memnode cellid='{cellid}'> names a guest cell the VM does not have (it has {}); remove it or add the cell with guestnuma", count(*.cells, "cell"))]
     MemnodeWithoutCell { cellid: u32, cells: usize },
     #[error("numatune: 'restrictive' cannot be mixed with other modes ({modes}); libvirt needs <memory> and every <memnode> restrictive, or none")]
     RestrictiveMix { modes: String },
     #[error("numatune: per-cell host nodes (guestnuma HOSTNODES or <memnode>) cannot be used with placement 'auto'; give numatune a node set")]
     MemnodesWithAuto,
-    #[error("guestnuma: the memory device <target><node>{node}</node> names a guest cell the VM would not have (it gets {cells}); keep at least {need} cells", need = node + 1)]
+    #[error("guestnuma: the memory device <target><node>{node}</node> names a guest cell the VM would not have (it would get {}); keep at least {}", count(*.cells, "cell"), count(*.node as usize + 1, "cell"))]
     DimmWithoutCell { node: u32, cells: usize },
-    #[error("migration refused: the VM's <{element}> pins to host CPUs {missing}, which are not online on this host (online: {online})")]
+    #[error("migration refused: the VM's <{element}> pins to host {}, which this host does not have online (online: {online})", Ids("CPU", .missing))]
     MigrationCpusMissing {
         element: &'static str,
         missing: CpuSet,
         online: CpuSet,
     },
-    #[error("migration refused: the VM's <numatune><{element}> binds memory to host nodes {missing}, which have no memory on this host (nodes with memory: {with_memory})")]
+    #[error("migration refused: the VM's <numatune><{element}> binds memory to host {}, where this host has no memory (nodes with memory: {with_memory})", Ids("node", .missing))]
     MigrationNodesMissing {
         element: &'static str,
         missing: CpuSet,
         with_memory: CpuSet,
     },
-    #[error("{property}: host CPUs {missing} are not online on this host (online: {online})")]
+    #[error("{property}: this host does not have {} online (online: {online})", Ids("CPU", .missing))]
     CpusNotOnline {
         property: &'static str,
         missing: CpuSet,
         online: CpuSet,
     },
-    #[error(
-        "{property}: host nodes {missing} have no memory on this host (nodes with memory: {nodes})"
-    )]
+    #[error("{property}: this host has no memory on {} (nodes with memory: {nodes})", Ids("node", .missing))]
     NodesWithoutMemory {
         property: &'static str,
         missing: CpuSet,
         nodes: CpuSet,
     },
+}
+
+/// `1 cell`, `2 cells`: a count in a message reads right at any size.
+pub fn count(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
+/// `vCPU 3` or `vCPUs 2-5`: a set in a message reads right at any size.
+struct Ids<'a>(&'static str, &'a CpuSet);
+
+impl std::fmt::Display for Ids<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Ids(noun, set) = *self;
+        match set.len() {
+            1 => write!(f, "{noun} {set}"),
+            _ => write!(f, "{noun}s {set}"),
+        }
+    }
 }
 
 /// roxmltree refuses DTDs: libvirt never writes one, and it rules out
@@ -147,7 +166,11 @@ impl<'a, 'i> Domain<'a, 'i> {
             return Err(DomainError::NotADomain(format!("domain xmlns={shown:?}")));
         }
         let vcpus = match child(root, "vcpu") {
-            Some(vcpu) => number(vcpu, "a number of vCPUs")?,
+            // libvirt refuses 0 too; past here every count starts at 1.
+            Some(vcpu) => match number(vcpu, VCPU_COUNT)? {
+                0 => return Err(bad_value(vcpu, VCPU_COUNT)),
+                n => n,
+            },
             None => 1,
         };
         let memory_kib = child(root, "memory").map(kib).transpose()?;
@@ -193,22 +216,31 @@ impl<'a, 'i> Domain<'a, 'i> {
     }
 }
 
+const VCPU_COUNT: &str = "a number of vCPUs, 1 or more";
+
 fn number(node: Node, expected: &'static str) -> Result<u32, DomainError> {
-    let text = node.text().unwrap_or("").trim();
-    text.parse().map_err(|_| DomainError::BadValue {
+    node.text()
+        .unwrap_or("")
+        .trim()
+        .parse()
+        .map_err(|_| bad_value(node, expected))
+}
+
+fn bad_value(node: Node, expected: &'static str) -> DomainError {
+    DomainError::BadValue {
         element: node.tag_name().name().to_string(),
-        text: crate::property::shorten(text),
+        text: crate::property::shorten(node.text().unwrap_or("").trim()),
         expected,
-    })
+    }
 }
 
 /// The size an element gives, in KiB, honouring `unit` as libvirt does:
 /// `KB` is 1000 bytes, `K` and `KiB` 1024, and bytes round up to a KiB.
 pub fn kib(node: Node) -> Result<u64, DomainError> {
-    let bad = || DomainError::BadValue {
-        element: node.tag_name().name().to_string(),
-        text: crate::property::shorten(node.text().unwrap_or("").trim()),
-        expected: "a size, with unit b, KiB, KB, MiB, MB, GiB, GB, TiB or TB",
+    let bad = || {
+        let expected =
+            "a whole number, with a unit attribute of b, KiB, KB, MiB, MB, GiB, GB, TiB or TB";
+        bad_value(node, expected)
     };
     let value: u64 = node
         .text()

@@ -58,7 +58,7 @@ pub enum KsmError {
         source: io::Error,
     },
     #[error(
-        "the kernel still refused {value} in {} (EBUSY: pages are shared) after {secs} s", path.display(),
+        "the kernel still refused {value} in {} (EBUSY: pages are shared) after {secs} s; retry later, or raise the timeout ({TIMEOUT_KEY} in {CONFIG_FILE}, or ksm set --timeout)", path.display(),
         secs = timeout.as_secs()
     )]
     StillBusy {

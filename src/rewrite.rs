@@ -7,7 +7,7 @@ use roxmltree::Node;
 
 use crate::cpuset::{CpuSet, NodeSet};
 use crate::cputune::CpuTune;
-use crate::domain::{self, Domain, DomainError};
+use crate::domain::{self, count, Domain, DomainError};
 use crate::fit;
 use crate::guestnuma::{GuestCell, GuestNuma};
 use crate::numatune::{MemoryMode, NumaTune, Placement};
@@ -148,14 +148,10 @@ fn summary(request: &Request, cells: Option<&[GuestCell]>) -> String {
     if let Some(cells) = cells {
         parts.push(count(cells.len(), "guest NUMA cell"));
     }
-    parts.join(", ")
-}
-
-fn count(n: usize, noun: &str) -> String {
-    match n {
-        1 => format!("1 {noun}"),
-        n => format!("{n} {noun}s"),
+    if parts.is_empty() {
+        return "none of cputune, numatune, guestnuma is set; nothing to change".into();
     }
+    parts.join(", ")
 }
 
 /// Replaces the vcpupins of the vCPUs named and adds the others; every

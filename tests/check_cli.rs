@@ -193,7 +193,7 @@ fn check_refuses_unknown_names_and_malformed_arguments() {
     assert_eq!(run.code, 2);
     assert_eq!(
         run.stderr,
-        ["vdsm-hook-largeguest: \"cputune\" is not NAME=VALUE"]
+        ["vdsm-hook-largeguest: \"cputune\" is not NAME=VALUE, e.g. cputune=0#2"]
     );
 }
 

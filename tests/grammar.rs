@@ -171,8 +171,8 @@ fn an_exclusion_that_removes_nothing_is_refused() {
 fn exclusions_take_a_single_number() {
     assert_eq!(
         cputune_err("0#0-3,^1-2", 9),
-        "cputune: expected ',' after the excluded id; '^' takes a single number at column 9 \
-         in \"0#0-3,^1-2\""
+        "cputune: expected ',' after the excluded id ('^' takes a single number, not a range) \
+         at column 9 in \"0#0-3,^1-2\""
     );
     assert_eq!(
         cputune_err("0#0-3,^", 8),

@@ -216,7 +216,7 @@ fn values_that_do_not_fit_the_vm_are_refused() {
     refused(
         &scene,
         &[("guestnuma", "0-1#2G")],
-        "guestnuma: vCPUs 2-3 are in no cell",
+        "guestnuma: no cell holds vCPUs 2-3",
     );
     refused(
         &scene,
@@ -236,17 +236,17 @@ fn values_the_host_cannot_honour_are_refused() {
     refused(
         &scene,
         &[("cputune", "0#6-7")],
-        "cputune: host CPUs 6-7 are not online on this host (online: 0-3)",
+        "cputune: this host does not have CPUs 6-7 online (online: 0-3)",
     );
     refused(
         &scene,
         &[("numatune", "strict#2")],
-        "numatune: host nodes 2 have no memory on this host",
+        "numatune: this host has no memory on node 2",
     );
     refused(
         &scene,
         &[("guestnuma", "0-1#2G#0,2-3#2G#3")],
-        "guestnuma: host nodes 3 have no memory",
+        "guestnuma: this host has no memory on node 3",
     );
 }
 
@@ -429,8 +429,8 @@ fn the_migration_destination_refuses_pins_it_cannot_honour() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(
         stderr,
-        "vdsm-hook-largeguest: migration refused: the VM's <vcpupin> pins to host CPUs 8, \
-         which are not online on this host (online: 0-3)\n"
+        "vdsm-hook-largeguest: migration refused: the VM's <vcpupin> pins to host CPU 8, \
+         which this host does not have online (online: 0-3)\n"
     );
     assert_eq!(fs::read_to_string(scene.domxml()).unwrap(), pinned);
     scene.sysfs("0-15", Some("0"));
@@ -475,12 +475,22 @@ fn every_domain_refusal_leaves_the_file_as_it_was() {
         (
             with("<vcpu current=\"2\">4</vcpu>", "<vcpu>four</vcpu>"),
             vec![("cputune", "0#0")],
-            "<vcpu> holds \"four\", expected a number of vCPUs",
+            "the domain XML's <vcpu> holds \"four\", expected a number of vCPUs, 1 or more",
+        ),
+        (
+            with("<vcpu current=\"2\">4</vcpu>", "<vcpu>0</vcpu>"),
+            vec![("guestnuma", "1")],
+            "the domain XML's <vcpu> holds \"0\", expected a number of vCPUs, 1 or more",
+        ),
+        (
+            with("<vcpu current=\"2\">4</vcpu>", "<vcpu>1</vcpu>"),
+            vec![("cputune", "1#0")],
+            "cputune: vCPU 1 is pinned but <vcpu> gives the VM 1 vCPU (0), and libvirt would silently drop that pin; pin only vCPU 0",
         ),
         (
             with("<memory unit=\"KiB\">", "<memory unit=\"parsecs\">"),
             vec![("guestnuma", "2")],
-            "<memory> holds \"4194304\", expected a size",
+            "the domain XML's <memory> holds \"4194304\", expected a whole number, with a unit attribute",
         ),
         (
             DOMAIN.to_string(),
@@ -490,12 +500,12 @@ fn every_domain_refusal_leaves_the_file_as_it_was() {
         (
             DOMAIN.to_string(),
             vec![("guestnuma", "0-4#4G")],
-            "guestnuma: the cells name vCPUs 4 but <vcpu> gives the VM 4 vCPUs (0-3)",
+            "guestnuma: the cells name vCPU 4 but <vcpu> gives the VM 4 vCPUs (0-3)",
         ),
         (
             with("<cputune></cputune>", "<numatune><memnode cellid='3' mode='strict' nodeset='0'/></numatune>"),
             vec![("numatune", "strict#0")],
-            "numatune: <memnode cellid='3'> names a guest cell the VM does not have (it has 1)",
+            "numatune: <memnode cellid='3'> names a guest cell the VM does not have (it has 1 cell)",
         ),
         (
             with("<cputune></cputune>", "<numatune><memnode cellid='0' mode='strict' nodeset='0'/></numatune>"),
@@ -513,7 +523,7 @@ fn every_domain_refusal_leaves_the_file_as_it_was() {
                 "<devices><memory model='dimm'><target><size unit='MiB'>1024</size><node>1</node></target></memory></devices>",
             ),
             vec![("guestnuma", "0-3#3G")],
-            "guestnuma: the memory device <target><node>1</node> names a guest cell the VM would not have (it gets 1)",
+            "guestnuma: the memory device <target><node>1</node> names a guest cell the VM would not have (it would get 1 cell)",
         ),
     ];
     for (xml, properties, message) in cases {

@@ -703,7 +703,7 @@ fn a_domain_in_a_namespace_is_refused() {
     refused(
         &scene,
         &out,
-        "root element is <domain xmlns=\"http://libvirt.org/schem...\">, expected <domain>",
+        "root element is <domain xmlns=\"http://libvirt.org/schem...\">, expected <domain> with no xmlns",
         doc,
     );
 }
