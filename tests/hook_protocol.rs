@@ -5,10 +5,12 @@
 
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::PathBuf;
+
+mod scene;
 
 use assert_cmd::Command;
+use scene::Scene;
 
 const DOMAIN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <domain type="kvm" xmlns:ovirt-vm="http://ovirt.org/vm/1.0">
@@ -29,87 +31,6 @@ const DOMAIN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 </domain>
 "#;
 
-/// A scratch folder holding the hook entry, the domain XML and a fake sysfs.
-struct Scene {
-    dir: PathBuf,
-}
-
-impl Scene {
-    fn new(xml: &[u8]) -> Scene {
-        Scene::new_in(Path::new(env!("CARGO_TARGET_TMPDIR")), xml)
-    }
-
-    fn new_in(base: &Path, xml: &[u8]) -> Scene {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNT.fetch_add(1, Ordering::SeqCst);
-        let dir = base.join(format!("largeguest-hook-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(dir.join("vm")).unwrap();
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-        symlink(
-            assert_cmd::cargo::cargo_bin("vdsm-hook-largeguest"),
-            dir.join("50_largeguest"),
-        )
-        .unwrap();
-        fs::write(dir.join("vm/domxml"), xml).unwrap();
-        let scene = Scene { dir };
-        scene.sysfs("0-3", Some("0-1"));
-        scene
-    }
-
-    fn domxml(&self) -> PathBuf {
-        self.dir.join("vm/domxml")
-    }
-
-    fn sysfs(&self, online: &str, memory_nodes: Option<&str>) {
-        let root = self.dir.join("sys");
-        let _ = fs::remove_dir_all(&root);
-        fs::create_dir_all(root.join("devices/system/cpu")).unwrap();
-        fs::write(
-            root.join("devices/system/cpu/online"),
-            format!("{online}\n"),
-        )
-        .unwrap();
-        if let Some(nodes) = memory_nodes {
-            fs::create_dir_all(root.join("devices/system/node")).unwrap();
-            fs::write(
-                root.join("devices/system/node/has_memory"),
-                format!("{nodes}\n"),
-            )
-            .unwrap();
-        }
-    }
-
-    /// The hook as VDSM starts it: by its entry's path, environment cleared.
-    fn hook(&self, entry: &str, properties: &[(&str, &str)]) -> Command {
-        let link = self.dir.join(entry);
-        if !link.exists() {
-            symlink(assert_cmd::cargo::cargo_bin("vdsm-hook-largeguest"), &link).unwrap();
-        }
-        let mut cmd = Command::new(link);
-        cmd.env_clear()
-            .env("_hook_domxml", self.domxml())
-            .env("vmId", "6f1c2b8e-4d3a-4c1e-9a57-2b0e4c7d9f10")
-            .env("LARGEGUEST_SYSFS_ROOT", self.dir.join("sys"));
-        for (name, value) in properties {
-            cmd.env(name, value);
-        }
-        cmd
-    }
-
-    fn run(&self, properties: &[(&str, &str)]) -> Command {
-        self.hook("50_largeguest", properties)
-    }
-
-    fn leftovers(&self) -> Vec<String> {
-        fs::read_dir(self.dir.join("vm"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|name| name != "domxml")
-            .collect()
-    }
-}
-
 /// Runs a refused case and checks the whole contract of a refusal.
 fn refused(scene: &Scene, properties: &[(&str, &str)], message: &str) {
     let before = fs::read(scene.domxml()).ok();
@@ -123,7 +44,10 @@ fn refused(scene: &Scene, properties: &[(&str, &str)], message: &str) {
         before,
         "the file must be untouched"
     );
-    assert!(scene.leftovers().is_empty(), "no temporary file may remain");
+    assert!(
+        scene.files_in_vm() == ["domxml"],
+        "no temporary file may remain"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -173,7 +97,7 @@ fn success_rewrites_in_place_with_one_summary_line() {
     assert_eq!(after, expected);
     let mode = fs::metadata(scene.domxml()).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640, "the original's permissions are kept");
-    assert!(scene.leftovers().is_empty());
+    assert!(scene.files_in_vm() == ["domxml"]);
     // A second run changes nothing.
     scene.run(&properties).assert().code(0);
     assert_eq!(fs::read_to_string(scene.domxml()).unwrap(), expected);
@@ -441,7 +365,7 @@ fn the_migration_destination_refuses_pins_it_cannot_honour() {
     // Without any of the properties the VM is not this hook's business.
     scene.sysfs("0-3", Some("0"));
     scene
-        .hook("50_largeguest_validate", &[])
+        .hook("50_largeguest_validate", &[] as &[(&str, &str)])
         .assert()
         .code(0)
         .stderr("");

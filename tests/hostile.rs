@@ -13,10 +13,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+mod scene;
+
 use assert_cmd::Command;
+use scene::Scene;
 use vdsm_hook_largeguest::rewrite::{rewrite, Request};
 use vdsm_hook_largeguest::{cputune, numatune};
 
@@ -33,72 +35,6 @@ const DOMAIN: &str = "<domain type='kvm'>
   </cpu>
 </domain>
 ";
-
-/// A folder with the hook entry, a fake sysfs, and the domain XML in `vm/`.
-struct Scene {
-    dir: PathBuf,
-}
-
-impl Scene {
-    fn new(xml: &[u8]) -> Scene {
-        Scene::new_in(Path::new(env!("CARGO_TARGET_TMPDIR")), xml)
-    }
-
-    fn new_in(base: &Path, xml: &[u8]) -> Scene {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNT.fetch_add(1, Ordering::SeqCst);
-        let dir = base.join(format!("largeguest-hostile-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        let files: [(&str, &[u8]); 3] = [
-            ("sys/devices/system/cpu/online", b"0-7\n"),
-            ("sys/devices/system/node/has_memory", b"0-1\n"),
-            ("vm/domxml", xml),
-        ];
-        for (name, bytes) in files {
-            let path = dir.join(name);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, bytes).unwrap();
-        }
-        for job in ["50_largeguest", "60_largeguest_ksm"] {
-            symlink(BIN, dir.join(job)).unwrap();
-        }
-        Scene { dir }
-    }
-
-    fn domxml(&self) -> PathBuf {
-        self.dir.join("vm/domxml")
-    }
-
-    /// The hook entry as VDSM starts it: by its path, environment cleared.
-    fn entry(&self, entry: &str, properties: &[(&str, &OsStr)]) -> Command {
-        let mut cmd = Command::new(self.dir.join(entry));
-        cmd.env_clear()
-            .env("_hook_domxml", self.domxml())
-            .env("LARGEGUEST_SYSFS_ROOT", self.dir.join("sys"))
-            .timeout(Duration::from_secs(120));
-        for (name, value) in properties {
-            cmd.env(name, value);
-        }
-        cmd
-    }
-
-    fn run(&self, properties: &[(&str, &str)]) -> Output {
-        let properties: Vec<(&str, &OsStr)> = properties
-            .iter()
-            .map(|(n, v)| (*n, OsStr::new(v)))
-            .collect();
-        self.entry("50_largeguest", &properties).output().unwrap()
-    }
-
-    fn files_in_vm(&self) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(self.dir.join("vm"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
 
 impl Drop for Scene {
     fn drop(&mut self) {
@@ -191,11 +127,19 @@ fn xml_injected_through_any_property_is_refused_by_its_grammar() {
     let scene = Scene::new(DOMAIN.as_bytes());
     let before = DOMAIN.as_bytes();
     for (property, value) in PROPERTIES {
-        assert_eq!(scene.run(&[(property, value)]).status.code(), Some(0));
+        assert_eq!(
+            scene
+                .run(&[(property, value)])
+                .output()
+                .unwrap()
+                .status
+                .code(),
+            Some(0)
+        );
         fs::write(scene.domxml(), before).unwrap();
         for text in INJECTIONS {
             for hostile in injected(value, text) {
-                let out = scene.run(&[(property, &hostile)]);
+                let out = scene.run(&[(property, &hostile)]).output().unwrap();
                 refused(&scene, &out, &format!(": {property}: "), before);
             }
         }
@@ -209,7 +153,10 @@ fn a_hostile_value_is_refused_before_the_document_is_read() {
     let scene = Scene::new(DOMAIN.as_bytes());
     fs::remove_file(scene.domxml()).unwrap();
     for (property, value) in PROPERTIES {
-        let out = scene.run(&[(property, &format!("{value}'/><x a='"))]);
+        let out = scene
+            .run(&[(property, &format!("{value}'/><x a='"))])
+            .output()
+            .unwrap();
         let line = refusal(&out);
         assert!(line.contains(&format!(": {property}: ")), "{line}");
         assert!(!scene.domxml().exists());
@@ -232,7 +179,7 @@ fn the_ksm_property_refuses_injection_and_never_reads_sysfs() {
         for hostile in injected("0", text) {
             let value = OsStr::new(&hostile);
             let out = scene
-                .entry("60_largeguest_ksm", &[("ksm_merge_across_nodes", value)])
+                .hook("60_largeguest_ksm", &[("ksm_merge_across_nodes", value)])
                 .output()
                 .unwrap();
             let line = refusal(&out);
@@ -243,7 +190,7 @@ fn the_ksm_property_refuses_injection_and_never_reads_sysfs() {
     let mut raw = vec![0xffu8; 100_000];
     raw.extend_from_slice(b"0");
     let out = scene
-        .entry(
+        .hook(
             "60_largeguest_ksm",
             &[("ksm_merge_across_nodes", OsStr::from_bytes(&raw))],
         )
@@ -276,7 +223,7 @@ fn external_entities_are_never_fetched() {
     ] {
         fs::write(scene.domxml(), &doc).unwrap();
         let out = scene
-            .entry("50_largeguest", &[("cputune", OsStr::new("0#0"))])
+            .hook("50_largeguest", &[("cputune", OsStr::new("0#0"))])
             .timeout(Duration::from_secs(10))
             .output()
             .unwrap();
@@ -294,7 +241,7 @@ fn entity_expansion_bombs_are_refused_without_expanding() {
     bomb.push_str("]><domain><vcpu>1</vcpu><name>&a10;</name></domain>");
     let scene = Scene::new(bomb.as_bytes());
     let start = std::time::Instant::now();
-    let out = scene.run(&[("cputune", "0#0")]);
+    let out = scene.run(&[("cputune", "0#0")]).output().unwrap();
     refused(&scene, &out, "it has a DOCTYPE", bomb.as_bytes());
     assert!(
         start.elapsed() < Duration::from_secs(10),
@@ -304,7 +251,7 @@ fn entity_expansion_bombs_are_refused_without_expanding() {
     // Without a DTD an entity reference names nothing.
     let undefined = b"<domain><vcpu>1</vcpu><name>&a10;</name></domain>";
     fs::write(scene.domxml(), undefined).unwrap();
-    let out = scene.run(&[("cputune", "0#0")]);
+    let out = scene.run(&[("cputune", "0#0")]).output().unwrap();
     refused(&scene, &out, "not well-formed", undefined);
 }
 
@@ -320,7 +267,7 @@ fn ten_thousand_levels_of_nesting_are_edited_correctly() {
     );
     let doc = format!("<domain type='kvm'><vcpu>2</vcpu><metadata>{deep}</metadata></domain>");
     let scene = Scene::new(doc.as_bytes());
-    let out = scene.run(&[("cputune", "0#0,1#1")]);
+    let out = scene.run(&[("cputune", "0#0,1#1")]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let expected = doc.replace(
         "<vcpu>2</vcpu>",
@@ -330,7 +277,7 @@ fn ten_thousand_levels_of_nesting_are_edited_correctly() {
     // Unbalanced at that depth: refused, not a stack overflow.
     let broken = format!("<domain><vcpu>2</vcpu>{}</domain>", "<a>".repeat(depth));
     fs::write(scene.domxml(), &broken).unwrap();
-    let out = scene.run(&[("cputune", "0#0")]);
+    let out = scene.run(&[("cputune", "0#0")]).output().unwrap();
     refused(&scene, &out, "not well-formed", broken.as_bytes());
 }
 
@@ -384,7 +331,7 @@ fn a_100_mb_attribute_is_edited_correctly() {
     let mut file = BufWriter::new(File::create(scene.domxml()).unwrap());
     huge_document(&mut file, size, false).unwrap();
     file.into_inner().unwrap().sync_all().unwrap();
-    let out = scene.run(&[("cputune", "0#0")]);
+    let out = scene.run(&[("cputune", "0#0")]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let mut written = File::open(scene.domxml()).unwrap();
     huge_document(
@@ -414,7 +361,7 @@ fn utf16_documents_are_refused_as_not_utf8() {
             doc.extend_from_slice(&bytes);
         }
         let scene = Scene::new(&doc);
-        let out = scene.run(&[("cputune", "0#0")]);
+        let out = scene.run(&[("cputune", "0#0")]).output().unwrap();
         refused(
             &scene,
             &out,
@@ -429,7 +376,7 @@ fn utf16_documents_are_refused_as_not_utf8() {
 fn a_utf8_bom_is_kept_and_the_document_edited() {
     let doc = format!("\u{feff}{DOMAIN}");
     let scene = Scene::new(doc.as_bytes());
-    let out = scene.run(&[("numatune", "strict#1")]);
+    let out = scene.run(&[("numatune", "strict#1")]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let expected = doc.replace(
         "  <vcpu>4</vcpu>\n",
@@ -444,7 +391,7 @@ fn a_dangling_symlink_is_refused_and_left_dangling() {
     let target = scene.dir.join("nowhere/domxml");
     fs::remove_file(scene.domxml()).unwrap();
     symlink(&target, scene.domxml()).unwrap();
-    let out = scene.run(&[("cputune", "0#0")]);
+    let out = scene.run(&[("cputune", "0#0")]).output().unwrap();
     let line = refusal(&out);
     assert!(line.contains("cannot read the domain XML"), "{line}");
     assert!(fs::symlink_metadata(scene.domxml())
@@ -464,7 +411,7 @@ fn a_symlinked_domxml_never_has_its_target_written() {
     fs::write(&target, DOMAIN).unwrap();
     fs::remove_file(scene.domxml()).unwrap();
     symlink(&target, scene.domxml()).unwrap();
-    let out = scene.run(&[("cputune", "0#0")]);
+    let out = scene.run(&[("cputune", "0#0")]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(fs::read_to_string(&target).unwrap(), DOMAIN);
     assert!(fs::symlink_metadata(scene.domxml()).unwrap().is_file());
@@ -502,7 +449,7 @@ fn an_unreadable_domxml_is_refused_and_kept() {
             .output()
             .unwrap()
     } else {
-        scene.run(&[("cputune", "0#0")])
+        scene.run(&[("cputune", "0#0")]).output().unwrap()
     };
     let line = refusal(&out);
     assert!(
@@ -589,7 +536,7 @@ fn the_root_variables_only_make_the_rewrite_read_another_tree() {
                 .map(|(n, v)| (*n, OsStr::new(v)))
                 .collect();
             let out = scene
-                .entry(entry, &properties)
+                .hook(entry, &properties)
                 .env("LARGEGUEST_SYSFS_ROOT", &tree)
                 .env("LARGEGUEST_PROCFS_ROOT", &tree)
                 .output()
@@ -688,7 +635,7 @@ fn fuzz_found_documents_reach_a_fixed_point() {
 fn control_characters_in_a_broken_document_are_escaped_in_the_message() {
     let doc = b"<domain type='kvm'><vcpu>1</vcpu><a b=\x1b[2J'x'/></domain>";
     let scene = Scene::new(doc);
-    let out = scene.run(&[("cputune", "0#0")]);
+    let out = scene.run(&[("cputune", "0#0")]).output().unwrap();
     refused(&scene, &out, "expected a quote not '\\u{1b}'", doc);
 }
 
@@ -699,7 +646,7 @@ fn control_characters_in_a_broken_document_are_escaped_in_the_message() {
 fn a_domain_in_a_namespace_is_refused() {
     let doc = b"<domain xmlns='http://libvirt.org/schemas/domain'><vcpu>2</vcpu></domain>";
     let scene = Scene::new(doc);
-    let out = scene.run(&[("cputune", "0#0")]);
+    let out = scene.run(&[("cputune", "0#0")]).output().unwrap();
     refused(
         &scene,
         &out,
@@ -714,6 +661,6 @@ fn a_domain_in_a_namespace_is_refused() {
 fn a_long_tag_name_in_a_broken_document_does_not_make_a_long_message() {
     let doc = format!("<domain><vcpu>1</vcpu><{}></domain>", "n".repeat(5000));
     let scene = Scene::new(doc.as_bytes());
-    let out = scene.run(&[("cputune", "0#0")]);
+    let out = scene.run(&[("cputune", "0#0")]).output().unwrap();
     refused(&scene, &out, "not well-formed at line 1", doc.as_bytes());
 }

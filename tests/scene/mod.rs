@@ -1,0 +1,94 @@
+//! A scratch folder laid out as VDSM and the host present it to the hook:
+//! a hook entry (a symlink to the executable), the domain XML in `vm/`, and
+//! a fake sysfs the host checks read.
+
+#![allow(dead_code)] // each test crate uses its own part of this module
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+pub struct Scene {
+    pub dir: PathBuf,
+}
+
+impl Scene {
+    /// A host with CPUs 0-3 online and memory on nodes 0-1.
+    pub fn new(xml: &[u8]) -> Scene {
+        Scene::new_in(Path::new(env!("CARGO_TARGET_TMPDIR")), xml)
+    }
+
+    pub fn new_in(base: &Path, xml: &[u8]) -> Scene {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, Ordering::SeqCst);
+        let dir = base.join(format!("largeguest-scene-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("vm")).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::write(dir.join("vm/domxml"), xml).unwrap();
+        let scene = Scene { dir };
+        scene.sysfs("0-3", Some("0-1"));
+        scene
+    }
+
+    pub fn domxml(&self) -> PathBuf {
+        self.dir.join("vm/domxml")
+    }
+
+    /// Replaces the fake sysfs: the online CPUs and the nodes with memory
+    /// (`None`: a kernel without NUMA).
+    pub fn sysfs(&self, online: &str, memory_nodes: Option<&str>) {
+        let root = self.dir.join("sys");
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(root.join("devices/system/cpu")).unwrap();
+        fs::write(
+            root.join("devices/system/cpu/online"),
+            format!("{online}\n"),
+        )
+        .unwrap();
+        if let Some(nodes) = memory_nodes {
+            fs::create_dir_all(root.join("devices/system/node")).unwrap();
+            let has_memory = root.join("devices/system/node/has_memory");
+            fs::write(has_memory, format!("{nodes}\n")).unwrap();
+        }
+    }
+
+    /// The hook as VDSM starts it: by its entry's path, environment cleared.
+    pub fn hook(&self, entry: &str, properties: &[(&str, impl AsRef<OsStr>)]) -> Command {
+        let link = self.dir.join(entry);
+        if fs::symlink_metadata(&link).is_err() {
+            symlink(assert_cmd::cargo::cargo_bin("vdsm-hook-largeguest"), &link).unwrap();
+        }
+        let mut cmd = Command::new(link);
+        cmd.env_clear()
+            .env("_hook_domxml", self.domxml())
+            .env("vmId", "6f1c2b8e-4d3a-4c1e-9a57-2b0e4c7d9f10")
+            .env("LARGEGUEST_SYSFS_ROOT", self.dir.join("sys"))
+            .timeout(Duration::from_secs(120));
+        for (name, value) in properties {
+            cmd.env(name, value);
+        }
+        cmd
+    }
+
+    /// The `before_vm_start` rewrite entry.
+    pub fn run(&self, properties: &[(&str, &str)]) -> Command {
+        self.hook("50_largeguest", properties)
+    }
+
+    /// What the VM folder holds, sorted: only `domxml` unless a temporary
+    /// file was left behind.
+    pub fn files_in_vm(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.dir.join("vm"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
