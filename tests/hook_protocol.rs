@@ -10,7 +10,7 @@ use std::path::PathBuf;
 mod scene;
 
 use assert_cmd::Command;
-use scene::Scene;
+use scene::{running_as_root, Scene};
 
 const DOMAIN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <domain type="kvm" xmlns:ovirt-vm="http://ovirt.org/vm/1.0">
@@ -325,16 +325,6 @@ fn a_read_only_folder_refuses_and_keeps_the_file() {
     assert_eq!(fs::read(scene.domxml()).unwrap(), before);
     fs::set_permissions(&folder, fs::Permissions::from_mode(0o755)).unwrap();
     fs::remove_dir_all(&scene.dir).unwrap();
-}
-
-fn running_as_root() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .map(|status| {
-            status
-                .lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
 }
 
 #[test]

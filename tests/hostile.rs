@@ -18,7 +18,7 @@ use std::time::Duration;
 mod scene;
 
 use assert_cmd::Command;
-use scene::Scene;
+use scene::{running_as_root, Scene};
 use vdsm_hook_largeguest::rewrite::{rewrite, Request};
 use vdsm_hook_largeguest::{cputune, numatune};
 
@@ -418,15 +418,6 @@ fn a_symlinked_domxml_never_has_its_target_written() {
     assert!(fs::read_to_string(scene.domxml())
         .unwrap()
         .contains("<vcpupin vcpu='0' cpuset='0'/>"));
-}
-
-fn running_as_root() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
 }
 
 /// Root reads any file, so as root the hook runs as `nobody` (through
