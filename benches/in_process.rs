@@ -7,10 +7,11 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use vdsm_hook_largeguest::cpuset::CpuSet;
-use vdsm_hook_largeguest::domain::{self, Domain};
-use vdsm_hook_largeguest::rewrite::{self, Request};
-use vdsm_hook_largeguest::topology::HostLimits;
-use vdsm_hook_largeguest::{cputune, guestnuma, numatune};
+use vdsm_hook_largeguest::domain::document;
+use vdsm_hook_largeguest::domain::facts::Domain;
+use vdsm_hook_largeguest::host::topology::HostLimits;
+use vdsm_hook_largeguest::properties::{Property, Request};
+use vdsm_hook_largeguest::rewrite;
 
 #[path = "support/domxml.rs"]
 mod domxml;
@@ -49,17 +50,11 @@ fn measure(mut f: impl FnMut()) -> (f64, f64, f64) {
 
 fn request(shape: &Shape) -> Request {
     let props = shape.properties();
-    let value = |name: &str| {
-        props
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
-    };
-    Request {
-        cputune: value("cputune").map(|v| cputune::parse(v).expect("cputune")),
-        numatune: value("numatune").map(|v| numatune::parse(v).expect("numatune")),
-        guestnuma: value("guestnuma").map(|v| guestnuma::parse(v).expect("guestnuma")),
-    }
+    let pairs = props.iter().map(|(name, value)| {
+        let property = Property::from_name(name).expect("a known property");
+        (property, value.as_str())
+    });
+    Request::from_pairs(pairs).expect("values the grammar accepts")
 }
 
 fn host() -> HostLimits {
@@ -92,22 +87,19 @@ fn sizes() {
                 "properties",
                 Box::new(|| {
                     for (name, value) in &props {
-                        match *name {
-                            "cputune" => drop(black_box(cputune::parse(value))),
-                            "numatune" => drop(black_box(numatune::parse(value))),
-                            _ => drop(black_box(guestnuma::parse(value))),
-                        }
+                        let property = Property::from_name(name).expect("a known property");
+                        drop(black_box(property.parse(value)));
                     }
                 }),
             ),
             (
                 "parse",
-                Box::new(|| drop(black_box(domain::parse(black_box(&text))))),
+                Box::new(|| drop(black_box(document::parse(black_box(&text))))),
             ),
             (
                 "parse + read",
                 Box::new(|| {
-                    let doc = domain::parse(black_box(&text)).expect("parse");
+                    let doc = document::parse(black_box(&text)).expect("parse");
                     drop(black_box(Domain::read(&doc).map(|d| d.vcpus)));
                 }),
             ),
@@ -123,7 +115,7 @@ fn sizes() {
             ),
             (
                 "re-parse of the output",
-                Box::new(|| drop(black_box(domain::parse(black_box(&out))))),
+                Box::new(|| drop(black_box(document::parse(black_box(&out))))),
             ),
         ];
         for (step, mut f) in steps {

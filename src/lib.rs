@@ -1,28 +1,26 @@
 //! vdsm-hook-largeguest: per-vCPU pinning, memory binding and guest NUMA cells
 //! for large oVirt guests, written into the domain XML by a VDSM hook.
 //!
-//! The library holds everything; `main.rs` only wires the command line to it,
-//! so that tests, benchmarks and fuzz targets drive the same code VDSM runs.
+//! The data path, one module a step: the environment -> `properties` (the
+//! registry, parsing with `grammar`) -> `plan` (every decision and every
+//! refusal, against the `domain` facts and the `host`) -> `splice` (the
+//! byte-preserving edit) -> `rewrite` (the safety check and the atomic
+//! write). `commands` sits on top and nothing below imports it; `main.rs`
+//! only hands argv to `cli`, so tests, benchmarks and fuzz targets drive the
+//! same code VDSM runs.
 
-pub mod apply;
-pub mod check;
 pub mod cli;
+pub mod commands;
 pub mod cpuset;
-pub mod cputune;
 pub mod domain;
-pub mod engine_config;
-pub mod error;
 pub mod exit_codes;
-pub mod fit;
-pub mod guestnuma;
-pub mod hook;
-pub mod ksm;
-pub mod ksm_sudo;
-pub mod numatune;
+pub mod grammar;
+pub mod host;
+pub mod migration;
 pub mod output;
-pub mod planner;
-pub mod property;
+pub mod plan;
+pub mod properties;
 pub mod rewrite;
-pub mod topology;
-pub mod validate;
-pub mod xml_edit;
+pub mod splice;
+pub mod suggest;
+pub mod wording;

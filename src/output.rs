@@ -4,7 +4,8 @@
 
 use std::io::Write;
 
-use crate::cli::PROGRAM;
+/// The name every message starts with, as VDSM logs it.
+pub const PROGRAM: &str = "vdsm-hook-largeguest";
 
 /// Prints to stdout; a closed pipe ends the output quietly.
 pub fn out(text: &str) -> Result<(), std::io::Error> {
@@ -22,4 +23,11 @@ pub fn out(text: &str) -> Result<(), std::io::Error> {
 /// shows. Nothing can be done if stderr itself is gone, so that is ignored.
 pub fn note(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{PROGRAM}: {line}");
+}
+
+/// Pretty JSON; the structs printed hold only numbers and strings, which
+/// always serialize.
+pub fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value)
+        .unwrap_or_else(|err| format!("{{\"error\": {:?}}}", err.to_string()))
 }

@@ -161,7 +161,7 @@ fn check_knows_the_ksm_property() {
     assert_eq!(run.code, 2);
     assert!(
         run.stderr[0].starts_with(
-            "vdsm-hook-largeguest: ksm_merge_across_nodes: \"yes\" is not allowed; use 0"
+            "vdsm-hook-largeguest: ksm_merge_across_nodes: expected 0 (keep merged pages"
         ),
         "{:?}",
         run.stderr

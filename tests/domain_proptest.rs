@@ -12,11 +12,12 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use roxmltree::{Document, Node};
 use vdsm_hook_largeguest::cpuset::CpuSet;
-use vdsm_hook_largeguest::cputune::{CpuTune, VcpuPin};
-use vdsm_hook_largeguest::domain::DomainError;
-use vdsm_hook_largeguest::guestnuma::{GuestCell, GuestNuma};
-use vdsm_hook_largeguest::numatune::{MemoryMode, NumaTune, Placement};
-use vdsm_hook_largeguest::rewrite::{rewrite, Request};
+use vdsm_hook_largeguest::grammar::cputune::{CpuTune, VcpuPin};
+use vdsm_hook_largeguest::grammar::guestnuma::{GuestCell, GuestNuma};
+use vdsm_hook_largeguest::grammar::numatune::{MemoryMode, NumaTune, Placement};
+use vdsm_hook_largeguest::plan::error::FitError;
+use vdsm_hook_largeguest::properties::Request;
+use vdsm_hook_largeguest::rewrite::{rewrite, Refusal};
 
 fn config() -> ProptestConfig {
     ProptestConfig {
@@ -311,6 +312,7 @@ fn request(vm: &Vm) -> impl Strategy<Value = Request> {
             cputune,
             numatune,
             guestnuma,
+            ..Request::default()
         })
 }
 
@@ -376,13 +378,15 @@ fn pins(text: &str) -> Vec<(u32, String)> {
 
 /// Refusals a generated case may meet: combinations the request and the
 /// document make impossible. Any other refusal is a bug in the edit.
-fn expected_refusal(err: &DomainError) -> bool {
+fn expected_refusal(err: &Refusal) -> bool {
     matches!(
         err,
-        DomainError::RestrictiveMix { .. }
-            | DomainError::MemnodeWithoutCell { .. }
-            | DomainError::DimmWithoutCell { .. }
-            | DomainError::CannotSplit(_)
+        Refusal::Fit(
+            FitError::RestrictiveMix { .. }
+                | FitError::MemnodeWithoutCell { .. }
+                | FitError::DimmWithoutCell { .. }
+                | FitError::CannotSplit(_)
+        )
     )
 }
 

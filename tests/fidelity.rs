@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use roxmltree::{Document, Node};
 use vdsm_hook_largeguest::cpuset::CpuSet;
-use vdsm_hook_largeguest::domain::DomainError;
+use vdsm_hook_largeguest::domain::document::DocumentError;
+use vdsm_hook_largeguest::plan::error::FitError;
+use vdsm_hook_largeguest::rewrite::Refusal;
 
 use common::{corpus_files, run, sample, sample_names, standard_properties, CASES};
 
@@ -321,27 +323,29 @@ fn host_nodes_become_memnodes_in_the_memory_mode() {
 
 #[test]
 fn refusals() {
-    let refused =
-        |name: &str, properties: &str| run(&sample(name), properties).expect_err(properties);
+    let refused = |name: &str, properties: &str| match run(&sample(name), properties) {
+        Err(Refusal::Fit(err)) => err,
+        other => panic!("{properties}: {other:?}"),
+    };
     assert_eq!(
         refused("dimm-hotplug", "guestnuma=0-3#2G"),
-        DomainError::DimmWithoutCell { node: 1, cells: 1 }
+        FitError::DimmWithoutCell { node: 1, cells: 1 }
     );
     assert!(matches!(
         refused("numatune-memnodes", "numatune=restrictive#0-1"),
-        DomainError::RestrictiveMix { .. }
+        FitError::RestrictiveMix { .. }
     ));
     assert_eq!(
         refused("placement-auto", "guestnuma=0-1#2G#0,2-3#2G#1"),
-        DomainError::MemnodesWithAuto
+        FitError::MemnodesWithAuto
     );
     assert_eq!(
         refused("numatune-memnodes", "numatune=auto"),
-        DomainError::MemnodesWithAuto
+        FitError::MemnodesWithAuto
     );
     assert!(matches!(
         refused("no-cpu-gib", "guestnuma=0-1#4G,2-3#2G"),
-        DomainError::MemoryMismatch {
+        FitError::MemoryMismatch {
             cells: 6291456,
             expected: 8388608,
             ..
@@ -349,7 +353,7 @@ fn refusals() {
     ));
     assert!(matches!(
         refused("dimm-hotplug", "guestnuma=0-1#1536M,2-3#1536M"),
-        DomainError::MemoryMismatch {
+        FitError::MemoryMismatch {
             cells: 3145728,
             expected: 2097152,
             ..
@@ -357,7 +361,7 @@ fn refusals() {
     ));
     assert_eq!(
         refused("engine-4.4", "cputune=16#0"),
-        DomainError::PinPastVcpus { vcpu: 16, max: 16 }
+        FitError::PinPastVcpus { vcpu: 16, max: 16 }
     );
     assert!(
         run(&sample("engine-4.4"), "cputune=15#0").is_ok(),
@@ -365,7 +369,7 @@ fn refusals() {
     );
     assert_eq!(
         refused("engine-4.4", "guestnuma=0#2G,1#2G"),
-        DomainError::VcpusInNoCell {
+        FitError::VcpusInNoCell {
             missing: CpuSet::from_range(2, 15),
             max: 16
         }
@@ -374,18 +378,21 @@ fn refusals() {
         .replace("<cell id='1' cpus='4-7' memory='4194304' unit='KiB'/>", "");
     assert_eq!(
         run(&one_cell, "numatune=strict#0").unwrap_err(),
-        DomainError::MemnodeWithoutCell {
+        Refusal::Fit(FitError::MemnodeWithoutCell {
             cellid: 1,
             cells: 1
-        }
+        })
     );
     let broken = sample("crlf").replace("</numatune>", "</numatun>");
     let why = run(&broken, "cputune=0#0").unwrap_err();
-    assert!(matches!(why, DomainError::NotWellFormed(_)), "{why}");
+    assert!(
+        matches!(why, Refusal::Document(DocumentError::NotWellFormed(_))),
+        "{why}"
+    );
     assert!(why.to_string().contains("at line 11, column 3"), "{why}");
     assert_eq!(
         refused("dimm-hotplug", "guestnuma=0-1#1G,2-4#1G"),
-        DomainError::CellsPastVcpus {
+        FitError::CellsPastVcpus {
             vcpus: CpuSet::from_range(4, 4),
             max: 4
         }

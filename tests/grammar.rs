@@ -3,10 +3,10 @@
 //! refusal an administrator can meet.
 
 use vdsm_hook_largeguest::cpuset::CpuSet;
-use vdsm_hook_largeguest::cputune::{self, CpuTune};
-use vdsm_hook_largeguest::guestnuma::{self, GuestCell, GuestNuma};
-use vdsm_hook_largeguest::numatune::{self, MemoryMode, NumaTune, Placement};
-use vdsm_hook_largeguest::property::{PropertyError, MAX_VALUE_LEN};
+use vdsm_hook_largeguest::grammar::cputune::{self, CpuTune};
+use vdsm_hook_largeguest::grammar::guestnuma::{self, GuestCell, GuestNuma};
+use vdsm_hook_largeguest::grammar::numatune::{self, MemoryMode, NumaTune, Placement};
+use vdsm_hook_largeguest::grammar::problem::{PropertyError, MAX_VALUE_LEN};
 
 fn set(ranges: &[(u32, u32)]) -> CpuSet {
     let mut set = CpuSet::new();
@@ -719,8 +719,8 @@ fn a_semantic_problem_does_not_hide_a_later_syntax_error() {
 
 #[test]
 fn a_short_value_cannot_fan_out_into_a_huge_set_of_pins() {
-    use vdsm_hook_largeguest::cputune::{self, MAX_PINNED_RANGES};
-    use vdsm_hook_largeguest::property::Problem;
+    use vdsm_hook_largeguest::grammar::cputune::{self, MAX_PINNED_RANGES};
+    use vdsm_hook_largeguest::grammar::problem::Problem;
     let every_other: Vec<String> = (0..16384).step_by(2).map(|id| id.to_string()).collect();
     let value = format!("0-16383#{}", every_other.join(","));
     assert!(value.len() < 64 * 1024);

@@ -7,11 +7,11 @@ mod strategies;
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
-use vdsm_hook_largeguest::check::Property;
 use vdsm_hook_largeguest::cpuset::{CpuSet, MAX_ID};
-use vdsm_hook_largeguest::cputune::{self, CpuTune, VcpuPin};
-use vdsm_hook_largeguest::guestnuma::{self, GuestCell, GuestNuma, MAX_CELLS};
-use vdsm_hook_largeguest::numatune::{self, MemoryMode, NumaTune, Placement};
+use vdsm_hook_largeguest::grammar::cputune::{self, CpuTune, VcpuPin};
+use vdsm_hook_largeguest::grammar::guestnuma::{self, GuestCell, GuestNuma, MAX_CELLS};
+use vdsm_hook_largeguest::grammar::numatune::{self, MemoryMode, NumaTune, Placement};
+use vdsm_hook_largeguest::properties::Property;
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
@@ -171,14 +171,12 @@ proptest! {
         // Every property sees every input, not only its own grammar's.
         for property in Property::ALL {
             for value in [&cputune, &numatune, &guestnuma] {
-                if let Err(err) = property.canonical(value) {
+                if let Err(err) = property.parse(value) {
                     let text = err.to_string();
                     prop_assert!(!text.contains('\n') && !text.contains('\r'), "{}", text);
                     let prefix = format!("{}: ", property.name());
                     prop_assert!(text.starts_with(&prefix), "{}", text);
-                    if let vdsm_hook_largeguest::error::Error::Property(err) = err {
-                        prop_assert!(err.column >= 1 && err.column <= value.chars().count() + 1);
-                    }
+                    prop_assert!(err.column >= 1 && err.column <= value.chars().count() + 1);
                 }
             }
         }

@@ -19,8 +19,9 @@ mod scene;
 
 use assert_cmd::Command;
 use scene::{running_as_root, Scene};
-use vdsm_hook_largeguest::rewrite::{rewrite, Request};
-use vdsm_hook_largeguest::{cputune, numatune};
+use vdsm_hook_largeguest::grammar::{cputune, numatune};
+use vdsm_hook_largeguest::properties::Request;
+use vdsm_hook_largeguest::rewrite::rewrite;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vdsm-hook-largeguest");
 
@@ -612,7 +613,7 @@ fn fuzz_found_documents_reach_a_fixed_point() {
         let request = Request {
             cputune: (!pins.is_empty()).then(|| cputune::parse(pins).unwrap()),
             numatune: Some(numatune::parse(memory).unwrap()),
-            guestnuma: None,
+            ..Request::default()
         };
         let first = rewrite(doc, &request, None).unwrap().text;
         let second = rewrite(&first, &request, None).unwrap().text;

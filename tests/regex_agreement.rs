@@ -10,13 +10,13 @@ use std::sync::LazyLock;
 
 use proptest::prelude::*;
 use regex::Regex;
-use vdsm_hook_largeguest::engine_config;
-use vdsm_hook_largeguest::property::PropertyError;
-use vdsm_hook_largeguest::{cputune, guestnuma, numatune};
+use vdsm_hook_largeguest::grammar::problem::PropertyError;
+use vdsm_hook_largeguest::grammar::{cputune, guestnuma, numatune};
+use vdsm_hook_largeguest::properties::Property;
 
 /// Compiled once: compiling per case was most of the suite's time.
 static REGEXES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
-    engine_config::properties()
+    declarations()
         .into_iter()
         .map(|(name, pattern)| {
             let regex = Regex::new(&pattern).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -24,6 +24,14 @@ static REGEXES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         })
         .collect()
 });
+
+/// Every property's name and engine regex, from the registry.
+fn declarations() -> Vec<(&'static str, String)> {
+    Property::ALL
+        .into_iter()
+        .map(|property| (property.name(), property.engine_regex()))
+        .collect()
+}
 
 fn regex_of(property: &str) -> &'static Regex {
     REGEXES
@@ -181,7 +189,7 @@ fn ksm_regex_takes_exactly_its_four_values() {
 /// `;`-separated setting or the single-quoted shell command would split on.
 #[test]
 fn regexes_use_only_syntax_common_to_java_and_rust() {
-    for (name, pattern) in engine_config::properties() {
+    for (name, pattern) in declarations() {
         let body = pattern
             .strip_prefix('^')
             .and_then(|p| p.strip_suffix('$'))

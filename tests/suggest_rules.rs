@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use proptest::prelude::*;
 use vdsm_hook_largeguest::cpuset::CpuSet;
-use vdsm_hook_largeguest::guestnuma::GuestNuma;
-use vdsm_hook_largeguest::numatune::MemoryMode;
-use vdsm_hook_largeguest::planner::{plan, Plan, PlanError, Request, Shortage};
-use vdsm_hook_largeguest::topology::Topology;
+use vdsm_hook_largeguest::grammar::guestnuma::GuestNuma;
+use vdsm_hook_largeguest::grammar::numatune::MemoryMode;
+use vdsm_hook_largeguest::host::topology::Topology;
+use vdsm_hook_largeguest::suggest::{propose, Demand, Proposal, Shortage, SuggestError};
 
 const GIB: u64 = 1024 * 1024;
 
@@ -18,8 +18,8 @@ fn host(tree: &str) -> Topology {
     Topology::read(&root).unwrap()
 }
 
-fn request(vcpus: u32, memory_gib: u64, threads: u32) -> Request {
-    Request {
+fn request(vcpus: u32, memory_gib: u64, threads: u32) -> Demand {
+    Demand {
         vcpus,
         memory_kib: memory_gib * GIB,
         threads_per_core: threads,
@@ -30,19 +30,19 @@ fn request(vcpus: u32, memory_gib: u64, threads: u32) -> Request {
 }
 
 /// The plan for `request` on `tree`, checked for soundness.
-fn planned(tree: &str, request: &Request) -> Plan {
+fn planned(tree: &str, request: &Demand) -> Proposal {
     let topology = host(tree);
-    let plan = plan(&topology, request).unwrap();
+    let plan = propose(&topology, request).unwrap();
     assert_sound(&topology, request, &plan);
     plan
 }
 
-fn nodes(plan: &Plan) -> Vec<u32> {
+fn nodes(plan: &Proposal) -> Vec<u32> {
     plan.cells.iter().map(|cell| cell.node).collect()
 }
 
 /// What must hold for every plan: checked here on any host and request.
-fn assert_sound(topology: &Topology, request: &Request, plan: &Plan) {
+fn assert_sound(topology: &Topology, request: &Demand, plan: &Proposal) {
     let mut used = CpuSet::new();
     for pin in &plan.cputune.pins {
         assert_eq!(pin.cpuset.len(), 1, "one host CPU per vCPU: {pin:?}");
@@ -102,7 +102,7 @@ fn reserve_defaults_to_cpu_zero_and_its_sibling() {
     assert!(
         matches!(
             err,
-            PlanError::DoesNotFit {
+            SuggestError::DoesNotFit {
                 shortage: Shortage::Cpus {
                     need: 95,
                     have: 94,
@@ -115,8 +115,8 @@ fn reserve_defaults_to_cpu_zero_and_its_sibling() {
     );
 }
 
-fn plan_err(topology: &Topology, request: &Request) -> PlanError {
-    plan(topology, request).unwrap_err()
+fn plan_err(topology: &Topology, request: &Demand) -> SuggestError {
+    propose(topology, request).unwrap_err()
 }
 
 #[test]
@@ -124,7 +124,7 @@ fn an_empty_reserve_frees_cpu_zero() {
     let topology = host("laptop");
     let mut request = request(8, 4, 2);
     request.reserve = Some(CpuSet::new());
-    let plan = plan(&topology, &request).unwrap();
+    let plan = propose(&topology, &request).unwrap();
     assert_sound(&topology, &request, &plan);
     assert_eq!(plan.cputune.pins[0].cpuset.to_string(), "0");
     assert_eq!(plan.cputune.pins[1].cpuset.to_string(), "4");
@@ -187,7 +187,7 @@ fn preferred_stays_on_one_node() {
         "{err}"
     );
     request.memory_kib = 100 * GIB;
-    let plan = plan(&topology, &request).unwrap();
+    let plan = propose(&topology, &request).unwrap();
     assert_eq!(plan.numatune.to_string(), "preferred#1");
 }
 
@@ -196,13 +196,13 @@ fn nodes_fixes_the_count() {
     let topology = host("epyc-nps4");
     let mut request = request(8, 8, 1);
     request.nodes = Some(4);
-    let plan = plan(&topology, &request).unwrap();
+    let plan = propose(&topology, &request).unwrap();
     assert_sound(&topology, &request, &plan);
     assert_eq!(nodes(&plan), vec![4, 5, 6, 7]);
     request.nodes = Some(9);
     assert!(matches!(
         plan_err(&topology, &request),
-        PlanError::MoreCellsThanCores { .. }
+        SuggestError::MoreCellsThanCores { .. }
     ));
 }
 
@@ -218,7 +218,7 @@ proptest! {
         nodes in prop::option::of(1usize..9),
     ) {
         let topology = host(tree);
-        let request = Request {
+        let request = Demand {
             vcpus: cores * threads,
             memory_kib: memory_mib * 1024,
             threads_per_core: threads,
@@ -226,7 +226,7 @@ proptest! {
             reserve: None,
             nodes,
         };
-        if let Ok(plan) = plan(&topology, &request) {
+        if let Ok(plan) = propose(&topology, &request) {
             assert_sound(&topology, &request, &plan);
             if let Some(count) = nodes {
                 prop_assert_eq!(plan.cells.len(), count);

@@ -4,7 +4,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use vdsm_hook_largeguest::topology::{HostLimits, TopologyError};
+use vdsm_hook_largeguest::host::files::FileError;
+use vdsm_hook_largeguest::host::topology::{HostLimits, TopologyError};
 
 fn tree(name: &str, files: &[(&str, &str)]) -> PathBuf {
     let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -46,7 +47,10 @@ fn kernel_without_numa_has_node_zero() {
 fn missing_file_is_named() {
     let root = tree("missing", &[("devices/system/node/has_memory", "0\n")]);
     let err = HostLimits::read(&root).unwrap_err();
-    assert!(matches!(err, TopologyError::Read { .. }), "{err:?}");
+    assert!(
+        matches!(err, TopologyError::File(FileError::Read { .. })),
+        "{err:?}"
+    );
     let text = err.to_string();
     assert!(text.contains("devices/system/cpu/online"), "{text}");
     assert!(!text.contains('\n'), "{text}");
@@ -74,13 +78,17 @@ fn a_directory_or_huge_file_is_not_sysfs() {
         &[("devices/system/cpu/online", &"0,".repeat(40_000))],
     );
     let err = HostLimits::read(&root).unwrap_err();
-    assert!(matches!(err, TopologyError::NotSysfsFile { .. }), "{err:?}");
+    assert!(
+        matches!(err, TopologyError::File(FileError::NotAKernelFile { .. })),
+        "{err:?}"
+    );
     let root = tree("dir", &[("devices/system/cpu/online/x", "0\n")]);
     let err = HostLimits::read(&root).unwrap_err();
     assert!(
         matches!(
             err,
-            TopologyError::NotSysfsFile { .. } | TopologyError::Read { .. }
+            TopologyError::File(FileError::NotAKernelFile { .. })
+                | TopologyError::File(FileError::Read { .. })
         ),
         "{err:?}"
     );

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vdsm_hook_largeguest::ksm;
+use vdsm_hook_largeguest::properties::{Property, Value};
 
 use vdsm_hook_largeguest_fuzz as common;
 
@@ -11,8 +11,8 @@ fuzz_target!(|data: &[u8]| {
     let Some(value) = common::value(data) else {
         return;
     };
-    match ksm::parse_property(value) {
-        Ok(wanted) => {
+    match Property::KsmMergeAcrossNodes.parse(value) {
+        Ok(Value::Switch(wanted)) => {
             let expected = match value {
                 "1" | "true" => true,
                 "0" | "false" => false,
@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
             };
             assert_eq!(wanted, expected, "{value:?}");
         }
+        Ok(other) => panic!("read {value:?} as {other:?}"),
         Err(err) => common::refused(&err.to_string()),
     }
 });

@@ -11,33 +11,33 @@
 
 use libfuzzer_sys::fuzz_target;
 use vdsm_hook_largeguest::cpuset::CpuSet;
-use vdsm_hook_largeguest::domain::{self, DomainError};
-use vdsm_hook_largeguest::rewrite::{rewrite, Request};
-use vdsm_hook_largeguest::topology::HostLimits;
-use vdsm_hook_largeguest::{cputune, guestnuma, numatune};
+use vdsm_hook_largeguest::domain::document;
+use vdsm_hook_largeguest::host::topology::HostLimits;
+use vdsm_hook_largeguest::plan::error::FitError;
+use vdsm_hook_largeguest::properties::{Property, Request};
+use vdsm_hook_largeguest::rewrite::{rewrite, Refusal};
 
 use vdsm_hook_largeguest_fuzz as common;
 
-/// Absent for an empty line; a refused value ends the run as the hook would.
-fn property<T, E: ToString>(line: &str, parse: impl Fn(&str) -> Result<T, E>) -> Option<Option<T>> {
-    if line.is_empty() {
-        return Some(None);
-    }
-    match parse(line) {
-        Ok(value) => Some(Some(value)),
-        Err(err) => {
-            common::refused(&err.to_string());
-            None
+/// The three lines name cputune, numatune and guestnuma in that order; an
+/// empty line leaves that property out, a refused value ends the run as the
+/// hook would.
+fn request(lines: [&str; 3]) -> Option<Request> {
+    let properties = [Property::CpuTune, Property::NumaTune, Property::GuestNuma];
+    let mut request = Request::default();
+    for (property, line) in properties.into_iter().zip(lines) {
+        if line.is_empty() {
+            continue;
+        }
+        match property.parse(line) {
+            Ok(value) => request.set(value),
+            Err(err) => {
+                common::refused(&err.to_string());
+                return None;
+            }
         }
     }
-}
-
-fn request(lines: [&str; 3]) -> Option<Request> {
-    Some(Request {
-        cputune: property(lines[0], cputune::parse)?,
-        numatune: property(lines[1], numatune::parse)?,
-        guestnuma: property(lines[2], guestnuma::parse)?,
-    })
+    Some(request)
 }
 
 fn host() -> HostLimits {
@@ -65,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     assert!(!first.summary.contains(['\n', '\r']), "{:?}", first.summary);
-    if let Err(err) = domain::parse(&first.text) {
+    if let Err(err) = document::parse(&first.text) {
         panic!("output is not well-formed: {err}\n{}", first.text);
     }
     match rewrite(&first.text, &request, None) {
@@ -79,7 +79,7 @@ fuzz_target!(|data: &[u8]| {
     }
     match rewrite(xml, &request, Some(&host())) {
         Ok(checked) => assert_eq!(checked, first, "host limits changed the edit"),
-        Err(DomainError::CpusNotOnline { .. } | DomainError::NodesWithoutMemory { .. }) => {}
+        Err(Refusal::Fit(FitError::CpusNotOnline { .. } | FitError::NodesWithoutMemory { .. })) => {}
         Err(other) => panic!("host limits gave an unexpected refusal: {other}"),
     }
 });

@@ -7,9 +7,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use similar::TextDiff;
-use vdsm_hook_largeguest::domain::DomainError;
-use vdsm_hook_largeguest::rewrite::{self, Outcome, Request};
-use vdsm_hook_largeguest::{cputune, guestnuma, numatune};
+use vdsm_hook_largeguest::properties::{split_pair, Request};
+use vdsm_hook_largeguest::rewrite::{self, Outcome, Refusal};
 
 /// One property combination tried on a sample, written as the properties
 /// are set: `name=value` separated by spaces.
@@ -225,20 +224,13 @@ pub fn corpus_files() -> Vec<PathBuf> {
 }
 
 pub fn request(properties: &str) -> Request {
-    let mut request = Request::default();
-    for pair in properties.split_whitespace() {
-        let (name, value) = pair.split_once('=').expect("name=value");
-        match name {
-            "cputune" => request.cputune = Some(cputune::parse(value).expect("cputune")),
-            "numatune" => request.numatune = Some(numatune::parse(value).expect("numatune")),
-            "guestnuma" => request.guestnuma = Some(guestnuma::parse(value).expect("guestnuma")),
-            other => panic!("unknown property {other}"),
-        }
-    }
-    request
+    let pairs = properties
+        .split_whitespace()
+        .map(|pair| split_pair(pair).expect("a known name=value"));
+    Request::from_pairs(pairs).expect("values the grammar accepts")
 }
 
-pub fn run(text: &str, properties: &str) -> Result<Outcome, DomainError> {
+pub fn run(text: &str, properties: &str) -> Result<Outcome, Refusal> {
     rewrite::rewrite(text, &request(properties), None)
 }
 

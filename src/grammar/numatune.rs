@@ -7,8 +7,11 @@ use std::fmt;
 
 use nom::character::complete::alpha1;
 
-use crate::cpuset::{self, NodeSet, SetEnd};
-use crate::property::{end, fail, parse_value, Notes, Noun, PResult, Problem, PropertyError};
+use crate::cpuset::NodeSet;
+use crate::grammar::problem::{
+    end, fail, parse_value, Notes, Noun, PResult, Problem, PropertyError,
+};
+use crate::grammar::sets::{self, SetEnd};
 
 pub const PROPERTY: &str = "numatune";
 
@@ -132,7 +135,7 @@ fn placement<'a>(
         };
         return fail(input, Problem::expected(what));
     }
-    let (rest, nodes) = cpuset::set(input, Noun::Node, SetEnd::AtAnyOtherCharacter, notes)?;
+    let (rest, nodes) = sets::set(input, Noun::Node, SetEnd::AtAnyOtherCharacter, notes)?;
     Ok((rest, Placement::Nodes(nodes)))
 }
 

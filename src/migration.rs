@@ -3,23 +3,42 @@
 //! migration the host cannot honour, before libvirt fails it halfway.
 
 use roxmltree::Node;
+use thiserror::Error;
 
-use crate::cpuset::{self, CpuSet, SetEnd};
-use crate::domain::{self, DomainError};
-use crate::property::{parse_value, Noun};
-use crate::topology::HostLimits;
-use crate::xml_edit::{child, children};
+use crate::cpuset::CpuSet;
+use crate::domain::document::{self, DocumentError};
+use crate::domain::xml_edit::{child, children};
+use crate::host::topology::HostLimits;
+use crate::wording::Ids;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum MigrationError {
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    #[error("migration refused: the VM's <{element}> pins to host {}, which this host does not have online (online: {online})", Ids("CPU", .missing))]
+    CpusMissing {
+        element: &'static str,
+        missing: CpuSet,
+        online: CpuSet,
+    },
+    #[error("migration refused: the VM's <numatune><{element}> binds memory to host {}, where this host has no memory (nodes with memory: {with_memory})", Ids("node", .missing))]
+    NodesMissing {
+        element: &'static str,
+        missing: CpuSet,
+        with_memory: CpuSet,
+    },
+}
 
 /// Refuses when the incoming XML pins to CPUs that are not online here, or
 /// binds memory to nodes that have none here.
-pub fn check_incoming(text: &str, host: &HostLimits) -> Result<(), DomainError> {
-    let doc = domain::parse(text)?;
+pub fn check_incoming(text: &str, host: &HostLimits) -> Result<(), MigrationError> {
+    let doc = document::parse(text)?;
     let root = doc.root_element();
     for (element, cpus) in pinned_cpus(root) {
         let missing = cpus.difference(&host.online_cpus);
         if !missing.is_empty() {
             let online = host.online_cpus.clone();
-            return Err(DomainError::MigrationCpusMissing {
+            return Err(MigrationError::CpusMissing {
                 element,
                 missing,
                 online,
@@ -30,7 +49,7 @@ pub fn check_incoming(text: &str, host: &HostLimits) -> Result<(), DomainError> 
         let missing = nodes.difference(&host.memory_nodes);
         if !missing.is_empty() {
             let with_memory = host.memory_nodes.clone();
-            return Err(DomainError::MigrationNodesMissing {
+            return Err(MigrationError::NodesMissing {
                 element,
                 missing,
                 with_memory,
@@ -50,7 +69,7 @@ fn pinned_cpus(root: Node) -> Vec<(&'static str, CpuSet)> {
     }
     found
         .into_iter()
-        .filter_map(|(name, node)| Some((name, set(node.attribute("cpuset")?, Noun::Cpu)?)))
+        .filter_map(|(name, node)| Some((name, set(node.attribute("cpuset")?)?)))
         .collect()
 }
 
@@ -63,17 +82,12 @@ fn bound_nodes(root: Node) -> Vec<(&'static str, CpuSet)> {
     memory
         .into_iter()
         .chain(memnodes)
-        .filter_map(|(name, node)| Some((name, set(node.attribute("nodeset")?, Noun::Node)?)))
+        .filter_map(|(name, node)| Some((name, set(node.attribute("nodeset")?)?)))
         .collect()
 }
 
 /// libvirt writes sets canonically; one this grammar cannot read was not
 /// written by this project, and libvirt itself will judge it.
-fn set(text: &str, noun: Noun) -> Option<CpuSet> {
-    parse_value("", text, |input, notes| {
-        let (rest, set) = cpuset::set(input, noun, SetEnd::AtAnyOtherCharacter, notes)?;
-        crate::property::end(rest, "','")?;
-        Ok((rest, set))
-    })
-    .ok()
+fn set(text: &str) -> Option<CpuSet> {
+    text.parse().ok()
 }

@@ -8,8 +8,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::cpuset::{self, CpuSet, SetEnd};
-use crate::property::{end, parse_value, Notes, Noun, PResult, Problem, PropertyError};
+use crate::cpuset::CpuSet;
+use crate::grammar::problem::{end, parse_value, Notes, Noun, PResult, Problem, PropertyError};
+use crate::grammar::sets::{self, SetEnd};
 
 pub const PROPERTY: &str = "cputune";
 
@@ -46,11 +47,11 @@ fn cputune<'a>(input: &'a str, notes: &mut Notes<'a>) -> PResult<'a, CpuTune> {
     let mut ranges = 0usize;
     let mut rest = input;
     loop {
-        let (after, (first, last)) = cpuset::range(rest, Noun::Vcpu, "a vCPU number", notes)?;
+        let (after, (first, last)) = sets::range(rest, Noun::Vcpu, "a vCPU number", notes)?;
         let Some(after) = after.strip_prefix('#') else {
-            return crate::property::fail(after, Problem::expected("'#' after the vCPU"));
+            return crate::grammar::problem::fail(after, Problem::expected("'#' after the vCPU"));
         };
-        let (after, cpuset) = cpuset::set(after, Noun::Cpu, set_end, notes)?;
+        let (after, cpuset) = sets::set(after, Noun::Cpu, set_end, notes)?;
         // Checked as ranges: re-pinning 0-16383 in every entry of a 64 KiB
         // value made a hundred million map inserts.
         let vcpus = CpuSet::from_range(first, last);

@@ -11,10 +11,12 @@ use std::fmt;
 
 use nom::character::complete::digit1;
 
-use crate::cpuset::{self, CpuSet, NodeSet, SetEnd};
-use crate::property::{
-    end, fail, parse_value, shorten, Fail, Notes, Noun, PResult, Problem, PropertyError,
+use crate::cpuset::{CpuSet, NodeSet};
+use crate::grammar::problem::{
+    end, fail, parse_value, Fail, Notes, Noun, PResult, Problem, PropertyError,
 };
+use crate::grammar::sets::{self, SetEnd};
+use crate::wording::shorten;
 
 pub const PROPERTY: &str = "guestnuma";
 
@@ -115,7 +117,7 @@ fn count<'a>(digits: &'a str, notes: &mut Notes<'a>) -> usize {
 }
 
 fn cell<'a>(input: &'a str, wide_nodes: bool, notes: &mut Notes<'a>) -> PResult<'a, GuestCell> {
-    let (rest, cpus) = cpuset::set(input, Noun::Vcpu, SetEnd::AtAnyOtherCharacter, notes)?;
+    let (rest, cpus) = sets::set(input, Noun::Vcpu, SetEnd::AtAnyOtherCharacter, notes)?;
     let Some(rest) = rest.strip_prefix('#') else {
         return fail(rest, Problem::expected("'#' after the cell's vCPUs"));
     };
@@ -144,10 +146,10 @@ fn cell<'a>(input: &'a str, wide_nodes: bool, notes: &mut Notes<'a>) -> PResult<
 
 fn host_nodes<'a>(input: &'a str, wide: bool, notes: &mut Notes<'a>) -> PResult<'a, NodeSet> {
     if wide {
-        return cpuset::set(input, Noun::Node, SetEnd::AtAnyOtherCharacter, notes);
+        return sets::set(input, Noun::Node, SetEnd::AtAnyOtherCharacter, notes);
     }
     let what = "a host node number or range after '#'";
-    let (rest, (lo, hi)) = cpuset::range(input, Noun::Node, what, notes)?;
+    let (rest, (lo, hi)) = sets::range(input, Noun::Node, what, notes)?;
     Ok((rest, NodeSet::from_range(lo, hi)))
 }
 

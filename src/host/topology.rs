@@ -7,48 +7,19 @@
 //! most the column where parsing stopped.
 
 use std::fmt;
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::cpuset::{self, CpuSet, NodeSet, SetEnd};
-use crate::error::Error;
-use crate::exit_codes::ExitCode;
-use crate::guestnuma::Size;
-use crate::property::{end, parse_value, Noun};
-
-/// Replaces `/sys`, so tests can run the hook against fake trees.
-pub const SYSFS_ROOT_VARIABLE: &str = "LARGEGUEST_SYSFS_ROOT";
-
-/// No sysfs file the hook reads comes near this; a bigger one is not sysfs.
-const MAX_FILE_LEN: u64 = 64 * 1024;
-
-/// LARGEGUEST_SYSFS_ROOT or /sys: tests point the hook at fake trees.
-pub fn sysfs_root() -> PathBuf {
-    match std::env::var_os(SYSFS_ROOT_VARIABLE) {
-        Some(root) if !root.is_empty() => PathBuf::from(root),
-        _ => PathBuf::from("/sys"),
-    }
-}
+use crate::cpuset::{CpuSet, NodeSet};
+use crate::grammar::guestnuma::Size;
+use crate::host::files::{read_list, read_number, read_text, FileError};
 
 #[derive(Debug, Error)]
 pub enum TopologyError {
-    #[error("cannot read {path:?}: {source}; is this a Linux host with sysfs mounted?")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path:?} is not a regular file of at most {MAX_FILE_LEN} bytes, so it is not the sysfs file expected there")]
-    NotSysfsFile { path: PathBuf },
-    #[error("{path:?} is not valid UTF-8, so it is not the sysfs file expected there")]
-    NotUtf8 { path: PathBuf },
-    #[error("{path:?} is not a kernel CPU/node list (column {column}), so it is not the sysfs file expected there")]
-    NotAList { path: PathBuf, column: usize },
-    #[error("{path:?} does not hold a whole number, so it is not the sysfs file expected there")]
-    NotANumber { path: PathBuf },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{path:?} has no {field} line; node meminfo files have one")]
     NoMeminfoField { path: PathBuf, field: &'static str },
     #[error("{path:?} should hold {expected} distances, one per online node")]
@@ -80,27 +51,6 @@ impl HostLimits {
             memory_nodes,
         })
     }
-}
-
-/// `topology [--json]`.
-pub fn run(args: &[String]) -> Result<ExitCode, Error> {
-    let json = match args {
-        [] => false,
-        [flag] if flag == "--json" => true,
-        _ => return Err(Error::Usage("topology takes only --json".to_string())),
-    };
-    let topology = Topology::read(&sysfs_root())?;
-    match json {
-        true => crate::output::out(&format!("{}\n", to_json(&topology)))?,
-        false => crate::output::out(&topology.to_string())?,
-    }
-    Ok(ExitCode::Success)
-}
-
-/// Pretty JSON; the structs hold only numbers and strings, which always serialize.
-pub fn to_json(value: &impl Serialize) -> String {
-    serde_json::to_string_pretty(value)
-        .unwrap_or_else(|err| format!("{{\"error\": {:?}}}", err.to_string()))
 }
 
 /// The host as `topology` shows it and `suggest` plans on it.
@@ -342,16 +292,14 @@ fn read_hugepages(dir: &Path) -> Result<Vec<HugePages>, TopologyError> {
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
-    let entries = std::fs::read_dir(dir).map_err(|source| TopologyError::Read {
+    let unreadable = |source| FileError::Read {
         path: dir.to_path_buf(),
         source,
-    })?;
+    };
+    let entries = std::fs::read_dir(dir).map_err(unreadable)?;
     let mut pages = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|source| TopologyError::Read {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        let entry = entry.map_err(unreadable)?;
         let name = entry.file_name();
         let size_kib = name
             .to_str()
@@ -366,85 +314,4 @@ fn read_hugepages(dir: &Path) -> Result<Vec<HugePages>, TopologyError> {
     }
     pages.sort_by_key(|pages| pages.size_kib);
     Ok(pages)
-}
-
-fn read_number(path: &Path) -> Result<u64, TopologyError> {
-    let text = read_text(path)?;
-    text.strip_suffix('\n')
-        .unwrap_or(&text)
-        .parse()
-        .map_err(|_| TopologyError::NotANumber {
-            path: path.to_path_buf(),
-        })
-}
-
-/// A small sysfs text file, refusing anything that cannot be one (a FIFO
-/// would block, /dev/zero would never end).
-pub(crate) fn read_text(path: &Path) -> Result<String, TopologyError> {
-    let read_error = |source| TopologyError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = File::open(path).map_err(read_error)?;
-    let metadata = file.metadata().map_err(read_error)?;
-    let not_sysfs = || TopologyError::NotSysfsFile {
-        path: path.to_path_buf(),
-    };
-    if !metadata.is_file() || metadata.len() > MAX_FILE_LEN {
-        return Err(not_sysfs());
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_LEN + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    if bytes.len() as u64 > MAX_FILE_LEN {
-        return Err(not_sysfs());
-    }
-    String::from_utf8(bytes).map_err(|_| TopologyError::NotUtf8 {
-        path: path.to_path_buf(),
-    })
-}
-
-/// A kernel cpulist/nodelist file (`0-3,8-11\n`, or `\n` when empty): the
-/// kernel prints the grammar the properties use.
-pub(crate) fn read_list(path: &Path) -> Result<CpuSet, TopologyError> {
-    let text = read_text(path)?;
-    parse_list(&text).map_err(|column| TopologyError::NotAList {
-        path: path.to_path_buf(),
-        column,
-    })
-}
-
-/// The set, or the column where the text stops being a list.
-pub(crate) fn parse_list(text: &str) -> Result<CpuSet, usize> {
-    let text = text.strip_suffix('\n').unwrap_or(text);
-    if text.is_empty() {
-        return Ok(CpuSet::new());
-    }
-    parse_value("list", text, |input, notes| {
-        let (rest, set) = cpuset::set(input, Noun::Cpu, SetEnd::AtAnyOtherCharacter, notes)?;
-        end(rest, "','")?;
-        Ok((rest, set))
-    })
-    .map_err(|err| err.column)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kernel_lists_parse_with_or_without_newline() {
-        assert_eq!(parse_list("0-3,8-11\n").unwrap().to_string(), "0-3,8-11");
-        assert_eq!(parse_list("5").unwrap().to_string(), "5");
-        assert!(parse_list("\n").unwrap().is_empty());
-        assert!(parse_list("").unwrap().is_empty());
-    }
-
-    #[test]
-    fn garbage_gives_a_column_not_the_text() {
-        assert_eq!(parse_list("0-3,x\n"), Err(5));
-        assert_eq!(parse_list("root:x:0:0\n"), Err(1));
-        assert_eq!(parse_list("0-3\n\n"), Err(4));
-    }
 }

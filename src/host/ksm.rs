@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::thread;
@@ -16,11 +16,9 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use crate::ksm_sudo::{self, SudoError};
-use crate::{property, topology};
+use crate::host::files::{self, FileError};
+use crate::host::sudo::SudoError;
 
-/// The VM custom property, and so the environment variable VDSM sets.
-pub const PROPERTY: &str = "ksm_merge_across_nodes";
 /// How long the lock and the unmerging may take, unless configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Root-owned, because the privileged side cannot trust its environment and
@@ -29,8 +27,6 @@ pub const CONFIG_FILE: &str = "/etc/vdsm-hook-largeguest/ksm.conf";
 const TIMEOUT_KEY: &str = "unmerge_timeout";
 const REAL_LOCK: &str = "/run/lock/vdsm-hook-largeguest-ksm.lock";
 const LOCK_NAME: &str = "vdsm-hook-largeguest-ksm.lock";
-const PROCFS_ENV: &str = "LARGEGUEST_PROCFS_ROOT";
-const MAX_FILE_LEN: u64 = 64 * 1024;
 const POLL: Duration = Duration::from_millis(10);
 const MIB: u64 = 1024 * 1024;
 /// Unmerging must leave at least this much of MemAvailable free...
@@ -40,15 +36,9 @@ const MARGIN_DIVISOR: u64 = 20;
 
 #[derive(Debug, Error)]
 pub enum KsmError {
-    #[error(
-        "{PROPERTY}: {0:?} is not allowed; use 0 (keep merged pages on their own NUMA node), 1 (merge across nodes), true or false"
-    )]
-    BadProperty(String),
-    #[error("cannot read {}: {source}", path.display())]
-    Read { path: PathBuf, source: io::Error },
     /// The text is not repeated: an overridden root may point anywhere.
-    #[error("{} does not hold a number; is this the kernel's KSM folder?", path.display())]
-    NotANumber { path: PathBuf },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{} has no {field} line; is this a Linux /proc?", path.display())]
     Meminfo { path: PathBuf, field: &'static str },
     #[error("cannot write {value} to {}: {source}{}", path.display(), write_hint(source))]
@@ -150,11 +140,8 @@ impl Host {
     /// sysfs gets its own lock file, so tests on separate trees do not wait
     /// for each other or for the real host.
     pub fn from_env() -> Host {
-        let sysfs = topology::sysfs_root();
-        let procfs = match std::env::var_os(PROCFS_ENV) {
-            Some(root) if !root.is_empty() => PathBuf::from(root),
-            _ => PathBuf::from("/proc"),
-        };
+        let sysfs = files::sysfs_root();
+        let procfs = files::procfs_root();
         let lock = if sysfs == Path::new("/sys") {
             PathBuf::from(REAL_LOCK)
         } else {
@@ -177,7 +164,7 @@ impl Host {
     }
 
     fn read(&self, name: &str) -> Result<u64, KsmError> {
-        read_number(&self.file(name))
+        Ok(files::read_number(&self.file(name))?)
     }
 
     fn write(&self, name: &str, value: u64) -> Result<(), KsmError> {
@@ -195,42 +182,12 @@ impl Host {
     }
 }
 
-/// At most [`MAX_FILE_LEN`] bytes: a counter or meminfo is far smaller, and
-/// an overridden root must not make the hook read a huge file.
-fn read_text(path: &Path) -> Result<String, KsmError> {
-    let err = |source| KsmError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut text = String::new();
-    File::open(path)
-        .and_then(|file| file.take(MAX_FILE_LEN).read_to_string(&mut text))
-        .map_err(err)?;
-    Ok(text)
-}
-
-fn read_number(path: &Path) -> Result<u64, KsmError> {
-    let text = read_text(path)?;
-    text.trim().parse().map_err(|_| KsmError::NotANumber {
-        path: path.to_path_buf(),
-    })
-}
-
 /// One write() like `echo`. No O_TRUNC: sysfs ignores it, and on a fake tree
 /// it would let a concurrent reader see an empty file. The values written
 /// (run 0-2, merge_across_nodes 0-1) are one digit, so the length never changes.
 fn write_number(path: &Path, value: u64) -> io::Result<()> {
     let mut file = OpenOptions::new().write(true).open(path)?;
     file.write_all(format!("{value}\n").as_bytes())
-}
-
-/// The property's value: `0`/`false` keep merged pages on their node.
-pub fn parse_property(value: &str) -> Result<bool, KsmError> {
-    match value {
-        "1" | "true" => Ok(true),
-        "0" | "false" => Ok(false),
-        other => Err(KsmError::BadProperty(property::shorten(other))),
-    }
 }
 
 /// What a switch did, printed as the one-line summary.
@@ -376,7 +333,7 @@ struct Meminfo {
 }
 
 fn read_meminfo(path: &Path) -> Result<Meminfo, KsmError> {
-    let text = read_text(path)?;
+    let text = files::read_text(path)?;
     let field = |name: &'static str| -> Result<u64, KsmError> {
         text.lines()
             .filter_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
@@ -481,10 +438,11 @@ pub fn configured_timeout() -> Result<Duration, KsmError> {
     match fs::read_to_string(path) {
         Ok(text) => parse_config(path, &text),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(DEFAULT_TIMEOUT),
-        Err(source) => Err(KsmError::Read {
+        Err(source) => Err(FileError::Read {
             path: path.to_path_buf(),
             source,
-        }),
+        }
+        .into()),
     }
 }
 
@@ -522,27 +480,6 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
         _ => Err(format!(
             "timeout {text:?} is not a whole number of seconds above 0"
         )),
-    }
-}
-
-/// The `60_largeguest_ksm` hook job. No property: no look at the host at all.
-pub fn hook() -> Result<Option<String>, KsmError> {
-    let Some(raw) = std::env::var_os(PROPERTY) else {
-        return Ok(None);
-    };
-    let value = raw
-        .to_str()
-        .ok_or_else(|| KsmError::BadProperty(property::shorten(&raw.to_string_lossy())))?;
-    let wanted = parse_property(value)?;
-    let host = Host::from_env();
-    if host.merge_across_nodes()? == wanted {
-        return Ok(Some(Outcome::Unchanged { value: wanted }.to_string()));
-    }
-    if ksm_sudo::is_root() {
-        let outcome = switch(&host, wanted, configured_timeout()?)?;
-        Ok(Some(outcome.to_string()))
-    } else {
-        Ok(Some(ksm_sudo::switch_as_root(wanted)?))
     }
 }
 
@@ -586,9 +523,11 @@ fn meaning(name: &str) -> &'static str {
 /// Every file in the KSM folder with its meaning, the memory saved, and
 /// whether `merge_across_nodes` matters at all on this host.
 pub fn status(host: &Host) -> Result<String, KsmError> {
-    let read_dir_err = |source| KsmError::Read {
-        path: host.ksm.clone(),
-        source,
+    let read_dir_err = |source| {
+        KsmError::from(FileError::Read {
+            path: host.ksm.clone(),
+            source,
+        })
     };
     let mut names = fs::read_dir(&host.ksm)
         .map_err(read_dir_err)?
@@ -598,7 +537,7 @@ pub fn status(host: &Host) -> Result<String, KsmError> {
     names.sort();
     let mut out = format!("{}:\n", host.ksm.display());
     for name in &names {
-        let value = read_text(&host.file(name))?;
+        let value = files::read_text(&host.file(name))?;
         let line = format!("  {name:<36} {:<18} {}", value.trim(), meaning(name));
         out += line.trim_end();
         out.push('\n');
@@ -639,7 +578,7 @@ mod tests {
 
     #[test]
     fn the_packaged_config_file_parses_to_the_default() {
-        let text = include_str!("../packaging/ksm.conf");
+        let text = include_str!("../../packaging/ksm.conf");
         let parsed = parse_config(Path::new(CONFIG_FILE), text).unwrap();
         assert_eq!(parsed, DEFAULT_TIMEOUT);
         let uncommented = text.replace("# unmerge_timeout = 120", "unmerge_timeout = 30");
@@ -700,20 +639,6 @@ mod tests {
         assert!(err
             .to_string()
             .contains("cannot write 5 to merge_across_nodes"));
-    }
-
-    #[test]
-    fn property_values() {
-        assert!(parse_property("1").unwrap());
-        assert!(parse_property("true").unwrap());
-        assert!(!parse_property("0").unwrap());
-        assert!(!parse_property("false").unwrap());
-        for bad in ["", "2", "TRUE", " 1", "yes", "0\n"] {
-            let err = parse_property(bad).unwrap_err().to_string();
-            assert!(err.contains(&format!("{bad:?}")), "{err}");
-        }
-        let err = parse_property(&"1".repeat(70_000)).unwrap_err().to_string();
-        assert!(err.len() < 300, "a huge value made a huge message: {err}");
     }
 
     #[test]

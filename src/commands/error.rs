@@ -10,22 +10,25 @@ pub enum Error {
     Usage(String),
     /// A custom property value the grammar refuses.
     #[error(transparent)]
-    Property(#[from] crate::property::PropertyError),
+    Property(#[from] crate::grammar::problem::PropertyError),
     /// The domain XML, or what the properties ask of it, cannot be honoured.
     #[error(transparent)]
-    Domain(#[from] crate::domain::DomainError),
-    /// The VDSM protocol: the environment or the domain XML file.
+    Refused(#[from] crate::rewrite::Refusal),
+    /// The migration destination cannot honour the VM's pins.
     #[error(transparent)]
-    Hook(#[from] crate::hook::HookError),
+    Migration(#[from] crate::migration::MigrationError),
+    /// The VDSM protocol: `_hook_domxml` is missing.
+    #[error("{} is not set: this job runs as a VDSM hook; to try it by hand use '{} apply --domxml FILE'", crate::rewrite::DOMXML_VARIABLE, crate::output::PROGRAM)]
+    NoDomxml,
     /// The host's sysfs could not be read as expected.
     #[error(transparent)]
-    Topology(#[from] crate::topology::TopologyError),
+    Topology(#[from] crate::host::topology::TopologyError),
     /// `suggest` found no placement, or was asked for an impossible one.
     #[error(transparent)]
-    Plan(#[from] crate::planner::PlanError),
+    Suggest(#[from] crate::suggest::SuggestError),
     /// The KSM switch failed or was refused; `run` is back as it was.
     #[error(transparent)]
-    Ksm(#[from] crate::ksm::KsmError),
+    Ksm(#[from] crate::host::ksm::KsmError),
     /// Writing the output failed (a full disk; a closed pipe is not an error).
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),

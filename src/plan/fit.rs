@@ -4,17 +4,18 @@
 //! failed at start.
 
 use crate::cpuset::{CpuSet, NodeSet};
-use crate::cputune::CpuTune;
-use crate::domain::{first_n, Domain, DomainError};
-use crate::guestnuma::{GuestCell, GuestNuma};
-use crate::numatune::{NumaTune, Placement};
-use crate::rewrite::Request;
-use crate::topology::HostLimits;
+use crate::domain::facts::Domain;
+use crate::grammar::cputune::CpuTune;
+use crate::grammar::guestnuma::{GuestCell, GuestNuma};
+use crate::grammar::numatune::{NumaTune, Placement};
+use crate::host::topology::HostLimits;
+use crate::plan::error::FitError;
+use crate::properties::Request;
 
-pub fn check_pins(cputune: Option<&CpuTune>, domain: &Domain) -> Result<(), DomainError> {
+pub fn check_pins(cputune: Option<&CpuTune>, domain: &Domain) -> Result<(), FitError> {
     let max = domain.vcpus;
     match cputune.and_then(|tune| tune.pins.iter().find(|pin| pin.vcpu >= max)) {
-        Some(pin) => Err(DomainError::PinPastVcpus {
+        Some(pin) => Err(FitError::PinPastVcpus {
             vcpu: pin.vcpu,
             max,
         }),
@@ -24,10 +25,7 @@ pub fn check_pins(cputune: Option<&CpuTune>, domain: &Domain) -> Result<(), Doma
 
 /// The cells to write: the ones given, checked against the VM, or `N`
 /// equal ones split from its vCPUs and memory.
-pub fn resolve_cells(
-    guestnuma: &GuestNuma,
-    domain: &Domain,
-) -> Result<Vec<GuestCell>, DomainError> {
+pub fn resolve_cells(guestnuma: &GuestNuma, domain: &Domain) -> Result<Vec<GuestCell>, FitError> {
     let cells = match guestnuma {
         GuestNuma::Cells(cells) => cells.clone(),
         GuestNuma::Even(count) => split_evenly(*count, domain)?,
@@ -36,21 +34,21 @@ pub fn resolve_cells(
     Ok(cells)
 }
 
-fn split_evenly(count: usize, domain: &Domain) -> Result<Vec<GuestCell>, DomainError> {
+fn split_evenly(count: usize, domain: &Domain) -> Result<Vec<GuestCell>, FitError> {
     let vcpus = domain.vcpus as usize;
     if !vcpus.is_multiple_of(count) {
         let why = format!("{vcpus} vCPUs cannot be split into {count} equal cells; choose a count that divides {vcpus}");
-        return Err(DomainError::CannotSplit(why));
+        return Err(FitError::CannotSplit(why));
     }
     let Some(memory) = domain.memory_kib else {
-        return Err(DomainError::CannotSplit(
+        return Err(FitError::CannotSplit(
             "the domain has no <memory> to split".into(),
         ));
     };
     let total = memory.saturating_sub(domain.device_memory_kib);
     if total % 1024 != 0 || total / 1024 < count as u64 {
         let why = format!("{total} KiB of memory cannot be split into {count} cells of whole MiB");
-        return Err(DomainError::CannotSplit(why));
+        return Err(FitError::CannotSplit(why));
     }
     let (mib, extra) = (total / 1024 / count as u64, total / 1024 % count as u64);
     let per_cell = (vcpus / count) as u32;
@@ -63,9 +61,9 @@ fn split_evenly(count: usize, domain: &Domain) -> Result<Vec<GuestCell>, DomainE
         .collect())
 }
 
-fn check_cells(cells: &[GuestCell], domain: &Domain) -> Result<(), DomainError> {
+fn check_cells(cells: &[GuestCell], domain: &Domain) -> Result<(), FitError> {
     let max = domain.vcpus;
-    let all = first_n(max);
+    let all = CpuSet::first_n(max);
     let mut covered = CpuSet::new();
     for cell in cells {
         for &(lo, hi) in cell.cpus.ranges() {
@@ -74,11 +72,11 @@ fn check_cells(cells: &[GuestCell], domain: &Domain) -> Result<(), DomainError> 
     }
     let past = covered.difference(&all);
     if !past.is_empty() {
-        return Err(DomainError::CellsPastVcpus { vcpus: past, max });
+        return Err(FitError::CellsPastVcpus { vcpus: past, max });
     }
     let missing = all.difference(&covered);
     if !missing.is_empty() {
-        return Err(DomainError::VcpusInNoCell { missing, max });
+        return Err(FitError::VcpusInNoCell { missing, max });
     }
     if let Some((cell, kib)) = cells
         .iter()
@@ -86,7 +84,7 @@ fn check_cells(cells: &[GuestCell], domain: &Domain) -> Result<(), DomainError> 
         .enumerate()
         .find(|(_, kib)| kib % 1024 != 0)
     {
-        return Err(DomainError::CellNotWholeMib { cell, kib });
+        return Err(FitError::CellNotWholeMib { cell, kib });
     }
     check_memory_sum(cells, domain)?;
     match domain
@@ -94,7 +92,7 @@ fn check_cells(cells: &[GuestCell], domain: &Domain) -> Result<(), DomainError> 
         .iter()
         .find(|&&node| node as usize >= cells.len())
     {
-        Some(&node) => Err(DomainError::DimmWithoutCell {
+        Some(&node) => Err(FitError::DimmWithoutCell {
             node,
             cells: cells.len(),
         }),
@@ -102,7 +100,7 @@ fn check_cells(cells: &[GuestCell], domain: &Domain) -> Result<(), DomainError> 
     }
 }
 
-fn check_memory_sum(cells: &[GuestCell], domain: &Domain) -> Result<(), DomainError> {
+fn check_memory_sum(cells: &[GuestCell], domain: &Domain) -> Result<(), FitError> {
     let Some(memory) = domain.memory_kib else {
         return Ok(());
     };
@@ -117,7 +115,7 @@ fn check_memory_sum(cells: &[GuestCell], domain: &Domain) -> Result<(), DomainEr
         0 => format!("<memory> is {memory} KiB"),
         devices => format!("<memory> {memory} KiB minus {devices} KiB of memory devices"),
     };
-    Err(DomainError::MemoryMismatch {
+    Err(FitError::MemoryMismatch {
         cells: sum,
         expected,
         explained,
@@ -128,7 +126,7 @@ pub fn check_host(
     request: &Request,
     cells: Option<&[GuestCell]>,
     host: &HostLimits,
-) -> Result<(), DomainError> {
+) -> Result<(), FitError> {
     if let Some(cputune) = &request.cputune {
         let mut pinned = CpuSet::new();
         for pin in &cputune.pins {
@@ -139,7 +137,7 @@ pub fn check_host(
         let missing = pinned.difference(&host.online_cpus);
         if !missing.is_empty() {
             let online = host.online_cpus.clone();
-            return Err(DomainError::CpusNotOnline {
+            return Err(FitError::CpusNotOnline {
                 property: "cputune",
                 missing,
                 online,
@@ -163,17 +161,13 @@ pub fn check_host(
     Ok(())
 }
 
-fn check_nodes(
-    property: &'static str,
-    nodes: &NodeSet,
-    host: &HostLimits,
-) -> Result<(), DomainError> {
+fn check_nodes(property: &'static str, nodes: &NodeSet, host: &HostLimits) -> Result<(), FitError> {
     let missing = nodes.difference(&host.memory_nodes);
     match missing.is_empty() {
         true => Ok(()),
         false => {
             let nodes = host.memory_nodes.clone();
-            Err(DomainError::NodesWithoutMemory {
+            Err(FitError::NodesWithoutMemory {
                 property,
                 missing,
                 nodes,

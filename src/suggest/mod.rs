@@ -16,12 +16,11 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::cpuset::{CpuSet, NodeSet};
-use crate::cputune::{CpuTune, VcpuPin};
-use crate::error::Error;
-use crate::exit_codes::ExitCode;
-use crate::guestnuma::{self, GuestCell, GuestNuma, Size};
-use crate::numatune::{MemoryMode, NumaTune, Placement};
-use crate::topology::{self, Gib, Topology};
+use crate::grammar::cputune::{CpuTune, VcpuPin};
+use crate::grammar::guestnuma::{GuestCell, GuestNuma, Size};
+use crate::grammar::numatune::{MemoryMode, NumaTune, Placement};
+use crate::host::topology::{Gib, Topology};
+use crate::output::to_json;
 
 /// Past this many node combinations for one count, the host is too big to
 /// compare them all and the administrator is asked to narrow the choice.
@@ -30,7 +29,7 @@ const MAX_COMBINATIONS: u64 = 1_000_000;
 const KIB_PER_MIB: u64 = 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
+pub struct Demand {
     pub vcpus: u32,
     pub memory_kib: u64,
     pub threads_per_core: u32,
@@ -43,7 +42,7 @@ pub struct Request {
 
 /// One guest cell on one host node.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedCell {
+pub struct ProposedCell {
     pub node: u32,
     pub vcpus: CpuSet,
     pub host_cpus: CpuSet,
@@ -52,9 +51,9 @@ pub struct PlannedCell {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub struct Proposal {
     pub reserve: CpuSet,
-    pub cells: Vec<PlannedCell>,
+    pub cells: Vec<ProposedCell>,
     pub cputune: CpuTune,
     pub numatune: NumaTune,
     pub guestnuma: GuestNuma,
@@ -151,7 +150,7 @@ impl fmt::Display for Reserve<'_> {
 }
 
 #[derive(Debug, Error)]
-pub enum PlanError {
+pub enum SuggestError {
     #[error("--vcpus must be at least 1")]
     NoVcpus,
     #[error("--threads-per-core must be at least 1")]
@@ -195,68 +194,68 @@ struct Candidate {
     free_kib: u64,
 }
 
-pub fn plan(topology: &Topology, request: &Request) -> Result<Plan, PlanError> {
-    let threads = request.threads_per_core;
-    check_request(request)?;
-    let reserve = match &request.reserve {
+pub fn propose(topology: &Topology, demand: &Demand) -> Result<Proposal, SuggestError> {
+    let threads = demand.threads_per_core;
+    check_request(demand)?;
+    let reserve = match &demand.reserve {
         Some(reserve) => checked_reserve(topology, reserve)?,
         None => default_reserve(topology),
     };
-    let need_units = u64::from(request.vcpus / threads);
-    let need_mib = request.memory_kib / KIB_PER_MIB;
+    let need_units = u64::from(demand.vcpus / threads);
+    let need_mib = demand.memory_kib / KIB_PER_MIB;
     let candidates = candidates(topology, &reserve, threads);
-    let (limit, count) = node_limit(request, &candidates, need_units, need_mib, &reserve)?;
+    let (limit, count) = node_limit(demand, &candidates, need_units, need_mib, &reserve)?;
     let chosen = choose(
         topology,
         &candidates,
         need_units,
         need_mib,
         count,
-        request.nodes,
+        demand.nodes,
     )?;
     let Some(chosen) = chosen else {
         let shortage = shortage(&candidates, need_units, need_mib, count, threads, &reserve);
-        return Err(PlanError::DoesNotFit { limit, shortage });
+        return Err(SuggestError::DoesNotFit { limit, shortage });
     };
     Ok(build(
         &candidates,
         &chosen,
-        request,
+        demand,
         reserve,
         need_units,
         need_mib,
     ))
 }
 
-fn check_request(request: &Request) -> Result<(), PlanError> {
-    let (vcpus, threads) = (request.vcpus, request.threads_per_core);
+fn check_request(demand: &Demand) -> Result<(), SuggestError> {
+    let (vcpus, threads) = (demand.vcpus, demand.threads_per_core);
     if vcpus == 0 {
-        return Err(PlanError::NoVcpus);
+        return Err(SuggestError::NoVcpus);
     }
     if threads == 0 {
-        return Err(PlanError::NoThreads);
+        return Err(SuggestError::NoThreads);
     }
     if vcpus % threads != 0 {
-        return Err(PlanError::VcpusNotMultiple { vcpus, threads });
+        return Err(SuggestError::VcpusNotMultiple { vcpus, threads });
     }
-    if !request.memory_kib.is_multiple_of(KIB_PER_MIB) {
-        let rounded = request.memory_kib.div_ceil(KIB_PER_MIB) * KIB_PER_MIB;
-        return Err(PlanError::MemoryNotMib {
-            memory: request.memory_kib.to_string(),
+    if !demand.memory_kib.is_multiple_of(KIB_PER_MIB) {
+        let rounded = demand.memory_kib.div_ceil(KIB_PER_MIB) * KIB_PER_MIB;
+        return Err(SuggestError::MemoryNotMib {
+            memory: demand.memory_kib.to_string(),
             rounded: Size(rounded).to_string(),
         });
     }
-    match request.nodes {
-        Some(0) => Err(PlanError::NoNodes),
-        Some(asked) if asked > 1 && request.mode == MemoryMode::Preferred => {
-            Err(PlanError::PreferredManyNodes(asked))
+    match demand.nodes {
+        Some(0) => Err(SuggestError::NoNodes),
+        Some(asked) if asked > 1 && demand.mode == MemoryMode::Preferred => {
+            Err(SuggestError::PreferredManyNodes(asked))
         }
         _ => Ok(()),
     }
 }
 
 /// A reserve naming CPUs the host never had is most likely a typo.
-fn checked_reserve(topology: &Topology, reserve: &CpuSet) -> Result<CpuSet, PlanError> {
+fn checked_reserve(topology: &Topology, reserve: &CpuSet) -> Result<CpuSet, SuggestError> {
     let mut host = topology.online_cpus.clone();
     for cpu in topology.offline_cpus.iter() {
         host.insert(cpu);
@@ -264,7 +263,7 @@ fn checked_reserve(topology: &Topology, reserve: &CpuSet) -> Result<CpuSet, Plan
     let unknown = reserve.difference(&host);
     match unknown.is_empty() {
         true => Ok(reserve.clone()),
-        false => Err(PlanError::ReserveUnknown {
+        false => Err(SuggestError::ReserveUnknown {
             cpus: unknown,
             host,
         }),
@@ -315,18 +314,18 @@ fn candidates(topology: &Topology, reserve: &CpuSet, threads: u32) -> Vec<Candid
 
 /// How many nodes the search may use at most, and why.
 fn node_limit(
-    request: &Request,
+    demand: &Demand,
     candidates: &[Candidate],
     need_units: u64,
     need_mib: u64,
     reserve: &CpuSet,
-) -> Result<(NodeLimit, usize), PlanError> {
+) -> Result<(NodeLimit, usize), SuggestError> {
     let usable = candidates.len();
-    let what = match request.threads_per_core {
+    let what = match demand.threads_per_core {
         1 => "a CPU".to_string(),
         threads => format!("a core with {threads} free threads"),
     };
-    let not_enough = |asked| PlanError::NotEnoughNodes {
+    let not_enough = |asked| SuggestError::NotEnoughNodes {
         asked,
         usable,
         what: what.clone(),
@@ -334,9 +333,9 @@ fn node_limit(
     };
     // A cell needs a guest core and a MiB; the memory bound never binds in practice.
     let cells = need_units.min(need_mib);
-    if let Some(asked) = request.nodes {
+    if let Some(asked) = demand.nodes {
         if asked as u64 > cells {
-            return Err(PlanError::MoreCellsThanCores {
+            return Err(SuggestError::MoreCellsThanCores {
                 asked,
                 cores: need_units,
             });
@@ -350,7 +349,7 @@ fn node_limit(
         return Err(not_enough(1));
     }
     let limits = [
-        (request.mode == MemoryMode::Preferred).then_some((NodeLimit::Preferred, 1)),
+        (demand.mode == MemoryMode::Preferred).then_some((NodeLimit::Preferred, 1)),
         Some((NodeLimit::Cores(cells as usize), cells as usize)),
         Some((NodeLimit::Usable(usable), usable)),
     ];
@@ -373,11 +372,11 @@ fn choose(
     need_mib: u64,
     count: usize,
     exact: Option<usize>,
-) -> Result<Option<Vec<usize>>, PlanError> {
+) -> Result<Option<Vec<usize>>, SuggestError> {
     let first = exact.unwrap_or(1);
     for k in first..=count {
         if binomial(candidates.len(), k) > MAX_COMBINATIONS {
-            return Err(PlanError::TooManyChoices {
+            return Err(SuggestError::TooManyChoices {
                 nodes: candidates.len(),
                 count: k,
             });
@@ -526,11 +525,11 @@ fn split(need: u64, caps: &[u64]) -> Vec<u64> {
 fn build(
     candidates: &[Candidate],
     chosen: &[usize],
-    request: &Request,
+    demand: &Demand,
     reserve: CpuSet,
     need_units: u64,
     need_mib: u64,
-) -> Plan {
+) -> Proposal {
     let chosen: Vec<&Candidate> = chosen.iter().map(|&i| &candidates[i]).collect();
     let unit_caps: Vec<u64> = chosen.iter().map(|c| c.units.len() as u64).collect();
     let memory_caps: Vec<u64> = chosen.iter().map(|c| c.free_mib).collect();
@@ -550,7 +549,7 @@ fn build(
             });
             vcpu += 1;
         }
-        cells.push(PlannedCell {
+        cells.push(ProposedCell {
             node: candidate.id,
             vcpus: CpuSet::from_range(first_vcpu, vcpu - 1),
             host_cpus,
@@ -567,19 +566,19 @@ fn build(
             host_nodes: Some(NodeSet::from_range(cell.node, cell.node)),
         })
         .collect();
-    Plan {
+    Proposal {
         reserve,
         cells,
         cputune: CpuTune { pins },
         numatune: NumaTune {
-            mode: request.mode,
+            mode: demand.mode,
             placement: Placement::Nodes(nodes),
         },
         guestnuma: GuestNuma::Cells(guest_cells),
     }
 }
 
-impl Plan {
+impl Proposal {
     /// The elements the three values make the hook write, in libvirt's form.
     pub fn fragment(&self) -> String {
         let mut xml = String::from("<cputune>\n");
@@ -624,7 +623,7 @@ impl Plan {
 }
 
 /// What the administrator reads first: where each cell went and why it fits.
-impl fmt::Display for Plan {
+impl fmt::Display for Proposal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "# host CPUs kept free: {}", Reserve(&self.reserve))?;
         for (id, cell) in self.cells.iter().enumerate() {
@@ -644,7 +643,7 @@ impl fmt::Display for Plan {
 }
 
 #[derive(Serialize)]
-struct PlanJson {
+struct ProposalJson {
     cputune: String,
     numatune: String,
     guestnuma: String,
@@ -661,9 +660,9 @@ struct CellJson {
     memory_kib: u64,
 }
 
-impl Plan {
+impl Proposal {
     pub fn to_json(&self) -> String {
-        let json = PlanJson {
+        let json = ProposalJson {
             cputune: self.cputune.to_string(),
             numatune: self.numatune.to_string(),
             guestnuma: self.guestnuma.to_string(),
@@ -680,109 +679,8 @@ impl Plan {
                 .collect(),
             xml: self.fragment(),
         };
-        topology::to_json(&json)
+        to_json(&json)
     }
-}
-
-const USAGE: &str = "suggest --vcpus N --memory SIZE [--threads-per-core T] \
-    [--mode strict|interleave|preferred] [--reserve CPUSET] [--nodes K] [--json]";
-
-/// `suggest ...`: plan on this host's topology and print the values.
-pub fn run(args: &[String]) -> Result<ExitCode, Error> {
-    let (request, json) = parse_args(args)?;
-    let topology = Topology::read(&topology::sysfs_root())?;
-    let plan = plan(&topology, &request)?;
-    match json {
-        true => crate::output::out(&format!("{}\n", plan.to_json()))?,
-        false => crate::output::out(&plan.to_string())?,
-    }
-    Ok(ExitCode::Success)
-}
-
-pub fn parse_args(args: &[String]) -> Result<(Request, bool), Error> {
-    let mut request = Request {
-        vcpus: 0,
-        memory_kib: 0,
-        threads_per_core: 1,
-        mode: MemoryMode::Strict,
-        reserve: None,
-        nodes: None,
-    };
-    let (mut vcpus, mut memory, mut json) = (false, false, false);
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        if arg == "--json" {
-            json = true;
-            continue;
-        }
-        let (flag, value) = match arg.split_once('=') {
-            Some((flag, value)) => (flag, value.to_string()),
-            None => {
-                let value = args
-                    .next()
-                    .ok_or_else(|| usage(&format!("{arg} needs a value")))?;
-                (arg.as_str(), value.clone())
-            }
-        };
-        match flag {
-            "--vcpus" => (request.vcpus, vcpus) = (number(flag, &value)?, true),
-            "--memory" => (request.memory_kib, memory) = (size(&value)?, true),
-            "--threads-per-core" => request.threads_per_core = number(flag, &value)?,
-            "--mode" => request.mode = mode(&value)?,
-            "--reserve" => request.reserve = Some(reserve(&value)?),
-            "--nodes" => request.nodes = Some(number(flag, &value)?),
-            _ => return Err(usage(&format!("unknown option {flag:?}"))),
-        }
-    }
-    match (vcpus, memory) {
-        (true, true) => Ok((request, json)),
-        _ => Err(usage("--vcpus and --memory are required")),
-    }
-}
-
-fn usage(problem: &str) -> Error {
-    Error::Usage(format!("{problem}; usage: {USAGE}"))
-}
-
-fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, Error> {
-    match value.bytes().all(|b| b.is_ascii_digit()) {
-        true => value.parse().ok(),
-        false => None,
-    }
-    .ok_or_else(|| usage(&format!("{flag} takes a whole number, not {value:?}")))
-}
-
-fn size(value: &str) -> Result<u64, Error> {
-    if !value.starts_with(|c: char| c.is_ascii_digit()) {
-        return Err(usage(&format!(
-            "--memory takes a size such as 64G, 512M or 1048576 (KiB), not {value:?}"
-        )));
-    }
-    guestnuma::parse_size("--memory", value).map_err(|err| Error::Usage(err.to_string()))
-}
-
-fn mode(value: &str) -> Result<MemoryMode, Error> {
-    match MemoryMode::from_name(value) {
-        Some(mode @ (MemoryMode::Strict | MemoryMode::Interleave | MemoryMode::Preferred)) => {
-            Ok(mode)
-        }
-        _ => Err(usage(&format!(
-            "--mode takes strict, interleave or preferred, not {value:?}"
-        ))),
-    }
-}
-
-/// `--reserve ''` reserves nothing; anything else is a cpuset in the
-/// grammar of the properties.
-fn reserve(value: &str) -> Result<CpuSet, Error> {
-    if value.is_empty() {
-        return Ok(CpuSet::new());
-    }
-    topology::parse_list(value).map_err(|column| {
-        usage(&format!(
-            "--reserve takes a CPU set such as 0,48 or 0-1; {value:?} is not one (column {column})"
-        ))
-    })
 }
 
 #[cfg(test)]

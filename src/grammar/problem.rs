@@ -9,6 +9,8 @@ use std::fmt;
 use nom::error::{ErrorKind, ParseError};
 use thiserror::Error;
 
+use crate::cpuset::MAX_ID;
+
 /// Longer values are refused before parsing: no real pinning needs more, and
 /// the limit bounds the work an untrusted value can cause.
 pub const MAX_VALUE_LEN: usize = 64 * 1024;
@@ -82,7 +84,7 @@ impl Problem {
             Problem::ExpectedAfterNodes(_) => "to bind a cell to a list of host nodes, separate \
                 the cells with '_', as in 0-3#4G#0,2_4-7#4G#1,3"
                 .into(),
-            Problem::IdTooLarge { .. } => format!("ids go from 0 to {}", crate::cpuset::MAX_ID),
+            Problem::IdTooLarge { .. } => format!("ids go from 0 to {}", MAX_ID),
             Problem::Reversed { lo, hi } => format!("write it low to high, {hi}-{lo}"),
             Problem::RemovesNothing { .. } => {
                 "put each exclusion after the range it cuts into, as in 0-3,^2".into()
@@ -183,16 +185,6 @@ pub fn column(value: &str, at: &str) -> usize {
     value
         .get(..offset)
         .map_or(1, |head| head.chars().count() + 1)
-}
-
-/// Cuts a long piece of a value that a message repeats, so a hostile
-/// 64 KiB number cannot make a 64 KiB error line.
-pub fn shorten(text: &str) -> String {
-    const KEEP: usize = 24;
-    match text.char_indices().nth(KEEP) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.to_string(),
-    }
 }
 
 /// `; HINT` when the problem has one.

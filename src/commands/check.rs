@@ -1,0 +1,74 @@
+//! `check`: try property values before setting them on a VM.
+
+use lexopt::{Arg, Parser};
+
+use crate::commands::args::{print_help, text, usage, Parsed};
+use crate::commands::error::Error;
+use crate::exit_codes::ExitCode;
+use crate::output;
+use crate::properties::{split_pair, Property};
+
+const HELP: &str = "\
+usage: vdsm-hook-largeguest check [NAME=VALUE...]
+
+Checks custom property values against their grammar and prints each in
+canonical form, or why it is refused (exit 2). With no arguments, the
+properties set in the environment are checked, as the hook would see them.";
+
+/// Checks `NAME=VALUE` arguments, or with none the properties found in the
+/// environment, printing each canonical value or its error.
+pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+    let args = match parse(parser).map_err(usage)? {
+        Parsed::Help => return print_help(HELP),
+        Parsed::Run(args) => args,
+    };
+    let pairs = match args.as_slice() {
+        [] => from_environment(),
+        _ => args
+            .iter()
+            .map(|arg| split_pair(arg).map(|(p, v)| (p, Ok(v.to_string()))))
+            .collect::<Result<_, _>>()
+            .map_err(Error::Usage)?,
+    };
+    if pairs.is_empty() {
+        let names: Vec<&str> = Property::ALL.iter().map(|p| p.name()).collect();
+        output::note(&format!(
+            "none of {} is set; nothing to check",
+            names.join(", ")
+        ));
+        return Ok(ExitCode::Success);
+    }
+    let mut code = ExitCode::Success;
+    for (property, value) in pairs {
+        let canonical = value.and_then(|value| Ok(property.parse(&value)?.to_string()));
+        match canonical {
+            Ok(text) => output::out(&format!("{}={text}\n", property.name()))?,
+            Err(err) => {
+                output::note(&err.to_string());
+                code = ExitCode::Refused;
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn parse(parser: &mut Parser) -> Result<Parsed<Vec<String>>, lexopt::Error> {
+    let mut args = Vec::new();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Arg::Long("help") | Arg::Short('h') => return Ok(Parsed::Help),
+            Arg::Value(value) => args.push(text(value)?),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Parsed::Run(args))
+}
+
+type Pair = (Property, Result<String, Error>);
+
+fn from_environment() -> Vec<Pair> {
+    Property::ALL
+        .into_iter()
+        .filter_map(|property| Some((property, property.from_env()?.map_err(Error::from))))
+        .collect()
+}

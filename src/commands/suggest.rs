@@ -1,0 +1,139 @@
+//! `suggest`: plan a guest on this host's topology and print the property
+//! values that place it.
+
+use lexopt::{Arg, Parser};
+
+use crate::commands::args::{print_help, text, Parsed};
+use crate::commands::error::Error;
+use crate::cpuset::CpuSet;
+use crate::exit_codes::ExitCode;
+use crate::grammar::guestnuma;
+use crate::grammar::numatune::MemoryMode;
+use crate::host::files;
+use crate::host::topology::Topology;
+use crate::output;
+use crate::suggest::{propose, Demand};
+
+const HELP: &str = "\
+usage: vdsm-hook-largeguest suggest --vcpus N --memory SIZE [--threads-per-core T]
+           [--mode strict|interleave|preferred] [--reserve CPUSET] [--nodes K] [--json]
+
+Chooses host nodes and CPUs for a guest on this host and prints the
+cputune, numatune and guestnuma values that place it there.
+
+  --vcpus N              the guest's vCPUs
+  --memory SIZE          the guest's memory: 64G, 512M, or KiB
+  --threads-per-core T   guest threads per core; each guest core lands on
+                         T siblings of one host core (default 1)
+  --mode MODE            the memory policy (default strict)
+  --reserve CPUSET       host CPUs to leave to VDSM and the emulator
+                         (default CPU 0 and its siblings; '' for none)
+  --nodes K              exactly K host nodes instead of the fewest that fit
+  --json                 the proposal as JSON";
+
+const USAGE: &str = "suggest --vcpus N --memory SIZE [--threads-per-core T] \
+    [--mode strict|interleave|preferred] [--reserve CPUSET] [--nodes K] [--json]";
+
+pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+    let (demand, json) = match parse(parser).map_err(|err| Error::Usage(err.to_string()))? {
+        Parsed::Help => return print_help(HELP),
+        Parsed::Run(parsed) => parsed,
+    };
+    let topology = Topology::read(&files::sysfs_root())?;
+    let proposal = propose(&topology, &demand)?;
+    match json {
+        true => output::out(&format!("{}\n", proposal.to_json()))?,
+        false => output::out(&proposal.to_string())?,
+    }
+    Ok(ExitCode::Success)
+}
+
+fn parse(parser: &mut Parser) -> Result<Parsed<(Demand, bool)>, lexopt::Error> {
+    let mut demand = Demand {
+        vcpus: 0,
+        memory_kib: 0,
+        threads_per_core: 1,
+        mode: MemoryMode::Strict,
+        reserve: None,
+        nodes: None,
+    };
+    let (mut vcpus, mut memory, mut json) = (false, false, false);
+    while let Some(arg) = parser.next()? {
+        let flag = match &arg {
+            Arg::Long(flag) => format!("--{flag}"),
+            _ => String::new(),
+        };
+        match arg {
+            Arg::Long("help") | Arg::Short('h') => return Ok(Parsed::Help),
+            Arg::Long("json") => json = true,
+            Arg::Long("vcpus") => (demand.vcpus, vcpus) = (number(&flag, parser)?, true),
+            Arg::Long("memory") => (demand.memory_kib, memory) = (size(parser)?, true),
+            Arg::Long("threads-per-core") => demand.threads_per_core = number(&flag, parser)?,
+            Arg::Long("mode") => demand.mode = mode(parser)?,
+            Arg::Long("reserve") => demand.reserve = Some(reserve(parser)?),
+            Arg::Long("nodes") => demand.nodes = Some(number(&flag, parser)?),
+            Arg::Long(_) => return Err(with_usage(format!("unknown option {flag:?}"))),
+            other => return Err(with_usage(other.unexpected())),
+        }
+    }
+    match (vcpus, memory) {
+        (true, true) => Ok(Parsed::Run((demand, json))),
+        _ => Err(with_usage("--vcpus and --memory are required")),
+    }
+}
+
+fn with_usage(problem: impl std::fmt::Display) -> lexopt::Error {
+    format!("{problem}; usage: {USAGE}").into()
+}
+
+fn value(flag: &str, parser: &mut Parser) -> Result<String, lexopt::Error> {
+    let value = parser
+        .value()
+        .map_err(|_| with_usage(format!("{flag} needs a value")))?;
+    text(value)
+}
+
+fn number<T: std::str::FromStr>(flag: &str, parser: &mut Parser) -> Result<T, lexopt::Error> {
+    let value = value(flag, parser)?;
+    match value.bytes().all(|b| b.is_ascii_digit()) {
+        true => value.parse().ok(),
+        false => None,
+    }
+    .ok_or_else(|| with_usage(format!("{flag} takes a whole number, not {value:?}")))
+}
+
+fn size(parser: &mut Parser) -> Result<u64, lexopt::Error> {
+    let value = value("--memory", parser)?;
+    if !value.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(with_usage(format!(
+            "--memory takes a size such as 64G, 512M or 1048576 (KiB), not {value:?}"
+        )));
+    }
+    guestnuma::parse_size("--memory", &value).map_err(|err| err.to_string().into())
+}
+
+fn mode(parser: &mut Parser) -> Result<MemoryMode, lexopt::Error> {
+    let value = value("--mode", parser)?;
+    match MemoryMode::from_name(&value) {
+        Some(mode @ (MemoryMode::Strict | MemoryMode::Interleave | MemoryMode::Preferred)) => {
+            Ok(mode)
+        }
+        _ => Err(with_usage(format!(
+            "--mode takes strict, interleave or preferred, not {value:?}"
+        ))),
+    }
+}
+
+/// `--reserve ''` reserves nothing; anything else is a cpuset in the
+/// grammar of the properties.
+fn reserve(parser: &mut Parser) -> Result<CpuSet, lexopt::Error> {
+    let value = value("--reserve", parser)?;
+    value
+        .parse()
+        .map_err(|err: crate::grammar::sets::ListError| {
+            with_usage(format!(
+                "--reserve takes a CPU set such as 0,48 or 0-1; {value:?} is not one (column {})",
+                err.column
+            ))
+        })
+}

@@ -1,0 +1,156 @@
+//! The domain XML as a document: parsed safely, and its values read the way
+//! libvirt reads them.
+
+use roxmltree::{Document, Node, ParsingOptions};
+use thiserror::Error;
+
+use crate::wording::shorten;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum DocumentError {
+    #[error("the domain XML is not well-formed{0}")]
+    NotWellFormed(String),
+    #[error("the domain XML's root element is <{0}>, expected <domain> with no xmlns")]
+    NotADomain(String),
+    #[error("the domain XML's <{element}> holds {text:?}, expected {expected}")]
+    BadValue {
+        element: String,
+        text: String,
+        expected: &'static str,
+    },
+}
+
+/// roxmltree refuses DTDs: libvirt never writes one, and it rules out
+/// external entities and entity bombs at once.
+pub fn parse(text: &str) -> Result<Document<'_>, DocumentError> {
+    let options = ParsingOptions {
+        allow_dtd: false,
+        ..ParsingOptions::default()
+    };
+    Document::parse_with_options(text, options).map_err(|err| {
+        let message = match err {
+            roxmltree::Error::DtdDetected => {
+                ": it has a DOCTYPE, which domain XML never has; refusing to read it".to_string()
+            }
+            other => {
+                let pos = other.pos();
+                let text = other.to_string();
+                let text = text
+                    .strip_suffix(&format!(" at {pos}"))
+                    .unwrap_or(&text)
+                    .to_string();
+                format!(
+                    " at line {}, column {}: {}",
+                    pos.row,
+                    pos.col,
+                    printable(&text)
+                )
+            }
+        };
+        DocumentError::NotWellFormed(message)
+    })
+}
+
+/// roxmltree quotes the document as it is: an ESC or a backspace would reach
+/// VDSM's log and an administrator's terminal raw, and a tag name can be as
+/// long as the document.
+fn printable(text: &str) -> String {
+    const KEEP: usize = 160;
+    let mut out: String = text
+        .chars()
+        .take(KEEP)
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect();
+    if text.chars().nth(KEEP).is_some() {
+        out.push_str("...");
+    }
+    out
+}
+
+/// A whole number in an element's text.
+pub fn number(node: Node, expected: &'static str) -> Result<u32, DocumentError> {
+    node.text()
+        .unwrap_or("")
+        .trim()
+        .parse()
+        .map_err(|_| bad_value(node, expected))
+}
+
+pub fn bad_value(node: Node, expected: &'static str) -> DocumentError {
+    DocumentError::BadValue {
+        element: node.tag_name().name().to_string(),
+        text: shorten(node.text().unwrap_or("").trim()),
+        expected,
+    }
+}
+
+/// The size an element gives, in KiB, honouring `unit` as libvirt does:
+/// `KB` is 1000 bytes, `K` and `KiB` 1024, and bytes round up to a KiB.
+pub fn kib(node: Node) -> Result<u64, DocumentError> {
+    let bad = || {
+        let expected =
+            "a whole number, with a unit attribute of b, KiB, KB, MiB, MB, GiB, GB, TiB or TB";
+        bad_value(node, expected)
+    };
+    let value: u64 = node
+        .text()
+        .unwrap_or("")
+        .trim()
+        .parse()
+        .map_err(|_| bad())?;
+    let scale = unit_scale(node.attribute("unit").unwrap_or("KiB")).ok_or_else(bad)?;
+    let bytes = u128::from(value) * u128::from(scale);
+    u64::try_from(bytes.div_ceil(1024)).map_err(|_| bad())
+}
+
+/// Bytes per unit, for libvirt's unit names (case-insensitive).
+fn unit_scale(unit: &str) -> Option<u64> {
+    let unit = unit.to_ascii_lowercase();
+    if matches!(unit.as_str(), "b" | "byte" | "bytes") {
+        return Some(1);
+    }
+    let mut chars = unit.chars();
+    let power = "kmgtpe".find(chars.next()?)? as u32 + 1;
+    let base: u64 = match chars.as_str() {
+        "" | "ib" => 1024,
+        "b" => 1000,
+        _ => return None,
+    };
+    base.checked_pow(power)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size(xml: &str) -> Result<u64, DocumentError> {
+        let doc = Document::parse(xml).unwrap();
+        kib(doc.root_element())
+    }
+
+    #[test]
+    fn a_control_character_in_the_document_is_escaped_in_the_message() {
+        let err = parse("<domain a=\u{1b}'1'/>").err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("the domain XML is not well-formed at line 1, column 11: expected a quote not '\\u{1b}'")
+        );
+    }
+
+    #[test]
+    fn sizes_follow_libvirt_units() {
+        assert_eq!(size("<memory>4</memory>"), Ok(4));
+        assert_eq!(size("<memory unit='KiB'>4</memory>"), Ok(4));
+        assert_eq!(size("<memory unit='k'>4</memory>"), Ok(4));
+        assert_eq!(size("<memory unit='MiB'>4</memory>"), Ok(4096));
+        assert_eq!(size("<memory unit='G'>1</memory>"), Ok(1_048_576));
+        assert_eq!(size("<memory unit='b'>1025</memory>"), Ok(2));
+        assert_eq!(size("<memory unit='KB'>1024</memory>"), Ok(1000));
+        assert!(size("<memory unit='parsecs'>1</memory>").is_err());
+        assert!(size("<memory>lots</memory>").is_err());
+        assert!(size("<memory unit='EiB'>99999</memory>").is_err());
+    }
+}

@@ -1,0 +1,5 @@
+//! The domain XML: reading it as libvirt does, and editing it byte for byte.
+
+pub mod document;
+pub mod facts;
+pub mod xml_edit;

@@ -1,0 +1,10 @@
+//! The custom property values, read with nom: one module per grammar, the
+//! shared set syntax, and how a refused value is reported.
+
+pub mod cputune;
+pub mod guestnuma;
+pub mod numatune;
+pub mod problem;
+pub mod regex;
+pub mod sets;
+pub mod switch;

@@ -1,0 +1,46 @@
+//! The engine's side of each grammar: a regex that accepts exactly what the
+//! parser accepts.
+//!
+//! The engine checks each value against its regex before a VM starts, so a
+//! regex looser than the parser lets typos through to the hook, and a
+//! stricter one refuses good values. They are built from the same pieces as
+//! the grammar and use only syntax that reads the same in Java and in Rust's
+//! `regex` crate: `(?:)`, `[0-9]`, `|`, `?`, `*`, `+`, `^`, `$`, `\^`.
+
+/// `N` or `N-M`: a vCPU entry's head, or a host node range.
+const RANGE: &str = "[0-9]+(?:-[0-9]+)?";
+
+/// One cpuset term: `N`, `N-M` or `^N`.
+fn term() -> String {
+    format!("(?:{RANGE}|\\^[0-9]+)")
+}
+
+/// A whole cpuset or node set.
+fn set() -> String {
+    let term = term();
+    format!("{term}(?:,{term})*")
+}
+
+pub fn cputune() -> String {
+    let entry = format!("{RANGE}#{}", set());
+    format!("^(?:{entry}(?:_{entry})*|{entry}(?:,{entry})*)$")
+}
+
+pub fn numatune() -> String {
+    format!(
+        "^(?:(?:strict|interleave|preferred|restrictive)#)?(?:auto|{})$",
+        set()
+    )
+}
+
+pub fn guestnuma() -> String {
+    let memory = "[0-9]+(?:KiB|MiB|GiB|TiB|K|M|G|T)?";
+    let set = set();
+    let wide = format!("{set}#{memory}(?:#{set})?");
+    let narrow = format!("{set}#{memory}(?:#{RANGE})?");
+    format!("^(?:[0-9]+|{wide}(?:_{wide})*|{narrow}(?:,{narrow})*)$")
+}
+
+pub fn switch() -> String {
+    "^(0|1|true|false)$".to_string()
+}

@@ -1,0 +1,7 @@
+//! The host the VM starts on, as sysfs and procfs describe it, and the one
+//! thing the hook changes on it: KSM's merge_across_nodes.
+
+pub mod files;
+pub mod ksm;
+pub mod sudo;
+pub mod topology;
