@@ -14,6 +14,7 @@ use crate::domain::facts::Domain;
 use crate::host::topology::HostLimits;
 use crate::plan::error::FitError;
 use crate::plan::plan;
+use crate::plan::warning::Warning;
 use crate::properties::Request;
 use crate::splice::splice;
 
@@ -47,6 +48,7 @@ pub enum DomxmlError {
 pub struct Outcome {
     pub text: String,
     pub summary: String,
+    pub warnings: Vec<Warning>,
 }
 
 /// What the file held, and what the rewrite made of it.
@@ -96,6 +98,7 @@ fn edit(text: &str, request: &Request, host: Option<&HostLimits>) -> Result<Outc
     Ok(Outcome {
         text,
         summary: plan.summary,
+        warnings: plan.warnings,
     })
 }
 

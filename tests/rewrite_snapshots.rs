@@ -8,11 +8,18 @@ use common::{diff, run, sample, sample_names, CASES};
 
 fn report(input: &str, properties: &str) -> String {
     match run(input, properties) {
-        Ok(outcome) => format!(
-            "properties: {properties}\nsummary: {}\n\n{}",
-            outcome.summary,
-            diff(input, &outcome.text)
-        ),
+        Ok(outcome) => {
+            let warnings: String = outcome
+                .warnings
+                .iter()
+                .map(|warning| format!("warning: {warning}\n"))
+                .collect();
+            format!(
+                "properties: {properties}\n{warnings}summary: {}\n\n{}",
+                outcome.summary,
+                diff(input, &outcome.text)
+            )
+        }
         Err(err) => format!("properties: {properties}\nrefused: {err}\n"),
     }
 }

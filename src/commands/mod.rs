@@ -14,6 +14,7 @@ pub mod topology;
 use crate::host::files;
 use crate::host::topology::HostLimits;
 use crate::output;
+use crate::plan::warning::Warning;
 
 /// The host's limits, or `None` with a warning when sysfs cannot be read:
 /// libvirt checks the host again at start, so the VM is not refused for it.
@@ -24,5 +25,12 @@ pub fn host_limits() -> Option<HostLimits> {
             output::note(&format!("warning: host checks skipped: {err}"));
             None
         }
+    }
+}
+
+/// Each warning as its own line, before the summary: the start goes on.
+pub fn warn(warnings: &[Warning]) {
+    for warning in warnings {
+        output::note(&format!("warning: {warning}"));
     }
 }

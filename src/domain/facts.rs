@@ -12,11 +12,57 @@ pub struct Domain<'a, 'i> {
     /// The maximum vCPU count, hotpluggable ones included.
     pub vcpus: u32,
     pub memory_kib: Option<u64>,
+    /// `<memory>` in a decimal unit (KB, MB, GB, TB): 4 GB is not whole MiB.
+    pub memory_in_decimal_unit: bool,
     /// `<devices><memory>` (DIMMs, NVDIMMs, virtio-mem): libvirt adds their
     /// sizes to the cells' sum to get `<memory>`.
     pub device_memory_kib: u64,
     /// The guest cells memory devices are plugged into.
     pub device_nodes: Vec<u32>,
+    /// `<cpu><topology>`, when it is there and readable (libvirt refuses
+    /// the domain itself otherwise).
+    pub topology: Option<GuestTopology>,
+}
+
+/// How QEMU numbers the vCPUs: threads first, so vCPU `i` is thread
+/// `i % threads` of core `i / threads`, and a core, a cluster, a die and a
+/// socket are each a run of consecutive vCPUs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuestTopology {
+    pub sockets: u32,
+    pub dies: u32,
+    pub clusters: u32,
+    pub cores: u32,
+    pub threads: u32,
+}
+
+impl GuestTopology {
+    /// `sockets`, `cores` and `threads` are required; `dies` and `clusters`
+    /// default to 1, as in libvirt.
+    fn read(topology: Node) -> Option<GuestTopology> {
+        let count = |name: &str, default: Option<u32>| match topology.attribute(name) {
+            Some(text) => text.trim().parse::<u32>().ok().filter(|&n| n > 0),
+            None => default,
+        };
+        Some(GuestTopology {
+            sockets: count("sockets", None)?,
+            dies: count("dies", Some(1))?,
+            clusters: count("clusters", Some(1))?,
+            cores: count("cores", None)?,
+            threads: count("threads", None)?,
+        })
+    }
+
+    /// The vCPUs of one core, one die and one socket, in that order.
+    pub fn levels(&self) -> [(&'static str, u64); 3] {
+        let core = u64::from(self.threads);
+        let die = core * u64::from(self.cores) * u64::from(self.clusters);
+        [
+            ("core", core),
+            ("die", die),
+            ("socket", die * u64::from(self.dies)),
+        ]
+    }
 }
 
 impl<'a, 'i> Domain<'a, 'i> {
@@ -41,13 +87,21 @@ impl<'a, 'i> Domain<'a, 'i> {
             },
             None => 1,
         };
-        let memory_kib = child(root, "memory").map(kib).transpose()?;
+        let memory = child(root, "memory");
+        let memory_kib = memory.map(kib).transpose()?;
+        let memory_in_decimal_unit = memory
+            .and_then(|m| m.attribute("unit"))
+            .is_some_and(|unit| unit.len() == 2 && unit.to_ascii_lowercase().ends_with('b'));
         let mut domain = Domain {
             root,
             vcpus,
             memory_kib,
+            memory_in_decimal_unit,
             device_memory_kib: 0,
             device_nodes: Vec::new(),
+            topology: child(root, "cpu")
+                .and_then(|cpu| child(cpu, "topology"))
+                .and_then(GuestTopology::read),
         };
         domain.read_memory_devices()?;
         Ok(domain)

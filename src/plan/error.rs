@@ -45,4 +45,19 @@ pub enum FitError {
         missing: CpuSet,
         nodes: CpuSet,
     },
+    #[error("guestnuma: vCPUs {first} and {second} are threads of one guest core (the guest <topology> has {threads} threads per core) but would sit in cells {first_cell} and {second_cell}, and a Linux guest then drops their SMT relation with a kernel warning; keep each core's {threads} vCPUs in one cell")]
+    CoreSplit {
+        first: u32,
+        second: u32,
+        first_cell: usize,
+        second_cell: usize,
+        threads: u32,
+    },
+    #[error("guestnuma: {} in {} of {} would split guest cores (the guest <topology> has {threads} threads per core); use a count whose cells hold whole cores: {counts}", count(*.vcpus as usize, "vCPU"), count(*.cells, "equal cell"), count(*.vcpus as usize / *.cells, "vCPU"))]
+    EvenSplitSplitsCores {
+        vcpus: u32,
+        cells: usize,
+        threads: u32,
+        counts: String,
+    },
 }

@@ -3,13 +3,15 @@
 //! would otherwise have done quietly (drop a pin, resize the guest) or
 //! failed at start.
 
-use crate::cpuset::{CpuSet, NodeSet};
+use crate::cpuset::{CpuSet, NodeSet, MAX_ID};
 use crate::domain::facts::Domain;
 use crate::grammar::cputune::CpuTune;
 use crate::grammar::guestnuma::{GuestCell, GuestNuma};
 use crate::grammar::numatune::{NumaTune, Placement};
 use crate::host::topology::HostLimits;
 use crate::plan::error::FitError;
+use crate::plan::topology;
+use crate::plan::warning::Warning;
 use crate::properties::Request;
 
 pub fn check_pins(cputune: Option<&CpuTune>, domain: &Domain) -> Result<(), FitError> {
@@ -25,20 +27,45 @@ pub fn check_pins(cputune: Option<&CpuTune>, domain: &Domain) -> Result<(), FitE
 
 /// The cells to write: the ones given, checked against the VM, or `N`
 /// equal ones split from its vCPUs and memory.
-pub fn resolve_cells(guestnuma: &GuestNuma, domain: &Domain) -> Result<Vec<GuestCell>, FitError> {
+/// With the guest's topology, no cell may split a core; split dies and
+/// sockets come back as warnings.
+pub fn resolve_cells(
+    guestnuma: &GuestNuma,
+    domain: &Domain,
+) -> Result<(Vec<GuestCell>, Vec<Warning>), FitError> {
     let cells = match guestnuma {
         GuestNuma::Cells(cells) => cells.clone(),
         GuestNuma::Even(count) => split_evenly(*count, domain)?,
     };
     check_cells(&cells, domain)?;
-    Ok(cells)
+    let warnings = match &domain.topology {
+        Some(shape) => topology::check(&cells, domain.vcpus, shape)?,
+        None => Vec::new(),
+    };
+    Ok((cells, warnings))
 }
 
 fn split_evenly(count: usize, domain: &Domain) -> Result<Vec<GuestCell>, FitError> {
     let vcpus = domain.vcpus as usize;
+    if domain.vcpus > MAX_ID + 1 {
+        let why = format!("<vcpu> is {vcpus}, but cells can only name vCPUs 0-{MAX_ID} (libvirt refuses larger ids); give the VM at most {} vCPUs", MAX_ID + 1);
+        return Err(FitError::CannotSplit(why));
+    }
     if !vcpus.is_multiple_of(count) {
         let why = format!("{vcpus} vCPUs cannot be split into {count} equal cells; choose a count that divides {vcpus}");
         return Err(FitError::CannotSplit(why));
+    }
+    if let Some(shape) = &domain.topology {
+        if !(vcpus / count).is_multiple_of(shape.threads as usize) {
+            let counts = topology::whole_core_counts(domain.vcpus, shape);
+            let counts: Vec<String> = counts.iter().map(usize::to_string).collect();
+            return Err(FitError::EvenSplitSplitsCores {
+                vcpus: domain.vcpus,
+                cells: count,
+                threads: shape.threads,
+                counts: counts.join(", "),
+            });
+        }
     }
     let Some(memory) = domain.memory_kib else {
         return Err(FitError::CannotSplit(
@@ -47,7 +74,11 @@ fn split_evenly(count: usize, domain: &Domain) -> Result<Vec<GuestCell>, FitErro
     };
     let total = memory.saturating_sub(domain.device_memory_kib);
     if total % 1024 != 0 || total / 1024 < count as u64 {
-        let why = format!("{total} KiB of memory cannot be split into {count} cells of whole MiB");
+        let cells = crate::wording::count(count, "cell");
+        let mut why = format!("{total} KiB of memory cannot be split into {cells} of whole MiB");
+        if domain.memory_in_decimal_unit {
+            why += "; <memory> is in a decimal unit (KB, MB, GB or TB count in powers of 1000), write it in KiB, MiB or GiB";
+        }
         return Err(FitError::CannotSplit(why));
     }
     let (mib, extra) = (total / 1024 / count as u64, total / 1024 % count as u64);

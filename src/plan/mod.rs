@@ -6,6 +6,8 @@ pub mod cells;
 pub mod error;
 pub mod fit;
 pub mod numatune;
+pub mod topology;
+pub mod warning;
 
 use crate::domain::facts::Domain;
 use crate::grammar::cputune::CpuTune;
@@ -17,6 +19,7 @@ use crate::wording::count;
 use self::cells::CellsPlan;
 use self::error::FitError;
 use self::numatune::NumaTunePlan;
+use self::warning::Warning;
 
 #[derive(Debug)]
 pub struct Plan<'a, 'i> {
@@ -29,6 +32,8 @@ pub struct Plan<'a, 'i> {
     pub cells: Option<CellsPlan<'a, 'i>>,
     /// The line VDSM logs about the edit.
     pub summary: String,
+    /// What goes through but is said, one line each.
+    pub warnings: Vec<Warning>,
 }
 
 /// Every check is made here, before a byte is written. Without `host` (sysfs
@@ -38,9 +43,12 @@ pub fn plan<'a, 'i>(
     request: &Request,
     host: Option<&HostLimits>,
 ) -> Result<Plan<'a, 'i>, FitError> {
-    let cells = match &request.guestnuma {
-        Some(guestnuma) => Some(fit::resolve_cells(guestnuma, domain)?),
-        None => None,
+    let (cells, warnings) = match &request.guestnuma {
+        Some(guestnuma) => {
+            let (cells, warnings) = fit::resolve_cells(guestnuma, domain)?;
+            (Some(cells), warnings)
+        }
+        None => (None, Vec::new()),
     };
     fit::check_pins(request.cputune.as_ref(), domain)?;
     if let Some(host) = host {
@@ -52,6 +60,7 @@ pub fn plan<'a, 'i>(
         numatune,
         summary: summary(request, cells.as_ref().map(Vec::len)),
         cells: cells.map(|cells| cells::plan(domain, &cells)),
+        warnings,
     })
 }
 
