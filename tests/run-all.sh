@@ -31,6 +31,8 @@ step deps packaging/install-deps.sh \
     xmllint:libxml2:libxml2-utils \
     visudo:sudo:sudo
 step cargo-test cargo test --locked
+step mom-model python3 -m unittest discover -s tests/mom
+step vdsm-runner python3 -m unittest discover -s tests/runner
 step rpm bash tests/rpm/run.sh
 step e2e bash tests/e2e/run.sh
 # About 30 s per fuzz target, from the committed corpus: a failure here is

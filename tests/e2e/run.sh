@@ -17,6 +17,7 @@ qemu_conf=/etc/libvirt/qemu.conf
 started_pids=()
 qemu_conf_backup=
 qemu_conf_created=
+sudoers_dropin=
 work=
 
 say() { echo "e2e: $*"; }
@@ -48,6 +49,7 @@ cleanup() {
     elif [ -n "$qemu_conf_created" ]; then
         rm -f "$qemu_conf"
     fi
+    [ -n "$sudoers_dropin" ] && rm -f "$sudoers_dropin"
     [ -n "$work" ] && rm -rf "$work"
 }
 
@@ -107,6 +109,20 @@ start_daemon() {
     started_pids+=($!)
 }
 
+# tests/vdsm-runner runs the hooks as user vdsm, as VDSM does, so the KSM
+# entry switches through sudo like on a host: allow the staged binary what
+# the package's drop-in allows the installed one, until the run ends.
+allow_ksm_switch() {
+    local exe=$1 rule
+    command -v sudo >/dev/null || cannot_run "needs sudo (the KSM entry switches through it)"
+    rule="$work/sudoers"
+    sed "s#/usr/libexec/vdsm-hook-largeguest/vdsm-hook-largeguest#$exe#g" \
+        "$repo/packaging/sudoers/50_vdsm_hook_largeguest" >"$rule"
+    visudo -cqf "$rule" || { say "the staged sudoers rule does not parse" >&2; exit 1; }
+    sudoers_dropin=/etc/sudoers.d/50_vdsm_hook_largeguest_e2e
+    install -m 0440 "$rule" "$sudoers_dropin"
+}
+
 start_libvirt() {
     if virsh -c "$uri" version >/dev/null 2>&1; then
         say "using the libvirtd that already runs"
@@ -130,6 +146,8 @@ main() {
     [ "$(id -u)" -eq 0 ] || cannot_run "needs root (starts libvirtd, writes KSM settings)"
     command -v python3 >/dev/null || cannot_run "needs python3"
     work=$(mktemp -d)
+    # The hooks run as user vdsm, who must reach the staged tree.
+    chmod 755 "$work"
     trap cleanup EXIT
     trap 'exit 130' INT TERM
     install_packages
@@ -138,6 +156,7 @@ main() {
     say "building the release binary"
     (cd "$repo" && cargo build --release --quiet) || exit 1
     "$repo/tests/e2e/stage.sh" "$repo/target/release/vdsm-hook-largeguest" "$work/stage" || exit 1
+    allow_ksm_switch "$work/stage/usr/libexec/vdsm-hook-largeguest/vdsm-hook-largeguest"
 
     start_libvirt
     python3 "$repo/tests/e2e/scenarios.py" --stage "$work/stage" "$@"
