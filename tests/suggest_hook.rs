@@ -20,16 +20,17 @@ fn command(sysfs: &Path) -> Command {
     command
 }
 
-/// A domain as oVirt writes one for a VM with these vCPUs and memory.
-fn domain(vcpus: u32, memory_kib: u64, threads: u32) -> String {
+/// A domain as oVirt writes one for a VM with these vCPUs and memory, with
+/// one virtual socket per guest cell, as the README advises.
+fn domain(vcpus: u32, memory_kib: u64, threads: u32, sockets: u32) -> String {
     format!(
         "<domain type='kvm'>\n  <name>db</name>\n  <memory unit='KiB'>{memory_kib}</memory>\n  \
          <currentMemory unit='KiB'>{memory_kib}</currentMemory>\n  \
          <vcpu placement='static' current='{vcpus}'>{vcpus}</vcpu>\n  \
          <os><type arch='x86_64' machine='pc-q35-rhel9.2.0'>hvm</type></os>\n  \
-         <cpu mode='host-passthrough'><topology sockets='1' cores='{}' threads='{threads}'/></cpu>\n  \
+         <cpu mode='host-passthrough'><topology sockets='{sockets}' cores='{}' threads='{threads}'/></cpu>\n  \
          <devices/>\n</domain>\n",
-        vcpus / threads
+        vcpus / threads / sockets
     )
 }
 
@@ -78,7 +79,9 @@ fn round_trip(name: &str, vcpus: u32, memory_kib: u64, threads: u32, extra: &[&s
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("suggest-hook");
     fs::create_dir_all(&work).unwrap();
     let domxml = work.join(format!("{name}-{vcpus}.xml"));
-    fs::write(&domxml, domain(vcpus, memory_kib, threads)).unwrap();
+    let cells = plan["cells"].as_array().unwrap().len();
+    let sockets = u32::try_from(cells).unwrap();
+    fs::write(&domxml, domain(vcpus, memory_kib, threads, sockets)).unwrap();
 
     let output = hook(&sysfs, "before_vm_start", &domxml, &plan);
     assert!(output.status.success(), "{name}: {output:?}");
@@ -90,7 +93,6 @@ fn round_trip(name: &str, vcpus: u32, memory_kib: u64, threads: u32, extra: &[&s
 
     let rewritten = fs::read_to_string(&domxml).unwrap();
     let fragment = format!("<f>{}</f>", plan["xml"].as_str().unwrap());
-    let cells = plan["cells"].as_array().unwrap().len();
     // Every vcpupin, <memory>, and a memnode and a cell per guest cell.
     assert_eq!(
         placement_lines(&fragment).len(),
