@@ -15,7 +15,7 @@ pub fn whole_core_counts(vcpus: u32, topology: &GuestTopology) -> Vec<usize> {
     (1..=MAX_CELLS.min(vcpus as usize))
         .filter(|&n| {
             let per_cell = vcpus as usize / n;
-            vcpus as usize % n == 0 && per_cell % topology.threads as usize == 0
+            (vcpus as usize).is_multiple_of(n) && per_cell.is_multiple_of(topology.threads as usize)
         })
         .collect()
 }
