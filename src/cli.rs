@@ -14,6 +14,7 @@ use crate::commands::hook::{self, HookJob};
 use crate::commands::{apply, check, engine_config, ksm, suggest, topology};
 use crate::exit_codes::ExitCode;
 use crate::output::{self, PROGRAM};
+use crate::wording::quoted;
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest COMMAND [ARGS]
@@ -79,12 +80,7 @@ fn run(args: Vec<OsString>) -> Result<ExitCode, Error> {
             output::out(&format!("{PROGRAM} {}\n", env!("CARGO_PKG_VERSION")))?;
             return Ok(ExitCode::Success);
         }
-        Some(other) => {
-            return Err(usage(format!(
-                "unknown command {:?}",
-                other.unexpected().to_string()
-            )))
-        }
+        Some(other) => return Err(usage(other.unexpected())),
         None => return Err(usage("a command is required")),
     };
     match command.as_str() {
@@ -97,7 +93,7 @@ fn run(args: Vec<OsString>) -> Result<ExitCode, Error> {
         "ksm" => ksm::command(&mut parser),
         "ksm-switch" => ksm::privileged(&mut parser),
         "help" => print_help(HELP),
-        other => Err(usage(format!("unknown command {other:?}"))),
+        other => Err(usage(format!("unknown command {}", quoted(other)))),
     }
 }
 

@@ -4,6 +4,8 @@
 
 use std::io::Write;
 
+use crate::wording::{is_clean_message, message_line};
+
 /// The name every message starts with, as VDSM logs it.
 pub const PROGRAM: &str = "vdsm-hook-largeguest";
 
@@ -20,8 +22,18 @@ pub fn out(text: &str) -> Result<(), std::io::Error> {
 }
 
 /// One line on stderr, prefixed with the program name: what VDSM logs or
-/// shows. Nothing can be done if stderr itself is gone, so that is ignored.
+/// shows. It passes [`message_line`], so whatever went into it, the engine
+/// gets one line of ASCII with one kind of quote. Nothing can be done if
+/// stderr itself is gone, so that is ignored.
 pub fn note(line: &str) {
+    // Debug builds, which the tests run, stop on a message that needed the
+    // guard; release builds print it guarded.
+    debug_assert!(
+        is_clean_message(line),
+        "a message that is not one clean line of ASCII: {}",
+        message_line(line)
+    );
+    let line = message_line(line);
     let _ = writeln!(std::io::stderr().lock(), "{PROGRAM}: {line}");
 }
 

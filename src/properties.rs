@@ -10,6 +10,7 @@ use crate::grammar::guestnuma::{self, GuestNuma};
 use crate::grammar::numatune::{self, NumaTune};
 use crate::grammar::problem::{Problem, PropertyError};
 use crate::grammar::{regex, switch};
+use crate::wording::quoted;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Property {
@@ -91,12 +92,16 @@ impl Property {
 /// `NAME=VALUE` as `check` and `apply` take it on their command lines.
 pub fn split_pair(arg: &str) -> Result<(Property, &str), String> {
     let Some((name, value)) = arg.split_once('=') else {
-        return Err(format!("{arg:?} is not NAME=VALUE, e.g. cputune=0#2"));
+        return Err(format!(
+            "{} is not NAME=VALUE, e.g. cputune=0#2",
+            quoted(arg)
+        ));
     };
     let Some(property) = Property::from_name(name) else {
         let known: Vec<&str> = Property::ALL.iter().map(|p| p.name()).collect();
         return Err(format!(
-            "unknown property {name:?}; known: {}",
+            "unknown property {}; known: {}",
+            quoted(name),
             known.join(", ")
         ));
     };

@@ -17,6 +17,7 @@ use crate::plan::plan;
 use crate::plan::warning::Warning;
 use crate::properties::Request;
 use crate::splice::splice;
+use crate::wording::{bare, quoted_path};
 
 /// The variable VDSM names the domain XML file in.
 pub const DOMXML_VARIABLE: &str = "_hook_domxml";
@@ -35,11 +36,11 @@ pub enum Refusal {
 /// Reading or replacing the domain XML file failed.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum DomxmlError {
-    #[error("cannot read the domain XML {path:?}: {reason}")]
+    #[error("cannot read the domain XML {}: {}", quoted_path(.path), bare(.reason))]
     Read { path: PathBuf, reason: String },
-    #[error("the domain XML {path:?} is not UTF-8 text (bad byte at offset {offset}); VDSM writes UTF-8")]
+    #[error("the domain XML {} is not UTF-8 text (bad byte at offset {offset}); VDSM writes UTF-8", quoted_path(.path))]
     NotUtf8 { path: PathBuf, offset: usize },
-    #[error("cannot write the domain XML {path:?}: {reason}; it was left unchanged")]
+    #[error("cannot write the domain XML {}: {}; it was left unchanged", quoted_path(.path), bare(.reason))]
     Write { path: PathBuf, reason: String },
 }
 

@@ -7,6 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use assert_cmd::Command;
 use regex::Regex;
+use vdsm_hook_largeguest::wording::quoted;
 
 const PROGRAM: &str = "vdsm-hook-largeguest";
 const PROPERTIES: [&str; 3] = ["cputune", "numatune", "guestnuma"];
@@ -87,11 +88,11 @@ fn check_reports_each_refused_value_on_one_line_and_exits_2() {
     assert_eq!(
         run.stderr,
         [
-            "vdsm-hook-largeguest: cputune: expected a CPU number after '-' at column 5 in \"0#1-\"",
+            "vdsm-hook-largeguest: cputune: expected a CPU number after '-' at column 5 in '0#1-'",
             "vdsm-hook-largeguest: guestnuma: expected ',' and the next cell or the end of the \
-             value at column 5 in \"0#4G\\n<x>\\\"'\"",
-            "vdsm-hook-largeguest: guestnuma: the vCPU set \"0,^0\" is empty at column 1 in \
-             \"0,^0#1G\"; a set needs at least one id",
+             value at column 5 in '0#4G\\n<x>\\u{22}\\''",
+            "vdsm-hook-largeguest: guestnuma: the vCPU set '0,^0' is empty at column 1 in \
+             '0,^0#1G'; a set needs at least one id",
         ]
     );
 }
@@ -127,7 +128,7 @@ fn check_reads_the_environment_when_given_no_arguments() {
     assert_eq!(
         run.stderr,
         [
-            "vdsm-hook-largeguest: cputune: range 3-1 is reversed at column 3 in \"0#3-1\"; \
+            "vdsm-hook-largeguest: cputune: range 3-1 is reversed at column 3 in '0#3-1'; \
           write it low to high, 1-3"
         ]
     );
@@ -145,7 +146,7 @@ fn check_refuses_a_value_that_is_not_utf8_in_the_environment() {
     assert!(run.stdout.is_empty());
     assert_eq!(
         run.stderr,
-        ["vdsm-hook-largeguest: numatune: the value is not valid UTF-8 at column 1 in \"\u{fffd}0\""]
+        ["vdsm-hook-largeguest: numatune: the value is not valid UTF-8 at column 1 in '\\u{fffd}0'"]
     );
 }
 
@@ -186,14 +187,14 @@ fn check_refuses_unknown_names_and_malformed_arguments() {
     assert!(run.stdout.is_empty(), "nothing is checked on a usage error");
     assert_eq!(
         run.stderr,
-        ["vdsm-hook-largeguest: unknown property \"foo\"; known: cputune, numatune, guestnuma, ksm_merge_across_nodes"]
+        ["vdsm-hook-largeguest: unknown property 'foo'; known: cputune, numatune, guestnuma, ksm_merge_across_nodes"]
     );
 
     let run = check(&["cputune"]);
     assert_eq!(run.code, 2);
     assert_eq!(
         run.stderr,
-        ["vdsm-hook-largeguest: \"cputune\" is not NAME=VALUE, e.g. cputune=0#2"]
+        ["vdsm-hook-largeguest: 'cputune' is not NAME=VALUE, e.g. cputune=0#2"]
     );
 }
 
@@ -265,7 +266,8 @@ fn engine_config_refuses_a_bad_cluster_level() {
         assert_eq!(
             run.stderr,
             [format!(
-                "vdsm-hook-largeguest: cluster level {level:?} is not of the form X.Y, e.g. 4.7"
+                "vdsm-hook-largeguest: cluster level {} is not of the form X.Y, e.g. 4.7",
+                quoted(level)
             )]
         );
     }
@@ -345,10 +347,10 @@ fn readme_error_examples_are_what_check_prints() {
         .nth(1)
         .and_then(|rest| rest.split("```").next())
         .expect("a text block of error examples");
-    let line = Regex::new(r#"^(\w+): .* in "([^"\\]*)"(; .*)?$"#).unwrap();
+    let line = Regex::new(r"^(\w+): .* in '([^'\\]*)'(; .*)?$").unwrap();
     let (declared, _) = declarations(&engine_config(&[]).stdout);
     for message in block.lines() {
-        let parts = line.captures(message).expect("PROPERTY: ... in \"VALUE\"");
+        let parts = line.captures(message).expect("PROPERTY: ... in 'VALUE'");
         let (property, value) = (&parts[1], &parts[2]);
         let run = check(&[&format!("{property}={value}")]);
         assert_eq!(run.code, 2);

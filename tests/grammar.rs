@@ -7,6 +7,7 @@ use vdsm_hook_largeguest::grammar::cputune::{self, CpuTune};
 use vdsm_hook_largeguest::grammar::guestnuma::{self, GuestCell, GuestNuma};
 use vdsm_hook_largeguest::grammar::numatune::{self, MemoryMode, NumaTune, Placement};
 use vdsm_hook_largeguest::grammar::problem::{PropertyError, MAX_VALUE_LEN};
+use vdsm_hook_largeguest::wording::is_clean_message;
 
 fn set(ranges: &[(u32, u32)]) -> CpuSet {
     let mut set = CpuSet::new();
@@ -65,7 +66,10 @@ fn refused<T: std::fmt::Debug>(
         Err(err) => err,
     };
     let text = err.to_string();
-    assert!(!text.contains('\n') && !text.contains('\r'), "{text}");
+    assert!(
+        is_clean_message(&text),
+        "not one line of ASCII with one quote kind: {text}"
+    );
     assert_eq!(err.column, column, "{text}");
     assert_eq!(err.value, value);
     text
@@ -111,11 +115,11 @@ fn cpuset_prints_sorted_merged_ranges_without_exclusions() {
 fn reversed_range_is_refused_with_the_fix() {
     assert_eq!(
         cputune_err("0#3-1", 3),
-        "cputune: range 3-1 is reversed at column 3 in \"0#3-1\"; write it low to high, 1-3"
+        "cputune: range 3-1 is reversed at column 3 in '0#3-1'; write it low to high, 1-3"
     );
     assert_eq!(
         numatune_err("strict#0,5-4", 10),
-        "numatune: range 5-4 is reversed at column 10 in \"strict#0,5-4\"; \
+        "numatune: range 5-4 is reversed at column 10 in 'strict#0,5-4'; \
          write it low to high, 4-5"
     );
 }
@@ -124,18 +128,18 @@ fn reversed_range_is_refused_with_the_fix() {
 fn ids_above_16383_are_refused() {
     assert_eq!(
         cputune_err("0#16384", 3),
-        "cputune: CPU 16384 is above the highest id at column 3 in \"0#16384\"; \
+        "cputune: CPU 16384 is above the highest id at column 3 in '0#16384'; \
          ids go from 0 to 16383"
     );
     assert_eq!(
         cputune_err("16384#0", 1),
-        "cputune: vCPU 16384 is above the highest id at column 1 in \"16384#0\"; \
+        "cputune: vCPU 16384 is above the highest id at column 1 in '16384#0'; \
          ids go from 0 to 16383"
     );
     assert_eq!(
         numatune_err("0-1234567890123456789012345", 3),
         "numatune: node 123456789012345678901234... is above the highest id at column 3 in \
-         \"0-1234567890123456789012345\"; ids go from 0 to 16383"
+         '0-1234567890123456789012345'; ids go from 0 to 16383"
     );
 }
 
@@ -143,13 +147,13 @@ fn ids_above_16383_are_refused() {
 fn a_set_that_ends_up_empty_is_refused() {
     assert_eq!(
         cputune_err("0#0,^0", 3),
-        "cputune: the CPU set \"0,^0\" is empty at column 3 in \"0#0,^0\"; \
+        "cputune: the CPU set '0,^0' is empty at column 3 in '0#0,^0'; \
          a set needs at least one id"
     );
     assert_eq!(
         numatune_err("interleave#1-2,^1,^2", 12),
-        "numatune: the node set \"1-2,^1,^2\" is empty at column 12 in \
-         \"interleave#1-2,^1,^2\"; a set needs at least one id"
+        "numatune: the node set '1-2,^1,^2' is empty at column 12 in \
+         'interleave#1-2,^1,^2'; a set needs at least one id"
     );
 }
 
@@ -158,12 +162,12 @@ fn an_exclusion_that_removes_nothing_is_refused() {
     assert_eq!(
         cputune_err("0#^2,0-3", 3),
         "cputune: '^2' removes nothing, CPU 2 is not in the set built so far at column 3 in \
-         \"0#^2,0-3\"; put each exclusion after the range it cuts into, as in 0-3,^2"
+         '0#^2,0-3'; put each exclusion after the range it cuts into, as in 0-3,^2"
     );
     assert_eq!(
         numatune_err("0-3,^5", 5),
         "numatune: '^5' removes nothing, node 5 is not in the set built so far at column 5 in \
-         \"0-3,^5\"; put each exclusion after the range it cuts into, as in 0-3,^2"
+         '0-3,^5'; put each exclusion after the range it cuts into, as in 0-3,^2"
     );
 }
 
@@ -172,11 +176,11 @@ fn exclusions_take_a_single_number() {
     assert_eq!(
         cputune_err("0#0-3,^1-2", 9),
         "cputune: expected ',' after the excluded id ('^' takes a single number, not a range) \
-         at column 9 in \"0#0-3,^1-2\""
+         at column 9 in '0#0-3,^1-2'"
     );
     assert_eq!(
         cputune_err("0#0-3,^", 8),
-        "cputune: expected a CPU number after '^' at column 8 in \"0#0-3,^\""
+        "cputune: expected a CPU number after '^' at column 8 in '0#0-3,^'"
     );
 }
 
@@ -184,15 +188,15 @@ fn exclusions_take_a_single_number() {
 fn a_dangling_dash_or_comma_is_refused() {
     assert_eq!(
         cputune_err("0#1-", 5),
-        "cputune: expected a CPU number after '-' at column 5 in \"0#1-\""
+        "cputune: expected a CPU number after '-' at column 5 in '0#1-'"
     );
     assert_eq!(
         cputune_err("0#1,", 5),
-        "cputune: expected a CPU number or '^' after ',' at column 5 in \"0#1,\""
+        "cputune: expected a CPU number or '^' after ',' at column 5 in '0#1,'"
     );
     assert_eq!(
         numatune_err("0,", 3),
-        "numatune: expected a node number or '^' after ',' at column 3 in \"0,\""
+        "numatune: expected a node number or '^' after ',' at column 3 in '0,'"
     );
 }
 
@@ -251,11 +255,11 @@ fn cputune_prints_in_vcpu_order_with_runs_folded() {
 fn cputune_same_vcpu_twice_is_refused() {
     assert_eq!(
         cputune_err("0#1,0#2", 5),
-        "cputune: vCPU 0 is pinned twice at column 5 in \"0#1,0#2\"; give each vCPU one entry"
+        "cputune: vCPU 0 is pinned twice at column 5 in '0#1,0#2'; give each vCPU one entry"
     );
     assert_eq!(
         cputune_err("0-3#1_2-5#2", 7),
-        "cputune: vCPU 2 is pinned twice at column 7 in \"0-3#1_2-5#2\"; give each vCPU one entry"
+        "cputune: vCPU 2 is pinned twice at column 7 in '0-3#1_2-5#2'; give each vCPU one entry"
     );
 }
 
@@ -263,23 +267,23 @@ fn cputune_same_vcpu_twice_is_refused() {
 fn cputune_syntax_errors() {
     assert_eq!(
         cputune_err("", 1),
-        "cputune: expected a vCPU number at column 1 in \"\""
+        "cputune: expected a vCPU number at column 1 in ''"
     );
     assert_eq!(
         cputune_err("0", 2),
-        "cputune: expected '#' after the vCPU at column 2 in \"0\""
+        "cputune: expected '#' after the vCPU at column 2 in '0'"
     );
     assert_eq!(
         cputune_err("0#1x", 4),
-        "cputune: expected ',' or the end of the value at column 4 in \"0#1x\""
+        "cputune: expected ',' or the end of the value at column 4 in '0#1x'"
     );
     assert_eq!(
         cputune_err("0#1_1#2 ", 8),
-        "cputune: expected '_' or the end of the value at column 8 in \"0#1_1#2 \""
+        "cputune: expected '_' or the end of the value at column 8 in '0#1_1#2 '"
     );
     assert_eq!(
         cputune_err("0#1_", 5),
-        "cputune: expected a vCPU number at column 5 in \"0#1_\""
+        "cputune: expected a vCPU number at column 5 in '0#1_'"
     );
 }
 
@@ -287,36 +291,36 @@ fn cputune_syntax_errors() {
 fn cputune_refuses_hostile_characters() {
     assert_eq!(
         cputune_err("0#\u{663}", 3),
-        "cputune: expected a CPU number or '^' at column 3 in \"0#\u{663}\""
+        "cputune: expected a CPU number or '^' at column 3 in '0#\\u{663}'"
     );
     // The column counts characters, not bytes.
     assert_eq!(
         cputune_err("0#1,\u{663}", 5),
-        "cputune: expected a CPU number or '^' after ',' at column 5 in \"0#1,\u{663}\""
+        "cputune: expected a CPU number or '^' after ',' at column 5 in '0#1,\\u{663}'"
     );
     assert_eq!(
         cputune_err("0#1\n2", 4),
-        "cputune: expected ',' or the end of the value at column 4 in \"0#1\\n2\""
+        "cputune: expected ',' or the end of the value at column 4 in '0#1\\n2'"
     );
     assert_eq!(
         cputune_err("0#1\t", 4),
-        "cputune: expected ',' or the end of the value at column 4 in \"0#1\\t\""
+        "cputune: expected ',' or the end of the value at column 4 in '0#1\\t'"
     );
     assert_eq!(
         cputune_err("0#1\0", 4),
-        "cputune: expected ',' or the end of the value at column 4 in \"0#1\\0\""
+        "cputune: expected ',' or the end of the value at column 4 in '0#1\\u{0}'"
     );
     assert_eq!(
         cputune_err("0#\"1\"", 3),
-        "cputune: expected a CPU number or '^' at column 3 in \"0#\\\"1\\\"\""
+        "cputune: expected a CPU number or '^' at column 3 in '0#\\u{22}1\\u{22}'"
     );
     assert_eq!(
         cputune_err("0#<1>", 3),
-        "cputune: expected a CPU number or '^' at column 3 in \"0#<1>\""
+        "cputune: expected a CPU number or '^' at column 3 in '0#<1>'"
     );
     assert_eq!(
         cputune_err("0#1'", 4),
-        "cputune: expected ',' or the end of the value at column 4 in \"0#1'\""
+        "cputune: expected ',' or the end of the value at column 4 in '0#1\\''"
     );
 }
 
@@ -367,13 +371,13 @@ fn numatune_preferred_takes_one_node() {
     assert_eq!(numatune_ok("preferred#2-3,^3").to_string(), "preferred#2");
     assert_eq!(
         numatune_err("preferred#0-1", 11),
-        "numatune: 'preferred' takes a single node and \"0-1\" has several at column 11 in \
-         \"preferred#0-1\"; use strict or interleave to spread memory over several nodes"
+        "numatune: 'preferred' takes a single node and '0-1' has several at column 11 in \
+         'preferred#0-1'; use strict or interleave to spread memory over several nodes"
     );
     assert_eq!(
         numatune_err("preferred#0,2", 11),
-        "numatune: 'preferred' takes a single node and \"0,2\" has several at column 11 in \
-         \"preferred#0,2\"; use strict or interleave to spread memory over several nodes"
+        "numatune: 'preferred' takes a single node and '0,2' has several at column 11 in \
+         'preferred#0,2'; use strict or interleave to spread memory over several nodes"
     );
 }
 
@@ -382,47 +386,47 @@ fn numatune_syntax_errors() {
     let modes = "a mode (strict, interleave, preferred or restrictive), a node set or 'auto'";
     assert_eq!(
         numatune_err("", 1),
-        format!("numatune: expected {modes} at column 1 in \"\"")
+        format!("numatune: expected {modes} at column 1 in ''")
     );
     assert_eq!(
         numatune_err("Strict#0", 1),
-        format!("numatune: expected {modes} at column 1 in \"Strict#0\"")
+        format!("numatune: expected {modes} at column 1 in 'Strict#0'")
     );
     assert_eq!(
         numatune_err("bogus#0", 1),
-        format!("numatune: expected {modes} at column 1 in \"bogus#0\"")
+        format!("numatune: expected {modes} at column 1 in 'bogus#0'")
     );
     assert_eq!(
         numatune_err("<x>", 1),
-        format!("numatune: expected {modes} at column 1 in \"<x>\"")
+        format!("numatune: expected {modes} at column 1 in '<x>'")
     );
     assert_eq!(
         numatune_err("strict", 7),
-        "numatune: expected '#' after the mode at column 7 in \"strict\""
+        "numatune: expected '#' after the mode at column 7 in 'strict'"
     );
     assert_eq!(
         numatune_err("strict#", 8),
-        "numatune: expected a node set or 'auto' after '#' at column 8 in \"strict#\""
+        "numatune: expected a node set or 'auto' after '#' at column 8 in 'strict#'"
     );
     assert_eq!(
         numatune_err("strict#\u{663}", 8),
-        "numatune: expected a node set or 'auto' after '#' at column 8 in \"strict#\u{663}\""
+        "numatune: expected a node set or 'auto' after '#' at column 8 in 'strict#\\u{663}'"
     );
     assert_eq!(
         numatune_err("auto#1", 5),
-        "numatune: expected the end of the value after 'auto' at column 5 in \"auto#1\""
+        "numatune: expected the end of the value after 'auto' at column 5 in 'auto#1'"
     );
     assert_eq!(
         numatune_err("strict#auto,1", 12),
-        "numatune: expected the end of the value after 'auto' at column 12 in \"strict#auto,1\""
+        "numatune: expected the end of the value after 'auto' at column 12 in 'strict#auto,1'"
     );
     assert_eq!(
         numatune_err("0#1", 2),
-        "numatune: expected ',' and another node or the end of the value at column 2 in \"0#1\""
+        "numatune: expected ',' and another node or the end of the value at column 2 in '0#1'"
     );
     assert_eq!(
         numatune_err("0\r", 2),
-        "numatune: expected ',' and another node or the end of the value at column 2 in \"0\\r\""
+        "numatune: expected ',' and another node or the end of the value at column 2 in '0\\r'"
     );
 }
 
@@ -538,11 +542,11 @@ fn guestnuma_lone_count() {
 fn guestnuma_cell_count_is_1_to_128() {
     assert_eq!(
         guestnuma_err("0", 1),
-        "guestnuma: 0 guest cells are asked for at column 1 in \"0\"; QEMU allows 1 to 128 cells"
+        "guestnuma: 0 guest cells are asked for at column 1 in '0'; QEMU allows 1 to 128 cells"
     );
     assert_eq!(
         guestnuma_err("129", 1),
-        "guestnuma: 129 guest cells are asked for at column 1 in \"129\"; \
+        "guestnuma: 129 guest cells are asked for at column 1 in '129'; \
          QEMU allows 1 to 128 cells"
     );
     let many: Vec<String> = (0..129).map(|cpu| format!("{cpu}#1G")).collect();
@@ -563,12 +567,12 @@ fn guestnuma_cell_count_is_1_to_128() {
 fn guestnuma_vcpu_in_two_cells_is_refused() {
     assert_eq!(
         guestnuma_err("0-1#4G,1-2#4G", 8),
-        "guestnuma: vCPU 1 is in two guest cells at column 8 in \"0-1#4G,1-2#4G\"; \
+        "guestnuma: vCPU 1 is in two guest cells at column 8 in '0-1#4G,1-2#4G'; \
          each vCPU belongs to exactly one cell"
     );
     assert_eq!(
         guestnuma_err("0,5#1G_2,5#1G", 8),
-        "guestnuma: vCPU 5 is in two guest cells at column 8 in \"0,5#1G_2,5#1G\"; \
+        "guestnuma: vCPU 5 is in two guest cells at column 8 in '0,5#1G_2,5#1G'; \
          each vCPU belongs to exactly one cell"
     );
 }
@@ -577,24 +581,24 @@ fn guestnuma_vcpu_in_two_cells_is_refused() {
 fn guestnuma_memory_must_be_above_zero_and_fit() {
     assert_eq!(
         guestnuma_err("0#0", 3),
-        "guestnuma: the cell's memory is 0 at column 3 in \"0#0\"; \
+        "guestnuma: the cell's memory is 0 at column 3 in '0#0'; \
          give each cell a size above 0, e.g. 4G"
     );
     assert_eq!(
         guestnuma_err("0#0G", 3),
-        "guestnuma: the cell's memory is 0 at column 3 in \"0#0G\"; \
+        "guestnuma: the cell's memory is 0 at column 3 in '0#0G'; \
          give each cell a size above 0, e.g. 4G"
     );
     assert_eq!(
         guestnuma_err("0#99999999999999999999", 3),
         "guestnuma: memory 99999999999999999999 is too large at column 3 in \
-         \"0#99999999999999999999\"; no host has that much memory"
+         '0#99999999999999999999'; no host has that much memory"
     );
     // Fits in u64 as a number, overflows once scaled to KiB.
     assert_eq!(
         guestnuma_err("0#18014398509481984T", 3),
         "guestnuma: memory 18014398509481984T is too large at column 3 in \
-         \"0#18014398509481984T\"; no host has that much memory"
+         '0#18014398509481984T'; no host has that much memory"
     );
 }
 
@@ -611,7 +615,7 @@ fn guestnuma_bad_unit_is_refused() {
             guestnuma_err(value, column),
             format!(
                 "guestnuma: expected a unit K, KiB, M, MiB, G, GiB, T or TiB at column {column} \
-                 in {value:?}"
+                 in '{value}'"
             )
         );
     }
@@ -621,7 +625,7 @@ fn guestnuma_bad_unit_is_refused() {
 fn guestnuma_comma_separated_host_nodes_are_one_range() {
     assert_eq!(
         guestnuma_err("0#4G#0,1#4G#2,3", 16),
-        "guestnuma: expected '#' after the cell's vCPUs at column 16 in \"0#4G#0,1#4G#2,3\"; \
+        "guestnuma: expected '#' after the cell's vCPUs at column 16 in '0#4G#0,1#4G#2,3'; \
          to bind a cell to a list of host nodes, separate the cells with '_', \
          as in 0-3#4G#0,2_4-7#4G#1,3"
     );
@@ -631,48 +635,48 @@ fn guestnuma_comma_separated_host_nodes_are_one_range() {
 fn guestnuma_syntax_errors() {
     assert_eq!(
         guestnuma_err("", 1),
-        "guestnuma: expected a vCPU number or '^' at column 1 in \"\""
+        "guestnuma: expected a vCPU number or '^' at column 1 in ''"
     );
     assert_eq!(
         guestnuma_err("0#", 3),
         "guestnuma: expected the cell's memory, e.g. 4096 (KiB) or 4G, after '#' at column 3 \
-         in \"0#\""
+         in '0#'"
     );
     assert_eq!(
         guestnuma_err("0-3", 4),
-        "guestnuma: expected '#' after the cell's vCPUs at column 4 in \"0-3\""
+        "guestnuma: expected '#' after the cell's vCPUs at column 4 in '0-3'"
     );
     assert_eq!(
         guestnuma_err("0#4G#", 6),
-        "guestnuma: expected a node number or '^' at column 6 in \"0#4G#\""
+        "guestnuma: expected a node number or '^' at column 6 in '0#4G#'"
     );
     assert_eq!(
         guestnuma_err("0#4G#0,1#4G#", 13),
         "guestnuma: expected a host node number or range after '#' at column 13 in \
-         \"0#4G#0,1#4G#\""
+         '0#4G#0,1#4G#'"
     );
     assert_eq!(
         guestnuma_err("0#4G 1", 5),
         "guestnuma: expected ',' and the next cell or the end of the value at column 5 in \
-         \"0#4G 1\""
+         '0#4G 1'"
     );
     assert_eq!(
         guestnuma_err("0#4G_1#4G_", 11),
-        "guestnuma: expected a vCPU number or '^' at column 11 in \"0#4G_1#4G_\""
+        "guestnuma: expected a vCPU number or '^' at column 11 in '0#4G_1#4G_'"
     );
     assert_eq!(
         guestnuma_err("\u{663}", 1),
-        "guestnuma: expected a vCPU number or '^' at column 1 in \"\u{663}\""
+        "guestnuma: expected a vCPU number or '^' at column 1 in '\\u{663}'"
     );
     assert_eq!(
         guestnuma_err("0#4G\u{7f}", 5),
         "guestnuma: expected ',' and the next cell or the end of the value at column 5 in \
-         \"0#4G\\u{7f}\""
+         '0#4G\\u{7f}'"
     );
     assert_eq!(
         guestnuma_err("0#<4G>", 3),
         "guestnuma: expected the cell's memory, e.g. 4096 (KiB) or 4G, after '#' at column 3 \
-         in \"0#<4G>\""
+         in '0#<4G>'"
     );
 }
 
@@ -695,11 +699,11 @@ fn a_value_longer_than_64_kib_is_refused_before_parsing() {
         assert!(!text.contains('\n'));
         assert!(
             text.starts_with(&format!(
-                "{property}: the value is 65537 bytes long at column 1 in \"0#111"
+                "{property}: the value is 65537 bytes long at column 1 in '0#111"
             )),
             "{text}"
         );
-        assert!(text.ends_with("\"...; the limit is 65536 bytes"), "{text}");
+        assert!(text.ends_with("'...; the limit is 65536 bytes"), "{text}");
         assert!(text.len() < 200, "{text}");
     }
 }
@@ -709,11 +713,11 @@ fn a_semantic_problem_does_not_hide_a_later_syntax_error() {
     // The reversed range comes first, but the value is not even well formed.
     assert_eq!(
         cputune_err("0#3-1,x", 7),
-        "cputune: expected a CPU number or '^' after ',' at column 7 in \"0#3-1,x\""
+        "cputune: expected a CPU number or '^' after ',' at column 7 in '0#3-1,x'"
     );
     assert_eq!(
         guestnuma_err("0#0,1#4G#", 10),
-        "guestnuma: expected a host node number or range after '#' at column 10 in \"0#0,1#4G#\""
+        "guestnuma: expected a host node number or range after '#' at column 10 in '0#0,1#4G#'"
     );
 }
 

@@ -11,6 +11,7 @@ mod scene;
 
 use assert_cmd::Command;
 use scene::{running_as_root, Scene};
+use vdsm_hook_largeguest::wording::is_clean_message;
 
 const DOMAIN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <domain type="kvm" xmlns:ovirt-vm="http://ovirt.org/vm/1.0">
@@ -38,6 +39,7 @@ fn refused(scene: &Scene, properties: &[(&str, &str)], message: &str) {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert!(stderr.starts_with("vdsm-hook-largeguest: "), "{stderr}");
+    assert!(is_clean_message(stderr.trim_end()), "{stderr}");
     assert!(stderr.contains(message), "expected {message:?} in {stderr}");
     assert_eq!(
         fs::read(scene.domxml()).ok(),
@@ -109,7 +111,7 @@ fn a_bad_property_value_is_refused_with_its_column() {
     refused(
         &scene,
         &[("cputune", "0#1-")],
-        r#"cputune: expected a CPU number after '-' at column 5 in "0#1-""#,
+        "cputune: expected a CPU number after '-' at column 5 in '0#1-'",
     );
     refused(
         &scene,
@@ -389,12 +391,12 @@ fn every_domain_refusal_leaves_the_file_as_it_was() {
         (
             with("<vcpu current=\"2\">4</vcpu>", "<vcpu>four</vcpu>"),
             vec![("cputune", "0#0")],
-            "the domain XML's <vcpu> holds \"four\", expected a number of vCPUs, 1 or more",
+            "the domain XML's <vcpu> holds 'four', expected a number of vCPUs, 1 or more",
         ),
         (
             with("<vcpu current=\"2\">4</vcpu>", "<vcpu>0</vcpu>"),
             vec![("guestnuma", "1")],
-            "the domain XML's <vcpu> holds \"0\", expected a number of vCPUs, 1 or more",
+            "the domain XML's <vcpu> holds '0', expected a number of vCPUs, 1 or more",
         ),
         (
             with("<vcpu current=\"2\">4</vcpu>", "<vcpu>1</vcpu>"),
@@ -404,7 +406,7 @@ fn every_domain_refusal_leaves_the_file_as_it_was() {
         (
             with("<memory unit=\"KiB\">", "<memory unit=\"parsecs\">"),
             vec![("guestnuma", "2")],
-            "the domain XML's <memory> holds \"4194304\", expected a whole number, with a unit attribute",
+            "the domain XML's <memory> holds '4194304', expected a whole number, with a unit attribute",
         ),
         (
             DOMAIN.to_string(),

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use ksm_support::{as_nobody, give_to_nobody, page_size, skip, stderr_of, FakeHost, TempDir, BIN};
+use vdsm_hook_largeguest::wording::quoted;
 
 const ALLOWED: &str =
     "0 (keep merged pages on their own NUMA node), 1 (merge across nodes), true or false";
@@ -59,7 +60,8 @@ fn bad_property_values_are_refused_and_quoted() {
         assert_eq!(
             one_line(&stderr),
             format!(
-                "vdsm-hook-largeguest: ksm_merge_across_nodes: expected {ALLOWED} at column 1 in {bad:?}"
+                "vdsm-hook-largeguest: ksm_merge_across_nodes: expected {ALLOWED} at column 1 in {}",
+                quoted(bad)
             )
         );
     }
@@ -164,7 +166,7 @@ fn unmerge_timeout_puts_run_back() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         one_line(&stderr_of(&out)),
-        format!("vdsm-hook-largeguest: ksm set: expected {ALLOWED} at column 1 in \"yes\"")
+        format!("vdsm-hook-largeguest: ksm set: expected {ALLOWED} at column 1 in 'yes'")
     );
 }
 
@@ -306,11 +308,11 @@ fn ksm_set_arguments_are_checked() {
     for (args, message) in [
         (
             vec!["set", "0", "--timeout", "0"],
-            "timeout \"0\" is not a whole number of seconds above 0",
+            "timeout '0' is not a whole number of seconds above 0",
         ),
         (
             vec!["set", "0", "--timeout", "1.5"],
-            "timeout \"1.5\" is not a whole number of seconds above 0",
+            "timeout '1.5' is not a whole number of seconds above 0",
         ),
         (vec!["set"], "ksm takes 'status' or 'set 0|1 [--timeout S]'"),
         (

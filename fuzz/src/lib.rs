@@ -41,11 +41,11 @@ where
     );
 }
 
-/// A refusal is one short line an administrator reads: no raw control
-/// characters, and a hostile value cannot make it long.
+/// A refusal is one short line an administrator reads: ASCII with one kind
+/// of quote (as the engine shows it), and a hostile value cannot make it long.
 pub fn refused(message: &str) {
     assert!(
-        !message.chars().any(char::is_control),
+        vdsm_hook_largeguest::wording::is_clean_message(message),
         "message is not one clean line: {message:?}"
     );
     assert!(

@@ -6,6 +6,7 @@ use std::ffi::OsString;
 use crate::commands::error::Error;
 use crate::exit_codes::ExitCode;
 use crate::output::{self, PROGRAM};
+use crate::wording::quoted;
 
 /// A command line that `--help` may interrupt.
 pub enum Parsed<T> {
@@ -20,10 +21,41 @@ pub fn print_help(help: &str) -> Result<ExitCode, Error> {
 }
 
 /// A usage error, pointing at the help.
-pub fn usage(problem: impl std::fmt::Display) -> Error {
+pub fn usage(problem: impl Into<lexopt::Error>) -> Error {
     Error::Usage(format!(
-        "{problem}; run '{PROGRAM} --help' for the commands"
+        "{}; run '{PROGRAM} --help' for the commands",
+        describe(&problem.into())
     ))
+}
+
+/// lexopt's own wording, but quoted the program's way: lexopt quotes
+/// values with Rust's `{:?}` (double quotes) and options with bare `'`.
+pub fn describe(err: &lexopt::Error) -> String {
+    use lexopt::Error::*;
+    let lossy = |value: &OsString| value.to_string_lossy().into_owned();
+    match err {
+        MissingValue { option: None } => "missing argument".into(),
+        MissingValue {
+            option: Some(option),
+        } => format!("missing argument for option {}", quoted(option)),
+        UnexpectedOption(option) => format!("invalid option {}", quoted(option)),
+        UnexpectedArgument(value) => format!("unexpected argument {}", quoted(&lossy(value))),
+        UnexpectedValue { option, value } => format!(
+            "unexpected argument for option {}: {}",
+            quoted(option),
+            quoted(&lossy(value))
+        ),
+        NonUnicodeValue(value) => not_utf8(value),
+        ParsingFailed { value, error } => {
+            format!("cannot parse argument {}: {error}", quoted(value))
+        }
+        Custom(error) => error.to_string(),
+    }
+}
+
+fn not_utf8(value: &OsString) -> String {
+    let value = value.to_string_lossy();
+    format!("argument {} is not valid UTF-8", quoted(&value))
 }
 
 /// An argument as text: the values here are numbers, sets, names and
@@ -31,5 +63,5 @@ pub fn usage(problem: impl std::fmt::Display) -> Error {
 pub fn text(value: OsString) -> Result<String, lexopt::Error> {
     value
         .into_string()
-        .map_err(|value| lexopt::Error::from(format!("argument {value:?} is not valid UTF-8")))
+        .map_err(|value| lexopt::Error::from(not_utf8(&value)))
 }

@@ -8,6 +8,7 @@ use crate::commands::error::Error;
 use crate::exit_codes::ExitCode;
 use crate::output;
 use crate::properties::Property;
+use crate::wording::quoted;
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest engine-config [--cver X.Y]
@@ -57,7 +58,8 @@ pub fn declaration(cluster_level: &str) -> Result<String, Error> {
         .is_some_and(|(major, minor)| is_number(major) && is_number(minor));
     if !well_formed {
         return Err(Error::Usage(format!(
-            "cluster level {cluster_level:?} is not of the form X.Y, e.g. {DEFAULT_CLUSTER_LEVEL}"
+            "cluster level {} is not of the form X.Y, e.g. {DEFAULT_CLUSTER_LEVEL}",
+            quoted(cluster_level)
         )));
     }
     let declarations: Vec<String> = Property::ALL

@@ -14,6 +14,7 @@ use crate::migration;
 use crate::output;
 use crate::properties::{Property, Request};
 use crate::rewrite::{self, DOMXML_VARIABLE};
+use crate::wording::quoted;
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest hook before_vm_start|before_vm_migrate_destination|ksm
@@ -85,7 +86,7 @@ fn parse(parser: &mut Parser) -> Result<Parsed<HookJob>, lexopt::Error> {
                 let name = crate::commands::args::text(name)?;
                 job = Some(
                     HookJob::from_subcommand(&name)
-                        .ok_or_else(|| format!("unknown hook job {name:?}"))?,
+                        .ok_or_else(|| format!("unknown hook job {}", quoted(&name)))?,
                 );
             }
             _ => return Err("hook takes one job name".into()),

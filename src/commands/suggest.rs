@@ -3,7 +3,7 @@
 
 use lexopt::{Arg, Parser};
 
-use crate::commands::args::{print_help, text, Parsed};
+use crate::commands::args::{describe, print_help, text, Parsed};
 use crate::commands::error::Error;
 use crate::cpuset::CpuSet;
 use crate::exit_codes::ExitCode;
@@ -13,6 +13,7 @@ use crate::host::files;
 use crate::host::topology::Topology;
 use crate::output;
 use crate::suggest::{propose, Demand};
+use crate::wording::quoted;
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest suggest --vcpus N --memory SIZE [--threads-per-core T]
@@ -35,7 +36,7 @@ const USAGE: &str = "suggest --vcpus N --memory SIZE [--threads-per-core T] \
     [--mode strict|interleave|preferred] [--reserve CPUSET] [--nodes K] [--json]";
 
 pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
-    let (demand, json) = match parse(parser).map_err(|err| Error::Usage(err.to_string()))? {
+    let (demand, json) = match parse(parser).map_err(|err| Error::Usage(describe(&err)))? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(parsed) => parsed,
     };
@@ -72,7 +73,7 @@ fn parse(parser: &mut Parser) -> Result<Parsed<(Demand, bool)>, lexopt::Error> {
             Arg::Long("mode") => demand.mode = mode(parser)?,
             Arg::Long("reserve") => demand.reserve = Some(reserve(parser)?),
             Arg::Long("nodes") => demand.nodes = Some(number(&flag, parser)?),
-            Arg::Long(_) => return Err(with_usage(format!("unknown option {flag:?}"))),
+            Arg::Long(_) => return Err(with_usage(format!("unknown option {}", quoted(&flag)))),
             other => return Err(with_usage(other.unexpected())),
         }
     }
@@ -82,8 +83,8 @@ fn parse(parser: &mut Parser) -> Result<Parsed<(Demand, bool)>, lexopt::Error> {
     }
 }
 
-fn with_usage(problem: impl std::fmt::Display) -> lexopt::Error {
-    format!("{problem}; usage: {USAGE}").into()
+fn with_usage(problem: impl Into<lexopt::Error>) -> lexopt::Error {
+    format!("{}; usage: {USAGE}", describe(&problem.into())).into()
 }
 
 fn value(flag: &str, parser: &mut Parser) -> Result<String, lexopt::Error> {
@@ -99,14 +100,20 @@ fn number<T: std::str::FromStr>(flag: &str, parser: &mut Parser) -> Result<T, le
         true => value.parse().ok(),
         false => None,
     }
-    .ok_or_else(|| with_usage(format!("{flag} takes a whole number, not {value:?}")))
+    .ok_or_else(|| {
+        with_usage(format!(
+            "{flag} takes a whole number, not {}",
+            quoted(&value)
+        ))
+    })
 }
 
 fn size(parser: &mut Parser) -> Result<u64, lexopt::Error> {
     let value = value("--memory", parser)?;
     if !value.starts_with(|c: char| c.is_ascii_digit()) {
         return Err(with_usage(format!(
-            "--memory takes a size such as 64G, 512M or 1048576 (KiB), not {value:?}"
+            "--memory takes a size such as 64G, 512M or 1048576 (KiB), not {}",
+            quoted(&value)
         )));
     }
     guestnuma::parse_size("--memory", &value).map_err(|err| err.to_string().into())
@@ -119,7 +126,8 @@ fn mode(parser: &mut Parser) -> Result<MemoryMode, lexopt::Error> {
             Ok(mode)
         }
         _ => Err(with_usage(format!(
-            "--mode takes strict, interleave or preferred, not {value:?}"
+            "--mode takes strict, interleave or preferred, not {}",
+            quoted(&value)
         ))),
     }
 }
@@ -132,7 +140,8 @@ fn reserve(parser: &mut Parser) -> Result<CpuSet, lexopt::Error> {
         .parse()
         .map_err(|err: crate::grammar::sets::ListError| {
             with_usage(format!(
-                "--reserve takes a CPU set such as 0,48 or 0-1; {value:?} is not one (column {})",
+                "--reserve takes a CPU set such as 0,48 or 0-1; {} is not one (column {})",
+                quoted(&value),
                 err.column
             ))
         })

@@ -4,15 +4,15 @@
 use roxmltree::{Document, Node, ParsingOptions};
 use thiserror::Error;
 
-use crate::wording::shorten;
+use crate::wording::{bare, quoted, shorten};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum DocumentError {
     #[error("the domain XML is not well-formed{0}")]
     NotWellFormed(String),
-    #[error("the domain XML's root element is <{0}>, expected <domain> with no xmlns")]
+    #[error("the domain XML's root element is <{}>, expected <domain> with no xmlns", bare(.0))]
     NotADomain(String),
-    #[error("the domain XML's <{element}> holds {text:?}, expected {expected}")]
+    #[error("the domain XML's <{}> holds {}, expected {expected}", bare(.element), quoted(.text))]
     BadValue {
         element: String,
         text: String,
@@ -52,18 +52,12 @@ pub fn parse(text: &str) -> Result<Document<'_>, DocumentError> {
 }
 
 /// roxmltree quotes the document as it is: an ESC or a backspace would reach
-/// VDSM's log and an administrator's terminal raw, and a tag name can be as
-/// long as the document.
+/// VDSM's log and an administrator's terminal raw, a `"` would mix quotes,
+/// and a tag name can be as long as the document.
 fn printable(text: &str) -> String {
     const KEEP: usize = 160;
-    let mut out: String = text
-        .chars()
-        .take(KEEP)
-        .map(|c| match c.is_control() {
-            true => c.escape_default().to_string(),
-            false => c.to_string(),
-        })
-        .collect();
+    let kept: String = text.chars().take(KEEP).collect();
+    let mut out = bare(&kept).to_string();
     if text.chars().nth(KEEP).is_some() {
         out.push_str("...");
     }

@@ -4,7 +4,7 @@ use roxmltree::{Document, Node};
 
 use crate::domain::document::{bad_value, kib, number, DocumentError};
 use crate::domain::xml_edit::{child, children};
-use crate::wording::shorten;
+use crate::wording::{quoted, shorten};
 
 /// The facts of the VM the checks compare the properties against.
 pub struct Domain<'a, 'i> {
@@ -77,7 +77,10 @@ impl<'a, 'i> Domain<'a, 'i> {
         // it for a missing <name>), and the hook would not find its own edit.
         if let Some(namespace) = root.tag_name().namespace().filter(|ns| !ns.is_empty()) {
             let shown = shorten(namespace);
-            return Err(DocumentError::NotADomain(format!("domain xmlns={shown:?}")));
+            return Err(DocumentError::NotADomain(format!(
+                "domain xmlns={}",
+                quoted(&shown)
+            )));
         }
         let vcpus = match child(root, "vcpu") {
             // libvirt refuses 0 too; past here every count starts at 1.

@@ -2,7 +2,8 @@
 //!
 //! Values come from anyone allowed to edit a VM, so every parser reports the
 //! same way: the property, the problem, the 1-based column and the value
-//! itself, quoted and escaped so the message stays on one line.
+//! itself, quoted and escaped (see `wording::quoted`) so the message stays
+//! one line of ASCII.
 
 use std::fmt;
 
@@ -10,6 +11,7 @@ use nom::error::{ErrorKind, ParseError};
 use thiserror::Error;
 
 use crate::cpuset::MAX_ID;
+use crate::wording::quoted;
 
 /// Longer values are refused before parsing: no real pinning needs more, and
 /// the limit bounds the work an untrusted value can cause.
@@ -50,7 +52,7 @@ pub enum Problem {
     Reversed { lo: u32, hi: u32 },
     #[error("'^{id}' removes nothing, {noun} {id} is not in the set built so far")]
     RemovesNothing { noun: Noun, id: u32 },
-    #[error("the {noun} set {set:?} is empty")]
+    #[error("the {noun} set {} is empty", quoted(.set))]
     EmptySet { noun: Noun, set: String },
     #[error("vCPU {vcpu} is pinned twice")]
     VcpuPinnedTwice { vcpu: u32 },
@@ -64,7 +66,7 @@ pub enum Problem {
     ZeroMemory,
     #[error("memory {text} is too large")]
     MemoryTooLarge { text: String },
-    #[error("'preferred' takes a single node and {nodes:?} has several")]
+    #[error("'preferred' takes a single node and {} has several", quoted(.nodes))]
     PreferredManyNodes { nodes: String },
     #[error("the value is {len} bytes long")]
     TooLong { len: usize },
@@ -209,7 +211,7 @@ impl fmt::Display for Excerpt<'_> {
         let Excerpt(value, column) = *self;
         let total = value.chars().count();
         if total <= 2 * WINDOW {
-            return write!(f, "{value:?}");
+            return write!(f, "{}", quoted(value));
         }
         let start = column.saturating_sub(WINDOW);
         let shown: String = value.chars().skip(start).take(2 * WINDOW).collect();
@@ -219,7 +221,7 @@ impl fmt::Display for Excerpt<'_> {
         } else {
             ""
         };
-        write!(f, "{before}{shown:?}{after}")
+        write!(f, "{before}{}{after}", quoted(&shown))
     }
 }
 
@@ -278,12 +280,12 @@ mod tests {
 
     #[test]
     fn message_is_one_line_even_with_control_characters() {
-        let value = "0#1\n<x>\"";
+        let value = "0#1\n<x>\"'";
         let err = PropertyError::new("cputune", value, &value[3..], Problem::expected("','"));
         let text = err.to_string();
         assert_eq!(
             text,
-            "cputune: expected ',' at column 4 in \"0#1\\n<x>\\\"\""
+            "cputune: expected ',' at column 4 in '0#1\\n<x>\\u{22}\\''"
         );
         assert!(!text.contains('\n'));
     }
@@ -294,7 +296,7 @@ mod tests {
         let at = &value[200..];
         let err = PropertyError::new("numatune", &value, at, Problem::expected("a node number"));
         let text = err.to_string();
-        assert!(text.contains("at column 201 in ...\""), "{text}");
+        assert!(text.contains("at column 201 in ...'"), "{text}");
         assert!(text.contains("x1,"), "{text}");
         assert!(text.len() < 200, "{text}");
     }

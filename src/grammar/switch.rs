@@ -44,7 +44,8 @@ mod tests {
         for bad in ["", "2", "TRUE", " 1", "yes", "0\n", "10", "truex"] {
             let err = switch(bad).unwrap_err();
             assert_eq!(err.column, 1, "{err}");
-            assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
+            let quoted = crate::wording::quoted(bad).to_string();
+            assert!(err.to_string().contains(&quoted), "{err}");
         }
         let err = switch(&"1".repeat(70_000)).unwrap_err().to_string();
         assert!(err.len() < 300, "a huge value made a huge message: {err}");

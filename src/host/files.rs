@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::cpuset::CpuSet;
+use crate::wording::{bare_path, quoted_path};
 
 /// Replaces `/sys`, so tests can run the hook against fake trees.
 pub const SYSFS_ROOT_VARIABLE: &str = "LARGEGUEST_SYSFS_ROOT";
@@ -38,18 +39,18 @@ fn root(variable: &str, real: &str) -> PathBuf {
 
 #[derive(Debug, Error)]
 pub enum FileError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {source}", bare_path(.path))]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path:?} is not a regular file of at most {MAX_FILE_LEN} bytes, so it is not the kernel file expected there")]
+    #[error("{} is not a regular file of at most {MAX_FILE_LEN} bytes, so it is not the kernel file expected there", quoted_path(.path))]
     NotAKernelFile { path: PathBuf },
-    #[error("{path:?} is not valid UTF-8, so it is not the kernel file expected there")]
+    #[error("{} is not valid UTF-8, so it is not the kernel file expected there", quoted_path(.path))]
     NotUtf8 { path: PathBuf },
-    #[error("{path:?} is not a kernel CPU/node list (column {column}), so it is not the kernel file expected there")]
+    #[error("{} is not a kernel CPU/node list (column {column}), so it is not the kernel file expected there", quoted_path(.path))]
     NotAList { path: PathBuf, column: usize },
-    #[error("{path:?} does not hold a whole number, so it is not the kernel file expected there")]
+    #[error("{} does not hold a whole number, so it is not the kernel file expected there", quoted_path(.path))]
     NotANumber { path: PathBuf },
 }
 

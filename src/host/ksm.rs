@@ -18,6 +18,7 @@ use thiserror::Error;
 
 use crate::host::files::{self, FileError};
 use crate::host::sudo::SudoError;
+use crate::wording::{bare_path, quoted};
 
 /// How long the lock and the unmerging may take, unless configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -39,16 +40,16 @@ pub enum KsmError {
     /// The text is not repeated: an overridden root may point anywhere.
     #[error(transparent)]
     File(#[from] FileError),
-    #[error("{} has no {field} line; is this a Linux /proc?", path.display())]
+    #[error("{} has no {field} line; is this a Linux /proc?", bare_path(.path))]
     Meminfo { path: PathBuf, field: &'static str },
-    #[error("cannot write {value} to {}: {source}{}", path.display(), write_hint(source))]
+    #[error("cannot write {value} to {}: {source}{}", bare_path(.path), write_hint(source))]
     Write {
         path: PathBuf,
         value: u64,
         source: io::Error,
     },
     #[error(
-        "the kernel still refused {value} in {} (EBUSY: pages are shared) after {secs} s; retry later, or raise the timeout ({TIMEOUT_KEY} in {CONFIG_FILE}, or ksm set --timeout)", path.display(),
+        "the kernel still refused {value} in {} (EBUSY: pages are shared) after {secs} s; retry later, or raise the timeout ({TIMEOUT_KEY} in {CONFIG_FILE}, or ksm set --timeout)", bare_path(.path),
         secs = timeout.as_secs()
     )]
     StillBusy {
@@ -74,16 +75,16 @@ pub enum KsmError {
         pages_shared: u64,
         timeout: Duration,
     },
-    #[error("cannot open the lock file {}: {source}", path.display())]
+    #[error("cannot open the lock file {}: {source}", bare_path(.path))]
     LockOpen { path: PathBuf, source: io::Error },
     #[error(
         "lock file {} is owned by uid {uid}, not root; remove it, it is recreated on the next switch",
-        path.display()
+        bare_path(.path)
     )]
     LockOwner { path: PathBuf, uid: u32 },
     #[error(
         "another KSM switch held {} for {} s; wait for it to finish and retry",
-        path.display(), timeout.as_secs()
+        bare_path(.path), timeout.as_secs()
     )]
     LockTimeout { path: PathBuf, timeout: Duration },
     #[error("{cause}; run is back at {run}, merge_across_nodes left unchanged")]
@@ -98,7 +99,7 @@ pub enum KsmError {
     },
     #[error("merge_across_nodes was switched but run could not be put back: {0}")]
     NotRestored(Box<KsmError>),
-    #[error("{}, line {line}: {problem}", path.display())]
+    #[error("{}, line {line}: {problem}", bare_path(.path))]
     Config {
         path: PathBuf,
         line: usize,
@@ -460,12 +461,12 @@ fn parse_config(path: &Path, text: &str) -> Result<Duration, KsmError> {
             problem,
         };
         let Some((key, value)) = line.split_once('=') else {
-            return Err(problem(format!("{line:?} is not KEY = VALUE")));
+            return Err(problem(format!("{} is not KEY = VALUE", quoted(line))));
         };
         if key.trim() != TIMEOUT_KEY {
             return Err(problem(format!(
-                "unknown setting {:?}; the only one is {TIMEOUT_KEY}",
-                key.trim()
+                "unknown setting {}; the only one is {TIMEOUT_KEY}",
+                quoted(key.trim())
             )));
         }
         timeout = parse_timeout(value.trim()).map_err(problem)?;
@@ -478,7 +479,8 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     match text.parse::<u64>() {
         Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
         _ => Err(format!(
-            "timeout {text:?} is not a whole number of seconds above 0"
+            "timeout {} is not a whole number of seconds above 0",
+            quoted(text)
         )),
     }
 }
@@ -652,12 +654,12 @@ mod tests {
             .to_string();
         assert_eq!(
             err,
-            "ksm.conf, line 2: unknown setting \"timeout\"; the only one is unmerge_timeout"
+            "ksm.conf, line 2: unknown setting 'timeout'; the only one is unmerge_timeout"
         );
         let err = parse_config(path, "unmerge_timeout = 0")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("timeout \"0\" is not a whole number"), "{err}");
+        assert!(err.contains("timeout '0' is not a whole number"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use thiserror::Error;
 
 use crate::output::PROGRAM;
+use crate::wording::{bare, quoted};
 
 /// The subcommand sudo may run; its only argument is `0` or `1`.
 pub const SWITCH_COMMAND: &str = "ksm-switch";
@@ -24,7 +25,8 @@ pub enum SudoError {
     )]
     Missing(io::Error),
     #[error(
-        "sudo refused '{command}' ({detail}); install the drop-in {SUDOERS_FILE} from the {PROGRAM} package (mode 0440, it allows exactly this command line to user vdsm), or run the hook as root"
+        "sudo refused {} ({}); install the drop-in {SUDOERS_FILE} from the {PROGRAM} package (mode 0440, it allows exactly this command line to user vdsm), or run the hook as root",
+        quoted(.command), bare(.detail)
     )]
     Refused { command: String, detail: String },
     /// The privileged side ran and failed; its own message says why.

@@ -15,16 +15,17 @@ use thiserror::Error;
 use crate::cpuset::{CpuSet, NodeSet};
 use crate::grammar::guestnuma::Size;
 use crate::host::files::{read_list, read_number, read_text, FileError};
+use crate::wording::quoted_path;
 
 #[derive(Debug, Error)]
 pub enum TopologyError {
     #[error(transparent)]
     File(#[from] FileError),
-    #[error("{path:?} has no {field} line; node meminfo files have one")]
+    #[error("{} has no {field} line; node meminfo files have one", quoted_path(.path))]
     NoMeminfoField { path: PathBuf, field: &'static str },
-    #[error("{path:?} should hold {expected} distances, one per online node")]
+    #[error("{} should hold {expected} distances, one per online node", quoted_path(.path))]
     Distances { path: PathBuf, expected: usize },
-    #[error("{path:?} does not exist: this kernel has no NUMA nodes in sysfs, so there is no topology to show or plan on")]
+    #[error("{} does not exist: this kernel has no NUMA nodes in sysfs, so there is no topology to show or plan on", quoted_path(.path))]
     NoNodes { path: PathBuf },
 }
 
