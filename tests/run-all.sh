@@ -31,6 +31,9 @@ step deps packaging/install-deps.sh \
     xmllint:libxml2:libxml2-utils \
     visudo:sudo:sudo
 step cargo-test cargo test --locked
+# The engine-config regexes on a fresh engine's java.util.regex: no stack
+# overflow on any value up to the engine's 4,000 characters (BENCHMARKS.md).
+step engine-regex bash tests/engine-regex/run.sh
 step mom-model python3 -m unittest discover -s tests/mom
 step vdsm-runner python3 -m unittest discover -s tests/runner
 step rpm bash tests/rpm/run.sh

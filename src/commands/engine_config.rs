@@ -15,12 +15,13 @@ usage: vdsm-hook-largeguest engine-config [--cver X.Y]
 
 Prints the engine-config command that declares the custom VM properties,
 each with the regex the engine checks values against, for one cluster level
-(default 4.7).";
+(default 4.8).";
 
 const USAGE: &str = "usage: engine-config [--cver X.Y]";
 
-/// The cluster level used when none is given: the newest oVirt 4.5 offers.
-pub const DEFAULT_CLUSTER_LEVEL: &str = "4.7";
+/// The cluster level used when none is given: the newest engine 4.5.7
+/// offers (its SupportedClusterLevels go up to 4.8).
+pub const DEFAULT_CLUSTER_LEVEL: &str = "4.8";
 
 pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let level = match parse(parser).map_err(|_| Error::Usage(USAGE.into()))? {
@@ -29,8 +30,9 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     };
     output::out(&format!(
         "# Run on the engine once per cluster level, then: systemctl restart ovirt-engine\n\
-         # This replaces UserDefinedVMProperties; if it already declares other properties,\n\
-         # see them with 'engine-config -g UserDefinedVMProperties' and append them after a ';'.\n\
+         # -s replaces UserDefinedVMProperties for that level. To add to what it already\n\
+         # declares (other hooks' properties, or older regexes of these), run the same\n\
+         # line with -m instead of -s: it appends, and the last declaration of a name wins.\n\
          {}\n",
         declaration(&level)?
     ))?;

@@ -10,6 +10,9 @@
 #                   of a VM's properties, names included, in 4000 characters)
 #   --agree FILE    also check that FILE's regexes accept exactly the same
 #                   values as the measured ones
+# It always checks that the measured regexes accept exactly what they accept
+# with every possessive *+ read as a greedy *: the form Rust's regex crate
+# compiles in tests/regex_agreement.rs and tests/check_cli.rs.
 # Exits non-zero when a regex overflows on a value of at most CHARS
 # characters, refuses one of the repetitive values, or disagrees.
 set -euo pipefail
@@ -50,6 +53,9 @@ if grep -v '^#' "$work/limits.txt" | grep -qv "none up to $max chars"; then
 fi
 echo "--- the engine's own checks before the regexes"
 java -Xint -Xss1m "$here/RegexDepth.java" engine-syntax "$max" || status=1
+echo "--- same values accepted with *+ and with * (what the Rust tests compile)"
+sed 's/\*+/*/g' "$regexes" >"$work/greedy.txt"
+java "$here/RegexDepth.java" agree "$regexes" "$work/greedy.txt" || status=1
 if [ -n "$agree" ]; then
     echo "--- same values accepted by $regexes and $agree"
     java "$here/RegexDepth.java" agree "$regexes" "$agree" || status=1

@@ -135,8 +135,8 @@ else
 fi
 
 # The engine's regexes accept the README's examples and refuse broken ones.
-if "$exe" engine-config --cver 4.7 >"$work/engine-config" 2>&1; then
-    pass "engine-config --cver 4.7 prints the command"
+if "$exe" engine-config --cver 4.8 >"$work/engine-config" 2>&1; then
+    pass "engine-config --cver 4.8 prints the command"
     check "the engine-config regexes accept the README's examples and refuse broken ones" \
         python3 "$here/engine_regex.py" "$repo/README.md" <"$work/engine-config"
     # ksm_merge_across_nodes belongs to the KSM hook, not to `check`'s grammars.
@@ -145,7 +145,7 @@ if "$exe" engine-config --cver 4.7 >"$work/engine-config" 2>&1; then
         check "check accepts the README's $example" "$exe" check "$example"
     done <"$work/examples"
 else
-    fail "engine-config --cver 4.7 prints the command"; sed 's/^/    /' "$work/engine-config"
+    fail "engine-config --cver 4.8 prints the command"; sed 's/^/    /' "$work/engine-config"
 fi
 
 finish
