@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use thiserror::Error;
+
 use crate::grammar::cputune::{self, CpuTune};
 use crate::grammar::guestnuma::{self, GuestNuma};
 use crate::grammar::numatune::{self, NumaTune};
@@ -108,6 +110,53 @@ pub fn split_pair(arg: &str) -> Result<(Property, &str), String> {
     Ok((property, value))
 }
 
+/// The engine keeps all of a VM's user-defined custom properties in one
+/// `name=value;name=value` string of at most this many characters
+/// (`VmBase.userDefinedProperties`, a `varchar(4000)`): longer sets cannot
+/// be saved, whatever the regexes say.
+pub const ENGINE_STORAGE_LIMIT: usize = 4000;
+
+/// A set of values the engine could not store.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error(
+    "these values take {total} characters as the engine stores them (NAME=VALUE joined by ';'), over the {ENGINE_STORAGE_LIMIT} it keeps for all of a VM's custom properties, other hooks' included; {}",
+    shorten_hint(.longest, *.longest_len)
+)]
+pub struct TooLongForEngine {
+    pub total: usize,
+    pub longest: Property,
+    pub longest_len: usize,
+}
+
+fn shorten_hint(longest: &Property, len: usize) -> String {
+    match longest {
+        Property::CpuTune => format!(
+            "cputune takes {len} of them: pin runs of vCPUs one to one with the compact form A-B@SET (e.g. 0-383@0-383)"
+        ),
+        other => format!("shorten {}, which takes {len} of them", other.name()),
+    }
+}
+
+/// Refuses values whose `name=value` pairs, joined by `;`, are longer than
+/// the engine stores, counted as the engine counts (UTF-16 units).
+pub fn check_engine_storage(pairs: &[(Property, &str)]) -> Result<(), TooLongForEngine> {
+    let length = |(property, value): &(Property, &str)| {
+        property.name().len() + 1 + value.encode_utf16().count()
+    };
+    let total = pairs.iter().map(length).sum::<usize>() + pairs.len().saturating_sub(1);
+    let Some(longest) = pairs.iter().max_by_key(|pair| length(pair)) else {
+        return Ok(());
+    };
+    if total <= ENGINE_STORAGE_LIMIT {
+        return Ok(());
+    }
+    Err(TooLongForEngine {
+        total,
+        longest: longest.0,
+        longest_len: length(longest),
+    })
+}
+
 /// A parsed value; it prints in canonical form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
@@ -174,5 +223,45 @@ impl Request {
     /// does not even open the file.
     pub fn leaves_domain_alone(&self) -> bool {
         self.cputune.is_none() && self.numatune.is_none() && self.guestnuma.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engine_counts_names_equals_and_semicolons() {
+        // 8 for "cputune=" and 3,992 for the value: exactly the limit. The
+        // count does not read the values, so any text of that length will do.
+        let value = "0".repeat(3992);
+        assert_eq!(check_engine_storage(&[(Property::CpuTune, &value)]), Ok(()));
+        // One more property: its name, '=', its value and a ';' too many.
+        let err = check_engine_storage(&[(Property::CpuTune, &value), (Property::NumaTune, "0")])
+            .unwrap_err();
+        assert_eq!(
+            (err.total, err.longest, err.longest_len),
+            (4011, Property::CpuTune, 4000)
+        );
+        assert!(err.to_string().contains("compact form A-B@SET"), "{err}");
+        assert_eq!(check_engine_storage(&[]), Ok(()));
+        // Java counts UTF-16 units: one per character here, two for an emoji.
+        let wide = "\u{1f600}".repeat(1996);
+        assert!(check_engine_storage(&[(Property::CpuTune, &wide)]).is_ok());
+        let wider = "\u{1f600}".repeat(1997);
+        assert!(check_engine_storage(&[(Property::CpuTune, &wider)]).is_err());
+    }
+
+    #[test]
+    fn the_hint_names_the_longest_value() {
+        let cells = "0".repeat(3990);
+        let err =
+            check_engine_storage(&[(Property::CpuTune, "0#0"), (Property::GuestNuma, &cells)])
+                .unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("shorten guestnuma, which takes 4000 of them"),
+            "{err}"
+        );
     }
 }

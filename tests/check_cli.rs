@@ -198,6 +198,53 @@ fn check_refuses_unknown_names_and_malformed_arguments() {
     );
 }
 
+/// `0#0_1#1_...`, one pin per vCPU, the way the engine's own field reads.
+fn one_to_one(pins: u32) -> String {
+    (0..pins)
+        .map(|i| format!("{i}#{i}"))
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+#[test]
+fn check_refuses_values_the_engine_cannot_store() {
+    // 526 pins: 3,987 characters, 3,995 with "cputune=": the engine stores it.
+    let fits = one_to_one(526);
+    let run = check(&[&format!("cputune={fits}")]);
+    assert_eq!(run.code, 0, "{:?}", run.stderr);
+    // 527 pins: 4,003 with the name. Each value is still printed, the set
+    // is refused on a line of its own.
+    let long = one_to_one(527);
+    let run = check(&[&format!("cputune={long}")]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stdout.len(), 1);
+    assert_eq!(
+        run.stderr,
+        [
+            "vdsm-hook-largeguest: these values take 4003 characters as the engine stores \
+          them (NAME=VALUE joined by ';'), over the 4000 it keeps for all of a VM's custom \
+          properties, other hooks' included; cputune takes 4003 of them: pin runs of vCPUs \
+          one to one with the compact form A-B@SET (e.g. 0-383@0-383)"
+        ]
+    );
+    // Together with others, each name, '=' and ';' counts.
+    let run = check(&[&format!("cputune={fits}"), "numatune=0"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr[0].contains("these values take 4006 characters"),
+        "{:?}",
+        run.stderr
+    );
+    // From the environment, as the hook would see them.
+    let run = execute(program().arg("check").env("cputune", &long));
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr[0].contains("take 4003 characters"),
+        "{:?}",
+        run.stderr
+    );
+}
+
 // ---- engine-config ----
 
 /// The `NAME=REGEX` declarations of the printed command, and its `--cver`.

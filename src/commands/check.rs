@@ -6,14 +6,16 @@ use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
 use crate::exit_codes::ExitCode;
 use crate::output;
-use crate::properties::{split_pair, Property};
+use crate::properties::{check_engine_storage, split_pair, Property};
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest check [NAME=VALUE...]
 
 Checks custom property values against their grammar and prints each in
-canonical form, or why it is refused (exit 2). With no arguments, the
-properties set in the environment are checked, as the hook would see them.";
+canonical form, or why it is refused (exit 2), then whether the engine can
+store them together (4000 characters, names included). With no arguments,
+the properties set in the environment are checked, as the hook would see
+them.";
 
 /// Checks `NAME=VALUE` arguments, or with none the properties found in the
 /// environment, printing each canonical value or its error.
@@ -39,17 +41,35 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         return Ok(ExitCode::Success);
     }
     let mut code = ExitCode::Success;
-    for (property, value) in pairs {
-        let canonical = value.and_then(|value| Ok(property.parse(&value)?.to_string()));
+    for (property, value) in &pairs {
+        let canonical = match value {
+            Ok(value) => property.parse(value).map_err(|err| err.to_string()),
+            Err(err) => Err(err.to_string()),
+        };
         match canonical {
-            Ok(text) => output::out(&format!("{}={text}\n", property.name()))?,
-            Err(err) => {
-                output::note(&err.to_string());
+            Ok(value) => output::out(&format!("{}={value}\n", property.name()))?,
+            Err(message) => {
+                output::note(&message);
                 code = ExitCode::Refused;
             }
         }
     }
+    // Once every value is right on its own: a refused value changes anyway.
+    if code == ExitCode::Success {
+        if let Err(err) = check_engine_storage(&stored(&pairs)) {
+            output::note(&err.to_string());
+            code = ExitCode::Refused;
+        }
+    }
     Ok(code)
+}
+
+/// The values as the engine would store them: as typed, not canonical.
+fn stored(pairs: &[Pair]) -> Vec<(Property, &str)> {
+    pairs
+        .iter()
+        .filter_map(|(property, value)| Some((*property, value.as_deref().ok()?)))
+        .collect()
 }
 
 fn parse(parser: &mut Parser) -> Result<Parsed<Vec<String>>, lexopt::Error> {
