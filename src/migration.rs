@@ -7,8 +7,12 @@ use thiserror::Error;
 
 use crate::cpuset::CpuSet;
 use crate::domain::document::{self, DocumentError};
+use crate::domain::metadata::OvirtMetadata;
 use crate::domain::xml_edit::{child, children};
 use crate::host::topology::HostLimits;
+use crate::plan::policy;
+use crate::plan::warning::Warning;
+use crate::properties::Request;
 use crate::wording::Ids;
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -29,11 +33,40 @@ pub enum MigrationError {
     },
 }
 
+/// What the check saw of a migration it lets through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    /// The engine's CPU pinning policy, as a line.
+    pub cpu_policy: String,
+    pub warnings: Vec<Warning>,
+}
+
 /// Refuses when the incoming XML pins to CPUs that are not online here, or
-/// binds memory to nodes that have none here.
-pub fn check_incoming(text: &str, host: &HostLimits) -> Result<(), MigrationError> {
+/// binds memory to nodes that have none here (without `host`, sysfs was
+/// unreadable: libvirt checks again). What the engine's CPU pinning policy
+/// would have refused at start comes back as a warning.
+pub fn check_incoming(
+    text: &str,
+    request: &Request,
+    host: Option<&HostLimits>,
+) -> Result<Incoming, MigrationError> {
     let doc = document::parse(text)?;
     let root = doc.root_element();
+    let metadata = OvirtMetadata::read(root);
+    let warnings = match policy::check(&metadata, root, request, host) {
+        Ok(warnings) => warnings,
+        Err(refused) => vec![Warning::RunningAgainstPolicy(refused.to_string())],
+    };
+    if let Some(host) = host {
+        check_host(root, host)?;
+    }
+    Ok(Incoming {
+        cpu_policy: policy::describe(metadata.cpu_policy.as_ref()),
+        warnings,
+    })
+}
+
+fn check_host(root: Node, host: &HostLimits) -> Result<(), MigrationError> {
     for (element, cpus) in pinned_cpus(root) {
         let missing = cpus.difference(&host.online_cpus);
         if !missing.is_empty() {

@@ -49,6 +49,8 @@ pub enum DomxmlError {
 pub struct Outcome {
     pub text: String,
     pub summary: String,
+    /// The engine's CPU pinning policy the rewrite followed, as a line.
+    pub cpu_policy: String,
     pub warnings: Vec<Warning>,
 }
 
@@ -99,6 +101,7 @@ fn edit(text: &str, request: &Request, host: Option<&HostLimits>) -> Result<Outc
     Ok(Outcome {
         text,
         summary: plan.summary,
+        cpu_policy: plan.cpu_policy,
         warnings: plan.warnings,
     })
 }

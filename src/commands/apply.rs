@@ -62,6 +62,7 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         true => " (dry run, nothing written)",
         false => "",
     };
+    output::note(&outcome.cpu_policy);
     warn(&outcome.warnings);
     output::note(&format!("{}{note}", outcome.summary));
     Ok(ExitCode::Success)

@@ -17,6 +17,13 @@ store them together (4000 characters, names included). With no arguments,
 the properties set in the environment are checked, as the hook would see
 them.";
 
+/// `check` has no domain XML, so no policy to read: it says which one
+/// cputune needs, since only the hook can refuse the others at start.
+const CPUTUNE_NEEDS_MANUAL: &str = "note: cputune needs the VM's CPU Pinning Policy \
+    set to Manual on the engine (Edit VM > Resource Allocation): under None VDSM moves \
+    the vCPUs back to its shared pool once the VM runs, and under Dedicated or Isolate \
+    Threads the hook refuses it";
+
 /// Checks `NAME=VALUE` arguments, or with none the properties found in the
 /// environment, printing each canonical value or its error.
 pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
@@ -47,7 +54,12 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
             Err(err) => Err(err.to_string()),
         };
         match canonical {
-            Ok(value) => output::out(&format!("{}={value}\n", property.name()))?,
+            Ok(value) => {
+                output::out(&format!("{}={value}\n", property.name()))?;
+                if *property == Property::CpuTune {
+                    output::note(CPUTUNE_NEEDS_MANUAL);
+                }
+            }
             Err(message) => {
                 output::note(&message);
                 code = ExitCode::Refused;

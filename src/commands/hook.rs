@@ -113,6 +113,7 @@ fn rewrite_job() -> Result<ExitCode, Error> {
     }
     let path = domxml_path()?;
     let rewritten = rewrite::rewrite_file(&path, &request, host_limits().as_ref(), true)?;
+    output::note(&rewritten.outcome.cpu_policy);
     warn(&rewritten.outcome.warnings);
     output::note(&rewritten.outcome.summary);
     Ok(ExitCode::Success)
@@ -120,15 +121,18 @@ fn rewrite_job() -> Result<ExitCode, Error> {
 
 /// `before_vm_migrate_destination`: refuse what this host cannot honour.
 fn validate_job() -> Result<ExitCode, Error> {
-    if Request::from_env(Property::edits_domain)?.leaves_domain_alone() {
+    let request = Request::from_env(Property::edits_domain)?;
+    if request.leaves_domain_alone() {
         return Ok(ExitCode::Success);
     }
     let text = rewrite::read_domxml(&domxml_path()?).map_err(rewrite::Refusal::from)?;
-    let Some(host) = host_limits() else {
-        return Ok(ExitCode::Success);
-    };
-    migration::check_incoming(&text, &host)?;
-    output::note("this host has every CPU and memory node the VM is pinned to");
+    let host = host_limits();
+    let incoming = migration::check_incoming(&text, &request, host.as_ref())?;
+    output::note(&incoming.cpu_policy);
+    warn(&incoming.warnings);
+    if host.is_some() {
+        output::note("this host has every CPU and memory node the VM is pinned to");
+    }
     Ok(ExitCode::Success)
 }
 

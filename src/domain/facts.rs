@@ -3,6 +3,7 @@
 use roxmltree::{Document, Node};
 
 use crate::domain::document::{bad_value, kib, number, DocumentError};
+use crate::domain::metadata::OvirtMetadata;
 use crate::domain::xml_edit::{child, children};
 use crate::wording::{quoted, shorten};
 
@@ -22,6 +23,8 @@ pub struct Domain<'a, 'i> {
     /// `<cpu><topology>`, when it is there and readable (libvirt refuses
     /// the domain itself otherwise).
     pub topology: Option<GuestTopology>,
+    /// The engine's metadata: the CPU pinning policy VDSM will act on.
+    pub ovirt: OvirtMetadata,
 }
 
 /// How QEMU numbers the vCPUs: threads first, so vCPU `i` is thread
@@ -105,6 +108,7 @@ impl<'a, 'i> Domain<'a, 'i> {
             topology: child(root, "cpu")
                 .and_then(|cpu| child(cpu, "topology"))
                 .and_then(GuestTopology::read),
+            ovirt: OvirtMetadata::read(root),
         };
         domain.read_memory_devices()?;
         Ok(domain)

@@ -2,4 +2,5 @@
 
 pub mod document;
 pub mod facts;
+pub mod metadata;
 pub mod xml_edit;

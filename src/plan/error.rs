@@ -5,6 +5,7 @@
 use thiserror::Error;
 
 use crate::cpuset::CpuSet;
+use crate::domain::metadata::ExclusivePolicy;
 use crate::wording::{count, Ids};
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -53,6 +54,20 @@ pub enum FitError {
         second_cell: usize,
         threads: u32,
     },
+    #[error("cputune: the engine starts this VM with CPU pinning policy none, so VDSM replaces these pins with its shared pool of host CPUs as soon as the VM runs; to keep them, in Edit VM set Resource Allocation > CPU Pinning Policy to Manual with a CPU Pinning topology, e.g. {example} (Manual needs Host > Start Running On: Specific Host(s); REST: cpu_pinning_policy manual with cpu_tune vcpu_pins), or remove cputune")]
+    PinsUndoneByPolicyNone { example: String },
+    #[error("cputune: the engine pins this VM itself (CPU pinning policy {policy}) and VDSM keeps other VMs off those host CPUs by reading the pins, so pins written here would let VMs overlap; remove cputune, or set Edit VM > Resource Allocation > CPU Pinning Policy to Manual")]
+    EnginePinsCpus { policy: ExclusivePolicy },
+    #[error("numatune: the engine places this VM itself (CPU pinning policy {policy}): it picks the host CPUs when it schedules the VM and binds the memory of the VM's NUMA nodes to theirs, so nodes named here may not be local to them; remove numatune, or set CPU Pinning Policy to Manual and pin the vCPUs with cputune")]
+    EnginePlacesMemory { policy: ExclusivePolicy },
+    #[error("guestnuma: the cells' host nodes cannot be chosen here under CPU pinning policy {policy}: the engine picks the host CPUs when it schedules the VM, so nodes named here may not be local to them; drop the #HOSTNODES part of each cell, or set CPU Pinning Policy to Manual")]
+    HostNodesUnderExclusivePolicy { policy: ExclusivePolicy },
+    #[error("guestnuma: the engine gave this VM NUMA nodes of its own (<numatune><memnode>) and binds them to the host CPUs it picked (CPU pinning policy {policy}), and a migration rewrites them node by node; set NUMA Node Count to 0 in Edit VM > Host, or remove guestnuma")]
+    EngineNumaNodesUnderExclusivePolicy { policy: ExclusivePolicy },
+    #[error("cputune: the engine sent CPU pinning policy {policy}, which this hook does not know, so it cannot tell whether VDSM keeps these pins; set Edit VM > Resource Allocation > CPU Pinning Policy to Manual, or remove cputune")]
+    UnknownCpuPolicy { policy: String },
+    #[error("cputune: the VM's metadata lists the vCPUs VDSM keeps pinned (manuallyPinedCPUs: {}), and VDSM would move {} to its shared pool; pin only vCPUs listed there, or start the VM from the engine, which does not send that list", listed(.manual), Ids("vCPU", .vcpus))]
+    PinsNotManuallyPinned { vcpus: CpuSet, manual: CpuSet },
     #[error("guestnuma: {} in {} of {} would split guest cores (the guest <topology> has {threads} threads per core); use a count whose cells hold whole cores: {counts}", count(*.vcpus as usize, "vCPU"), count(*.cells, "equal cell"), count(*.vcpus as usize / *.cells, "vCPU"))]
     EvenSplitSplitsCores {
         vcpus: u32,
@@ -60,4 +75,12 @@ pub enum FitError {
         threads: u32,
         counts: String,
     },
+}
+
+/// A set in a message, or `none` for an empty one.
+fn listed(set: &CpuSet) -> String {
+    match set.is_empty() {
+        true => "none".into(),
+        false => set.to_string(),
+    }
 }

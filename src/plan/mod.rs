@@ -6,6 +6,7 @@ pub mod cells;
 pub mod error;
 pub mod fit;
 pub mod numatune;
+pub mod policy;
 pub mod topology;
 pub mod warning;
 
@@ -32,6 +33,8 @@ pub struct Plan<'a, 'i> {
     pub cells: Option<CellsPlan<'a, 'i>>,
     /// The line VDSM logs about the edit.
     pub summary: String,
+    /// The line naming the engine's CPU pinning policy the plan followed.
+    pub cpu_policy: String,
     /// What goes through but is said, one line each.
     pub warnings: Vec<Warning>,
 }
@@ -43,12 +46,15 @@ pub fn plan<'a, 'i>(
     request: &Request,
     host: Option<&HostLimits>,
 ) -> Result<Plan<'a, 'i>, FitError> {
-    let (cells, warnings) = match &request.guestnuma {
+    // First: what the engine's policy rules out, no value can fix.
+    let mut warnings = policy::check(&domain.ovirt, domain.root, request, host)?;
+    let cells = match &request.guestnuma {
         Some(guestnuma) => {
-            let (cells, warnings) = fit::resolve_cells(guestnuma, domain)?;
-            (Some(cells), warnings)
+            let (cells, cell_warnings) = fit::resolve_cells(guestnuma, domain)?;
+            warnings.extend(cell_warnings);
+            Some(cells)
         }
-        None => (None, Vec::new()),
+        None => None,
     };
     fit::check_pins(request.cputune.as_ref(), domain)?;
     if let Some(host) = host {
@@ -59,6 +65,7 @@ pub fn plan<'a, 'i>(
         pins: request.cputune.clone(),
         numatune,
         summary: summary(request, cells.as_ref().map(Vec::len)),
+        cpu_policy: policy::describe(domain.ovirt.cpu_policy.as_ref()),
         cells: cells.map(|cells| cells::plan(domain, &cells)),
         warnings,
     })

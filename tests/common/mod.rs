@@ -46,6 +46,13 @@ pub const CASES: &[Case] = &[
         "guestnuma=0#2G,1#2G",
     ),
     case(
+        "engine-4.5",
+        "all",
+        "cputune=0-7#0-7,8-15#8-15 numatune=strict#0-1 guestnuma=0-7#2G#0,8-15#2G#1",
+    ),
+    case("engine-4.5", "replace-engine-pin", "cputune=0#4,1#5"),
+    case("engine-4.5", "guestnuma-even", "guestnuma=2"),
+    case(
         "engine-small",
         "all",
         "cputune=0#0_1#1 numatune=interleave#0 guestnuma=0#1G,1#1G",
