@@ -542,6 +542,57 @@ fn the_root_variables_only_make_the_rewrite_read_another_tree() {
     }
 }
 
+/// `LARGEGUEST_MOM_CONF` makes the KSM entry read another MoM
+/// configuration, its policies and its socket: it only reads them, never
+/// repeats their text, and where that MoM manages KSM it writes nothing.
+#[test]
+fn the_mom_variable_only_makes_the_ksm_entry_read_another_configuration() {
+    let scene = Scene::new(b"");
+    let tree = scene.dir.join("tree");
+    writable_tree(&tree, "0-7\n");
+    let policies = tree.join("mom.d");
+    fs::create_dir_all(&policies).unwrap();
+    fs::write(
+        policies.join("03-ksm.policy"),
+        format!("{SECRET}\n(Host.Control \"ksm_merge_across_nodes\" 1)\n(set ksmMergeAcrossNodes {SECRET})\n"),
+    )
+    .unwrap();
+    // A socket path that is a plain file: the call fails, and the kernel's
+    // value stands in for the cluster's.
+    fs::write(tree.join("sock"), SECRET).unwrap();
+    let policy = policies.join("03-ksm.policy");
+    for conf in [
+        format!(
+            "[main]\ncontrollers: KSM\npolicy-dir: {}\nrpc-port: {}\n{SECRET}\n",
+            policies.display(),
+            tree.join("sock").display()
+        ),
+        format!(
+            "{SECRET}\n[main]\ncontrollers: KSM, {SECRET}\npolicy: {}\nrpc-port: {SECRET}\n",
+            policy.display()
+        ),
+    ] {
+        fs::write(tree.join("mom.conf"), conf).unwrap();
+        let before = snapshot(&tree);
+        for wanted in ["0", "1"] {
+            let out = Command::new(BIN)
+                .args(["hook", "ksm"])
+                .env("LARGEGUEST_SYSFS_ROOT", &tree)
+                .env("LARGEGUEST_PROCFS_ROOT", &tree)
+                .env("LARGEGUEST_MOM_CONF", tree.join("mom.conf"))
+                .env("ksm_merge_across_nodes", wanted)
+                .env_remove("SUDO_ASKPASS")
+                .timeout(Duration::from_secs(20))
+                .output()
+                .unwrap();
+            let text = stderr(&out);
+            assert!(!text.contains(SECRET), "a file's text was echoed: {text}");
+            assert!(matches!(out.status.code(), Some(0 | 2)), "{text}");
+            assert_eq!(snapshot(&tree), before, "the KSM entry wrote into the tree");
+        }
+    }
+}
+
 /// `ksm-switch` runs as root through sudo: pointed at a writable tree, it
 /// must neither write there nor read there. The files it would read are
 /// FIFOs no one writes to, so a read would hang until the timeout.
@@ -554,8 +605,9 @@ fn ksm_switch_ignores_the_root_variables() {
         "kernel/mm/ksm/merge_across_nodes",
         "kernel/mm/ksm/run",
         "meminfo",
+        "mom.conf",
     ] {
-        fs::remove_file(tree.join(name)).unwrap();
+        let _ = fs::remove_file(tree.join(name));
         let status = std::process::Command::new("mkfifo")
             .arg(tree.join(name))
             .status()
@@ -570,6 +622,7 @@ fn ksm_switch_ignores_the_root_variables() {
         .args(["ksm-switch", value])
         .env("LARGEGUEST_SYSFS_ROOT", &tree)
         .env("LARGEGUEST_PROCFS_ROOT", &tree)
+        .env("LARGEGUEST_MOM_CONF", tree.join("mom.conf"))
         .timeout(Duration::from_secs(20))
         .output()
         .unwrap();

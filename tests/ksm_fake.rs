@@ -353,7 +353,7 @@ fn status_explains_counters_saved_memory_and_nodes() {
         "{sharing}"
     );
     // Every file of the fake folder is listed, one line each.
-    assert_eq!(lines.len(), 1 + 8 + 2, "{stdout}");
+    assert_eq!(lines.len(), 1 + 8 + 3, "{stdout}");
     let saved = (2560 * page_size()) as f64 / (1024.0 * 1024.0);
     assert_eq!(
         lines[9],
@@ -365,5 +365,12 @@ fn status_explains_counters_saved_memory_and_nodes() {
     assert_eq!(
         lines[10],
         "NUMA nodes: 2; merge_across_nodes=0 keeps pinned guests' memory local"
+    );
+    assert_eq!(
+        lines[11],
+        format!(
+            "MoM: does not manage merge_across_nodes here (per {})",
+            host.dir.0.join("no-mom.conf").display()
+        )
     );
 }

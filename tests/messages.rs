@@ -246,9 +246,31 @@ fn hostile_paths_in_messages_are_clean() {
         program()
             .args(["hook", "ksm"])
             .env("LARGEGUEST_SYSFS_ROOT", &missing)
+            .env("LARGEGUEST_MOM_CONF", &missing)
             .env("ksm_merge_across_nodes", "0"),
     );
     assert_eq!(lines.len(), 1, "{lines:?}");
+    // A MoM configuration that cannot be read, and one whose policy folder
+    // cannot be listed.
+    let conf = dir.0.join("mom's \"conf\"");
+    fs::write(
+        &conf,
+        format!("[main]\ncontrollers: KSM\npolicy-dir: {}\n", conf.display()),
+    )
+    .unwrap();
+    for mom_conf in [&dir.0, &conf] {
+        let lines = stderr_lines(
+            program()
+                .args(["hook", "ksm"])
+                .env("LARGEGUEST_MOM_CONF", mom_conf)
+                .env("ksm_merge_across_nodes", "0"),
+        );
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].contains("cannot tell whether MoM manages KSM"),
+            "{lines:?}"
+        );
+    }
 
     let domxml = dir.0.join("vm's \"domain\".xml");
     fs::write(

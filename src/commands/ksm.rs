@@ -8,6 +8,7 @@ use crate::commands::error::Error;
 use crate::exit_codes::ExitCode;
 use crate::grammar::switch;
 use crate::host::ksm::{self, Host, Outcome};
+use crate::host::mom;
 use crate::host::sudo;
 use crate::output;
 
@@ -17,7 +18,8 @@ usage: vdsm-hook-largeguest ksm status
 
   status         show the host's KSM counters and what each means
   set 0|1        switch merge_across_nodes safely: unmerge (run=2) when pages
-                 are shared, write, and put run back whatever happens
+                 are shared, write, and put run back whatever happens;
+                 refused where MoM (mom-vdsm) manages KSM
   --timeout S    how long the lock and the unmerging may take, in seconds
                  (default: unmerge_timeout in /etc/vdsm-hook-largeguest/ksm.conf, or 120)";
 
@@ -75,9 +77,14 @@ fn parse(parser: &mut Parser) -> Result<Parsed<KsmCommand>, lexopt::Error> {
 }
 
 /// The hook job: already as asked is a no-op; otherwise switch, as root
-/// directly or through the one command line sudo allows.
+/// directly or through the one command line sudo allows. Where MoM manages
+/// KSM, never a write: the host satisfies the VM, or the start is refused.
 pub fn switch_for_vm(wanted: bool) -> Result<ExitCode, Error> {
     let host = Host::from_env();
+    if let Some(mom) = host.mom()? {
+        let verdict = mom::judge(wanted, host.kernel_state()?, mom::cluster_ksm(&mom));
+        return summarise(verdict.map_err(ksm::KsmError::from)?);
+    }
     if host.merge_across_nodes()? == wanted {
         return summarise(Outcome::Unchanged { value: wanted }.to_string());
     }

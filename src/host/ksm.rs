@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 
 use crate::host::files::{self, FileError};
+use crate::host::mom::{self, KernelKsm, MomError, MomKeeps};
 use crate::host::sudo::SudoError;
 use crate::wording::{bare_path, quoted};
 
@@ -107,6 +108,13 @@ pub enum KsmError {
     },
     #[error(transparent)]
     Sudo(#[from] SudoError),
+    #[error(transparent)]
+    Mom(#[from] MomError),
+    #[error(transparent)]
+    MomKeeps(#[from] MomKeeps),
+    /// A switch asked by hand, or through sudo, where MoM manages KSM.
+    #[error("MoM manages KSM on this host ({}) and would undo this switch with a full unmerge within a cycle or two; change Edit Cluster > Optimization > KSM control instead", bare_path(.conf))]
+    MomManages { conf: PathBuf },
 }
 
 fn write_hint(err: &io::Error) -> &'static str {
@@ -125,6 +133,8 @@ pub struct Host {
     nodes: PathBuf,
     meminfo: PathBuf,
     lock: PathBuf,
+    /// MoM's configuration, which says whether MoM manages KSM here.
+    mom_conf: PathBuf,
 }
 
 impl Host {
@@ -134,10 +144,12 @@ impl Host {
             Path::new("/sys"),
             Path::new("/proc"),
             PathBuf::from(REAL_LOCK),
+            PathBuf::from(mom::REAL_CONF),
         )
     }
 
-    /// Honours `LARGEGUEST_SYSFS_ROOT` and `LARGEGUEST_PROCFS_ROOT`. A fake
+    /// Honours `LARGEGUEST_SYSFS_ROOT`, `LARGEGUEST_PROCFS_ROOT` and
+    /// `LARGEGUEST_MOM_CONF`. A fake
     /// sysfs gets its own lock file, so tests on separate trees do not wait
     /// for each other or for the real host.
     pub fn from_env() -> Host {
@@ -148,16 +160,31 @@ impl Host {
         } else {
             sysfs.join(LOCK_NAME)
         };
-        Host::at(&sysfs, &procfs, lock)
+        Host::at(&sysfs, &procfs, lock, mom::conf_path())
     }
 
-    fn at(sysfs: &Path, procfs: &Path, lock: PathBuf) -> Host {
+    fn at(sysfs: &Path, procfs: &Path, lock: PathBuf, mom_conf: PathBuf) -> Host {
         Host {
             ksm: sysfs.join("kernel/mm/ksm"),
             nodes: sysfs.join("devices/system/node"),
             meminfo: procfs.join("meminfo"),
             lock,
+            mom_conf,
         }
+    }
+
+    /// MoM, when its configuration makes it manage merge_across_nodes here.
+    pub fn mom(&self) -> Result<Option<mom::Mom>, KsmError> {
+        Ok(mom::managing(&self.mom_conf)?)
+    }
+
+    /// What MoM's judgement needs of the kernel.
+    pub fn kernel_state(&self) -> Result<KernelKsm, KsmError> {
+        Ok(KernelKsm {
+            merge_across_nodes: self.merge_across_nodes()?,
+            run: self.read("run")?,
+            pages_shared: self.read("pages_shared")?,
+        })
     }
 
     fn file(&self, name: &str) -> PathBuf {
@@ -232,12 +259,17 @@ impl fmt::Display for Outcome {
 /// The whole documented sequence, under a lock so that two VMs starting at
 /// once do not interleave it. `timeout` bounds the lock wait and the unmerge.
 pub fn switch(host: &Host, wanted: bool, timeout: Duration) -> Result<Outcome, KsmError> {
+    // Whoever asks, a switch behind MoM's back only costs an unmerge.
+    let mom = host.mom()?;
     let start = Instant::now();
     let deadline = start + timeout;
     let _lock = lock(&host.lock, deadline, timeout)?;
     // Another switch may have finished while we waited.
     if host.merge_across_nodes()? == wanted {
         return Ok(Outcome::Unchanged { value: wanted });
+    }
+    if let Some(mom) = mom {
+        return Err(KsmError::MomManages { conf: mom.conf });
     }
     let run = host.read("run")?;
     let unmerged_pages = host.read("pages_shared")?;
@@ -551,7 +583,28 @@ pub fn status(host: &Host) -> Result<String, KsmError> {
         (sharing * page) as f64 / MIB as f64
     );
     out += &numa_line(&host.nodes);
+    out += &mom_line(host);
     Ok(out)
+}
+
+/// Whether MoM keeps merge_across_nodes here, and at what.
+fn mom_line(host: &Host) -> String {
+    let conf = bare_path(&host.mom_conf);
+    match host.mom() {
+        Ok(None) => format!("MoM: does not manage merge_across_nodes here (per {conf})\n"),
+        Ok(Some(mom)) => {
+            let cluster = match mom::cluster_ksm(&mom) {
+                Some(cluster) if !cluster.enabled => "KSM disabled in the cluster".to_string(),
+                Some(cluster) => format!(
+                    "the cluster keeps merge_across_nodes={}",
+                    u8::from(cluster.merge_across_nodes)
+                ),
+                None => "MoM did not say the cluster's value".to_string(),
+            };
+            format!("MoM: manages merge_across_nodes here (per {conf}); {cluster}; set it in Edit Cluster > Optimization > KSM control\n")
+        }
+        Err(err) => format!("MoM: {err}\n"),
+    }
 }
 
 fn numa_line(nodes: &Path) -> String {

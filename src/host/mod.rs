@@ -3,5 +3,6 @@
 
 pub mod files;
 pub mod ksm;
+pub mod mom;
 pub mod sudo;
 pub mod topology;

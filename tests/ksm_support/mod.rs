@@ -112,10 +112,14 @@ impl FakeHost {
         cmd
     }
 
-    pub fn overrides(&self) -> [(&'static str, PathBuf); 2] {
+    /// The test variables pointing at this tree. MoM's configuration is a
+    /// file that does not exist, so that no MoM manages KSM here, even on a
+    /// host with VDSM.
+    pub fn overrides(&self) -> [(&'static str, PathBuf); 3] {
         [
             ("LARGEGUEST_SYSFS_ROOT", self.sysfs()),
             ("LARGEGUEST_PROCFS_ROOT", self.procfs()),
+            ("LARGEGUEST_MOM_CONF", self.dir.0.join("no-mom.conf")),
         ]
     }
 

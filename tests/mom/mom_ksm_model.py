@@ -32,11 +32,14 @@ returns (pages_shared and pages_sharing become 0).
 
 usage: mom_ksm_model.py --sysfs ROOT --procfs ROOT --cluster-merge 0|1
                         [--ksm-enabled 0|1] [--shareable KIB] [--cycles N]
-                        [--interval SECONDS] [--rpc-socket PATH]
+                        [--interval SECONDS] [--rpc-socket PATH] [--step]
 Prints one JSON object per cycle: the writes and their results. With
 --rpc-socket it also answers MoM's RPC calls that a hook may make
 (ping, getNamedPolicies, getStatistics) on that unix socket, as XML-RPC,
 until it ends. MoM's own interval is 15 s (policy-engine-interval).
+With --step it prints {"ready": true} once the socket is up, then runs one
+cycle for each line read on stdin, until stdin ends: a test runs the hook
+between two cycles, as it would run between two of MoM's.
 """
 
 import argparse
@@ -251,11 +254,17 @@ def main(argv):
     parser.add_argument("--cycles", type=int, default=1)
     parser.add_argument("--interval", type=float, default=0.0)
     parser.add_argument("--rpc-socket")
+    parser.add_argument("--step", action="store_true")
     args = parser.parse_args(argv[1:])
     mom = MomKsm(args.sysfs, args.procfs, args.cluster_merge, args.ksm_enabled == "1",
                  args.shareable)
     server = serve_rpc(mom, args.rpc_socket) if args.rpc_socket else None
     try:
+        if args.step:
+            print(json.dumps({"ready": True}), flush=True)
+            for _ in sys.stdin:
+                print(json.dumps(mom.cycle()), flush=True)
+            return 0
         for n in range(args.cycles):
             if n:
                 time.sleep(args.interval)

@@ -167,6 +167,28 @@ class Rpc(unittest.TestCase):
         self.assertIn('"unmerged_pages": 9', lines[0])
         self.assertIn('"merge_across_nodes", "value": 1', lines[1].replace('"file": ', ''))
 
+    def test_step_mode_runs_one_cycle_per_line_and_serves_rpc_meanwhile(self):
+        host = FakeHost(merge=0, run=1, shared=9)
+        path = os.path.join(host.tmp.name, "mom.sock")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mom_ksm_model.py")
+        proc = subprocess.Popen([sys.executable, script, "--sysfs", host.sysfs, "--procfs",
+                                 host.procfs, "--cluster-merge", "1", "--rpc-socket", path,
+                                 "--step"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                text=True)
+        try:
+            self.assertEqual(proc.stdout.readline().strip(), '{"ready": true}')
+            mom = xmlrpc.client.ServerProxy("http://localhost/RPC2", transport=UnixTransport(path))
+            self.assertIn("(set ksmMergeAcrossNodes True)", mom.getNamedPolicies()["01-parameters"])
+            self.assertEqual(host.get("pages_shared"), 9, "no cycle before a line")
+            proc.stdin.write("cycle\n")
+            proc.stdin.flush()
+            self.assertIn('"unmerged_pages": 9', proc.stdout.readline())
+        finally:
+            proc.stdin.close()
+            self.assertEqual(proc.wait(timeout=10), 0)
+            proc.stdout.close()
+        self.assertFalse(os.path.exists(path))
+
 
 if __name__ == "__main__":
     unittest.main()
