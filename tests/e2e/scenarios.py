@@ -5,7 +5,10 @@ usage: scenarios.py --stage DIR [--direct] [SCENARIO...]
 
 Each scenario takes an engine-style guest from guests/, runs the staged
 before_vm_start hooks on it through tests/vdsm-runner with custom properties,
-defines and starts what comes out, and checks what the running guest got.
+defines and starts what comes out, applies VDSM's CPU step to the running
+guest (the pins VDSM sets live once a VM runs, by its CPU pinning policy, as
+the runner's --pins-after-start computes them), and checks what the running
+guest got.
 
 --direct skips the hook and starts expected/SCENARIO.xml instead: the
 hand-written result the hook should produce. It proves the checks and this
@@ -13,6 +16,7 @@ host's libvirt + QEMU, so that a failure without --direct points at the hook.
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -39,6 +43,12 @@ class Scenario:
     # "guest": start and check; "refused": the hook must exit 2; "ksm": see run_ksm
     kind: str = "guest"
     notes: list = field(default_factory=list)
+    # <ovirt-vm:cpuPolicy> instead of the template's (manual)
+    policy: str | None = None
+    # VDSM's shared pool of host CPUs (default: the online CPUs)
+    shared_pool: str | None = None
+    # what the refusal must say, when not the property's name and value
+    says: str | None = None
 
 
 SCENARIOS = [
@@ -77,6 +87,18 @@ SCENARIOS = [
     Scenario("dimm", "dimm", {"guestnuma": "0#512M,1#512M"},
              Expect(cells={0: ({0}, 1024), 1: ({1}, 512)}, dimms=[(0, 512)]),
              notes=["cell 0 holds the 512 MiB DIMM"]),
+    # Under manual, VDSM keeps the pins of the XML it starts (the hook's too)
+    # and moves the other vCPUs to its shared pool, here CPU 0.
+    Scenario("manual-keeps-pins", "two-vcpus", {"cputune": "0#1"},
+             Expect(pins={0: {1}, 1: {0}}), shared_pool="0",
+             notes=["VDSM's step keeps vCPU 0's pin and moves vCPU 1 to the shared pool"]),
+    # Under none, VDSM would move every vCPU to its shared pool: the hook refuses.
+    Scenario("policy-none-refused", "two-vcpus", {"cputune": "0#0,1#1"}, kind="refused",
+             policy="none", says="cputune: the engine starts this VM with CPU pinning policy none"),
+    # ...but numatune binds memory, which VDSM leaves alone.
+    Scenario("policy-none-numatune", "two-vcpus", {"numatune": "strict#0"},
+             Expect(pins={0: {0}, 1: {0}}, numatune=("strict", "0")), policy="none",
+             shared_pool="0", notes=["VDSM's step moves both vCPUs to the shared pool"]),
     Scenario("refused-value", "two-vcpus", {"numatune": "sometimes#0"}, kind="refused"),
     Scenario("ksm-flip", "ksm", {}, kind="ksm"),
 ]
@@ -91,14 +113,50 @@ def read(path):
         return f.read()
 
 
-def run_hooks(stage, xml_path, props, keep=None):
-    """tests/vdsm-runner on the staged before_vm_start folder."""
+def run_hooks(hook_dir, xml_path, props, keep=None, pins=None, pool=None):
+    """tests/vdsm-runner on a before_vm_start folder; with PINS, the pins
+    VDSM's CPU step leaves once the VM runs, written there as JSON."""
     argv = [RUNNER]
     if keep:
         argv += ["--keep", keep]
-    argv += [os.path.join(stage, HOOKS), xml_path]
+    if pins:
+        argv += ["--pins-after-start", pins]
+    if pool:
+        argv += ["--shared-pool", pool]
+    argv += [hook_dir, xml_path]
     argv += [f"{k}={v}" for k, v in props.items()]
     return subprocess.run(argv, capture_output=True, text=True, check=False)
+
+
+def with_policy(path, policy, folder):
+    """PATH with POLICY as its <ovirt-vm:cpuPolicy>, as a file in FOLDER."""
+    if policy is None:
+        return path
+    text = read(path)
+    if f"<ovirt-vm:cpuPolicy>{policy}</ovirt-vm:cpuPolicy>" in text:
+        # An expected/ document already carries the scenario's policy.
+        return path
+    element = "<ovirt-vm:cpuPolicy>manual</ovirt-vm:cpuPolicy>"
+    if element not in text:
+        raise ValueError(f"{path} has no {element} to replace")
+    out = os.path.join(folder, os.path.basename(path))
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(text.replace(element, f"<ovirt-vm:cpuPolicy>{policy}</ovirt-vm:cpuPolicy>"))
+    # The hooks run as vdsm and read it.
+    os.chmod(folder, 0o755)
+    os.chmod(out, 0o644)
+    return out
+
+
+def vdsm_cpu_step(guest, state):
+    """What VDSM's cpumanagement does once the VM runs: pin, live, each vCPU
+    it does not leave alone, as the runner computed from the started XML."""
+    for vcpu in state["repinned"]:
+        g.virsh("vcpupin", guest.name, str(vcpu), state["pins"][str(vcpu)], "--live")
+    kept = sorted(set(range(state["vcpus"])) - set(state["repinned"]))
+    return [Result(f"VDSM's CPU step, policy {state['policy']} ({state['policy_from']}): "
+                   f"pins of vCPUs {kept or '-'} kept, vCPUs {state['repinned'] or '-'} "
+                   "to the shared pool", True)]
 
 
 def hook_input(xml_path):
@@ -118,32 +176,48 @@ def hook_failure(proc):
 
 
 def run_guest(scenario, args):
-    if args.direct:
-        xml_text = read(os.path.join(HERE, "expected", scenario.name + ".xml"))
-    else:
-        proc = run_hooks(args.stage, template_path(scenario), scenario.props)
+    """The hook's output (or with --direct the expected XML, through no hook
+    at all) started, then VDSM's CPU step, then the checks."""
+    with tempfile.TemporaryDirectory() as tmp:
+        pins = os.path.join(tmp, "pins.json")
+        if args.direct:
+            hook_dir = os.path.join(tmp, "no-hooks")
+            os.mkdir(hook_dir)
+            source, props = os.path.join(HERE, "expected", scenario.name + ".xml"), {}
+        else:
+            hook_dir = os.path.join(args.stage, HOOKS)
+            source, props = template_path(scenario), scenario.props
+        source = with_policy(source, scenario.policy, tmp)
+        proc = run_hooks(hook_dir, source, props, pins=pins, pool=scenario.shared_pool)
         if proc.returncode != 0:
             return [hook_failure(proc)]
-        xml_text = proc.stdout
-    with g.Guest(xml_text) as guest:
-        return checks.check_guest(guest, scenario.expect)
+        with open(pins, encoding="utf-8") as f:
+            state = json.load(f)
+    with g.Guest(proc.stdout) as guest:
+        return vdsm_cpu_step(guest, state) + checks.check_guest(guest, scenario.expect)
 
 
 def run_refused(scenario, args):
     """The hook refuses: exit 2, one line on stderr, the XML untouched, no guest."""
-    template = template_path(scenario)
-    name = g.domain_name(read(template))
+    name = g.domain_name(read(template_path(scenario)))
     with tempfile.TemporaryDirectory() as tmp:
+        template = with_policy(template_path(scenario), scenario.policy, tmp)
         kept = os.path.join(tmp, "domxml")
-        proc = run_hooks(args.stage, template, scenario.props, keep=kept)
+        proc = run_hooks(os.path.join(args.stage, HOOKS), template, scenario.props, keep=kept)
         said = hook_lines(proc.stderr)
+        # A refusal for any other reason (a hook that refuses everything) must not pass.
+        if scenario.says:
+            reason = Result(f"it says: {scenario.says}", any(scenario.says in l for l in said),
+                            " | ".join(said) or "(nothing)")
+        else:
+            reason = Result("it names the property and the value",
+                            all(any(k in l and v in l for l in said)
+                                for k, v in scenario.props.items()),
+                            " | ".join(said) or "(nothing)")
         results = [
             Result("hook exits 2", proc.returncode == 2, f"exit {proc.returncode}"),
             Result("one line on stderr", len(said) == 1, " | ".join(said) or "(nothing)"),
-            # A refusal for any other reason (a hook that refuses everything) must not pass.
-            Result("it names the property and the value",
-                   all(any(k in l and v in l for l in said) for k, v in scenario.props.items()),
-                   " | ".join(said) or "(nothing)"),
+            reason,
             Result("nothing on stdout", proc.stdout == "", f"{len(proc.stdout)} bytes"),
             Result("_hook_domxml unchanged",
                    os.path.exists(kept) and read(kept) == hook_input(template),
@@ -166,7 +240,7 @@ def run_ksm(scenario, args):
     saved = ksm.settings()
     results = []
     try:
-        proc = run_hooks(args.stage, template_path(scenario), {})
+        proc = run_hooks(os.path.join(args.stage, HOOKS), template_path(scenario), {})
         if proc.returncode != 0:
             return [hook_failure(proc)]
         with g.Guest(proc.stdout) as guest:
@@ -180,7 +254,8 @@ def run_ksm(scenario, args):
             want = "0" if ksm.read("merge_across_nodes") == "1" else "1"
             scenario.props = {"ksm_merge_across_nodes": want}
             started = time.monotonic()
-            proc = run_hooks(args.stage, template_path(scenario), scenario.props)
+            proc = run_hooks(os.path.join(args.stage, HOOKS), template_path(scenario),
+                             scenario.props)
             took = time.monotonic() - started
             results.append(Result("hook exits 0", proc.returncode == 0,
                                   f"exit {proc.returncode} in {took:.1f} s: "
@@ -222,6 +297,8 @@ def print_summary(outcomes, direct):
     for scenario, results, took in outcomes:
         verdict = "PASS" if all(r.ok for r in results) else "FAIL"
         props = " ".join(f"{k}={v}" for k, v in scenario.props.items()) or "(no properties)"
+        if scenario.policy:
+            props += f" (cpuPolicy {scenario.policy})"
         passed = sum(r.ok for r in results)
         print(f"{verdict}  {scenario.name:<{width}}  {props}  [{passed}/{len(results)} checks, "
               f"{took:.1f} s]")

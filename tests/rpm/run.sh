@@ -100,7 +100,7 @@ for entry in "$repo"/hooks/*/*; do
     check "the man page documents the entry $name" grep -qF "$name" "$work/man.txt"
 done
 for word in cputune numatune guestnuma ksm_merge_across_nodes "EXIT STATUS" ENVIRONMENT FILES \
-    LARGEGUEST_SYSFS_ROOT LARGEGUEST_PROCFS_ROOT _hook_domxml vmId 50_vdsm_hook_largeguest; do
+    LARGEGUEST_SYSFS_ROOT LARGEGUEST_PROCFS_ROOT LARGEGUEST_MOM_CONF _hook_domxml vmId 50_vdsm_hook_largeguest; do
     check "the man page covers $word" grep -qF "$word" "$work/man.txt"
 done
 
