@@ -76,11 +76,8 @@ pub fn check(
 /// How `apply`, the hook and the migration check name the policy they saw.
 pub fn describe(policy: Option<&CpuPolicy>) -> String {
     match policy {
-        Some(CpuPolicy::Other(_)) => {
-            format!(
-                "CPU pinning policy: {} (unknown to this hook)",
-                policy.map(ToString::to_string).unwrap_or_default()
-            )
+        Some(other @ CpuPolicy::Other(_)) => {
+            format!("CPU pinning policy: {other} (unknown to this hook)")
         }
         Some(policy) => format!("CPU pinning policy: {policy}"),
         None => "CPU pinning policy: not given (engine 4.4 or older; VDSM takes manual \
