@@ -140,7 +140,10 @@ main() {
     "$repo/tests/e2e/stage.sh" "$repo/target/release/vdsm-hook-largeguest" "$work/stage" || exit 1
 
     start_libvirt
-    python3 "$repo/tests/e2e/scenarios.py" --stage "$work/stage" "$@"
+    local status=0
+    python3 "$repo/tests/e2e/qemu_define.py" --stage "$work/stage" || status=1
+    python3 "$repo/tests/e2e/scenarios.py" --stage "$work/stage" "$@" || status=1
+    return $status
 }
 
 main "$@"
