@@ -159,7 +159,10 @@ main() {
     allow_ksm_switch "$work/stage/usr/libexec/vdsm-hook-largeguest/vdsm-hook-largeguest"
 
     start_libvirt
-    python3 "$repo/tests/e2e/scenarios.py" --stage "$work/stage" "$@"
+    local status=0
+    python3 "$repo/tests/e2e/qemu_define.py" --stage "$work/stage" || status=1
+    python3 "$repo/tests/e2e/scenarios.py" --stage "$work/stage" "$@" || status=1
+    return $status
 }
 
 main "$@"
