@@ -8,9 +8,7 @@ use roxmltree::{Document, Node};
 
 use crate::cpuset::CpuSet;
 use crate::domain::facts::Domain;
-use crate::domain::xml_edit::{
-    child, children, in_no_namespace, is_blank, Content, Editor, NewElement,
-};
+use crate::domain::xml_edit::{child, in_no_namespace, is_blank, Content, Editor, NewElement};
 use crate::grammar::cputune::CpuTune;
 use crate::grammar::numatune::{NumaTune, Placement};
 use crate::plan::cells::{CellsPlan, NewCell};
@@ -91,7 +89,7 @@ fn splice_pins(editor: &mut Editor, domain: &Domain, cputune: &CpuTune) {
             .attribute("vcpu", vcpu)
             .attribute("cpuset", cpuset)
     };
-    let Some(existing) = child(domain.root, "cputune") else {
+    let Some(&first) = domain.cputunes.first() else {
         let pins = cputune
             .pins
             .iter()
@@ -103,17 +101,12 @@ fn splice_pins(editor: &mut Editor, domain: &Domain, cputune: &CpuTune) {
             NewElement::new("cputune").children(pins),
         );
     };
-    let old: Vec<Node> = children(existing, "vcpupin").collect();
-    // By vCPU, the first pin of each winning as before: a search per wanted
+    // libvirt reads the pins of every <cputune> as one list, so a pin is
+    // replaced where it is. By vCPU, through a map: a search per wanted
     // pin made re-pinning 1024 vCPUs quadratic.
     let mut by_vcpu = HashMap::new();
-    for node in &old {
-        if let Some(vcpu) = node
-            .attribute("vcpu")
-            .and_then(|v| v.trim().parse::<u32>().ok())
-        {
-            by_vcpu.entry(vcpu).or_insert(*node);
-        }
+    for old in &domain.pins {
+        by_vcpu.entry(old.vcpu).or_insert(old.node);
     }
     let mut added = Vec::new();
     for wanted in &cputune.pins {
@@ -125,13 +118,13 @@ fn splice_pins(editor: &mut Editor, domain: &Domain, cputune: &CpuTune) {
     if added.is_empty() {
         return;
     }
-    let later = existing
+    let later = first
         .children()
         .find(|node| node.is_element() && AFTER_VCPUPIN.contains(&node.tag_name().name()));
-    match (old.last(), later) {
-        (Some(last), _) => editor.insert_after(*last, &added),
+    match (domain.pins.last().map(|pin| pin.node), later) {
+        (Some(last), _) => editor.insert_after(last, &added),
         (None, Some(later)) => editor.insert_before(later, &added),
-        (None, None) => editor.append(existing, &added),
+        (None, None) => editor.append(first, &added),
     }
 }
 

@@ -18,6 +18,10 @@ pub const SYSFS_ROOT_VARIABLE: &str = "LARGEGUEST_SYSFS_ROOT";
 /// Replaces `/proc`, for the same reason.
 pub const PROCFS_ROOT_VARIABLE: &str = "LARGEGUEST_PROCFS_ROOT";
 
+/// Replaces `/usr/bin/numad`, where libvirt runs numad from (a path fixed
+/// when libvirt is built); the hook only looks whether it is there.
+pub const NUMAD_VARIABLE: &str = "LARGEGUEST_NUMAD";
+
 /// No sysfs or procfs file the hook reads comes near this.
 pub const MAX_FILE_LEN: u64 = 64 * 1024;
 
@@ -27,6 +31,17 @@ pub fn sysfs_root() -> PathBuf {
 
 pub fn procfs_root() -> PathBuf {
     root(PROCFS_ROOT_VARIABLE, "/proc")
+}
+
+pub fn numad_path() -> PathBuf {
+    root(NUMAD_VARIABLE, "/usr/bin/numad")
+}
+
+/// Whether numad is installed where libvirt will run it from.
+pub fn numad_installed() -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(numad_path())
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
 fn root(variable: &str, real: &str) -> PathBuf {

@@ -53,11 +53,52 @@ pub enum FitError {
         second_cell: usize,
         threads: u32,
     },
-    #[error("guestnuma: {} in {} of {} would split guest cores (the guest <topology> has {threads} threads per core); use a count whose cells hold whole cores: {counts}", count(*.vcpus as usize, "vCPU"), count(*.cells, "equal cell"), count(*.vcpus as usize / *.cells, "vCPU"))]
+    #[error("guestnuma: {} of {} would split a core between cells (vCPUs {} are the {threads} threads of one core in <topology>); choose a cell count that divides the {cores} cores", count(*.cells, "equal cell"), count(*.per_cell as usize, "vCPU"), .split_core)]
     EvenSplitSplitsCores {
-        vcpus: u32,
         cells: usize,
+        per_cell: u32,
+        split_core: CpuSet,
         threads: u32,
-        counts: String,
+        cores: u64,
     },
+    #[error("guestnuma: <vcpu> gives the VM {vcpus} vCPUs, but libvirt reads a cell's cpus only up to vCPU 16383; give the VM at most 16384 vCPUs to use guestnuma")]
+    PastCellLimit { vcpus: u32 },
+    #[error("guestnuma: the domain XML has {count} <cpu> elements, and libvirt reads guest NUMA cells from each of them; merge them into one <cpu>")]
+    SeveralCpus { count: usize },
+    #[error("guestnuma: cells {first} and {other} differ in {attribute} ({} and {}) and the new layout has {} instead of {old}, so the hook cannot tell which new cell gets which; give every cell the same {attribute}, or keep {}", Shown(.first_value), Shown(.other_value), count(*.new, "cell"), count(*.old, "cell"))]
+    CellsDiffer {
+        attribute: &'static str,
+        first: u32,
+        other: u32,
+        first_value: Option<String>,
+        other_value: Option<String>,
+        new: usize,
+        old: usize,
+    },
+    #[error("guestnuma: <memoryBacking><hugepages><page nodeset='{nodeset}'> names guest cell {cell}, which the VM would not have (it would get {}); keep at least {}, or change the page's nodeset", count(*.cells, "cell"), count(*.cell as usize + 1, "cell"))]
+    PageWithoutCell {
+        nodeset: String,
+        cell: u32,
+        cells: usize,
+    },
+    #[error("numatune: the domain XML has {count} <numatune> elements, and libvirt accepts only one; merge them into one <numatune>")]
+    SeveralNumatunes { count: usize },
+    #[error("numatune: per-cell host nodes (guestnuma HOSTNODES or <memnode>) cannot be used with placement 'auto', which <vcpu placement='auto'> gives memory when <numatune> names no node set; give numatune a node set")]
+    MemnodesWithVcpuAuto,
+    #[error("guestnuma: cell {cell} binds its memory to host nodes {nodes} in 'preferred' mode, which takes a single node; bind each cell to one node, or use strict or interleave in numatune")]
+    PreferredManyNodes { cell: u32, nodes: CpuSet },
+    #[error("numatune: placement 'auto' asks numad for the host nodes when the VM starts, and this host has no numad ({} is missing); install numad, or give numatune a node set", .path.display())]
+    NoNumad { path: std::path::PathBuf },
+}
+
+/// A per-cell attribute as a message shows it: quoted, or `unset`.
+struct Shown<'a>(&'a Option<String>);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(value) => write!(f, "'{value}'"),
+            None => f.write_str("unset"),
+        }
+    }
 }

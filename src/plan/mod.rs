@@ -55,11 +55,19 @@ pub fn plan<'a, 'i>(
         fit::check_host(request, cells.as_deref(), host)?;
     }
     let numatune = numatune::plan(domain, request.numatune.as_ref(), cells.as_deref())?;
+    let summary = summary(request, cells.as_ref().map(Vec::len));
+    let cells = match cells {
+        Some(cells) => {
+            fit::check_pages(domain, cells.len())?;
+            Some(cells::plan(domain, &cells)?)
+        }
+        None => None,
+    };
     Ok(Plan {
         pins: request.cputune.clone(),
         numatune,
-        summary: summary(request, cells.as_ref().map(Vec::len)),
-        cells: cells.map(|cells| cells::plan(domain, &cells)),
+        summary,
+        cells,
         warnings,
     })
 }
