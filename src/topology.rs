@@ -7,8 +7,9 @@
 //! most the column where parsing stopped.
 
 use std::fmt;
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -381,23 +382,36 @@ fn read_number(path: &Path) -> Result<u64, TopologyError> {
 /// A small sysfs text file, refusing anything that cannot be one (a FIFO
 /// would block, /dev/zero would never end).
 pub(crate) fn read_text(path: &Path) -> Result<String, TopologyError> {
+    read_text_up_to(path, MAX_FILE_LEN)
+}
+
+/// The same guarded read with another bound, for kernel and libvirt files
+/// that grow with the guest (numa_maps, a status XML). `NotSysfsFile` then
+/// means larger than `limit`, or not a regular file.
+pub(crate) fn read_text_up_to(path: &Path, limit: u64) -> Result<String, TopologyError> {
     let read_error = |source| TopologyError::Read {
         path: path.to_path_buf(),
         source,
     };
-    let file = File::open(path).map_err(read_error)?;
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+    // writer before the check below could refuse it.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(read_error)?;
     let metadata = file.metadata().map_err(read_error)?;
     let not_sysfs = || TopologyError::NotSysfsFile {
         path: path.to_path_buf(),
     };
-    if !metadata.is_file() || metadata.len() > MAX_FILE_LEN {
+    if !metadata.is_file() || metadata.len() > limit {
         return Err(not_sysfs());
     }
     let mut bytes = Vec::new();
-    file.take(MAX_FILE_LEN + 1)
+    file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(read_error)?;
-    if bytes.len() as u64 > MAX_FILE_LEN {
+    if bytes.len() as u64 > limit {
         return Err(not_sysfs());
     }
     String::from_utf8(bytes).map_err(|_| TopologyError::NotUtf8 {
