@@ -25,6 +25,7 @@ usage: vdsm-hook-largeguest COMMAND [ARGS]
   topology [--json]            show the host's NUMA topology
   suggest --vcpus N --memory SIZE [...]
                                propose cputune, numatune and guestnuma values
+  verify DOMAIN [--json]       check a running guest against what it asked for
 
 Installed as a VDSM hook entry (NN_largeguest, NN_largeguest_validate,
 NN_largeguest_ksm), the job is chosen by the entry's name.";
@@ -130,6 +131,7 @@ fn run(args: Vec<OsString>) -> Result<ExitCode, Error> {
         }
         "topology" => crate::topology::run(rest),
         "suggest" => crate::planner::run(rest),
+        "verify" => crate::verify::run(rest),
         "ksm" => ksm_command(rest),
         "ksm-switch" => match rest {
             [value] if value == "0" || value == "1" => {

@@ -25,4 +25,5 @@ pub mod property;
 pub mod rewrite;
 pub mod topology;
 pub mod validate;
+pub mod verify;
 pub mod xml_edit;
