@@ -160,7 +160,7 @@ fn mode_text<S: Serializer>(mode: &MemoryMode, serializer: S) -> Result<S::Ok, S
 }
 
 /// `CPU 3` or `CPUs 0-3`, `node 1` or `nodes 0-1`.
-pub fn ids(noun: &str, set: &CpuSet) -> String {
+fn ids(noun: &str, set: &CpuSet) -> String {
     match set.len() {
         1 => format!("{noun} {set}"),
         0 => format!("no {noun}s"),
@@ -254,8 +254,8 @@ pub fn compare(live: &LiveDomain, process: &Process) -> Report {
 }
 
 /// The first of the candidates that is set.
-fn first_asked(candidates: [(Option<&CpuSet>, &'static str); 4]) -> Option<Asked> {
-    candidates.into_iter().find_map(|(set, by)| {
+fn first_asked(candidates: &[(Option<&CpuSet>, &'static str)]) -> Option<Asked> {
+    candidates.iter().find_map(|&(set, by)| {
         Some(Asked {
             set: set?.clone(),
             by,
@@ -293,7 +293,7 @@ fn vcpu_rows(
             .map(|pin| &pin.cpuset);
         let live_pin = live.vcpupins.get(&vcpu);
         let [by_default, by_numad] = default_pins(live);
-        let asked = first_asked([
+        let asked = first_asked(&[
             (property, cputune::PROPERTY),
             (live_pin, "<vcpupin>"),
             by_default,
@@ -401,11 +401,10 @@ fn thread_row(
 fn thread_rows(live: &LiveDomain, process: &Process, checks: &mut Checks) -> Vec<ThreadRow> {
     let [by_default, by_numad] = default_pins(live);
     let mut rows = Vec::new();
-    let emulator = first_asked([
+    let emulator = first_asked(&[
         (live.emulatorpin.as_ref(), "<emulatorpin>"),
         by_default,
         by_numad,
-        (None, ""),
     ]);
     let main = process.thread(process.pid);
     rows.push(pinned_thread(
@@ -416,11 +415,10 @@ fn thread_rows(live: &LiveDomain, process: &Process, checks: &mut Checks) -> Vec
         checks,
     ));
     for &id in &live.iothreads {
-        let asked = first_asked([
+        let asked = first_asked(&[
             (live.iothreadpins.get(&id), "<iothreadpin>"),
             by_default,
             by_numad,
-            (None, ""),
         ]);
         let name = format!("IO iothread{id}");
         let thread = process.thread_named(&name);
