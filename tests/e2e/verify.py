@@ -37,9 +37,11 @@ BINARY = "usr/libexec/vdsm-hook-largeguest/vdsm-hook-largeguest"
 class VerifyScenario(Scenario):
     """A Scenario with the count of checks verify must find holding."""
 
-    def __init__(self, name, template, props, checks, notes=()):
+    def __init__(self, name, template, props, checks, moves=True, notes=()):
         super().__init__(name, template, props, kind="verify", notes=list(notes))
         self.checks = checks
+        # Move the vCPUs afterwards (the scenario pins both).
+        self.moves = moves
 
 
 SCENARIOS = [
@@ -51,6 +53,13 @@ SCENARIOS = [
     VerifyScenario("verify-interleave", "two-vcpus",
                    {"cputune": "0#1,1#0", "numatune": "interleave#0"}, checks=4,
                    notes=["no guestnuma: the template's one cell, numatune on it"]),
+    # Shared (memAccess) cells: 2 vCPUs + per cell its policy and placement.
+    VerifyScenario("verify-shared-cells", "shared-cells",
+                   {"cputune": "0#1,1#0", "numatune": "interleave#0"}, checks=6),
+    # Three 512 MiB backends, a DIMM on cell 0: per cell shape, policy, placement.
+    VerifyScenario("verify-dimm", "dimm",
+                   {"numatune": "strict#0", "guestnuma": "0#512M#0,1#512M#0"}, checks=6,
+                   moves=False, notes=["a 512 MiB DIMM beside two 512 MiB cells"]),
 ]
 
 
@@ -123,7 +132,15 @@ def check_running(scenario, args, guest):
                               f"exit {by_uuid.returncode}, holds {held}"))
     except (ValueError, KeyError, TypeError) as err:
         results.append(Result("by UUID, --json", False, f"{err}: {by_uuid.stdout[:200]}"))
+    if scenario.moves:
+        results += move_vcpus(scenario, args, guest)
+    return results
 
+
+def move_vcpus(scenario, args, guest):
+    """Moves vCPU 1 through libvirt and vCPU 0 behind its back; verify names each."""
+    stage = args.stage
+    results = []
     # Each vCPU is pinned to one of the host's CPUs 0 and 1; move it to the other.
     pins = dict(map(int, entry.split("#")) for entry in scenario.props["cputune"].split(","))
     moved_to = {vcpu: 1 - cpu for vcpu, cpu in pins.items()}
