@@ -9,8 +9,9 @@ use std::time::Duration;
 use assert_cmd::Command;
 
 /// Each recorded tree, and the domain it holds.
-const TREES: [(&str, &str); 6] = [
+const TREES: [(&str, &str); 7] = [
     ("engine-two-cells", "largeguest-e2e-two-vcpus"),
+    ("engine-dimm", "largeguest-e2e-dimm"),
     ("two-cells-strict", "largeguest-verify-two-cells"),
     ("two-cells-strict-repinned", "largeguest-verify-two-cells"),
     ("kvm-no-cells-interleave", "largeguest-verify-kvm"),
@@ -151,7 +152,7 @@ fn the_recorded_guests_hold_until_repinned() {
 
 #[test]
 fn a_vcpu_repinned_by_libvirt_and_an_emulator_moved_outside_it_are_named() {
-    let (tree, domain) = TREES[2];
+    let (tree, domain) = TREES[3];
     let out = verify(&recorded(tree), &[domain]);
     assert_eq!(
         differences(&out.stdout),
