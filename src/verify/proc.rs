@@ -18,8 +18,10 @@ use super::{read_file, VerifyError};
 /// Replaces `/proc`, as for the KSM commands, so tests can read recorded trees.
 pub const PROCFS_ROOT_VARIABLE: &str = "LARGEGUEST_PROCFS_ROOT";
 
-/// A large guest has thousands of mappings; libvirt itself caps XML far lower.
+/// `maps` and `numa_maps` of a large guest's process (thousands of
+/// mappings, a thread stack each) run to megabytes, never near this.
 const MAX_TABLE_LEN: u64 = 64 * 1024 * 1024;
+/// A `status`, `stat` or `comm` file is a few KiB.
 const MAX_SMALL_LEN: u64 = 64 * 1024;
 
 /// One thread of the process.
