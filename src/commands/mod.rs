@@ -10,6 +10,7 @@ pub mod hook;
 pub mod ksm;
 pub mod suggest;
 pub mod topology;
+pub mod verify;
 
 use crate::host::files;
 use crate::host::topology::HostLimits;

@@ -5,8 +5,9 @@
 //! is bounded, refuses what cannot be a kernel file (a FIFO would block,
 //! /dev/zero would never end), and no message repeats a file's text.
 
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -17,6 +18,8 @@ use crate::cpuset::CpuSet;
 pub const SYSFS_ROOT_VARIABLE: &str = "LARGEGUEST_SYSFS_ROOT";
 /// Replaces `/proc`, for the same reason.
 pub const PROCFS_ROOT_VARIABLE: &str = "LARGEGUEST_PROCFS_ROOT";
+/// Replaces `/run`, where libvirt keeps its running guests' status files.
+pub const RUN_ROOT_VARIABLE: &str = "LARGEGUEST_RUN_ROOT";
 
 /// Replaces `/usr/bin/numad`, where libvirt runs numad from (a path fixed
 /// when libvirt is built); the hook only looks whether it is there.
@@ -31,6 +34,10 @@ pub fn sysfs_root() -> PathBuf {
 
 pub fn procfs_root() -> PathBuf {
     root(PROCFS_ROOT_VARIABLE, "/proc")
+}
+
+pub fn run_root() -> PathBuf {
+    root(RUN_ROOT_VARIABLE, "/run")
 }
 
 pub fn numad_path() -> PathBuf {
@@ -58,8 +65,8 @@ pub enum FileError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path:?} is not a regular file of at most {MAX_FILE_LEN} bytes, so it is not the kernel file expected there")]
-    NotAKernelFile { path: PathBuf },
+    #[error("{path:?} is not a regular file of at most {limit} bytes, so it is not the kernel file expected there")]
+    NotAKernelFile { path: PathBuf, limit: u64 },
     #[error("{path:?} is not valid UTF-8, so it is not the kernel file expected there")]
     NotUtf8 { path: PathBuf },
     #[error("{path:?} is not a kernel CPU/node list (column {column}), so it is not the kernel file expected there")]
@@ -70,23 +77,36 @@ pub enum FileError {
 
 /// A small kernel text file, whole.
 pub fn read_text(path: &Path) -> Result<String, FileError> {
+    read_text_up_to(path, MAX_FILE_LEN)
+}
+
+/// The same guarded read with another bound, for files that grow with the
+/// guest (numa_maps, a libvirt status XML).
+pub fn read_text_up_to(path: &Path, limit: u64) -> Result<String, FileError> {
     let read_error = |source| FileError::Read {
         path: path.to_path_buf(),
         source,
     };
-    let file = File::open(path).map_err(read_error)?;
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+    // writer before the check below could refuse it.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(read_error)?;
     let metadata = file.metadata().map_err(read_error)?;
     let not_kernel_file = || FileError::NotAKernelFile {
         path: path.to_path_buf(),
+        limit,
     };
-    if !metadata.is_file() || metadata.len() > MAX_FILE_LEN {
+    if !metadata.is_file() || metadata.len() > limit {
         return Err(not_kernel_file());
     }
     let mut bytes = Vec::new();
-    file.take(MAX_FILE_LEN + 1)
+    file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(read_error)?;
-    if bytes.len() as u64 > MAX_FILE_LEN {
+    if bytes.len() as u64 > limit {
         return Err(not_kernel_file());
     }
     String::from_utf8(bytes).map_err(|_| FileError::NotUtf8 {
