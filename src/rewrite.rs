@@ -14,6 +14,7 @@ use crate::domain::facts::Domain;
 use crate::host::topology::HostLimits;
 use crate::plan::error::FitError;
 use crate::plan::plan;
+use crate::plan::warning::Warning;
 use crate::properties::Request;
 use crate::splice::splice;
 
@@ -42,11 +43,13 @@ pub enum DomxmlError {
     Write { path: PathBuf, reason: String },
 }
 
-/// The rewritten document and the line VDSM logs about it.
+/// The rewritten document, the line VDSM logs about it, and what the VM
+/// will run with but not as well as it could.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub text: String,
     pub summary: String,
+    pub warnings: Vec<Warning>,
 }
 
 /// What the file held, and what the rewrite made of it.
@@ -96,6 +99,7 @@ fn edit(text: &str, request: &Request, host: Option<&HostLimits>) -> Result<Outc
     Ok(Outcome {
         text,
         summary: plan.summary,
+        warnings: plan.warnings,
     })
 }
 

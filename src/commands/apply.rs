@@ -58,6 +58,7 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     } else if options.dry_run {
         output::out(&outcome.text)?;
     }
+    outcome.warnings.iter().for_each(output::warn);
     let note = match options.dry_run {
         true => " (dry run, nothing written)",
         false => "",

@@ -112,6 +112,7 @@ fn rewrite_job() -> Result<ExitCode, Error> {
     }
     let path = domxml_path()?;
     let rewritten = rewrite::rewrite_file(&path, &request, host_limits().as_ref(), true)?;
+    rewritten.outcome.warnings.iter().for_each(output::warn);
     output::note(&rewritten.outcome.summary);
     Ok(ExitCode::Success)
 }

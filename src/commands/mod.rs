@@ -21,7 +21,7 @@ pub fn host_limits() -> Option<HostLimits> {
     match HostLimits::read(&files::sysfs_root()) {
         Ok(limits) => Some(limits),
         Err(err) => {
-            output::note(&format!("warning: host checks skipped: {err}"));
+            output::warn(&format!("host checks skipped: {err}"));
             None
         }
     }

@@ -18,6 +18,13 @@ pub enum DocumentError {
         text: String,
         expected: &'static str,
     },
+    #[error("the domain XML's <{element} {attribute}={text:?}> is not {expected}")]
+    BadAttribute {
+        element: String,
+        attribute: &'static str,
+        text: String,
+        expected: &'static str,
+    },
 }
 
 /// roxmltree refuses DTDs: libvirt never writes one, and it rules out
@@ -104,6 +111,14 @@ pub fn kib(node: Node) -> Result<u64, DocumentError> {
     let scale = unit_scale(node.attribute("unit").unwrap_or("KiB")).ok_or_else(bad)?;
     let bytes = u128::from(value) * u128::from(scale);
     u64::try_from(bytes.div_ceil(1024)).map_err(|_| bad())
+}
+
+/// A size in an attribute (`<cell memory= unit=>`, `<page size= unit=>`),
+/// in KiB, read as `kib` reads an element; `None` when it is no size.
+pub fn attribute_kib(value: &str, unit: Option<&str>) -> Option<u64> {
+    let value: u64 = value.trim().parse().ok()?;
+    let scale = unit_scale(unit.unwrap_or("KiB"))?;
+    u64::try_from((u128::from(value) * u128::from(scale)).div_ceil(1024)).ok()
 }
 
 /// Bytes per unit, for libvirt's unit names (case-insensitive).

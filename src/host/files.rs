@@ -29,6 +29,14 @@ pub fn procfs_root() -> PathBuf {
     root(PROCFS_ROOT_VARIABLE, "/proc")
 }
 
+/// The two trees the host's kernel files are in, for what is read only
+/// when a VM needs it (huge pages, PCI devices, isolated CPUs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelFiles {
+    pub sysfs: PathBuf,
+    pub procfs: PathBuf,
+}
+
 fn root(variable: &str, real: &str) -> PathBuf {
     match std::env::var_os(variable) {
         Some(root) if !root.is_empty() => PathBuf::from(root),
