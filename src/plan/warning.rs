@@ -9,7 +9,7 @@ use crate::wording::Ids;
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum Warning {
-    #[error("{property}: {thread} {} {} with pinned {}, and would take time from them; pin {thread} to CPUs no vCPU is pinned to", if .thread.starts_with("the ") { "share" } else { "shares" }, Ids("CPU", .cpus), Ids("vCPU", .vcpus))]
+    #[error("{property}: {thread} {} {} with pinned {}, and would take time from {}; pin {thread} to CPUs no vCPU is pinned to", if .thread.starts_with("the ") { "share" } else { "shares" }, Ids("CPU", .cpus), Ids("vCPU", .vcpus), if .vcpus.len() == 1 { "it" } else { "them" })]
     SharesWithVcpus {
         property: &'static str,
         thread: String,
