@@ -138,9 +138,21 @@ fn splice_cputune(editor: &mut Editor, domain: &Domain, plan: &Plan) {
             None => added.push(pin.element),
         }
     }
-    // Pins come in libvirt's order, so neighbours sharing a place stay in it.
+    // Pins come in libvirt's order; those sharing a place go in at once, in it.
+    let mut places: Vec<(Place, Vec<NewElement>)> = Vec::new();
     for group in added.chunk_by(|a, b| a.name == b.name) {
-        insert_in_cputune(editor, cputune, group);
+        let place = place_in_cputune(cputune, group[0].name);
+        match places.last_mut() {
+            Some((last, elements)) if *last == place => elements.extend_from_slice(group),
+            _ => places.push((place, group.to_vec())),
+        }
+    }
+    for (place, elements) in places {
+        match place {
+            Place::After(node) => editor.insert_after(node, &elements),
+            Place::Before(node) => editor.insert_before(node, &elements),
+            Place::End => editor.append(cputune, &elements),
+        }
     }
 }
 
@@ -173,13 +185,21 @@ fn keyed_pins<'a, 'i, 's>(
         .collect()
 }
 
-/// Puts new pins of one kind where libvirt prints them: after the VM's
-/// last child that comes no later in libvirt's order, else before its first
-/// that comes later, else at the end.
-fn insert_in_cputune(editor: &mut Editor, cputune: Node, new: &[NewElement]) {
+/// Where new children go in an element the edit keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place<'a, 'i> {
+    After(Node<'a, 'i>),
+    Before(Node<'a, 'i>),
+    End,
+}
+
+/// Where libvirt prints a new pin called `name`: after the VM's last child
+/// that comes no later in libvirt's order, else before its first that
+/// comes later, else at the end.
+fn place_in_cputune<'a, 'i>(cputune: Node<'a, 'i>, name: &str) -> Place<'a, 'i> {
     let rank = |name: &str| CPUTUNE_ORDER.iter().position(|&known| known == name);
-    let Some(own) = new.first().and_then(|el| rank(el.name)) else {
-        return editor.append(cputune, new);
+    let Some(own) = rank(name) else {
+        return Place::End;
     };
     let ranked = || {
         cputune
@@ -190,9 +210,9 @@ fn insert_in_cputune(editor: &mut Editor, cputune: Node, new: &[NewElement]) {
     let before = ranked().rfind(|&(r, _)| r <= own);
     let after = ranked().find(|&(r, _)| r > own);
     match (before, after) {
-        (Some((_, node)), _) => editor.insert_after(node, new),
-        (None, Some((_, node))) => editor.insert_before(node, new),
-        (None, None) => editor.append(cputune, new),
+        (Some((_, node)), _) => Place::After(node),
+        (None, Some((_, node))) => Place::Before(node),
+        (None, None) => Place::End,
     }
 }
 

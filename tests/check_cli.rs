@@ -9,7 +9,13 @@ use assert_cmd::Command;
 use regex::Regex;
 
 const PROGRAM: &str = "vdsm-hook-largeguest";
-const PROPERTIES: [&str; 5] = ["cputune", "numatune", "guestnuma", "emulatorpin", "iothreadpin"];
+const PROPERTIES: [&str; 5] = [
+    "cputune",
+    "numatune",
+    "guestnuma",
+    "emulatorpin",
+    "iothreadpin",
+];
 
 /// The program with none of the properties in its environment.
 fn program() -> Command {

@@ -178,6 +178,11 @@ pub const CASES: &[Case] = &[
     case("large-384", "guestnuma-same", "guestnuma=8"),
     case("large-384", "refused-uneven-split", "guestnuma=5"),
     case("engine-4.4", "emulatorpin", "emulatorpin=0-1"),
+    case(
+        "engine-4.4",
+        "all-pins",
+        "cputune=0-15#2-17 emulatorpin=0-1",
+    ),
     case("minidom-3.x", "all-pins", "cputune=0-3#2-5 emulatorpin=0-1"),
     case("dumpxml-shares", "replace-emulatorpin", "emulatorpin=6-7"),
     case("hugepages-cells", "guestnuma-even", "guestnuma=2"),
