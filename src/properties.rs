@@ -5,8 +5,12 @@
 
 use std::fmt;
 
+use crate::cpuset::CpuSet;
+use crate::grammar::affinity::{self, PciNumaAffinity};
 use crate::grammar::cputune::{self, CpuTune};
+use crate::grammar::emulatorpin;
 use crate::grammar::guestnuma::{self, GuestNuma};
+use crate::grammar::iothreadpin::{self, IoThreadPins};
 use crate::grammar::numatune::{self, NumaTune};
 use crate::grammar::problem::{Problem, PropertyError};
 use crate::grammar::{regex, switch};
@@ -16,15 +20,21 @@ pub enum Property {
     CpuTune,
     NumaTune,
     GuestNuma,
+    EmulatorPin,
+    IoThreadPin,
+    PciNumaAffinity,
     KsmMergeAcrossNodes,
 }
 
 impl Property {
     /// In the order `engine-config` declares them and `check` reports them.
-    pub const ALL: [Property; 4] = [
+    pub const ALL: [Property; 7] = [
         Property::CpuTune,
         Property::NumaTune,
         Property::GuestNuma,
+        Property::EmulatorPin,
+        Property::IoThreadPin,
+        Property::PciNumaAffinity,
         Property::KsmMergeAcrossNodes,
     ];
 
@@ -34,6 +44,9 @@ impl Property {
             Property::NumaTune => numatune::PROPERTY,
             Property::GuestNuma => guestnuma::PROPERTY,
             Property::KsmMergeAcrossNodes => "ksm_merge_across_nodes",
+            Property::EmulatorPin => emulatorpin::PROPERTY,
+            Property::IoThreadPin => iothreadpin::PROPERTY,
+            Property::PciNumaAffinity => affinity::PROPERTY,
         }
     }
 
@@ -51,6 +64,11 @@ impl Property {
             Property::KsmMergeAcrossNodes => {
                 "whether KSM may merge pages across host NUMA nodes (0 or 1)"
             }
+            Property::EmulatorPin => "host CPUs QEMU's emulator threads may run on (a CPUSET)",
+            Property::IoThreadPin => "host CPUs each I/O thread may run on (IOTHREAD#CPUSET entries)",
+            Property::PciNumaAffinity => {
+                "whether a passthrough device outside the guest's memory nodes refuses the start (required) or warns (preferred)"
+            }
         }
     }
 
@@ -61,10 +79,14 @@ impl Property {
             Property::NumaTune => regex::numatune(),
             Property::GuestNuma => regex::guestnuma(),
             Property::KsmMergeAcrossNodes => regex::switch(),
+            Property::EmulatorPin => regex::emulatorpin(),
+            Property::IoThreadPin => regex::iothreadpin(),
+            Property::PciNumaAffinity => regex::pci_numa_affinity(),
         }
     }
 
-    /// Whether the property changes the domain XML; the others act on the host.
+    /// Whether the rewrite job reads the property: it changes the domain XML
+    /// or decides a check of it (`pci_numa_affinity`); the others act on the host.
     pub fn edits_domain(self) -> bool {
         !matches!(self, Property::KsmMergeAcrossNodes)
     }
@@ -75,6 +97,9 @@ impl Property {
             Property::NumaTune => Value::NumaTune(numatune::parse(text)?),
             Property::GuestNuma => Value::GuestNuma(guestnuma::parse(text)?),
             Property::KsmMergeAcrossNodes => Value::Switch(switch::parse(self.name(), text)?),
+            Property::EmulatorPin => Value::EmulatorPin(emulatorpin::parse(text)?),
+            Property::IoThreadPin => Value::IoThreadPin(iothreadpin::parse(text)?),
+            Property::PciNumaAffinity => Value::PciNumaAffinity(affinity::parse(text)?),
         })
     }
 
@@ -110,6 +135,9 @@ pub enum Value {
     NumaTune(NumaTune),
     GuestNuma(GuestNuma),
     Switch(bool),
+    EmulatorPin(CpuSet),
+    IoThreadPin(IoThreadPins),
+    PciNumaAffinity(PciNumaAffinity),
 }
 
 impl fmt::Display for Value {
@@ -119,6 +147,9 @@ impl fmt::Display for Value {
             Value::NumaTune(value) => value.fmt(f),
             Value::GuestNuma(value) => value.fmt(f),
             Value::Switch(on) => write!(f, "{}", u8::from(*on)),
+            Value::EmulatorPin(value) => value.fmt(f),
+            Value::IoThreadPin(value) => value.fmt(f),
+            Value::PciNumaAffinity(value) => value.fmt(f),
         }
     }
 }
@@ -130,6 +161,10 @@ pub struct Request {
     pub numatune: Option<NumaTune>,
     pub guestnuma: Option<GuestNuma>,
     pub ksm_merge_across_nodes: Option<bool>,
+    pub emulatorpin: Option<CpuSet>,
+    pub iothreadpin: Option<IoThreadPins>,
+    /// `None` is the default, preferred.
+    pub pci_numa_affinity: Option<PciNumaAffinity>,
 }
 
 impl Request {
@@ -162,12 +197,20 @@ impl Request {
             Value::NumaTune(value) => self.numatune = Some(value),
             Value::GuestNuma(value) => self.guestnuma = Some(value),
             Value::Switch(on) => self.ksm_merge_across_nodes = Some(on),
+            Value::EmulatorPin(value) => self.emulatorpin = Some(value),
+            Value::IoThreadPin(value) => self.iothreadpin = Some(value),
+            Value::PciNumaAffinity(value) => self.pci_numa_affinity = Some(value),
         }
     }
 
     /// True when nothing in the domain XML is asked for: the rewrite then
     /// does not even open the file.
     pub fn leaves_domain_alone(&self) -> bool {
-        self.cputune.is_none() && self.numatune.is_none() && self.guestnuma.is_none()
+        self.cputune.is_none()
+            && self.numatune.is_none()
+            && self.guestnuma.is_none()
+            && self.emulatorpin.is_none()
+            && self.iothreadpin.is_none()
+            && self.pci_numa_affinity.is_none()
     }
 }

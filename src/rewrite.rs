@@ -45,7 +45,8 @@ pub enum DomxmlError {
     Write { path: PathBuf, reason: String },
 }
 
-/// The rewritten document and the line VDSM logs about it.
+/// The rewritten document, the line VDSM logs about it, and what the VM
+/// will run with but not as well as it could.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub text: String,

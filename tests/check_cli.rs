@@ -9,7 +9,13 @@ use assert_cmd::Command;
 use regex::Regex;
 
 const PROGRAM: &str = "vdsm-hook-largeguest";
-const PROPERTIES: [&str; 3] = ["cputune", "numatune", "guestnuma"];
+const PROPERTIES: [&str; 5] = [
+    "cputune",
+    "numatune",
+    "guestnuma",
+    "emulatorpin",
+    "iothreadpin",
+];
 
 /// The program with none of the properties in its environment.
 fn program() -> Command {
@@ -175,7 +181,7 @@ fn check_with_nothing_to_check_says_so() {
     assert!(run.stdout.is_empty());
     assert_eq!(
         run.stderr,
-        ["vdsm-hook-largeguest: none of cputune, numatune, guestnuma, ksm_merge_across_nodes is set; nothing to check"]
+        ["vdsm-hook-largeguest: none of cputune, numatune, guestnuma, emulatorpin, iothreadpin, pci_numa_affinity, ksm_merge_across_nodes is set; nothing to check"]
     );
 }
 
@@ -186,7 +192,7 @@ fn check_refuses_unknown_names_and_malformed_arguments() {
     assert!(run.stdout.is_empty(), "nothing is checked on a usage error");
     assert_eq!(
         run.stderr,
-        ["vdsm-hook-largeguest: unknown property \"foo\"; known: cputune, numatune, guestnuma, ksm_merge_across_nodes"]
+        ["vdsm-hook-largeguest: unknown property \"foo\"; known: cputune, numatune, guestnuma, emulatorpin, iothreadpin, pci_numa_affinity, ksm_merge_across_nodes"]
     );
 
     let run = check(&["cputune"]);
@@ -246,10 +252,18 @@ fn engine_config_prints_the_command_for_the_cluster_level() {
         let names: Vec<&str> = declared.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(
             names,
-            ["cputune", "numatune", "guestnuma", "ksm_merge_across_nodes"]
+            [
+                "cputune",
+                "numatune",
+                "guestnuma",
+                "emulatorpin",
+                "iothreadpin",
+                "pci_numa_affinity",
+                "ksm_merge_across_nodes"
+            ]
         );
         assert_eq!(
-            declared[3].1.as_str(),
+            declared[6].1.as_str(),
             "^(0|1|true|false)$",
             "ksm_merge_across_nodes"
         );

@@ -11,6 +11,7 @@ use vdsm_hook_largeguest::cpuset::{CpuSet, MAX_ID};
 use vdsm_hook_largeguest::grammar::cputune::{self, CpuTune, VcpuPin};
 use vdsm_hook_largeguest::grammar::guestnuma::{self, GuestCell, GuestNuma, MAX_CELLS};
 use vdsm_hook_largeguest::grammar::numatune::{self, MemoryMode, NumaTune, Placement};
+use vdsm_hook_largeguest::grammar::{emulatorpin, iothreadpin};
 use vdsm_hook_largeguest::properties::Property;
 
 fn config(cases: u32) -> ProptestConfig {
@@ -138,6 +139,24 @@ proptest! {
             let again = cputune::parse(&canonical).map_err(|e| e.to_string());
             prop_assert_eq!(again.as_ref(), Ok(&tune), "{} -> {}", value, canonical);
             prop_assert_eq!(again.map(|t| t.to_string()), Ok(canonical));
+        }
+    }
+
+    #[test]
+    fn iothreadpin_canonical_means_the_same(value in strategies::cputune()) {
+        if let Ok(pins) = iothreadpin::parse(&value) {
+            let canonical = pins.to_string();
+            let again = iothreadpin::parse(&canonical).map_err(|e| e.to_string());
+            prop_assert_eq!(again.as_ref(), Ok(&pins), "{} -> {}", value, canonical);
+            prop_assert_eq!(again.map(|t| t.to_string()), Ok(canonical));
+        }
+    }
+
+    #[test]
+    fn emulatorpin_canonical_means_the_same(value in strategies::set()) {
+        if let Ok(cpus) = emulatorpin::parse(&value) {
+            let canonical = cpus.to_string();
+            prop_assert_eq!(emulatorpin::parse(&canonical).map_err(|e| e.to_string()), Ok(cpus));
         }
     }
 

@@ -574,7 +574,7 @@ fn guestnuma_n_up_to_16384_vcpus_is_written() {
 #[test]
 fn a_hugepage_nodeset_naming_a_removed_cell_is_refused() {
     for value in ["guestnuma=0-3#4G", "guestnuma=1"] {
-        refuses(&sample("hugepages-per-cell"), &[value], "guestnuma: <memoryBacking><hugepages><page nodeset='1'> names guest cell 1, which the VM would not have (it would get 1 cell); keep at least 2 cells, or change the page's nodeset");
+        refuses(&sample("hugepages-per-cell"), &[value], "guestnuma: <memoryBacking><hugepages><page size='1048576' nodeset='1'> names guest cell 1, which the VM would not have (it would get 1 cell: 0), and libvirt would refuse the domain (hugepages: node 1 not found); write the page's nodeset for the new cells, or make it cover every cell (0-1) to have it carried over");
     }
 }
 

@@ -11,7 +11,9 @@ use std::sync::LazyLock;
 use proptest::prelude::*;
 use regex::Regex;
 use vdsm_hook_largeguest::grammar::problem::PropertyError;
-use vdsm_hook_largeguest::grammar::{cputune, guestnuma, numatune};
+use vdsm_hook_largeguest::grammar::{
+    affinity, cputune, emulatorpin, guestnuma, iothreadpin, numatune,
+};
 use vdsm_hook_largeguest::properties::Property;
 
 /// Compiled once: compiling per case was most of the suite's time.
@@ -84,6 +86,51 @@ proptest! {
     #[test]
     fn guestnuma_regex_agrees(value in strategies::any_input(strategies::guestnuma())) {
         agree("guestnuma", &value, guestnuma::parse);
+    }
+
+    #[test]
+    fn emulatorpin_regex_agrees(value in strategies::any_input(strategies::set())) {
+        agree("emulatorpin", &value, emulatorpin::parse);
+    }
+
+    /// I/O thread pins are written as vCPU pins are.
+    #[test]
+    fn iothreadpin_regex_agrees(value in strategies::any_input(strategies::cputune())) {
+        agree("iothreadpin", &value, iothreadpin::parse);
+    }
+}
+
+#[test]
+fn regexes_agree_on_the_new_properties_chosen_values() {
+    for value in [
+        "0", "0-1", "0,48", "0-3,^2", "^0", "0-", "0#1", "0,", ",0", "0 1", "",
+    ] {
+        agree("emulatorpin", value, emulatorpin::parse);
+    }
+    for value in [
+        "1#0",
+        "0#0",
+        "1#0,2#1",
+        "1#0_2#1",
+        "1-2#0-3,^1",
+        "1#0,1",
+        "1",
+        "1#",
+        "#0",
+        "1#0__2#1",
+        "",
+    ] {
+        agree("iothreadpin", value, iothreadpin::parse);
+    }
+    for value in [
+        "required",
+        "preferred",
+        "legacy",
+        "Required",
+        "",
+        "required ",
+    ] {
+        agree("pci_numa_affinity", value, affinity::parse);
     }
 }
 

@@ -8,7 +8,7 @@ use similar::TextDiff;
 
 use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
-use crate::commands::{host_limits, warn};
+use crate::commands::host_limits;
 use crate::exit_codes::ExitCode;
 use crate::output;
 use crate::properties::{split_pair, Property, Request};
@@ -58,11 +58,11 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     } else if options.dry_run {
         output::out(&outcome.text)?;
     }
+    outcome.warnings.iter().for_each(output::warn);
     let note = match options.dry_run {
         true => " (dry run, nothing written)",
         false => "",
     };
-    warn(&outcome.warnings);
     output::note(&format!("{}{note}", outcome.summary));
     Ok(ExitCode::Success)
 }

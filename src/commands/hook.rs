@@ -8,7 +8,7 @@ use lexopt::{Arg, Parser};
 
 use crate::commands::args::{print_help, usage, Parsed};
 use crate::commands::error::Error;
-use crate::commands::{host_limits, ksm, warn};
+use crate::commands::{host_limits, ksm};
 use crate::exit_codes::ExitCode;
 use crate::migration;
 use crate::output;
@@ -112,7 +112,7 @@ fn rewrite_job() -> Result<ExitCode, Error> {
     }
     let path = domxml_path()?;
     let rewritten = rewrite::rewrite_file(&path, &request, host_limits().as_ref(), true)?;
-    warn(&rewritten.outcome.warnings);
+    rewritten.outcome.warnings.iter().for_each(output::warn);
     output::note(&rewritten.outcome.summary);
     Ok(ExitCode::Success)
 }

@@ -148,6 +148,14 @@ pub fn kib(node: Node) -> Result<u64, DocumentError> {
     u64::try_from(bytes.div_ceil(1024)).map_err(|_| bad())
 }
 
+/// A size in an attribute (`<cell memory= unit=>`, `<page size= unit=>`),
+/// in KiB, read as `kib` reads an element; `None` when it is no size.
+pub fn attribute_kib(value: &str, unit: Option<&str>) -> Option<u64> {
+    let value: u64 = value.trim().parse().ok()?;
+    let scale = unit_scale(unit.unwrap_or("KiB"))?;
+    u64::try_from((u128::from(value) * u128::from(scale)).div_ceil(1024)).ok()
+}
+
 /// Bytes per unit, for libvirt's unit names (case-insensitive).
 fn unit_scale(unit: &str) -> Option<u64> {
     let unit = unit.to_ascii_lowercase();

@@ -269,6 +269,16 @@ impl<'t> Editor<'t> {
         self.splices.replace(node.range(), text);
     }
 
+    /// Gives an attribute the element has a new value, in place, in the
+    /// document's quotes; nothing else of the element changes.
+    pub fn set_attribute(&mut self, node: Node, name: &str, value: &str) {
+        if let Some(attribute) = node.attributes().find(|a| a.name() == name) {
+            let range = attribute.range_value();
+            let quote = self.text[..range.start].chars().next_back().unwrap_or('\'');
+            self.splices.replace(range, escape(value, quote));
+        }
+    }
+
     /// Removes the element and the whitespace that puts it on its own line.
     pub fn remove(&mut self, node: Node) {
         let mut start = node.range().start;

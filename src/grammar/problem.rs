@@ -21,6 +21,7 @@ pub enum Noun {
     Cpu,
     Node,
     Vcpu,
+    IoThread,
 }
 
 impl fmt::Display for Noun {
@@ -29,6 +30,7 @@ impl fmt::Display for Noun {
             Noun::Cpu => "CPU",
             Noun::Node => "node",
             Noun::Vcpu => "vCPU",
+            Noun::IoThread => "I/O thread",
         })
     }
 }
@@ -54,6 +56,10 @@ pub enum Problem {
     EmptySet { noun: Noun, set: String },
     #[error("vCPU {vcpu} is pinned twice")]
     VcpuPinnedTwice { vcpu: u32 },
+    #[error("I/O thread {iothread} is pinned twice")]
+    IoThreadPinnedTwice { iothread: u32 },
+    #[error("I/O thread 0 does not exist")]
+    IoThreadZero,
     #[error("the pins hold more than {limit} CPU ranges in all")]
     TooManyPinnedRanges { limit: usize },
     #[error("vCPU {vcpu} is in two guest cells")]
@@ -91,6 +97,8 @@ impl Problem {
             }
             Problem::EmptySet { .. } => "a set needs at least one id".into(),
             Problem::VcpuPinnedTwice { .. } => "give each vCPU one entry".into(),
+            Problem::IoThreadPinnedTwice { .. } => "give each I/O thread one entry".into(),
+            Problem::IoThreadZero => "libvirt numbers I/O threads from 1".into(),
             Problem::TooManyPinnedRanges { .. } => {
                 "pin fewer vCPUs, or give them cpusets of fewer ranges".into()
             }

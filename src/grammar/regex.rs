@@ -26,6 +26,20 @@ pub fn cputune() -> String {
     format!("^(?:{entry}(?:_{entry})*|{entry}(?:,{entry})*)$")
 }
 
+pub fn emulatorpin() -> String {
+    format!("^{}$", set())
+}
+
+/// `cputune`'s entry syntax and separators, with I/O thread ids in front.
+pub fn iothreadpin() -> String {
+    let entry = format!("{RANGE}#{}", set());
+    format!("^(?:{entry}(?:_{entry})*|{entry}(?:,{entry})*)$")
+}
+
+pub fn pci_numa_affinity() -> String {
+    "^(required|preferred)$".to_string()
+}
+
 pub fn numatune() -> String {
     format!(
         "^(?:(?:strict|interleave|preferred|restrictive)#)?(?:auto|{})$",

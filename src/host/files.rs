@@ -51,6 +51,14 @@ pub fn numad_installed() -> bool {
         .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
+/// The two trees the host's kernel files are in, for what is read only
+/// when a VM needs it (huge pages, PCI devices, isolated CPUs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelFiles {
+    pub sysfs: PathBuf,
+    pub procfs: PathBuf,
+}
+
 fn root(variable: &str, real: &str) -> PathBuf {
     match std::env::var_os(variable) {
         Some(root) if !root.is_empty() => PathBuf::from(root),

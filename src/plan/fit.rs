@@ -5,7 +5,6 @@
 
 use crate::cpuset::{CpuSet, NodeSet, MAX_ID};
 use crate::domain::facts::{Domain, GuestTopology};
-use crate::domain::xml_edit::children;
 use crate::grammar::cputune::CpuTune;
 use crate::grammar::guestnuma::{GuestCell, GuestNuma};
 use crate::grammar::numatune::{NumaTune, Placement};
@@ -250,26 +249,4 @@ fn check_nodes(property: &'static str, nodes: &NodeSet, host: &HostLimits) -> Re
             })
         }
     }
-}
-
-/// libvirt refuses a huge page `<page nodeset>` that names a guest cell the
-/// VM does not have ("hugepages: node N not found").
-pub fn check_pages(domain: &Domain, cells: usize) -> Result<(), FitError> {
-    let pages = children(domain.root, "memoryBacking")
-        .flat_map(|backing| children(backing, "hugepages"))
-        .flat_map(|hugepages| children(hugepages, "page"));
-    for nodeset in pages.filter_map(|page| page.attribute("nodeset")) {
-        let Ok(named) = nodeset.parse::<CpuSet>() else {
-            continue;
-        };
-        let past = named.iter().find(|&id| id as usize >= cells);
-        if let Some(cell) = past {
-            return Err(FitError::PageWithoutCell {
-                nodeset: nodeset.to_string(),
-                cell,
-                cells,
-            });
-        }
-    }
-    Ok(())
 }

@@ -30,6 +30,9 @@ GOOD = {
         "0-3,8-11#4194304,4-7,12-15#4194304",
         "2",
     ],
+    "emulatorpin": ["0-1", "0,48", "0-3,^2"],
+    "iothreadpin": ["1#0_2#48", "1-2#0,48", "1#0,2#1"],
+    "pci_numa_affinity": ["required", "preferred"],
     "ksm_merge_across_nodes": ["0", "1", "true", "false"],
 }
 
@@ -37,6 +40,9 @@ BAD = {
     "cputune": ["", "0", "#0", "0#", "0-#1", "a#1", "0#1,", "0#1__1#2", "0 #1", "0:1", "0#0;1#1"],
     "numatune": ["", "strict", "strict#", "strictly#0", "strict#a", "#0", "strict:0-1", "auto#0"],
     "guestnuma": ["", "0-15", "0-15#", "#128G", "0-15#128X", "0-15#128G#", "0-15#-1G", "0-15#128 G", "x"],
+    "emulatorpin": ["", "0#1", "0-", "a", "0,,1", "0 1"],
+    "iothreadpin": ["", "1", "1#", "#0", "1#0__2#1", "1:0"],
+    "pci_numa_affinity": ["", "Required", "legacy", "required "],
     "ksm_merge_across_nodes": ["", "2", "yes", "True ", "01"],
 }
 
