@@ -8,8 +8,16 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use nom::character::complete::char;
+use nom::combinator::map;
+use nom::multi::separated_list1;
+use nom::sequence::{separated_pair, terminated};
+use nom::Parser;
+
 use crate::cpuset::CpuSet;
-use crate::grammar::problem::{end, parse_value, Notes, Noun, PResult, Problem, PropertyError};
+use crate::grammar::problem::{
+    end, expect, located, parse_value, Fail, Notes, Noun, PResult, Problem, PropertyError,
+};
 use crate::grammar::sets::{self, SetEnd};
 
 pub const PROPERTY: &str = "cputune";
@@ -37,50 +45,79 @@ pub fn parse(value: &str) -> Result<CpuTune, PropertyError> {
     parse_value(PROPERTY, value, cputune)
 }
 
-fn cputune<'a>(input: &'a str, notes: &mut Notes<'a>) -> PResult<'a, CpuTune> {
+// cputune := entry (SEP entry)* EOF
+//   SEP is "_" when the value holds one, else ","; each entry is checked
+//   against those before it as soon as it is read
+fn cputune<'a>(input: &'a str, notes: &Notes<'a>) -> PResult<'a, CpuTune> {
     let (separator, set_end) = match input.contains('_') {
         true => ('_', SetEnd::AtAnyOtherCharacter),
         false => (',', SetEnd::BeforeNextEntry),
     };
-    let mut pins = BTreeMap::new();
-    let mut pinned = CpuSet::new();
-    let mut ranges = 0usize;
-    let mut rest = input;
-    loop {
-        let (after, (first, last)) = sets::range(rest, Noun::Vcpu, "a vCPU number", notes)?;
-        let Some(after) = after.strip_prefix('#') else {
-            return crate::grammar::problem::fail(after, Problem::expected("'#' after the vCPU"));
-        };
-        let (after, cpuset) = sets::set(after, Noun::Cpu, set_end, notes)?;
-        // Checked as ranges: re-pinning 0-16383 in every entry of a 64 KiB
-        // value made a hundred million map inserts.
+    let mut pins = Pins::default();
+    let add = |(at, (vcpus, cpuset))| pins.add(at, vcpus, cpuset, notes);
+    let entries = separated_list1(char(separator), map(located(entry(set_end, notes)), add));
+    let (rest, _) = terminated(entries, end(&format!("'{separator}'"))).parse(input)?;
+    Ok((rest, pins.into_tune()))
+}
+
+// entry := range "#" set
+fn entry<'a, 'n>(
+    set_end: SetEnd,
+    notes: &'n Notes<'a>,
+) -> impl Parser<&'a str, Output = ((u32, u32), CpuSet), Error = Fail<'a>> + 'n {
+    let vcpus = expect(sets::range(Noun::Vcpu, notes), || "a vCPU number");
+    let hash = expect(char('#'), || "'#' after the vCPU");
+    let cpuset = sets::set(Noun::Cpu, set_end, notes);
+    separated_pair(vcpus, hash, expect(cpuset, sets::expected_set(Noun::Cpu)))
+}
+
+/// The pins read so far.
+#[derive(Default)]
+struct Pins {
+    by_vcpu: BTreeMap<u32, CpuSet>,
+    pinned: CpuSet,
+    ranges: usize,
+}
+
+impl Pins {
+    /// Pins `first..=last` to `cpuset`, noting a vCPU pinned before or one
+    /// pin too many. Checked as ranges: re-pinning 0-16383 in every entry of
+    /// a 64 KiB value made a hundred million map inserts.
+    fn add<'a>(
+        &mut self,
+        at: &'a str,
+        (first, last): (u32, u32),
+        cpuset: CpuSet,
+        notes: &Notes<'a>,
+    ) {
         let vcpus = CpuSet::from_range(first, last);
-        ranges = ranges.saturating_add(vcpus.len() * cpuset.ranges().len());
-        match vcpus.intersection(&pinned).first() {
-            Some(vcpu) => notes.note(rest, Problem::VcpuPinnedTwice { vcpu }),
-            None if ranges > MAX_PINNED_RANGES => notes.note(
-                rest,
+        self.ranges = self
+            .ranges
+            .saturating_add(vcpus.len() * cpuset.ranges().len());
+        match vcpus.intersection(&self.pinned).first() {
+            Some(vcpu) => notes.note(at, Problem::VcpuPinnedTwice { vcpu }),
+            None if self.ranges > MAX_PINNED_RANGES => notes.note(
+                at,
                 Problem::TooManyPinnedRanges {
                     limit: MAX_PINNED_RANGES,
                 },
             ),
             None => {
-                pins.extend((first..=last).map(|vcpu| (vcpu, cpuset.clone())));
-                pinned.insert_range(first, last);
+                let pins = (first..=last).map(|vcpu| (vcpu, cpuset.clone()));
+                self.by_vcpu.extend(pins);
+                self.pinned.insert_range(first, last);
             }
         }
-        rest = after;
-        match rest.strip_prefix(separator) {
-            Some(next) => rest = next,
-            None => break,
+    }
+
+    fn into_tune(self) -> CpuTune {
+        let pins = self.by_vcpu.into_iter();
+        CpuTune {
+            pins: pins
+                .map(|(vcpu, cpuset)| VcpuPin { vcpu, cpuset })
+                .collect(),
         }
     }
-    end(rest, &format!("'{separator}'"))?;
-    let pins = pins
-        .into_iter()
-        .map(|(vcpu, cpuset)| VcpuPin { vcpu, cpuset })
-        .collect();
-    Ok((rest, CpuTune { pins }))
 }
 
 /// Canonical form: entries in vCPU order, neighbouring vCPUs with the same
