@@ -75,10 +75,11 @@ pub fn indent_of(text: &str, pos: usize) -> &str {
     }
 }
 
+/// True when only whitespace stands before `pos` on its line, the first
+/// line included.
 fn starts_line(text: &str, pos: usize) -> bool {
-    text[..pos]
-        .rfind('\n')
-        .is_some_and(|nl| text[nl + 1..pos].trim().is_empty())
+    let line_start = text[..pos].rfind('\n').map_or(0, |nl| nl + 1);
+    text[line_start..pos].trim().is_empty()
 }
 
 /// An element the hook writes, printed in the document's style.
@@ -838,6 +839,12 @@ mod tests {
             editor.append(doc.root_element(), &[NewElement::new("vcpu")]);
         });
         assert_eq!(out, "<?xml version='1.0'?>\n<domain>\n  <vcpu/>\n</domain>");
+        // The same without the declaration, the root on the first line.
+        let bare = "<domain>\n</domain>";
+        let out = edited(bare, |doc, editor| {
+            editor.append(doc.root_element(), &[NewElement::new("vcpu")]);
+        });
+        assert_eq!(out, "<domain>\n  <vcpu/>\n</domain>");
     }
 
     // ---- the helpers the domain reader uses ----
