@@ -11,6 +11,7 @@
 pub mod cputune;
 pub mod guestnuma;
 pub mod numatune;
+pub mod one_to_one;
 pub mod problem;
 pub mod regex;
 pub mod sets;

@@ -14,6 +14,7 @@ use nom::{Finish, Parser};
 use thiserror::Error;
 
 use crate::cpuset::MAX_ID;
+use crate::wording::count;
 
 /// Longer values are refused before parsing: no real pinning needs more, and
 /// the limit bounds the work an untrusted value can cause.
@@ -60,6 +61,29 @@ pub enum Problem {
     VcpuPinnedTwice { vcpu: u32 },
     #[error("the pins hold more than {limit} CPU ranges in all")]
     TooManyPinnedRanges { limit: usize },
+    /// A `VCPUS@SET:SET...` entry whose sets are not all of one size.
+    #[error(
+        "set {set} after '@' holds {}, set 1 holds {}",
+        count(*.size, "CPU"),
+        count(*.first, "CPU")
+    )]
+    UnevenSets {
+        set: usize,
+        size: usize,
+        first: usize,
+    },
+    /// A `VCPUS@SET:SET...` entry with more or fewer vCPUs than CPUs;
+    /// `example` is the entry with its range corrected, when it can be.
+    #[error(
+        "{} cannot be pinned one to one to {}",
+        count(*.vcpus, "vCPU"),
+        count(*.cpus, "CPU")
+    )]
+    OneToOneCount {
+        vcpus: usize,
+        cpus: usize,
+        example: Option<String>,
+    },
     #[error("vCPU {vcpu} is in two guest cells")]
     VcpuInTwoCells { vcpu: u32 },
     #[error("{count} guest cells are asked for")]
@@ -97,6 +121,16 @@ impl Problem {
             Problem::VcpuPinnedTwice { .. } => "give each vCPU one entry".into(),
             Problem::TooManyPinnedRanges { .. } => {
                 "pin fewer vCPUs, or give them cpusets of fewer ranges".into()
+            }
+            Problem::UnevenSets { .. } => {
+                "give every set after '@' the same number of CPUs, as in 0-7@0-3:8-11".into()
+            }
+            Problem::OneToOneCount {
+                example: Some(example),
+                ..
+            } => format!("give the range one vCPU per CPU, as in {example}"),
+            Problem::OneToOneCount { vcpus, .. } => {
+                format!("give the sets after '@' one CPU per vCPU, {vcpus} in all")
             }
             Problem::VcpuInTwoCells { .. } => "each vCPU belongs to exactly one cell".into(),
             Problem::CellCount { .. } => "QEMU allows 1 to 128 cells".into(),

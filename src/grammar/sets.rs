@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 
 use nom::branch::alt;
-use nom::character::complete::{char, digit1};
+use nom::character::complete::{char, digit1, one_of};
 use nom::combinator::{cond, map, not, opt, recognize};
 use nom::multi::many0_count;
 use nom::sequence::{preceded, terminated};
@@ -25,7 +25,8 @@ use crate::wording::shorten;
 pub enum SetEnd {
     /// Every `,` continues the set.
     AtAnyOtherCharacter,
-    /// A `,` followed by `N#` or `N-M#` starts the next `VCPU#CPUSET` entry.
+    /// A `,` followed by `N#`, `N-M#`, `N@` or `N-M@` starts the next
+    /// cputune entry.
     BeforeNextEntry,
 }
 
@@ -68,10 +69,10 @@ fn comma<'a>(end: SetEnd) -> impl Parser<&'a str, Output = char, Error = Fail<'a
     terminated(char(','), cond(before_entry, not(entry_head())))
 }
 
-// entry_head := digit+ ("-" digit+)? "#"
-//   the start of a `VCPU#CPUSET` entry
+// entry_head := digit+ ("-" digit+)? ("#" | "@")
+//   the start of a cputune entry
 fn entry_head<'a>() -> impl Parser<&'a str, Output = &'a str, Error = Fail<'a>> {
-    recognize((digit1, opt((char('-'), digit1)), char('#')))
+    recognize((digit1, opt((char('-'), digit1)), one_of("#@")))
 }
 
 // term := exclusion | range
