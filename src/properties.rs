@@ -56,7 +56,9 @@ impl Property {
 
     pub fn description(self) -> &'static str {
         match self {
-            Property::CpuTune => "host CPUs each vCPU may run on (VCPU#CPUSET entries)",
+            Property::CpuTune => {
+                "host CPUs each vCPU may run on (VCPU#CPUSET or VCPUS@SET:SET entries)"
+            }
             Property::NumaTune => "host memory policy ([MODE#]NODESET or auto)",
             Property::GuestNuma => {
                 "guest NUMA cells (VCPUS#MEMORY[#HOSTNODES] entries, or a count)"

@@ -160,6 +160,26 @@ fn regexes_agree_on_chosen_values() {
         "0#1 ",
         " 0#1",
         "",
+        "0-3@4-7",
+        "0-3@0-1:4-5",
+        "0-3@0,1:2,3,4#9",
+        "0#1,2@3",
+        "0@1,2-3@4:5",
+        "0@1_1@2,3",
+        "0-1@^1",
+        "0@1:",
+        "0@:1",
+        "0@1::2",
+        "0@1#2",
+        "0#1:2",
+        "0#1@2",
+        "0@@1",
+        "@1",
+        "0-@1",
+        "0@",
+        "0:1",
+        "0-383@0-191",
+        "0-7@0-3:8-10",
     ];
     for value in cputune_values {
         agree("cputune", value, cputune::parse);
@@ -231,9 +251,10 @@ fn ksm_regex_takes_exactly_its_four_values() {
 }
 
 /// Reads the same in Java's `Pattern` and Rust's `regex`: only `()`, `(?:)`,
-/// `[0-9]`, `|`, `?`, `*`, `+`, `\^`, literal letters, digits, `#`, `,`,
-/// `-`, `_`, one leading `^` and one trailing `$`. Nothing the engine's
-/// `;`-separated setting or the single-quoted shell command would split on.
+/// `[0-9]`, `|`, `?`, `*`, `+`, `\^`, literal letters, digits, `#`, `@`,
+/// `:`, `,`, `-`, `_`, one leading `^` and one trailing `$`. Nothing the
+/// engine's `;`-separated setting or the single-quoted shell command would
+/// split on.
 #[test]
 fn regexes_use_only_syntax_common_to_java_and_rust() {
     for (name, pattern) in declarations() {
@@ -246,7 +267,7 @@ fn regexes_use_only_syntax_common_to_java_and_rust() {
             .replace("[0-9]", "")
             .replace("\\^", "");
         for c in rest.chars() {
-            let allowed = c.is_ascii_alphanumeric() || "#,-_()|?*+".contains(c);
+            let allowed = c.is_ascii_alphanumeric() || "#@:,-_()|?*+".contains(c);
             assert!(
                 allowed,
                 "{name}: {c:?} outside the common syntax in {pattern}"

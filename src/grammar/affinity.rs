@@ -4,7 +4,12 @@
 
 use std::fmt;
 
-use crate::grammar::problem::{fail, parse_value, Notes, PResult, Problem, PropertyError};
+use nom::branch::alt;
+use nom::bytes::complete::tag;
+use nom::combinator::{all_consuming, value};
+use nom::Parser;
+
+use crate::grammar::problem::{expect, parse_value, Notes, PResult, PropertyError};
 
 pub const PROPERTY: &str = "pci_numa_affinity";
 
@@ -38,18 +43,13 @@ pub fn parse(value: &str) -> Result<PciNumaAffinity, PropertyError> {
     parse_value(PROPERTY, value, affinity)
 }
 
+// affinity := ("required" | "preferred") EOF
 // A single word has no parts to point into: any misfit is refused as a whole.
-fn affinity<'a>(input: &'a str, _: &mut Notes<'a>) -> PResult<'a, PciNumaAffinity> {
-    match PciNumaAffinity::ALL
-        .into_iter()
-        .find(|p| p.as_str() == input)
-    {
-        Some(policy) => Ok(("", policy)),
-        None => fail(
-            input,
-            Problem::expected("required (refuse the start) or preferred (warn and start)"),
-        ),
-    }
+fn affinity<'a>(input: &'a str, _: &Notes<'a>) -> PResult<'a, PciNumaAffinity> {
+    let required = value(PciNumaAffinity::Required, tag("required"));
+    let preferred = value(PciNumaAffinity::Preferred, tag("preferred"));
+    let what = || "required (refuse the start) or preferred (warn and start)";
+    expect(all_consuming(alt((required, preferred))), what).parse(input)
 }
 
 #[cfg(test)]

@@ -6,9 +6,10 @@
 //! their time at the worst moments.
 
 use crate::cpuset::CpuSet;
-use crate::grammar::problem::{
-    end, fail, parse_value, Notes, Noun, PResult, Problem, PropertyError,
-};
+use nom::sequence::terminated;
+use nom::Parser;
+
+use crate::grammar::problem::{end, expect, parse_value, Notes, Noun, PResult, PropertyError};
 use crate::grammar::sets::{self, SetEnd};
 
 pub const PROPERTY: &str = "emulatorpin";
@@ -17,13 +18,13 @@ pub fn parse(value: &str) -> Result<CpuSet, PropertyError> {
     parse_value(PROPERTY, value, emulatorpin)
 }
 
-fn emulatorpin<'a>(input: &'a str, notes: &mut Notes<'a>) -> PResult<'a, CpuSet> {
-    if !input.starts_with(|c: char| c.is_ascii_digit() || c == '^') {
-        return fail(input, Problem::expected("a CPU number"));
-    }
-    let (rest, cpus) = sets::set(input, Noun::Cpu, SetEnd::AtAnyOtherCharacter, notes)?;
-    end(rest, "',' and another CPU")?;
-    Ok((rest, cpus))
+// emulatorpin := set EOF
+fn emulatorpin<'a>(input: &'a str, notes: &Notes<'a>) -> PResult<'a, CpuSet> {
+    let cpus = expect(
+        sets::set(Noun::Cpu, SetEnd::AtAnyOtherCharacter, notes),
+        || "a CPU number",
+    );
+    terminated(cpus, end("',' and another CPU")).parse(input)
 }
 
 #[cfg(test)]

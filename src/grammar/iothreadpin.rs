@@ -10,8 +10,14 @@ use std::fmt;
 
 use crate::cpuset::CpuSet;
 use crate::grammar::cputune::MAX_PINNED_RANGES;
+use nom::character::complete::char;
+use nom::combinator::map;
+use nom::multi::separated_list1;
+use nom::sequence::{preceded, terminated};
+use nom::Parser;
+
 use crate::grammar::problem::{
-    end, fail, parse_value, Notes, Noun, PResult, Problem, PropertyError,
+    end, expect, located, parse_value, Fail, Notes, Noun, PResult, Problem, PropertyError,
 };
 use crate::grammar::sets::{self, SetEnd};
 
@@ -41,58 +47,83 @@ pub fn parse(value: &str) -> Result<IoThreadPins, PropertyError> {
     parse_value(PROPERTY, value, iothreadpin)
 }
 
-fn iothreadpin<'a>(input: &'a str, notes: &mut Notes<'a>) -> PResult<'a, IoThreadPins> {
+// iothreadpin := entry (SEP entry)* EOF
+//   SEP is "_" when the value holds one, else ","; each entry is checked
+//   against those before it as soon as it is read
+fn iothreadpin<'a>(input: &'a str, notes: &Notes<'a>) -> PResult<'a, IoThreadPins> {
     let (separator, set_end) = match input.contains('_') {
         true => ('_', SetEnd::AtAnyOtherCharacter),
         false => (',', SetEnd::BeforeNextEntry),
     };
-    let mut pins = BTreeMap::new();
-    let mut rest = input;
-    let mut ranges = 0usize;
-    loop {
-        let (after, entry) = entry(rest, set_end, notes)?;
-        let (first, last, cpuset) = entry;
+    let mut pins = Pins::default();
+    let add = |(at, (threads, cpuset))| pins.add(at, threads, cpuset, notes);
+    let entries = separated_list1(char(separator), map(located(entry(set_end, notes)), add));
+    let (rest, _) = terminated(entries, end(&format!("'{separator}'"))).parse(input)?;
+    Ok((rest, pins.into_pins()))
+}
+
+// entry := range "#" set
+fn entry<'a, 'n>(
+    set_end: SetEnd,
+    notes: &'n Notes<'a>,
+) -> impl Parser<&'a str, Output = ((u32, u32), CpuSet), Error = Fail<'a>> + 'n {
+    let threads = expect(sets::range(Noun::IoThread, notes), || {
+        "an I/O thread number"
+    });
+    let cpuset = expect(
+        sets::set(Noun::Cpu, set_end, notes),
+        sets::expected_set(Noun::Cpu),
+    );
+    let cpuset = expect(preceded(char('#'), cpuset), || "'#' after the I/O thread");
+    (threads, cpuset)
+}
+
+/// The pins read so far.
+#[derive(Default)]
+struct Pins {
+    by_thread: BTreeMap<u32, CpuSet>,
+    pinned: CpuSet,
+    ranges: usize,
+}
+
+impl Pins {
+    /// Pins `first..=last` to `cpuset`, noting thread 0 (libvirt numbers
+    /// I/O threads from 1), a thread pinned before, or one pin too many.
+    fn add<'a>(
+        &mut self,
+        at: &'a str,
+        (first, last): (u32, u32),
+        cpuset: CpuSet,
+        notes: &Notes<'a>,
+    ) {
         let threads = CpuSet::from_range(first, last);
-        ranges = ranges.saturating_add(threads.len() * cpuset.ranges().len());
-        let pinned: CpuSet = pins.keys().copied().collect();
-        match threads.intersection(&pinned).first() {
-            _ if first == 0 => notes.note(rest, Problem::IoThreadZero),
-            Some(iothread) => notes.note(rest, Problem::IoThreadPinnedTwice { iothread }),
-            None if ranges > MAX_PINNED_RANGES => notes.note(
-                rest,
+        self.ranges = self
+            .ranges
+            .saturating_add(threads.len() * cpuset.ranges().len());
+        match threads.intersection(&self.pinned).first() {
+            _ if first == 0 => notes.note(at, Problem::IoThreadZero),
+            Some(iothread) => notes.note(at, Problem::IoThreadPinnedTwice { iothread }),
+            None if self.ranges > MAX_PINNED_RANGES => notes.note(
+                at,
                 Problem::TooManyPinnedRanges {
                     limit: MAX_PINNED_RANGES,
                 },
             ),
-            None => pins.extend((first..=last).map(|id| (id, cpuset.clone()))),
-        }
-        rest = after;
-        match rest.strip_prefix(separator) {
-            Some(next) => rest = next,
-            None => break,
+            None => {
+                let pins = (first..=last).map(|id| (id, cpuset.clone()));
+                self.by_thread.extend(pins);
+                self.pinned.insert_range(first, last);
+            }
         }
     }
-    end(rest, &format!("'{separator}'"))?;
-    let pins = pins
-        .into_iter()
-        .map(|(iothread, cpuset)| IoThreadPin { iothread, cpuset })
-        .collect();
-    Ok((rest, IoThreadPins { pins }))
-}
 
-/// `A-B#CPUSET`, as `(A, B, CPUSET)`.
-fn entry<'a>(
-    input: &'a str,
-    set_end: SetEnd,
-    notes: &mut Notes<'a>,
-) -> PResult<'a, (u32, u32, CpuSet)> {
-    let what = "an I/O thread number";
-    let (after, (first, last)) = sets::range(input, Noun::IoThread, what, notes)?;
-    let Some(after) = after.strip_prefix('#') else {
-        return fail(after, Problem::expected("'#' after the I/O thread"));
-    };
-    let (after, cpuset) = sets::set(after, Noun::Cpu, set_end, notes)?;
-    Ok((after, (first, last, cpuset)))
+    fn into_pins(self) -> IoThreadPins {
+        let pins = self.by_thread.into_iter();
+        let pins = pins.map(|(iothread, cpuset)| IoThreadPin { iothread, cpuset });
+        IoThreadPins {
+            pins: pins.collect(),
+        }
+    }
 }
 
 /// Canonical form: entries in id order, neighbouring threads with the

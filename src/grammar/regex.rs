@@ -5,7 +5,8 @@
 //! regex looser than the parser lets typos through to the hook, and a
 //! stricter one refuses good values. They are built from the same pieces as
 //! the grammar and use only syntax that reads the same in Java and in Rust's
-//! `regex` crate: `(?:)`, `[0-9]`, `|`, `?`, `*`, `+`, `^`, `$`, `\^`.
+//! `regex` crate: `(?:)`, `[0-9]`, `|`, `?`, `*`, `+`, `^`, `$`, `\^`, and
+//! literal digits, letters, `#`, `@`, `:`, `,`, `-`, `_`.
 
 /// `N` or `N-M`: a vCPU entry's head, or a host node range.
 const RANGE: &str = "[0-9]+(?:-[0-9]+)?";
@@ -21,8 +22,10 @@ fn set() -> String {
     format!("{term}(?:,{term})*")
 }
 
+/// `VCPUS#CPUSET` or `VCPUS@SET:SET...`.
 pub fn cputune() -> String {
-    let entry = format!("{RANGE}#{}", set());
+    let set = set();
+    let entry = format!("{RANGE}(?:#{set}|@{set}(?::{set})*)");
     format!("^(?:{entry}(?:_{entry})*|{entry}(?:,{entry})*)$")
 }
 
