@@ -397,10 +397,19 @@ def compare_meant(case, kept):
 # ---- running the hook -----------------------------------------------------
 
 def fake_sysfs(work):
+    """A host with room for every sample: 1024 CPUs, 8 nodes, and huge pages
+    of both sizes free on every node (the hook checks free pages for cells
+    bound strict; this step judges libvirt's reading, not the host)."""
     root = os.path.join(work, "sys")
-    for path, text in (("devices/system/cpu/online", "0-1023\n"),
-                       ("devices/system/node/online", "0-7\n"),
-                       ("devices/system/node/has_memory", "0-7\n")):
+    files = [("devices/system/cpu/online", "0-1023\n"),
+             ("devices/system/node/online", "0-7\n"),
+             ("devices/system/node/has_memory", "0-7\n")]
+    for node in range(8):
+        for size, count in (("2048kB", 1048576), ("1048576kB", 4096)):
+            folder = f"devices/system/node/node{node}/hugepages/hugepages-{size}"
+            files += [(f"{folder}/nr_hugepages", f"{count}\n"),
+                      (f"{folder}/free_hugepages", f"{count}\n")]
+    for path, text in files:
         os.makedirs(os.path.dirname(os.path.join(root, path)), exist_ok=True)
         with open(os.path.join(root, path), "w", encoding="ascii") as f:
             f.write(text)
