@@ -219,6 +219,31 @@ done
 check "the Ansible playbook passes ansible-playbook --syntax-check" \
     ansible-playbook --syntax-check -i "$repo/packaging/ansible/inventory.example" \
     "$repo/packaging/ansible/install-largeguest.yml"
+# Which RPM the playbook gives a host: its tasks tagged "select" run against
+# this machine, with the facts of the host played overridden.
+# playbook_choice MAJOR ARCH RPM...: prints the chosen file name, or "refused".
+playbook_choice() {
+    local major=$1 arch=$2; shift 2
+    python3 -c 'import json, sys; print(json.dumps({"largeguest_hosts": "localhost",
+        "ansible_os_family": "RedHat", "ansible_distribution": "CentOS",
+        "ansible_distribution_major_version": sys.argv[1], "ansible_architecture": sys.argv[2],
+        "largeguest_rpm": sys.argv[3:]}))' "$major" "$arch" "$@" >"$work/choice.json"
+    if ansible-playbook -i localhost, -c local --tags select -e "@$work/choice.json" \
+        "$repo/packaging/ansible/install-largeguest.yml" >"$work/choice.log" 2>&1; then
+        sed -n 's/.*"largeguest: localhost gets \([^"]*\)".*/\1/p' "$work/choice.log"
+    else
+        echo refused
+    fi
+}
+r=vdsm-hook-largeguest-0.1.0-1
+check "the playbook gives an EL8 host the RPM without dist tag" \
+    test "$(playbook_choice 8 x86_64 "a/$r.el9.x86_64.rpm" "b/$r.x86_64.rpm")" = "$r.x86_64.rpm"
+check "the playbook gives an EL9 host its release's RPM before the untagged one" \
+    test "$(playbook_choice 9 x86_64 "a/$r.el8.x86_64.rpm" "b/$r.x86_64.rpm" "c/$r.el9_4.x86_64.rpm")" = "$r.el9_4.x86_64.rpm"
+check "the playbook refuses a host no RPM's architecture fits" \
+    test "$(playbook_choice 9 aarch64 "a/$r.el9.x86_64.rpm" "b/$r.x86_64.rpm")" = refused
+check "the playbook refuses a source RPM" \
+    test "$(playbook_choice 9 x86_64 "a/$r.src.rpm")" = refused
 
 # The installed before_vm_start folder, run as VDSM runs it, gives what
 # `apply --dry-run` gives, and it did rewrite the document.
