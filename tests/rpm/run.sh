@@ -63,8 +63,8 @@ check "the binary RPM is named after Cargo.toml's version" \
 mkdir -p "$work/srpm"
 (cd "$work/srpm" && rpm2cpio "$srpm" | cpio -idm --quiet)
 check "the source RPM holds the spec, the project's tarball and the vendored crates, nothing else" \
-    diff -u <(printf '%s\n' "$name-$rpm_version-vendor.tar.xz" "$name-$rpm_version.tar.gz" "$name.spec") \
-    <(ls "$work/srpm")
+    diff -u <(printf '%s\n' "$name-$rpm_version.tar.gz" "$name-$rpm_version-vendor.tar.xz" "$name.spec" | LC_ALL=C sort) \
+    <(LC_ALL=C ls "$work/srpm")
 spec="$work/srpm/$name.spec"
 check "Source0 is the project's tarball, Source1 the vendored crates" \
     grep -Pzq '\nSource0: +%\{name\}-%\{version\}\.tar\.gz\nSource1: +%\{name\}-%\{version\}-vendor\.tar\.xz\n' "$spec"
