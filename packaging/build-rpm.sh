@@ -8,8 +8,8 @@
 #
 # The source RPM holds the spec, the project's tarball (the files git tracks,
 # with their uncommitted changes) and the vendored crates. Vendoring is the
-# one step that needs crates.io, or cargo's cache; the build itself runs
-# offline.
+# one step that needs the crate registry, or cargo's cache; the build itself
+# runs offline.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
