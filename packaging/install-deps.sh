@@ -2,7 +2,9 @@
 # Installs what a build or test needs, only where it is missing:
 #   install-deps.sh COMMAND:DNF_PACKAGE:APT_PACKAGE ...
 # Each package is installed when COMMAND is not on PATH, with dnf (Fedora,
-# RHEL, CentOS Stream) or apt-get (Debian).
+# RHEL, CentOS Stream) or apt-get (Debian). An empty COMMAND installs the
+# package in any case, for what is no command (a static library): the caller
+# has looked for it.
 set -euo pipefail
 
 as_root=()
@@ -11,7 +13,7 @@ as_root=()
 dnf_pkgs=() apt_pkgs=()
 for spec in "$@"; do
     IFS=: read -r command dnf_pkg apt_pkg <<<"$spec"
-    command -v "$command" >/dev/null && continue
+    [ -n "$command" ] && command -v "$command" >/dev/null && continue
     dnf_pkgs+=("$dnf_pkg")
     apt_pkgs+=("$apt_pkg")
 done

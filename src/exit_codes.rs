@@ -8,7 +8,11 @@ pub enum ExitCode {
     /// The job was done, or there was nothing to do.
     Success,
     /// The hook refused: bad value, bad document, host mismatch, internal error.
+    /// For `verify`: the running domain could not be read.
     Refused,
+    /// `verify` read the running guest and something differs from what was
+    /// asked. Never a hook's status: to VDSM 1 would mean "failed, go on".
+    Differs,
 }
 
 impl ExitCode {
@@ -16,6 +20,7 @@ impl ExitCode {
         match self {
             ExitCode::Success => 0,
             ExitCode::Refused => 2,
+            ExitCode::Differs => 1,
         }
     }
 }

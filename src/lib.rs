@@ -23,4 +23,5 @@ pub mod properties;
 pub mod rewrite;
 pub mod splice;
 pub mod suggest;
+pub mod verify;
 pub mod wording;

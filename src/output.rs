@@ -37,6 +37,11 @@ pub fn note(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{PROGRAM}: {line}");
 }
 
+/// A warning: one line, and the job goes on.
+pub fn warn(warning: &impl std::fmt::Display) {
+    note(&format!("warning: {warning}"));
+}
+
 /// Pretty JSON; the structs printed hold only numbers and strings, which
 /// always serialize.
 pub fn to_json(value: &impl serde::Serialize) -> String {

@@ -7,8 +7,12 @@ use std::fmt;
 
 use thiserror::Error;
 
+use crate::cpuset::CpuSet;
+use crate::grammar::affinity::{self, PciNumaAffinity};
 use crate::grammar::cputune::{self, CpuTune};
+use crate::grammar::emulatorpin;
 use crate::grammar::guestnuma::{self, GuestNuma};
+use crate::grammar::iothreadpin::{self, IoThreadPins};
 use crate::grammar::numatune::{self, NumaTune};
 use crate::grammar::problem::{Problem, PropertyError};
 use crate::grammar::{regex, switch};
@@ -19,15 +23,21 @@ pub enum Property {
     CpuTune,
     NumaTune,
     GuestNuma,
+    EmulatorPin,
+    IoThreadPin,
+    PciNumaAffinity,
     KsmMergeAcrossNodes,
 }
 
 impl Property {
     /// In the order `engine-config` declares them and `check` reports them.
-    pub const ALL: [Property; 4] = [
+    pub const ALL: [Property; 7] = [
         Property::CpuTune,
         Property::NumaTune,
         Property::GuestNuma,
+        Property::EmulatorPin,
+        Property::IoThreadPin,
+        Property::PciNumaAffinity,
         Property::KsmMergeAcrossNodes,
     ];
 
@@ -37,6 +47,9 @@ impl Property {
             Property::NumaTune => numatune::PROPERTY,
             Property::GuestNuma => guestnuma::PROPERTY,
             Property::KsmMergeAcrossNodes => "ksm_merge_across_nodes",
+            Property::EmulatorPin => emulatorpin::PROPERTY,
+            Property::IoThreadPin => iothreadpin::PROPERTY,
+            Property::PciNumaAffinity => affinity::PROPERTY,
         }
     }
 
@@ -46,13 +59,20 @@ impl Property {
 
     pub fn description(self) -> &'static str {
         match self {
-            Property::CpuTune => "host CPUs each vCPU may run on (VCPU#CPUSET entries)",
+            Property::CpuTune => {
+                "host CPUs each vCPU may run on (VCPU#CPUSET or VCPUS@SET:SET entries)"
+            }
             Property::NumaTune => "host memory policy ([MODE#]NODESET or auto)",
             Property::GuestNuma => {
                 "guest NUMA cells (VCPUS#MEMORY[#HOSTNODES] entries, or a count)"
             }
             Property::KsmMergeAcrossNodes => {
                 "whether KSM may merge pages across host NUMA nodes (0 or 1)"
+            }
+            Property::EmulatorPin => "host CPUs QEMU's emulator threads may run on (a CPUSET)",
+            Property::IoThreadPin => "host CPUs each I/O thread may run on (IOTHREAD#CPUSET entries)",
+            Property::PciNumaAffinity => {
+                "whether a passthrough device outside the guest's memory nodes refuses the start (required) or warns (preferred)"
             }
         }
     }
@@ -64,10 +84,14 @@ impl Property {
             Property::NumaTune => regex::numatune(),
             Property::GuestNuma => regex::guestnuma(),
             Property::KsmMergeAcrossNodes => regex::switch(),
+            Property::EmulatorPin => regex::emulatorpin(),
+            Property::IoThreadPin => regex::iothreadpin(),
+            Property::PciNumaAffinity => regex::pci_numa_affinity(),
         }
     }
 
-    /// Whether the property changes the domain XML; the others act on the host.
+    /// Whether the rewrite job reads the property: it changes the domain XML
+    /// or decides a check of it (`pci_numa_affinity`); the others act on the host.
     pub fn edits_domain(self) -> bool {
         !matches!(self, Property::KsmMergeAcrossNodes)
     }
@@ -78,6 +102,9 @@ impl Property {
             Property::NumaTune => Value::NumaTune(numatune::parse(text)?),
             Property::GuestNuma => Value::GuestNuma(guestnuma::parse(text)?),
             Property::KsmMergeAcrossNodes => Value::Switch(switch::parse(self.name(), text)?),
+            Property::EmulatorPin => Value::EmulatorPin(emulatorpin::parse(text)?),
+            Property::IoThreadPin => Value::IoThreadPin(iothreadpin::parse(text)?),
+            Property::PciNumaAffinity => Value::PciNumaAffinity(affinity::parse(text)?),
         })
     }
 
@@ -120,40 +147,61 @@ pub const ENGINE_STORAGE_LIMIT: usize = 4000;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error(
     "these values take {total} characters as the engine stores them (NAME=VALUE joined by ';'), over the {ENGINE_STORAGE_LIMIT} it keeps for all of a VM's custom properties, other hooks' included; {}",
-    shorten_hint(.longest, *.longest_len)
+    shorten_hint(*.canonical_total, .longest, *.longest_len)
 )]
 pub struct TooLongForEngine {
     pub total: usize,
+    /// The same values in canonical form (one-to-one runs compact).
+    pub canonical_total: usize,
+    /// The longest value in canonical form, and its length with its name.
     pub longest: Property,
     pub longest_len: usize,
 }
 
-fn shorten_hint(longest: &Property, len: usize) -> String {
-    match longest {
-        Property::CpuTune => format!(
-            "cputune takes {len} of them: pin runs of vCPUs one to one with the compact form A-B@SET (e.g. 0-383@0-383)"
-        ),
-        other => format!("shorten {}, which takes {len} of them", other.name()),
+fn shorten_hint(canonical_total: usize, longest: &Property, len: usize) -> String {
+    if canonical_total <= ENGINE_STORAGE_LIMIT {
+        return format!(
+            "in the canonical form printed above, where one-to-one pins are runs (A-B@SET), they take {canonical_total}: set those"
+        );
     }
+    format!(
+        "even in the canonical form printed above they take {canonical_total}, {} alone {len}: shorten it",
+        longest.name()
+    )
 }
 
-/// Refuses values whose `name=value` pairs, joined by `;`, are longer than
-/// the engine stores, counted as the engine counts (UTF-16 units).
-pub fn check_engine_storage(pairs: &[(Property, &str)]) -> Result<(), TooLongForEngine> {
+/// The `name=value;...` length of `pairs`, counted as the engine counts
+/// (UTF-16 units), and the longest pair.
+fn stored_length(pairs: &[(Property, &str)]) -> (usize, Option<(Property, usize)>) {
     let length = |(property, value): &(Property, &str)| {
         property.name().len() + 1 + value.encode_utf16().count()
     };
     let total = pairs.iter().map(length).sum::<usize>() + pairs.len().saturating_sub(1);
-    let Some(longest) = pairs.iter().max_by_key(|pair| length(pair)) else {
-        return Ok(());
-    };
+    let longest = pairs
+        .iter()
+        .max_by_key(|pair| length(pair))
+        .map(|pair| (pair.0, length(pair)));
+    (total, longest)
+}
+
+/// Refuses values whose `name=value` pairs, joined by `;`, are longer than
+/// the engine stores; `canonical` are the same values in canonical form,
+/// which the refusal offers when they fit.
+pub fn check_engine_storage(
+    typed: &[(Property, &str)],
+    canonical: &[(Property, &str)],
+) -> Result<(), TooLongForEngine> {
+    let (total, _) = stored_length(typed);
     if total <= ENGINE_STORAGE_LIMIT {
         return Ok(());
     }
+    let (canonical_total, longest) = stored_length(canonical);
+    let (longest, longest_len) = longest.unwrap_or((Property::CpuTune, 0));
     Err(TooLongForEngine {
         total,
-        longest: longest.0,
-        longest_len: length(longest),
+        canonical_total,
+        longest,
+        longest_len,
     })
 }
 
@@ -164,6 +212,9 @@ pub enum Value {
     NumaTune(NumaTune),
     GuestNuma(GuestNuma),
     Switch(bool),
+    EmulatorPin(CpuSet),
+    IoThreadPin(IoThreadPins),
+    PciNumaAffinity(PciNumaAffinity),
 }
 
 impl fmt::Display for Value {
@@ -173,6 +224,9 @@ impl fmt::Display for Value {
             Value::NumaTune(value) => value.fmt(f),
             Value::GuestNuma(value) => value.fmt(f),
             Value::Switch(on) => write!(f, "{}", u8::from(*on)),
+            Value::EmulatorPin(value) => value.fmt(f),
+            Value::IoThreadPin(value) => value.fmt(f),
+            Value::PciNumaAffinity(value) => value.fmt(f),
         }
     }
 }
@@ -184,6 +238,10 @@ pub struct Request {
     pub numatune: Option<NumaTune>,
     pub guestnuma: Option<GuestNuma>,
     pub ksm_merge_across_nodes: Option<bool>,
+    pub emulatorpin: Option<CpuSet>,
+    pub iothreadpin: Option<IoThreadPins>,
+    /// `None` is the default, preferred.
+    pub pci_numa_affinity: Option<PciNumaAffinity>,
 }
 
 impl Request {
@@ -216,13 +274,21 @@ impl Request {
             Value::NumaTune(value) => self.numatune = Some(value),
             Value::GuestNuma(value) => self.guestnuma = Some(value),
             Value::Switch(on) => self.ksm_merge_across_nodes = Some(on),
+            Value::EmulatorPin(value) => self.emulatorpin = Some(value),
+            Value::IoThreadPin(value) => self.iothreadpin = Some(value),
+            Value::PciNumaAffinity(value) => self.pci_numa_affinity = Some(value),
         }
     }
 
     /// True when nothing in the domain XML is asked for: the rewrite then
     /// does not even open the file.
     pub fn leaves_domain_alone(&self) -> bool {
-        self.cputune.is_none() && self.numatune.is_none() && self.guestnuma.is_none()
+        self.cputune.is_none()
+            && self.numatune.is_none()
+            && self.guestnuma.is_none()
+            && self.emulatorpin.is_none()
+            && self.iothreadpin.is_none()
+            && self.pci_numa_affinity.is_none()
     }
 }
 
@@ -235,32 +301,46 @@ mod tests {
         // 8 for "cputune=" and 3,992 for the value: exactly the limit. The
         // count does not read the values, so any text of that length will do.
         let value = "0".repeat(3992);
-        assert_eq!(check_engine_storage(&[(Property::CpuTune, &value)]), Ok(()));
+        let typed = [(Property::CpuTune, value.as_str())];
+        assert_eq!(check_engine_storage(&typed, &typed), Ok(()));
         // One more property: its name, '=', its value and a ';' too many.
-        let err = check_engine_storage(&[(Property::CpuTune, &value), (Property::NumaTune, "0")])
-            .unwrap_err();
+        let typed = [
+            (Property::CpuTune, value.as_str()),
+            (Property::NumaTune, "0"),
+        ];
+        let err = check_engine_storage(&typed, &typed).unwrap_err();
         assert_eq!(
-            (err.total, err.longest, err.longest_len),
-            (4011, Property::CpuTune, 4000)
+            (err.total, err.canonical_total, err.longest, err.longest_len),
+            (4011, 4011, Property::CpuTune, 4000)
         );
-        assert!(err.to_string().contains("compact form A-B@SET"), "{err}");
-        assert_eq!(check_engine_storage(&[]), Ok(()));
+        assert!(
+            err.to_string()
+                .ends_with("even in the canonical form printed above they take 4011, cputune alone 4000: shorten it"),
+            "{err}"
+        );
+        assert_eq!(check_engine_storage(&[], &[]), Ok(()));
         // Java counts UTF-16 units: one per character here, two for an emoji.
         let wide = "\u{1f600}".repeat(1996);
-        assert!(check_engine_storage(&[(Property::CpuTune, &wide)]).is_ok());
+        let typed = [(Property::CpuTune, wide.as_str())];
+        assert!(check_engine_storage(&typed, &typed).is_ok());
         let wider = "\u{1f600}".repeat(1997);
-        assert!(check_engine_storage(&[(Property::CpuTune, &wider)]).is_err());
+        let typed = [(Property::CpuTune, wider.as_str())];
+        assert!(check_engine_storage(&typed, &typed).is_err());
     }
 
     #[test]
-    fn the_hint_names_the_longest_value() {
-        let cells = "0".repeat(3990);
-        let err =
-            check_engine_storage(&[(Property::CpuTune, "0#0"), (Property::GuestNuma, &cells)])
-                .unwrap_err();
+    fn the_canonical_form_is_offered_when_it_fits() {
+        let pins: Vec<String> = (0..600).map(|i| format!("{i}#{i}")).collect();
+        let typed = pins.join("_");
+        let canonical = cputune::parse(&typed).unwrap().to_string();
+        assert_eq!(canonical, "0-599@0-599");
+        let err = check_engine_storage(
+            &[(Property::CpuTune, &typed)],
+            &[(Property::CpuTune, &canonical)],
+        )
+        .unwrap_err();
         assert!(
-            err.to_string()
-                .ends_with("shorten guestnuma, which takes 4000 of them"),
+            err.to_string().ends_with("they take 19: set those"),
             "{err}"
         );
     }

@@ -11,6 +11,8 @@ use thiserror::Error;
 
 use crate::domain::document::{self, DocumentError};
 use crate::domain::facts::Domain;
+use crate::grammar::numatune::Placement;
+use crate::host::files;
 use crate::host::topology::HostLimits;
 use crate::plan::error::FitError;
 use crate::plan::plan;
@@ -44,7 +46,8 @@ pub enum DomxmlError {
     Write { path: PathBuf, reason: String },
 }
 
-/// The rewritten document and the line VDSM logs about it.
+/// The rewritten document, the line VDSM logs about it, and what the VM
+/// will run with but not as well as it could.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub text: String,
@@ -69,11 +72,27 @@ pub fn rewrite_file(
     write: bool,
 ) -> Result<FileRewrite, Refusal> {
     let before = read_domxml(path)?;
+    check_numad(request)?;
     let outcome = rewrite(&before, request, host)?;
     if write && outcome.text != before {
         write_atomically(path, &outcome.text)?;
     }
     Ok(FileRewrite { before, outcome })
+}
+
+/// libvirt asks numad for the nodes at start when the numatune property
+/// says `auto`, and fails the start without it.
+fn check_numad(request: &Request) -> Result<(), FitError> {
+    let asks_numad = request
+        .numatune
+        .as_ref()
+        .is_some_and(|tune| tune.placement == Placement::Auto);
+    match asks_numad && !files::numad_installed() {
+        true => Err(FitError::NoNumad {
+            path: files::numad_path(),
+        }),
+        false => Ok(()),
+    }
 }
 
 pub fn rewrite(

@@ -11,7 +11,6 @@ use crate::domain::facts::Domain;
 use crate::domain::xml_edit::{
     child, children, in_no_namespace, is_blank, Content, Editor, NewElement,
 };
-use crate::grammar::cputune::CpuTune;
 use crate::grammar::numatune::{NumaTune, Placement};
 use crate::plan::cells::{CellsPlan, NewCell};
 use crate::plan::numatune::{Memnode, MemnodeSource, MemoryElement, NumaTunePlan};
@@ -57,8 +56,19 @@ const DOMAIN_ORDER: &[&str] = &[
     "devices",
 ];
 
-/// `<cputune>` children libvirt prints after the vcpupins.
-const AFTER_VCPUPIN: &[&str] = &[
+/// libvirt's order of `<cputune>` children, used to place a new pin where
+/// libvirt itself would print it.
+const CPUTUNE_ORDER: &[&str] = &[
+    "shares",
+    "period",
+    "quota",
+    "global_period",
+    "global_quota",
+    "emulator_period",
+    "emulator_quota",
+    "iothread_period",
+    "iothread_quota",
+    "vcpupin",
     "emulatorpin",
     "iothreadpin",
     "emulatorsched",
@@ -71,67 +81,143 @@ const AFTER_VCPUPIN: &[&str] = &[
 /// The document with the plan applied.
 pub fn splice(doc: &Document, text: &str, domain: &Domain, plan: &Plan) -> String {
     let mut editor = Editor::new(doc, text);
-    if let Some(pins) = &plan.pins {
-        splice_pins(&mut editor, domain, pins);
-    }
+    splice_cputune(&mut editor, domain, plan);
     if let Some(numatune) = &plan.numatune {
         splice_numatune(&mut editor, domain, numatune);
     }
     if let Some(cells) = &plan.cells {
         splice_cells(&mut editor, domain, cells);
     }
+    for edit in &plan.page_edits {
+        editor.set_attribute(edit.page, "nodeset", &edit.nodeset.to_string());
+    }
     editor.splices.apply(text)
 }
 
-/// Replaces the vcpupins of the vCPUs named and adds the others; every
-/// other child of `<cputune>` stays as it is.
-fn splice_pins(editor: &mut Editor, domain: &Domain, cputune: &CpuTune) {
-    let pin = |vcpu: u32, cpuset: &CpuSet| {
-        NewElement::new("vcpupin")
-            .attribute("vcpu", vcpu)
-            .attribute("cpuset", cpuset)
-    };
-    let Some(existing) = child(domain.root, "cputune") else {
-        let pins = cputune
-            .pins
-            .iter()
-            .map(|p| pin(p.vcpu, &p.cpuset))
-            .collect();
+/// One pin element: the one it replaces (same vCPU or I/O thread), if any.
+struct Pin<'a, 'i> {
+    replaces: Option<Node<'a, 'i>>,
+    element: NewElement,
+}
+
+/// Writes the vcpupins, the emulatorpin and the iothreadpins: each replaces
+/// the VM's pin of the same vCPU or thread in place, the others go where
+/// libvirt prints them; every other child of `<cputune>` stays as it is.
+fn splice_cputune(editor: &mut Editor, domain: &Domain, plan: &Plan) {
+    let existing = child(domain.root, "cputune");
+    let mut pins = Vec::new();
+    if let Some(tune) = &plan.pins {
+        // libvirt reads the pins of every <cputune> as one list, so a pin
+        // is replaced where it is, whichever <cputune> holds it.
+        let old = domain.pins.iter().map(|pin| (pin.vcpu, pin.node));
+        let wanted = tune.pins.iter().map(|p| (p.vcpu, &p.cpuset));
+        pins.extend(keyed_pins(old, "vcpupin", "vcpu", wanted));
+    }
+    if let Some(cpus) = &plan.emulatorpin {
+        pins.push(Pin {
+            replaces: existing.and_then(|cputune| child(cputune, "emulatorpin")),
+            element: NewElement::new("emulatorpin").attribute("cpuset", cpus),
+        });
+    }
+    if let Some(threads) = &plan.iothreadpins {
+        let old = existing
+            .into_iter()
+            .flat_map(|cputune| children(cputune, "iothreadpin"))
+            .filter_map(|node| {
+                let id = node.attribute("iothread")?.trim().parse::<u32>().ok()?;
+                Some((id, node))
+            });
+        let wanted = threads.pins.iter().map(|p| (p.iothread, &p.cpuset));
+        pins.extend(keyed_pins(old, "iothreadpin", "iothread", wanted));
+    }
+    if pins.is_empty() {
+        return;
+    }
+    let Some(cputune) = existing else {
+        let children = pins.into_iter().map(|pin| pin.element).collect();
         return insert_in_domain(
             editor,
             domain.root,
-            NewElement::new("cputune").children(pins),
+            NewElement::new("cputune").children(children),
         );
     };
-    let old: Vec<Node> = children(existing, "vcpupin").collect();
-    // By vCPU, the first pin of each winning as before: a search per wanted
+    let mut added: Vec<NewElement> = Vec::new();
+    for pin in pins {
+        match pin.replaces {
+            Some(old) => editor.replace(old, &pin.element),
+            None => added.push(pin.element),
+        }
+    }
+    // Pins come in libvirt's order; those sharing a place go in at once, in it.
+    let mut places: Vec<(Place, Vec<NewElement>)> = Vec::new();
+    for group in added.chunk_by(|a, b| a.name == b.name) {
+        let place = place_in_cputune(cputune, group[0].name);
+        match places.last_mut() {
+            Some((last, elements)) if *last == place => elements.extend_from_slice(group),
+            _ => places.push((place, group.to_vec())),
+        }
+    }
+    for (place, elements) in places {
+        match place {
+            Place::After(node) => editor.insert_after(node, &elements),
+            Place::Before(node) => editor.insert_before(node, &elements),
+            Place::End => editor.append(cputune, &elements),
+        }
+    }
+}
+
+/// The pins of `name` keyed by `key` (a vCPU, an I/O thread), each
+/// replacing the VM's first pin of the same key.
+fn keyed_pins<'a, 'i, 's>(
+    old: impl Iterator<Item = (u32, Node<'a, 'i>)>,
+    name: &'static str,
+    key: &'static str,
+    wanted: impl Iterator<Item = (u32, &'s CpuSet)>,
+) -> Vec<Pin<'a, 'i>> {
+    // By key, the first pin of each winning as before: a search per wanted
     // pin made re-pinning 1024 vCPUs quadratic.
-    let mut by_vcpu = HashMap::new();
-    for node in &old {
-        if let Some(vcpu) = node
-            .attribute("vcpu")
-            .and_then(|v| v.trim().parse::<u32>().ok())
-        {
-            by_vcpu.entry(vcpu).or_insert(*node);
-        }
+    let mut by_key = HashMap::new();
+    for (id, node) in old {
+        by_key.entry(id).or_insert(node);
     }
-    let mut added = Vec::new();
-    for wanted in &cputune.pins {
-        match by_vcpu.get(&wanted.vcpu) {
-            Some(node) => editor.replace(*node, &pin(wanted.vcpu, &wanted.cpuset)),
-            None => added.push(pin(wanted.vcpu, &wanted.cpuset)),
-        }
-    }
-    if added.is_empty() {
-        return;
-    }
-    let later = existing
-        .children()
-        .find(|node| node.is_element() && AFTER_VCPUPIN.contains(&node.tag_name().name()));
-    match (old.last(), later) {
-        (Some(last), _) => editor.insert_after(*last, &added),
-        (None, Some(later)) => editor.insert_before(later, &added),
-        (None, None) => editor.append(existing, &added),
+    wanted
+        .map(|(id, cpuset)| Pin {
+            replaces: by_key.get(&id).copied(),
+            element: NewElement::new(name)
+                .attribute(key, id)
+                .attribute("cpuset", cpuset),
+        })
+        .collect()
+}
+
+/// Where new children go in an element the edit keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place<'a, 'i> {
+    After(Node<'a, 'i>),
+    Before(Node<'a, 'i>),
+    End,
+}
+
+/// Where libvirt prints a new pin called `name`: after the VM's last child
+/// that comes no later in libvirt's order, else before its first that
+/// comes later, else at the end.
+fn place_in_cputune<'a, 'i>(cputune: Node<'a, 'i>, name: &str) -> Place<'a, 'i> {
+    let rank = |name: &str| CPUTUNE_ORDER.iter().position(|&known| known == name);
+    let Some(own) = rank(name) else {
+        return Place::End;
+    };
+    let ranked = || {
+        cputune
+            .children()
+            .filter(|n| n.is_element() && in_no_namespace(*n))
+            .filter_map(|n| rank(n.tag_name().name()).map(|r| (r, n)))
+    };
+    let before = ranked().rfind(|&(r, _)| r <= own);
+    let after = ranked().find(|&(r, _)| r > own);
+    match (before, after) {
+        (Some((_, node)), _) => Place::After(node),
+        (None, Some((_, node))) => Place::Before(node),
+        (None, None) => Place::End,
     }
 }
 

@@ -10,7 +10,13 @@ use regex::Regex;
 use vdsm_hook_largeguest::wording::quoted;
 
 const PROGRAM: &str = "vdsm-hook-largeguest";
-const PROPERTIES: [&str; 3] = ["cputune", "numatune", "guestnuma"];
+const PROPERTIES: [&str; 5] = [
+    "cputune",
+    "numatune",
+    "guestnuma",
+    "emulatorpin",
+    "iothreadpin",
+];
 
 /// The program with none of the properties in its environment.
 fn program() -> Command {
@@ -185,7 +191,7 @@ fn check_with_nothing_to_check_says_so() {
     assert!(run.stdout.is_empty());
     assert_eq!(
         run.stderr,
-        ["vdsm-hook-largeguest: none of cputune, numatune, guestnuma, ksm_merge_across_nodes is set; nothing to check"]
+        ["vdsm-hook-largeguest: none of cputune, numatune, guestnuma, emulatorpin, iothreadpin, pci_numa_affinity, ksm_merge_across_nodes is set; nothing to check"]
     );
 }
 
@@ -196,7 +202,7 @@ fn check_refuses_unknown_names_and_malformed_arguments() {
     assert!(run.stdout.is_empty(), "nothing is checked on a usage error");
     assert_eq!(
         run.stderr,
-        ["vdsm-hook-largeguest: unknown property 'foo'; known: cputune, numatune, guestnuma, ksm_merge_across_nodes"]
+        ["vdsm-hook-largeguest: unknown property 'foo'; known: cputune, numatune, guestnuma, emulatorpin, iothreadpin, pci_numa_affinity, ksm_merge_across_nodes"]
     );
 
     let run = check(&["cputune"]);
@@ -226,15 +232,15 @@ fn check_refuses_values_the_engine_cannot_store() {
     let long = one_to_one(527);
     let run = check(&[&format!("cputune={long}")]);
     assert_eq!(run.code, 2);
-    assert_eq!(run.stdout.len(), 1);
+    assert_eq!(run.stdout, ["cputune=0-526@0-526"]);
     assert_eq!(
         run.stderr,
         [
             CPUTUNE_NOTE,
             "vdsm-hook-largeguest: these values take 4003 characters as the engine stores \
           them (NAME=VALUE joined by ';'), over the 4000 it keeps for all of a VM's custom \
-          properties, other hooks' included; cputune takes 4003 of them: pin runs of vCPUs \
-          one to one with the compact form A-B@SET (e.g. 0-383@0-383)"
+          properties, other hooks' included; in the canonical form printed above, where \
+          one-to-one pins are runs (A-B@SET), they take 19: set those"
         ]
     );
     // Together with others, each name, '=' and ';' counts.
@@ -306,10 +312,18 @@ fn engine_config_prints_the_command_for_the_cluster_level() {
         let names: Vec<&str> = declared.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(
             names,
-            ["cputune", "numatune", "guestnuma", "ksm_merge_across_nodes"]
+            [
+                "cputune",
+                "numatune",
+                "guestnuma",
+                "emulatorpin",
+                "iothreadpin",
+                "pci_numa_affinity",
+                "ksm_merge_across_nodes"
+            ]
         );
         assert_eq!(
-            declared[3].1.as_str(),
+            declared[6].1.as_str(),
             "^(0|1|true|false)$",
             "ksm_merge_across_nodes"
         );

@@ -271,7 +271,7 @@ fn cputune_syntax_errors() {
     );
     assert_eq!(
         cputune_err("0", 2),
-        "cputune: expected '#' after the vCPU at column 2 in '0'"
+        "cputune: expected '#' or '@' after the vCPU at column 2 in '0'"
     );
     assert_eq!(
         cputune_err("0#1x", 4),
@@ -322,6 +322,254 @@ fn cputune_refuses_hostile_characters() {
         cputune_err("0#1'", 4),
         "cputune: expected ',' or the end of the value at column 4 in '0#1\\''"
     );
+}
+
+// ---- cputune, the one-to-one form VCPUS@SET:SET... ----
+
+/// `(vcpu, cpu)` for pins of one CPU each.
+fn one_to_one(value: &str) -> Vec<(u32, u32)> {
+    pins(value)
+        .into_iter()
+        .map(|(vcpu, cpus)| match cpus[..] {
+            [(lo, hi)] if lo == hi => (vcpu, lo),
+            _ => panic!("{value}: vCPU {vcpu} has {cpus:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn one_to_one_pins_each_vcpu_of_the_range_to_the_next_cpu_of_the_set() {
+    assert_eq!(one_to_one("0-3@4-7"), [(0, 4), (1, 5), (2, 6), (3, 7)]);
+    assert_eq!(one_to_one("5@9"), [(5, 9)]);
+    // The set's CPUs in ascending order, however it is written.
+    assert_eq!(one_to_one("2-4@9,1,0-3,^2,^3"), [(2, 0), (3, 1), (4, 9)]);
+}
+
+#[test]
+fn one_to_one_takes_several_sets_in_turn() {
+    assert_eq!(
+        one_to_one("0-5@0-2:8-10"),
+        [(0, 0), (1, 8), (2, 1), (3, 9), (4, 2), (5, 10)]
+    );
+    assert_eq!(
+        one_to_one("10-15@0,4:1,5:2,6"),
+        [(10, 0), (11, 1), (12, 2), (13, 4), (14, 5), (15, 6)]
+    );
+}
+
+#[test]
+fn one_to_one_mixes_with_ordinary_entries() {
+    assert_eq!(
+        pins("0#9,1-2@4-5,3#8"),
+        [
+            (0, vec![(9, 9)]),
+            (1, vec![(4, 4)]),
+            (2, vec![(5, 5)]),
+            (3, vec![(8, 8)])
+        ]
+    );
+    // With ',' between entries, ',N@' and ',N-M@' start an entry and every
+    // other comma belongs to the set before it.
+    assert_eq!(
+        one_to_one("0-3@0,1:2,3,4@9,5-6@7,8"),
+        [(0, 0), (1, 2), (2, 1), (3, 3), (4, 9), (5, 7), (6, 8)]
+    );
+    assert_eq!(
+        one_to_one("0-1@0,2_2#5_3-4@6:7"),
+        [(0, 0), (1, 2), (2, 5), (3, 6), (4, 7)]
+    );
+}
+
+#[test]
+fn one_to_one_runs_print_compactly_from_three_vcpus() {
+    assert_eq!(cputune_canonical("0#4,1#5,2#6"), "0-2@4-6");
+    assert_eq!(cputune_canonical("0-383@0-383"), "0-383@0-383");
+    // Two vCPUs gain nothing from it.
+    assert_eq!(cputune_canonical("0#4,1#5"), "0#4,1#5");
+    assert_eq!(cputune_canonical("0-1@4-5"), "0#4,1#5");
+    // Sibling threads taken in turn, as `suggest` pins them.
+    assert_eq!(
+        cputune_canonical("0#1,1#33,2#2,3#34,4#3,5#35"),
+        "0-5@1-3:33-35"
+    );
+    assert_eq!(
+        cputune_canonical("0-383@0-191:192-383"),
+        "0-383@0-191:192-383"
+    );
+    // The same pins, however the sets were written.
+    assert_eq!(cputune_canonical("0-5@0,2,4:1,3,5"), "0-5@0-5");
+    // A run ends where the CPUs stop being consecutive.
+    assert_eq!(
+        cputune_canonical("0-5@0,1,3:10,11,13"),
+        "0-3@0-1:10-11,4#3,5#13"
+    );
+    assert_eq!(cputune_canonical("0#9,1#4,2#5,3#6,4#6"), "0#9,1-3@4-6,4#6");
+}
+
+#[test]
+fn one_to_one_needs_every_cpu_once_to_print_compactly() {
+    // Sets that share CPUs pair vCPUs with CPUs, but not one to one.
+    assert_eq!(cputune_canonical("0-3@0-1:0-1"), "0-1#0,2-3#1");
+    // vCPUs on one CPU each fold as before.
+    assert_eq!(cputune_canonical("0#5,1#5,2#5"), "0-2#5");
+}
+
+#[test]
+fn one_to_one_sets_of_different_sizes_are_refused() {
+    assert_eq!(
+        cputune_err("0-7@0-3:8-10", 9),
+        "cputune: set 2 after '@' holds 3 CPUs, set 1 holds 4 CPUs at column 9 in '0-7@0-3:8-10'; \
+         give every set after '@' the same number of CPUs, as in 0-7@0-3:8-11"
+    );
+    assert_eq!(
+        cputune_err("0-2@0:1:2-3", 9),
+        "cputune: set 3 after '@' holds 2 CPUs, set 1 holds 1 CPU at column 9 in '0-2@0:1:2-3'; \
+         give every set after '@' the same number of CPUs, as in 0-7@0-3:8-11"
+    );
+}
+
+#[test]
+fn one_to_one_needs_as_many_vcpus_as_cpus() {
+    assert_eq!(
+        cputune_err("0-383@0-191", 1),
+        "cputune: 384 vCPUs cannot be pinned one to one to 192 CPUs at column 1 in \
+         '0-383@0-191'; give the range one vCPU per CPU, as in 0-191@0-191"
+    );
+    assert_eq!(
+        cputune_err("0#0,5@1-2", 5),
+        "cputune: 1 vCPU cannot be pinned one to one to 2 CPUs at column 5 in '0#0,5@1-2'; \
+         give the range one vCPU per CPU, as in 5-6@1-2"
+    );
+    assert_eq!(
+        cputune_err("4-7@0-2,^1", 1),
+        "cputune: 4 vCPUs cannot be pinned one to one to 2 CPUs at column 1 in '4-7@0-2,^1'; \
+         give the range one vCPU per CPU, as in 4-5@0-2,^1"
+    );
+    // Long sets are cut in the example.
+    let long = format!(
+        "0-9@{}",
+        (0..20)
+            .map(|cpu| (2 * cpu).to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let text = cputune_err(&long, 1);
+    assert!(
+        text.ends_with("; give the range one vCPU per CPU, as in 0-19@0,2,4,6,8,10,12,14,16,18..."),
+        "{text}"
+    );
+    // When no range can fit the CPUs, the sets must shrink.
+    assert_eq!(
+        cputune_err("16000-16383@0-16383", 1),
+        "cputune: 384 vCPUs cannot be pinned one to one to 16384 CPUs at column 1 in \
+         '16000-16383@0-16383'; give the sets after '@' one CPU per vCPU, 384 in all"
+    );
+}
+
+#[test]
+fn one_to_one_pins_get_the_usual_checks() {
+    assert_eq!(
+        cputune_err("0-3@0-3,2#5", 9),
+        "cputune: vCPU 2 is pinned twice at column 9 in '0-3@0-3,2#5'; give each vCPU one entry"
+    );
+    assert_eq!(
+        cputune_err("0-1@3-1", 5),
+        "cputune: range 3-1 is reversed at column 5 in '0-1@3-1'; write it low to high, 1-3"
+    );
+    assert_eq!(
+        cputune_err("0@0,^0", 3),
+        "cputune: the CPU set '0,^0' is empty at column 3 in '0@0,^0'; \
+         a set needs at least one id"
+    );
+    // Each pin of a '@' entry holds one CPU range toward the bound.
+    use vdsm_hook_largeguest::grammar::problem::Problem;
+    let eight_ranges = "8192-16383#0,2,4,6,8,10,12,14";
+    assert_eq!(pins(eight_ranges).len(), 8192);
+    let err = cputune::parse(&format!("0-8191@0-8191_{eight_ranges}")).unwrap_err();
+    assert_eq!(
+        err.problem,
+        Problem::TooManyPinnedRanges {
+            limit: cputune::MAX_PINNED_RANGES
+        }
+    );
+}
+
+#[test]
+fn one_to_one_syntax_errors() {
+    assert_eq!(
+        cputune_err("0@", 3),
+        "cputune: expected a CPU number or '^' at column 3 in '0@'"
+    );
+    assert_eq!(
+        cputune_err("0@1:", 5),
+        "cputune: expected a CPU number or '^' after ':' at column 5 in '0@1:'"
+    );
+    assert_eq!(
+        cputune_err("0-1@1::2", 7),
+        "cputune: expected a CPU number or '^' after ':' at column 7 in '0-1@1::2'"
+    );
+    assert_eq!(
+        cputune_err("0@1#2", 4),
+        "cputune: expected ',' or the end of the value at column 4 in '0@1#2'"
+    );
+    assert_eq!(
+        cputune_err("0#1:2", 4),
+        "cputune: expected ',' or the end of the value at column 4 in '0#1:2'"
+    );
+    assert_eq!(
+        cputune_err("0:1", 2),
+        "cputune: expected '#' or '@' after the vCPU at column 2 in '0:1'"
+    );
+    // A syntax error anywhere still wins over the counts.
+    assert_eq!(
+        cputune_err("0-383@0-191,x", 13),
+        "cputune: expected a CPU number or '^' after ',' at column 13 in '0-383@0-191,x'"
+    );
+}
+
+/// Every property of a guest of `vcpus` vCPUs on two host nodes, as the
+/// engine stores them together in at most 4,000 characters.
+fn stored_properties(cputune: &str, vcpus: u32) -> String {
+    let half = vcpus / 2;
+    format!(
+        "cputune={cputune};numatune=strict#0-1;guestnuma=0-{}#768G#0,{half}-{}#768G#1",
+        half - 1,
+        vcpus - 1
+    )
+}
+
+#[test]
+fn a_384_vcpu_guest_pinned_one_to_one_fits_the_engine_s_4000_characters() {
+    // One guest core's two threads on one host core's two sibling threads,
+    // on a host that numbers siblings k and k+192.
+    let compact = "0-383@0-191:192-383";
+    let pins = one_to_one(compact);
+    assert_eq!(pins.len(), 384);
+    assert_eq!(pins[..4], [(0, 0), (1, 192), (2, 1), (3, 193)]);
+    assert_eq!(pins[383], (383, 383));
+    assert!(stored_properties(compact, 384).len() < 100);
+    // The same pins one entry each: what the compact form replaces.
+    let one_by_one: Vec<String> = pins
+        .iter()
+        .map(|(vcpu, cpu)| format!("{vcpu}#{cpu}"))
+        .collect();
+    let one_by_one = one_by_one.join("_");
+    assert_eq!(one_to_one(&one_by_one), pins);
+    assert_eq!(cputune_canonical(&one_by_one), compact);
+    assert_eq!(one_by_one.len(), 2851);
+}
+
+#[test]
+fn a_768_vcpu_guest_fits_only_in_the_compact_form() {
+    // Two sockets of 192 cores with two threads each.
+    let compact = "0-767@0-383:384-767";
+    let pins = one_to_one(compact);
+    let one_by_one: Vec<String> = pins
+        .iter()
+        .map(|(vcpu, cpu)| format!("{vcpu}#{cpu}"))
+        .collect();
+    assert!(stored_properties(&one_by_one.join("_"), 768).len() > 4000);
+    assert!(stored_properties(compact, 768).len() < 100);
 }
 
 // ---- numatune ----

@@ -4,13 +4,14 @@
 
 mod strategies;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use vdsm_hook_largeguest::cpuset::{CpuSet, MAX_ID};
 use vdsm_hook_largeguest::grammar::cputune::{self, CpuTune, VcpuPin};
 use vdsm_hook_largeguest::grammar::guestnuma::{self, GuestCell, GuestNuma, MAX_CELLS};
 use vdsm_hook_largeguest::grammar::numatune::{self, MemoryMode, NumaTune, Placement};
+use vdsm_hook_largeguest::grammar::{emulatorpin, iothreadpin};
 use vdsm_hook_largeguest::properties::Property;
 
 fn config(cases: u32) -> ProptestConfig {
@@ -35,23 +36,44 @@ fn cpu_set() -> impl Strategy<Value = CpuSet> {
     })
 }
 
+/// Pins of vCPUs `first + k*T + t` to CPU `starts[t] + k`: the one-to-one
+/// runs the canonical form writes `A-B@C-D:E-F`, some too short for it, some
+/// with blocks that overlap and so print as `#` entries.
+fn one_to_one_run() -> impl Strategy<Value = Vec<(u32, CpuSet)>> {
+    let first = prop_oneof![4 => 0u32..48, 1 => (MAX_ID - 30)..=(MAX_ID - 24)];
+    let start = prop_oneof![4 => 0u32..64, 1 => (MAX_ID - 6)..=(MAX_ID - 5)];
+    (first, 1u32..=4, 1u32..=6, prop::collection::vec(start, 4)).prop_map(
+        |(first, sets, per_set, starts)| {
+            let pin = |k: u32| {
+                let cpu = starts[(k % sets) as usize] + k / sets;
+                (first + k, CpuSet::from_range(cpu, cpu))
+            };
+            (0..sets * per_set).map(pin).collect()
+        },
+    )
+}
+
 fn cpu_tune() -> impl Strategy<Value = CpuTune> {
     let vcpu = prop_oneof![4 => 0u32..32, 1 => 0u32..=MAX_ID];
     // Few distinct sets, so that neighbouring vCPUs often share one and fold.
     let sets = prop::collection::vec(cpu_set(), 1..3);
-    (
-        prop::collection::btree_map(vcpu, any::<prop::sample::Index>(), 1..12),
-        sets,
-    )
-        .prop_map(|(vcpus, sets)| CpuTune {
-            pins: vcpus
+    let scattered = prop::collection::btree_map(vcpu, any::<prop::sample::Index>(), 0..12);
+    let runs = prop::collection::vec(one_to_one_run(), 0..3);
+    (scattered, sets, runs)
+        .prop_map(|(vcpus, sets, runs)| {
+            let mut pins: BTreeMap<u32, CpuSet> = vcpus
                 .into_iter()
-                .map(|(vcpu, pick)| VcpuPin {
-                    vcpu,
-                    cpuset: pick.get(&sets).clone(),
-                })
-                .collect(),
+                .map(|(vcpu, pick)| (vcpu, pick.get(&sets).clone()))
+                .collect();
+            pins.extend(runs.into_iter().flatten());
+            let pins = pins.into_iter();
+            CpuTune {
+                pins: pins
+                    .map(|(vcpu, cpuset)| VcpuPin { vcpu, cpuset })
+                    .collect(),
+            }
         })
+        .prop_filter("a value pins some vCPU", |tune| !tune.pins.is_empty())
 }
 
 fn numa_tune() -> impl Strategy<Value = NumaTune> {
@@ -138,6 +160,24 @@ proptest! {
             let again = cputune::parse(&canonical).map_err(|e| e.to_string());
             prop_assert_eq!(again.as_ref(), Ok(&tune), "{} -> {}", value, canonical);
             prop_assert_eq!(again.map(|t| t.to_string()), Ok(canonical));
+        }
+    }
+
+    #[test]
+    fn iothreadpin_canonical_means_the_same(value in strategies::cputune()) {
+        if let Ok(pins) = iothreadpin::parse(&value) {
+            let canonical = pins.to_string();
+            let again = iothreadpin::parse(&canonical).map_err(|e| e.to_string());
+            prop_assert_eq!(again.as_ref(), Ok(&pins), "{} -> {}", value, canonical);
+            prop_assert_eq!(again.map(|t| t.to_string()), Ok(canonical));
+        }
+    }
+
+    #[test]
+    fn emulatorpin_canonical_means_the_same(value in strategies::set()) {
+        if let Ok(cpus) = emulatorpin::parse(&value) {
+            let canonical = cpus.to_string();
+            prop_assert_eq!(emulatorpin::parse(&canonical).map_err(|e| e.to_string()), Ok(cpus));
         }
     }
 

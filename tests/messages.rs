@@ -13,7 +13,9 @@ use std::path::PathBuf;
 use assert_cmd::Command;
 use proptest::prelude::*;
 use vdsm_hook_largeguest::grammar::problem::PropertyError;
-use vdsm_hook_largeguest::grammar::{cputune, guestnuma, numatune, switch};
+use vdsm_hook_largeguest::grammar::{
+    affinity, cputune, emulatorpin, guestnuma, iothreadpin, numatune, switch,
+};
 use vdsm_hook_largeguest::wording::{is_clean_message, quoted};
 
 const PROGRAM: &str = "vdsm-hook-largeguest";
@@ -105,8 +107,19 @@ proptest! {
     }
 
     #[test]
+    fn emulatorpin_refusals_are_clean(value in strategies::any_input(strategies::set())) {
+        refusal_is_clean(emulatorpin::parse(&value));
+    }
+
+    #[test]
+    fn iothreadpin_refusals_are_clean(value in strategies::any_input(strategies::cputune())) {
+        refusal_is_clean(iothreadpin::parse(&value));
+    }
+
+    #[test]
     fn switch_refusals_are_clean(value in strategies::alphabet_soup()) {
         refusal_is_clean(switch::parse("ksm_merge_across_nodes", &value));
+        refusal_is_clean(affinity::parse(&value));
     }
 }
 
@@ -187,6 +200,23 @@ fn usage_errors_with_hostile_arguments_are_clean() {
         vec!["check", &format!("numatune={hostile}")],
         vec!["check", &format!("guestnuma=0#{hostile}")],
         vec!["check", &format!("ksm_merge_across_nodes={hostile}")],
+        vec!["check", &format!("emulatorpin={hostile}")],
+        vec!["check", &format!("iothreadpin=1#{hostile}")],
+        vec!["check", &format!("pci_numa_affinity={hostile}")],
+        vec!["verify", hostile],
+        vec!["verify", "x", hostile],
+        vec![
+            "suggest",
+            "--vcpus",
+            "2",
+            "--memory",
+            "1G",
+            "--hugepages",
+            hostile,
+        ],
+        vec![
+            "suggest", "--vcpus", "2", "--memory", "1G", "--device", hostile,
+        ],
         vec!["check", &format!("{hostile}=1")],
         vec!["check", hostile],
         vec!["check", &format!("--{hostile}")],
@@ -242,6 +272,13 @@ fn hostile_paths_in_messages_are_clean() {
         let lines = stderr_lines(program().args(args).env("LARGEGUEST_SYSFS_ROOT", &missing));
         assert!(!lines.is_empty(), "{args:?}");
     }
+    let lines = stderr_lines(
+        program()
+            .args(["verify", "vm's \"x\""])
+            .env("LARGEGUEST_RUN_ROOT", &missing)
+            .env("LARGEGUEST_PROCFS_ROOT", &missing),
+    );
+    assert_eq!(lines.len(), 1, "{lines:?}");
     let lines = stderr_lines(
         program()
             .args(["hook", "ksm"])

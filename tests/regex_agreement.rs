@@ -15,7 +15,9 @@ use std::sync::LazyLock;
 use proptest::prelude::*;
 use regex::Regex;
 use vdsm_hook_largeguest::grammar::problem::PropertyError;
-use vdsm_hook_largeguest::grammar::{cputune, guestnuma, numatune};
+use vdsm_hook_largeguest::grammar::{
+    affinity, cputune, emulatorpin, guestnuma, iothreadpin, numatune,
+};
 use vdsm_hook_largeguest::properties::Property;
 
 /// Compiled once: compiling per case was most of the suite's time.
@@ -96,6 +98,51 @@ proptest! {
     fn guestnuma_regex_agrees(value in strategies::any_input(strategies::guestnuma())) {
         agree("guestnuma", &value, guestnuma::parse);
     }
+
+    #[test]
+    fn emulatorpin_regex_agrees(value in strategies::any_input(strategies::set())) {
+        agree("emulatorpin", &value, emulatorpin::parse);
+    }
+
+    /// I/O thread pins are written as vCPU pins are.
+    #[test]
+    fn iothreadpin_regex_agrees(value in strategies::any_input(strategies::cputune())) {
+        agree("iothreadpin", &value, iothreadpin::parse);
+    }
+}
+
+#[test]
+fn regexes_agree_on_the_new_properties_chosen_values() {
+    for value in [
+        "0", "0-1", "0,48", "0-3,^2", "^0", "0-", "0#1", "0,", ",0", "0 1", "",
+    ] {
+        agree("emulatorpin", value, emulatorpin::parse);
+    }
+    for value in [
+        "1#0",
+        "0#0",
+        "1#0,2#1",
+        "1#0_2#1",
+        "1-2#0-3,^1",
+        "1#0,1",
+        "1",
+        "1#",
+        "#0",
+        "1#0__2#1",
+        "",
+    ] {
+        agree("iothreadpin", value, iothreadpin::parse);
+    }
+    for value in [
+        "required",
+        "preferred",
+        "legacy",
+        "Required",
+        "",
+        "required ",
+    ] {
+        agree("pci_numa_affinity", value, affinity::parse);
+    }
 }
 
 /// Values a generator might miss: each separator's edge, units, the cases
@@ -124,6 +171,41 @@ fn regexes_agree_on_chosen_values() {
         "0#1 ",
         " 0#1",
         "",
+        "0-3@4-7",
+        "0-3@0-1:4-5",
+        "0-3@0,1:2,3,4#9",
+        "0#1,2@3",
+        "0@1,2-3@4:5",
+        "0@1_1@2,3",
+        "0-1@^1",
+        "0@1:",
+        "0@:1",
+        "0@1::2",
+        "0@1#2",
+        "0#1:2",
+        "0#1@2",
+        "0@@1",
+        "@1",
+        "0-@1",
+        "0@",
+        "0:1",
+        "0-383@0-191",
+        "0-7@0-3:8-10",
+        // ',' form, where ':' is allowed only inside an '@' entry: blocks of
+        // '#' and '@' entries in turn, and the value's last token.
+        "0@1,2:3",
+        "0#1,2:3",
+        "0@1,2#3,4:5",
+        "0@1,2#3,4",
+        "0#1,2@3:4,5",
+        "0@1,2:3,4#5",
+        "0@1:2@3",
+        "0#1,^2@3",
+        "0@1,^2:3",
+        "0#1,2@3,4#5,6@7:8",
+        "0#1,2,",
+        "0@1:2,",
+        "0@1,2:3:4,5:6",
     ];
     for value in cputune_values {
         agree("cputune", value, cputune::parse);
@@ -196,8 +278,8 @@ fn ksm_regex_takes_exactly_its_four_values() {
 
 /// Reads the same in Java's `Pattern` and Rust's `regex` once `*+` is read
 /// as `*`: only `()`, `(?:)`, `[0-9]`, `|`, `?`, `*`, `*+`, `+`, `\^`,
-/// literal letters, digits, `#`, `,`, `-`, `_`, one leading `^` and one
-/// trailing `$`. Nothing the engine's `;`-separated setting or the
+/// literal letters, digits, `#`, `@`, `:`, `,`, `-`, `_`, one leading `^`
+/// and one trailing `$`. Nothing the engine's `;`-separated setting or the
 /// single-quoted shell command would split on. Every `*` is possessive
 /// (`*+`), so no repetition makes Java recurse once per item.
 #[test]
@@ -217,7 +299,7 @@ fn regexes_use_only_syntax_common_to_java_and_rust() {
             .replace("[0-9]", "")
             .replace("\\^", "");
         for c in rest.chars() {
-            let allowed = c.is_ascii_alphanumeric() || "#,-_()|?*+".contains(c);
+            let allowed = c.is_ascii_alphanumeric() || "#@:,-_()|?*+".contains(c);
             assert!(
                 allowed,
                 "{name}: {c:?} outside the common syntax in {pattern}"

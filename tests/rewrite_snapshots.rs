@@ -4,15 +4,20 @@
 
 mod common;
 
-use common::{diff, run, sample, sample_names, CASES};
+use common::{diff, fake_host, run, run_on, sample, sample_names, HostCase, CASES, HOST_CASES};
+use vdsm_hook_largeguest::rewrite::{Outcome, Refusal};
 
 fn report(input: &str, properties: &str) -> String {
-    match run(input, properties) {
+    described(properties, input, run(input, properties))
+}
+
+fn described(properties: &str, input: &str, result: Result<Outcome, Refusal>) -> String {
+    match result {
         Ok(outcome) => {
             let warnings: String = outcome
                 .warnings
                 .iter()
-                .map(|warning| format!("warning: {warning}\n"))
+                .map(|w| format!("warning: {w}\n"))
                 .collect();
             format!(
                 "properties: {properties}\n{warnings}summary: {}\n\n{}",
@@ -34,6 +39,23 @@ fn snapshots_of_every_case() {
             let input = sample(case.sample);
             let name = format!("{}__{}", case.sample, case.label);
             insta::assert_snapshot!(name, report(&input, case.properties));
+        }
+    });
+}
+
+#[test]
+fn snapshots_on_fake_hosts() {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        for HostCase { tree, case } in HOST_CASES {
+            let input = sample(case.sample);
+            let name = format!("{}__{}", case.sample, case.label);
+            let result = run_on(&input, case.properties, &fake_host(tree));
+            let report = described(case.properties, &input, result);
+            let text = format!("host: testdata/sysfs/{tree}\n{report}");
+            insta::assert_snapshot!(name, text);
         }
     });
 }

@@ -40,7 +40,10 @@ fn placement_lines(text: &str) -> Vec<String> {
     let doc = roxmltree::Document::parse(text).unwrap();
     let mut lines: Vec<String> = doc
         .descendants()
-        .filter(|node| ["vcpupin", "memory", "memnode", "cell"].contains(&node.tag_name().name()))
+        .filter(|node| {
+            ["vcpupin", "emulatorpin", "memory", "memnode", "cell"]
+                .contains(&node.tag_name().name())
+        })
         .filter(|node| node.attribute("unit").is_none() || node.tag_name().name() == "cell")
         .map(|node| {
             let mut attributes: Vec<String> = node
@@ -59,7 +62,7 @@ fn placement_lines(text: &str) -> Vec<String> {
 fn hook(sysfs: &Path, job: &str, domxml: &Path, plan: &Value) -> std::process::Output {
     let mut hook = command(sysfs);
     hook.args(["hook", job]).env("_hook_domxml", domxml);
-    for property in ["cputune", "numatune", "guestnuma"] {
+    for property in ["cputune", "numatune", "guestnuma", "emulatorpin"] {
         hook.env(property, plan[property].as_str().unwrap());
     }
     hook.output().unwrap()
@@ -87,16 +90,17 @@ fn round_trip(name: &str, vcpus: u32, memory_kib: u64, threads: u32, extra: &[&s
     assert!(output.status.success(), "{name}: {output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        !stderr.contains("warning"),
+        !stderr.contains("host checks skipped"),
         "{name}: host checks skipped: {stderr}"
     );
 
     let rewritten = fs::read_to_string(&domxml).unwrap();
     let fragment = format!("<f>{}</f>", plan["xml"].as_str().unwrap());
-    // Every vcpupin, <memory>, and a memnode and a cell per guest cell.
+    // Every vcpupin, the emulatorpin, <memory>, and a memnode and a cell
+    // per guest cell.
     assert_eq!(
         placement_lines(&fragment).len(),
-        vcpus as usize + 1 + 2 * cells
+        vcpus as usize + 2 + 2 * cells
     );
     assert_eq!(
         placement_lines(&rewritten),
@@ -139,6 +143,11 @@ fn cxl_host() {
         1,
         &["--mode", "preferred", "--nodes", "1"],
     );
+}
+
+#[test]
+fn tuned_host_keeps_the_emulator_off_the_isolated_cpus() {
+    round_trip("tuned", 8, 8 * GIB, 2, &[]);
 }
 
 #[test]

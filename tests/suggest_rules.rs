@@ -26,6 +26,10 @@ fn request(vcpus: u32, memory_gib: u64, threads: u32) -> Demand {
         mode: MemoryMode::Strict,
         reserve: None,
         nodes: None,
+        iothreads: 0,
+        hugepage_kib: None,
+        device_nodes: CpuSet::new(),
+        isolated: CpuSet::new(),
     }
 }
 
@@ -225,6 +229,10 @@ proptest! {
             mode: MemoryMode::Interleave,
             reserve: None,
             nodes,
+            iothreads: 0,
+            hugepage_kib: None,
+            device_nodes: CpuSet::new(),
+            isolated: CpuSet::new(),
         };
         if let Ok(plan) = propose(&topology, &request) {
             assert_sound(&topology, &request, &plan);

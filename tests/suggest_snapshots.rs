@@ -20,7 +20,7 @@ fn suggest(tree: &str, args: &str) -> String {
     )
 }
 
-const CASES: [(&str, &[&str]); 6] = [
+const CASES: [(&str, &[&str]); 7] = [
     (
         "laptop",
         &[
@@ -63,6 +63,17 @@ const CASES: [(&str, &[&str]); 6] = [
             "--vcpus 26 --memory 16G --threads-per-core 2",
             "--vcpus 28 --memory 16G --threads-per-core 2",
             "--vcpus 4 --memory 1G --reserve 0-40",
+        ],
+    ),
+    (
+        "tuned",
+        &[
+            "--vcpus 8 --memory 8G --iothreads 2 --threads-per-core 2",
+            "--vcpus 4 --memory 6G --hugepages 1G",
+            "--vcpus 4 --memory 2G --hugepages 1G --device 0000:af:00.0 --json",
+            "--vcpus 4 --memory 8G --hugepages 1G --device af:00.0",
+            "--vcpus 4 --memory 1536M --hugepages 1G",
+            "--vcpus 4 --memory 10G --hugepages 1G",
         ],
     ),
 ];

@@ -69,7 +69,7 @@ fn an_even_split_that_would_part_a_core_is_refused() {
     assert_eq!(run.code, Some(2));
     assert_eq!(
         run.stderr,
-        ["vdsm-hook-largeguest: guestnuma: 6 vCPUs in 2 equal cells of 3 vCPUs would split guest cores (the guest <topology> has 2 threads per core); use a count whose cells hold whole cores: 1, 3"]
+        ["vdsm-hook-largeguest: guestnuma: 2 equal cells of 3 vCPUs would split a core between cells (vCPUs 2-3 are the 2 threads of one core in <topology>); choose a cell count that divides the 3 cores"]
     );
     assert_eq!(run.after, run.before);
 }
@@ -163,12 +163,17 @@ fn an_even_split_names_its_counts_right_and_a_decimal_unit() {
     let doc = "<domain><vcpu>2</vcpu><memory unit='GB'>4</memory></domain>";
     assert_eq!(
         refusal(doc, "1"),
-        "guestnuma: 3906250 KiB of memory cannot be split into 1 cell of whole MiB; <memory> is in a decimal unit (KB, MB, GB or TB count in powers of 1000), write it in KiB, MiB or GiB"
+        "guestnuma: 3906250 KiB of memory cannot be split into 1 cell of whole MiB: <memory unit='GB'> counts in decimal units (1 GB = 1000000000 bytes); give <memory> in MiB or GiB"
     );
     let doc = "<domain><vcpu>2</vcpu><memory>1536</memory></domain>";
     assert_eq!(
         refusal(doc, "2"),
-        "guestnuma: 1536 KiB of memory cannot be split into 2 cells of whole MiB"
+        "guestnuma: 1536 KiB of memory cannot be split into 2 cells of whole MiB; make <memory> a whole number of MiB"
+    );
+    let doc = "<domain><vcpu>2</vcpu><memory>1024</memory></domain>";
+    assert_eq!(
+        refusal(doc, "2"),
+        "guestnuma: 1024 KiB of memory is less than 1 MiB for each of 2 cells"
     );
 }
 
@@ -177,6 +182,6 @@ fn more_vcpus_than_cells_can_name_are_refused() {
     let doc = "<domain><vcpu>16385</vcpu><memory unit='GiB'>64</memory></domain>";
     assert_eq!(
         refusal(doc, "1"),
-        "guestnuma: <vcpu> is 16385, but cells can only name vCPUs 0-16383 (libvirt refuses larger ids); give the VM at most 16384 vCPUs"
+        "guestnuma: <vcpu> gives the VM 16385 vCPUs, but libvirt reads a cell's cpus only up to vCPU 16383; give the VM at most 16384 vCPUs to use guestnuma"
     );
 }

@@ -7,17 +7,13 @@ use std::collections::BTreeSet;
 
 use libfuzzer_sys::fuzz_target;
 use vdsm_hook_largeguest::cpuset::{CpuSet, MAX_ID};
-use vdsm_hook_largeguest::grammar::sets::{self, SetEnd};
-use vdsm_hook_largeguest::grammar::problem::{end, parse_value, Noun, PropertyError, MAX_VALUE_LEN};
+use vdsm_hook_largeguest::grammar::problem::{parse_value, PropertyError, MAX_VALUE_LEN};
+use vdsm_hook_largeguest::grammar::sets;
 
 use vdsm_hook_largeguest_fuzz as common;
 
 fn parse(value: &str) -> Result<CpuSet, PropertyError> {
-    parse_value("cpuset", value, |input, notes| {
-        let (rest, set) = sets::set(input, Noun::Cpu, SetEnd::AtAnyOtherCharacter, notes)?;
-        end(rest, "','")?;
-        Ok((rest, set))
-    })
+    parse_value("cpuset", value, sets::list)
 }
 
 fn id(text: &str) -> Option<u32> {

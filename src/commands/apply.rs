@@ -8,7 +8,7 @@ use similar::TextDiff;
 
 use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
-use crate::commands::{host_limits, warn};
+use crate::commands::host_limits;
 use crate::exit_codes::ExitCode;
 use crate::output;
 use crate::properties::{split_pair, Property, Request};
@@ -63,7 +63,7 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         false => "",
     };
     output::note(&outcome.cpu_policy);
-    warn(&outcome.warnings);
+    outcome.warnings.iter().for_each(output::warn);
     output::note(&format!("{}{note}", outcome.summary));
     Ok(ExitCode::Success)
 }

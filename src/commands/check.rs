@@ -48,6 +48,7 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         return Ok(ExitCode::Success);
     }
     let mut code = ExitCode::Success;
+    let mut canonical_values = Vec::new();
     for (property, value) in &pairs {
         let canonical = match value {
             Ok(value) => property.parse(value).map_err(|err| err.to_string()),
@@ -56,6 +57,7 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         match canonical {
             Ok(value) => {
                 output::out(&format!("{}={value}\n", property.name()))?;
+                canonical_values.push((*property, value.to_string()));
                 if *property == Property::CpuTune {
                     output::note(CPUTUNE_NEEDS_MANUAL);
                 }
@@ -68,7 +70,11 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     }
     // Once every value is right on its own: a refused value changes anyway.
     if code == ExitCode::Success {
-        if let Err(err) = check_engine_storage(&stored(&pairs)) {
+        let canonical: Vec<(Property, &str)> = canonical_values
+            .iter()
+            .map(|(property, value)| (*property, value.as_str()))
+            .collect();
+        if let Err(err) = check_engine_storage(&stored(&pairs), &canonical) {
             output::note(&err.to_string());
             code = ExitCode::Refused;
         }

@@ -29,6 +29,9 @@ pub enum Error {
     /// The KSM switch failed or was refused; `run` is back as it was.
     #[error(transparent)]
     Ksm(#[from] crate::host::ksm::KsmError),
+    /// `verify` could not read the running domain.
+    #[error(transparent)]
+    Verify(#[from] crate::verify::VerifyError),
     /// Writing the output failed (a full disk; a closed pipe is not an error).
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),

@@ -8,7 +8,7 @@ use lexopt::{Arg, Parser};
 
 use crate::commands::args::{print_help, usage, Parsed};
 use crate::commands::error::Error;
-use crate::commands::{host_limits, ksm, warn};
+use crate::commands::{host_limits, ksm};
 use crate::exit_codes::ExitCode;
 use crate::migration;
 use crate::output;
@@ -114,7 +114,7 @@ fn rewrite_job() -> Result<ExitCode, Error> {
     let path = domxml_path()?;
     let rewritten = rewrite::rewrite_file(&path, &request, host_limits().as_ref(), true)?;
     output::note(&rewritten.outcome.cpu_policy);
-    warn(&rewritten.outcome.warnings);
+    rewritten.outcome.warnings.iter().for_each(output::warn);
     output::note(&rewritten.outcome.summary);
     Ok(ExitCode::Success)
 }
@@ -129,7 +129,7 @@ fn validate_job() -> Result<ExitCode, Error> {
     let host = host_limits();
     let incoming = migration::check_incoming(&text, &request, host.as_ref())?;
     output::note(&incoming.cpu_policy);
-    warn(&incoming.warnings);
+    incoming.warnings.iter().for_each(output::warn);
     if host.is_some() {
         output::note("this host has every CPU and memory node the VM is pinned to");
     }

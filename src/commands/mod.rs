@@ -10,11 +10,11 @@ pub mod hook;
 pub mod ksm;
 pub mod suggest;
 pub mod topology;
+pub mod verify;
 
 use crate::host::files;
 use crate::host::topology::HostLimits;
 use crate::output;
-use crate::plan::warning::Warning;
 
 /// The host's limits, or `None` with a warning when sysfs cannot be read:
 /// libvirt checks the host again at start, so the VM is not refused for it.
@@ -22,15 +22,8 @@ pub fn host_limits() -> Option<HostLimits> {
     match HostLimits::read(&files::sysfs_root()) {
         Ok(limits) => Some(limits),
         Err(err) => {
-            output::note(&format!("warning: host checks skipped: {err}"));
+            output::warn(&format!("host checks skipped: {err}"));
             None
         }
-    }
-}
-
-/// Each warning as its own line, before the summary: the start goes on.
-pub fn warn(warnings: &[Warning]) {
-    for warning in warnings {
-        output::note(&format!("warning: {warning}"));
     }
 }

@@ -10,37 +10,60 @@ use crate::exit_codes::ExitCode;
 use crate::grammar::guestnuma;
 use crate::grammar::numatune::MemoryMode;
 use crate::host::files;
-use crate::host::topology::Topology;
+use crate::host::isolation::Isolation;
+use crate::host::pci;
+use crate::host::topology::{Topology, TopologyError};
 use crate::output;
 use crate::suggest::{propose, Demand};
 use crate::wording::quoted;
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest suggest --vcpus N --memory SIZE [--threads-per-core T]
-           [--mode strict|interleave|preferred] [--reserve CPUSET] [--nodes K] [--json]
+           [--mode strict|interleave|preferred] [--reserve CPUSET] [--nodes K]
+           [--iothreads N] [--hugepages SIZE] [--device DDDD:BB:SS.F]... [--json]
 
 Chooses host nodes and CPUs for a guest on this host and prints the
-cputune, numatune and guestnuma values that place it there.
+cputune, numatune, guestnuma, emulatorpin and iothreadpin values that
+place it there.
 
   --vcpus N              the guest's vCPUs
   --memory SIZE          the guest's memory: 64G, 512M, or KiB
   --threads-per-core T   guest threads per core; each guest core lands on
                          T siblings of one host core (default 1)
   --mode MODE            the memory policy (default strict)
-  --reserve CPUSET       host CPUs to leave to VDSM and the emulator
-                         (default CPU 0 and its siblings; '' for none)
+  --reserve CPUSET       host CPUs no vCPU gets (default: every CPU the host
+                         does not isolate, or with no isolated CPUs, CPU 0
+                         and its siblings; '' for none)
   --nodes K              exactly K host nodes instead of the fewest that fit
+  --iothreads N          pin I/O threads 1 to N beside the emulator
+  --hugepages SIZE       back the memory with huge pages of SIZE (2M, 1G):
+                         each node offers its free pages of that size
+  --device ADDR          a passthrough PCI device: its node is used first
   --json                 the proposal as JSON";
 
 const USAGE: &str = "suggest --vcpus N --memory SIZE [--threads-per-core T] \
-    [--mode strict|interleave|preferred] [--reserve CPUSET] [--nodes K] [--json]";
+    [--mode strict|interleave|preferred] [--reserve CPUSET] [--nodes K] \
+    [--iothreads N] [--hugepages SIZE] [--device DDDD:BB:SS.F]... [--json]";
 
 pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
-    let (demand, json) = match parse(parser).map_err(|err| Error::Usage(describe(&err)))? {
-        Parsed::Help => return print_help(HELP),
-        Parsed::Run(parsed) => parsed,
-    };
-    let topology = Topology::read(&files::sysfs_root())?;
+    let (mut demand, devices, json) =
+        match parse(parser).map_err(|err| Error::Usage(describe(&err)))? {
+            Parsed::Help => return print_help(HELP),
+            Parsed::Run(parsed) => parsed,
+        };
+    let sysfs = files::sysfs_root();
+    let topology = Topology::read(&sysfs)?;
+    demand.isolated = Isolation::read(&sysfs)
+        .map_err(TopologyError::from)?
+        .reserved_for_vcpus();
+    for device in devices {
+        match pci::numa_node(&sysfs, &device).map_err(TopologyError::from)? {
+            Some(node) => demand.device_nodes.insert(node),
+            None => output::warn(&format!(
+                "device {device}: this host has no such PCI device, or the firmware gives it no node; placed without it"
+            )),
+        }
+    }
     let proposal = propose(&topology, &demand)?;
     match json {
         true => output::out(&format!("{}\n", proposal.to_json()))?,
@@ -49,7 +72,9 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     Ok(ExitCode::Success)
 }
 
-fn parse(parser: &mut Parser) -> Result<Parsed<(Demand, bool)>, lexopt::Error> {
+type Options = (Demand, Vec<String>, bool);
+
+fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {
     let mut demand = Demand {
         vcpus: 0,
         memory_kib: 0,
@@ -57,7 +82,12 @@ fn parse(parser: &mut Parser) -> Result<Parsed<(Demand, bool)>, lexopt::Error> {
         mode: MemoryMode::Strict,
         reserve: None,
         nodes: None,
+        iothreads: 0,
+        hugepage_kib: None,
+        device_nodes: CpuSet::new(),
+        isolated: CpuSet::new(),
     };
+    let mut devices = Vec::new();
     let (mut vcpus, mut memory, mut json) = (false, false, false);
     while let Some(arg) = parser.next()? {
         let flag = match &arg {
@@ -73,12 +103,15 @@ fn parse(parser: &mut Parser) -> Result<Parsed<(Demand, bool)>, lexopt::Error> {
             Arg::Long("mode") => demand.mode = mode(parser)?,
             Arg::Long("reserve") => demand.reserve = Some(reserve(parser)?),
             Arg::Long("nodes") => demand.nodes = Some(number(&flag, parser)?),
+            Arg::Long("iothreads") => demand.iothreads = number(&flag, parser)?,
+            Arg::Long("hugepages") => demand.hugepage_kib = Some(page_size(parser)?),
+            Arg::Long("device") => devices.push(device(parser)?),
             Arg::Long(_) => return Err(with_usage(format!("unknown option {}", quoted(&flag)))),
             other => return Err(with_usage(other.unexpected())),
         }
     }
     match (vcpus, memory) {
-        (true, true) => Ok(Parsed::Run((demand, json))),
+        (true, true) => Ok(Parsed::Run((demand, devices, json))),
         _ => Err(with_usage("--vcpus and --memory are required")),
     }
 }
@@ -117,6 +150,36 @@ fn size(parser: &mut Parser) -> Result<u64, lexopt::Error> {
         )));
     }
     guestnuma::parse_size("--memory", &value).map_err(|err| err.to_string().into())
+}
+
+fn page_size(parser: &mut Parser) -> Result<u64, lexopt::Error> {
+    let value = value("--hugepages", parser)?;
+    match guestnuma::parse_size("--hugepages", &value) {
+        Ok(kib) if kib > 4 => Ok(kib),
+        _ => Err(with_usage(format!(
+            "--hugepages takes a huge page size such as 2M or 1G, not {}",
+            quoted(&value)
+        ))),
+    }
+}
+
+/// `DDDD:BB:SS.F` as sysfs names PCI devices; `BB:SS.F` is in domain 0.
+fn device(parser: &mut Parser) -> Result<String, lexopt::Error> {
+    let value = value("--device", parser)?.to_ascii_lowercase();
+    let full = match value.matches(':').count() {
+        1 => format!("0000:{value}"),
+        _ => value.clone(),
+    };
+    let hex =
+        |part: &str, len: usize| part.len() == len && part.chars().all(|c| c.is_ascii_hexdigit());
+    let parts: Vec<&str> = full.split([':', '.']).collect();
+    match parts.as_slice() {
+        [d, b, s, f] if hex(d, 4) && hex(b, 2) && hex(s, 2) && hex(f, 1) => Ok(full),
+        _ => Err(with_usage(format!(
+            "--device takes a PCI address such as 0000:3b:00.0, not {}",
+            quoted(&value)
+        ))),
+    }
 }
 
 fn mode(parser: &mut Parser) -> Result<MemoryMode, lexopt::Error> {

@@ -18,6 +18,13 @@ pub enum DocumentError {
         text: String,
         expected: &'static str,
     },
+    #[error("the domain XML's <{}> has {attribute}={}, expected {expected}", bare(.element), quoted(.text))]
+    BadAttribute {
+        element: String,
+        attribute: &'static str,
+        text: String,
+        expected: &'static str,
+    },
 }
 
 /// roxmltree refuses DTDs: libvirt never writes one, and it rules out
@@ -64,19 +71,59 @@ fn printable(text: &str) -> String {
     out
 }
 
+/// An element's text as libvirt reads it, XPath's `string()`: every
+/// descendant text node (CDATA included), comments and processing
+/// instructions contributing nothing.
+pub fn text_content(node: Node) -> String {
+    node.descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect()
+}
+
+/// A number as libvirt's `virStrToLong_ullp` reads one: leading ASCII
+/// white space skipped, one optional `+`, decimal digits, and nothing after.
+pub fn libvirt_number(text: &str) -> Option<u64> {
+    let digits = text.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let digits = digits.strip_prefix('+').unwrap_or(digits);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 /// A whole number in an element's text.
 pub fn number(node: Node, expected: &'static str) -> Result<u32, DocumentError> {
-    node.text()
-        .unwrap_or("")
-        .trim()
-        .parse()
-        .map_err(|_| bad_value(node, expected))
+    libvirt_number(&text_content(node))
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| bad_value(node, expected))
+}
+
+/// A whole number in an attribute, as libvirt's `virXMLPropUInt` reads it;
+/// `None` when the attribute is absent.
+pub fn attribute_number(
+    node: Node,
+    attribute: &'static str,
+    expected: &'static str,
+) -> Result<Option<u32>, DocumentError> {
+    let Some(text) = node.attribute(attribute) else {
+        return Ok(None);
+    };
+    match libvirt_number(text).and_then(|n| u32::try_from(n).ok()) {
+        Some(n) => Ok(Some(n)),
+        None => Err(DocumentError::BadAttribute {
+            element: node.tag_name().name().to_string(),
+            attribute,
+            text: shorten(text),
+            expected,
+        }),
+    }
 }
 
 pub fn bad_value(node: Node, expected: &'static str) -> DocumentError {
     DocumentError::BadValue {
         element: node.tag_name().name().to_string(),
-        text: shorten(node.text().unwrap_or("").trim()),
+        text: shorten(text_content(node).trim()),
         expected,
     }
 }
@@ -89,15 +136,18 @@ pub fn kib(node: Node) -> Result<u64, DocumentError> {
             "a whole number, with a unit attribute of b, KiB, KB, MiB, MB, GiB, GB, TiB or TB";
         bad_value(node, expected)
     };
-    let value: u64 = node
-        .text()
-        .unwrap_or("")
-        .trim()
-        .parse()
-        .map_err(|_| bad())?;
+    let value = libvirt_number(&text_content(node)).ok_or_else(bad)?;
     let scale = unit_scale(node.attribute("unit").unwrap_or("KiB")).ok_or_else(bad)?;
     let bytes = u128::from(value) * u128::from(scale);
     u64::try_from(bytes.div_ceil(1024)).map_err(|_| bad())
+}
+
+/// A size in an attribute (`<cell memory= unit=>`, `<page size= unit=>`),
+/// in KiB, read as `kib` reads an element; `None` when it is no size.
+pub fn attribute_kib(value: &str, unit: Option<&str>) -> Option<u64> {
+    let value: u64 = value.trim().parse().ok()?;
+    let scale = unit_scale(unit.unwrap_or("KiB"))?;
+    u64::try_from((u128::from(value) * u128::from(scale)).div_ceil(1024)).ok()
 }
 
 /// Bytes per unit, for libvirt's unit names (case-insensitive).

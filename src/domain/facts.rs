@@ -1,8 +1,13 @@
-//! What the domain XML says about the VM, as far as the plan needs it.
+//! What the domain XML says about the VM, as far as the plan needs it,
+//! read the way libvirt reads it: element text is all of its text, numbers
+//! follow libvirt's rules, and where libvirt merges repeated parents
+//! (`<devices>`, `<cputune>`, the cells of every `<cpu>`) so does this.
 
 use roxmltree::{Document, Node};
 
-use crate::domain::document::{bad_value, kib, number, DocumentError};
+use crate::domain::document::{
+    attribute_number, bad_value, kib, libvirt_number, number, DocumentError,
+};
 use crate::domain::metadata::OvirtMetadata;
 use crate::domain::xml_edit::{child, children};
 use crate::wording::{quoted, shorten};
@@ -12,19 +17,54 @@ pub struct Domain<'a, 'i> {
     pub root: Node<'a, 'i>,
     /// The maximum vCPU count, hotpluggable ones included.
     pub vcpus: u32,
+    /// `<vcpu placement='auto'>`: libvirt then places memory with numad
+    /// too, unless `<numatune>` names a node set.
+    pub vcpu_placement_auto: bool,
     pub memory_kib: Option<u64>,
-    /// `<memory>` in a decimal unit (KB, MB, GB, TB): 4 GB is not whole MiB.
-    pub memory_in_decimal_unit: bool,
-    /// `<devices><memory>` (DIMMs, NVDIMMs, virtio-mem): libvirt adds their
-    /// sizes to the cells' sum to get `<memory>`.
+    /// `<memory>` in a decimal unit (KB, MB, GB, TB), as written.
+    pub memory_decimal_unit: Option<String>,
+    /// `<devices><memory>` of every `<devices>` (DIMMs, NVDIMMs,
+    /// virtio-mem): libvirt adds their sizes to the cells' sum to get `<memory>`.
     pub device_memory_kib: u64,
     /// The guest cells memory devices are plugged into.
     pub device_nodes: Vec<u32>,
-    /// `<cpu><topology>`, when it is there and readable (libvirt refuses
-    /// the domain itself otherwise).
+    /// `<cpu><topology>` of the first `<cpu>`, when it is there and
+    /// readable (libvirt refuses the domain itself otherwise).
     pub topology: Option<GuestTopology>,
     /// The engine's metadata: the CPU pinning policy VDSM will act on.
     pub ovirt: OvirtMetadata,
+    /// How many `<cpu>` elements there are: libvirt reads cells from each.
+    pub cpu_count: usize,
+    /// The cells of the first `<numa>` of every `<cpu>`, in document order.
+    pub cells: Vec<OldCell<'a, 'i>>,
+    /// Every `<cputune>`, in document order: libvirt reads them as one.
+    pub cputunes: Vec<Node<'a, 'i>>,
+    /// The vcpupins of every `<cputune>`, in document order.
+    pub pins: Vec<OldPin<'a, 'i>>,
+    /// How many `<numatune>` elements there are: libvirt accepts one.
+    pub numatune_count: usize,
+    /// The memnodes of the first `<numatune>`.
+    pub memnodes: Vec<OldMemnode<'a, 'i>>,
+}
+
+/// A `<cell>` of the VM, with its id as libvirt reads it (its position
+/// among the cells when it has none).
+#[derive(Debug, Clone, Copy)]
+pub struct OldCell<'a, 'i> {
+    pub node: Node<'a, 'i>,
+    pub id: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct OldPin<'a, 'i> {
+    pub node: Node<'a, 'i>,
+    pub vcpu: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct OldMemnode<'a, 'i> {
+    pub node: Node<'a, 'i>,
+    pub cellid: u32,
 }
 
 /// How QEMU numbers the vCPUs: threads first, so vCPU `i` is thread
@@ -44,7 +84,9 @@ impl GuestTopology {
     /// default to 1, as in libvirt.
     fn read(topology: Node) -> Option<GuestTopology> {
         let count = |name: &str, default: Option<u32>| match topology.attribute(name) {
-            Some(text) => text.trim().parse::<u32>().ok().filter(|&n| n > 0),
+            Some(text) => libvirt_number(text)
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|&n| n > 0),
             None => default,
         };
         Some(GuestTopology {
@@ -85,7 +127,8 @@ impl<'a, 'i> Domain<'a, 'i> {
                 quoted(&shown)
             )));
         }
-        let vcpus = match child(root, "vcpu") {
+        let vcpu = child(root, "vcpu");
+        let vcpus = match vcpu {
             // libvirt refuses 0 too; past here every count starts at 1.
             Some(vcpu) => match number(vcpu, VCPU_COUNT)? {
                 0 => return Err(bad_value(vcpu, VCPU_COUNT)),
@@ -94,55 +137,113 @@ impl<'a, 'i> Domain<'a, 'i> {
             None => 1,
         };
         let memory = child(root, "memory");
-        let memory_kib = memory.map(kib).transpose()?;
-        let memory_in_decimal_unit = memory
-            .and_then(|m| m.attribute("unit"))
-            .is_some_and(|unit| unit.len() == 2 && unit.to_ascii_lowercase().ends_with('b'));
-        let mut domain = Domain {
+        let cpus: Vec<Node> = children(root, "cpu").collect();
+        let numatunes: Vec<Node> = children(root, "numatune").collect();
+        let cputunes: Vec<Node> = children(root, "cputune").collect();
+        let (device_memory_kib, device_nodes) = memory_devices(root)?;
+        Ok(Domain {
             root,
             vcpus,
-            memory_kib,
-            memory_in_decimal_unit,
-            device_memory_kib: 0,
-            device_nodes: Vec::new(),
-            topology: child(root, "cpu")
-                .and_then(|cpu| child(cpu, "topology"))
+            vcpu_placement_auto: vcpu.and_then(|v| v.attribute("placement")) == Some("auto"),
+            memory_kib: memory.map(kib).transpose()?,
+            memory_decimal_unit: memory
+                .and_then(|m| m.attribute("unit"))
+                .filter(|unit| unit.len() == 2 && unit.to_ascii_lowercase().ends_with('b'))
+                .map(str::to_string),
+            device_memory_kib,
+            device_nodes,
+            topology: cpus
+                .first()
+                .and_then(|cpu| child(*cpu, "topology"))
                 .and_then(GuestTopology::read),
             ovirt: OvirtMetadata::read(root),
-        };
-        domain.read_memory_devices()?;
-        Ok(domain)
+            cpu_count: cpus.len(),
+            cells: cells(&cpus)?,
+            pins: pins(&cputunes)?,
+            cputunes,
+            numatune_count: numatunes.len(),
+            memnodes: memnodes(numatunes.first().copied())?,
+        })
     }
 
-    fn read_memory_devices(&mut self) -> Result<(), DocumentError> {
-        let Some(devices) = child(self.root, "devices") else {
-            return Ok(());
-        };
-        for device in children(devices, "memory") {
-            let Some(target) = child(device, "target") else {
-                continue;
-            };
-            if let Some(size) = child(target, "size") {
-                self.device_memory_kib = self.device_memory_kib.saturating_add(kib(size)?);
-            }
-            if let Some(node) = child(target, "node") {
-                self.device_nodes
-                    .push(number(node, "a guest NUMA cell id")?);
-            }
-        }
-        Ok(())
-    }
-
-    /// The existing guest cells, `<cpu><numa><cell>`.
-    pub fn cells(&self) -> Vec<Node<'a, 'i>> {
-        self.numa()
-            .map(|numa| children(numa, "cell").collect())
-            .unwrap_or_default()
-    }
-
+    /// The first `<cpu>`'s `<numa>`, which the edit rebuilds.
     pub fn numa(&self) -> Option<Node<'a, 'i>> {
         child(self.root, "cpu").and_then(|cpu| child(cpu, "numa"))
     }
+
+    /// The old cell of each id, when the ids are the 0..n-1 libvirt needs.
+    pub fn cell_by_id(&self, id: u32) -> Option<&OldCell<'a, 'i>> {
+        self.cells.iter().find(|cell| cell.id == id)
+    }
+}
+
+/// The size and the guest cell of every `<devices><memory>`.
+fn memory_devices(root: Node) -> Result<(u64, Vec<u32>), DocumentError> {
+    let (mut total, mut nodes) = (0u64, Vec::new());
+    let devices = children(root, "devices").flat_map(|d| children(d, "memory"));
+    for target in devices.filter_map(|device| child(device, "target")) {
+        if let Some(size) = child(target, "size") {
+            total = total.saturating_add(kib(size)?);
+        }
+        if let Some(node) = child(target, "node") {
+            nodes.push(number(node, "a guest NUMA cell id")?);
+        }
+    }
+    Ok((total, nodes))
+}
+
+fn cells<'a, 'i>(cpus: &[Node<'a, 'i>]) -> Result<Vec<OldCell<'a, 'i>>, DocumentError> {
+    let cells = cpus
+        .iter()
+        .filter_map(|cpu| child(*cpu, "numa"))
+        .flat_map(|numa| children(numa, "cell"));
+    cells
+        .enumerate()
+        .map(|(position, node)| {
+            let id = attribute_number(node, "id", CELL_ID)?.unwrap_or(position as u32);
+            Ok(OldCell { node, id })
+        })
+        .collect()
+}
+
+fn pins<'a, 'i>(cputunes: &[Node<'a, 'i>]) -> Result<Vec<OldPin<'a, 'i>>, DocumentError> {
+    let pins = cputunes
+        .iter()
+        .flat_map(|cputune| children(*cputune, "vcpupin"));
+    pins.map(|node| {
+        let vcpu = required_number(node, "vcpu", VCPU_ID)?;
+        Ok(OldPin { node, vcpu })
+    })
+    .collect()
+}
+
+fn memnodes<'a, 'i>(
+    numatune: Option<Node<'a, 'i>>,
+) -> Result<Vec<OldMemnode<'a, 'i>>, DocumentError> {
+    let memnodes = numatune.into_iter().flat_map(|n| children(n, "memnode"));
+    memnodes
+        .map(|node| {
+            let cellid = required_number(node, "cellid", CELL_ID)?;
+            Ok(OldMemnode { node, cellid })
+        })
+        .collect()
+}
+
+/// libvirt refuses the element without the attribute, so the hook never
+/// skips it: skipping would drop it when the parent is rebuilt.
+fn required_number(
+    node: Node,
+    attribute: &'static str,
+    expected: &'static str,
+) -> Result<u32, DocumentError> {
+    attribute_number(node, attribute, expected)?.ok_or_else(|| DocumentError::BadAttribute {
+        element: node.tag_name().name().to_string(),
+        attribute,
+        text: String::new(),
+        expected,
+    })
 }
 
 const VCPU_COUNT: &str = "a number of vCPUs, 1 or more";
+const CELL_ID: &str = "a guest cell id, a whole number 0 or more";
+const VCPU_ID: &str = "a vCPU id, a whole number 0 or more";

@@ -1,6 +1,9 @@
 //! The domain XML: reading it as libvirt does, and editing it byte for byte.
 
+pub mod devices;
 pub mod document;
 pub mod facts;
+pub mod hugepages;
 pub mod metadata;
+pub mod threads;
 pub mod xml_edit;

@@ -7,13 +7,20 @@
 //! its HOSTNODES may always hold commas. A lone count asks for that many
 //! equal cells, resolved against the VM by the domain edit.
 
+use std::cell::RefCell;
 use std::fmt;
 
-use nom::character::complete::digit1;
+use nom::branch::alt;
+use nom::bytes::complete::tag;
+use nom::character::complete::{char, digit1, satisfy};
+use nom::combinator::{all_consuming, consumed, map, not, opt, value};
+use nom::multi::separated_list1;
+use nom::sequence::{preceded, terminated};
+use nom::Parser;
 
 use crate::cpuset::{CpuSet, NodeSet};
 use crate::grammar::problem::{
-    end, fail, parse_value, Fail, Notes, Noun, PResult, Problem, PropertyError,
+    end, expect, located, parse_value, Fail, Notes, Noun, PResult, Problem, PropertyError,
 };
 use crate::grammar::sets::{self, SetEnd};
 use crate::wording::shorten;
@@ -42,172 +49,202 @@ pub fn parse(value: &str) -> Result<GuestNuma, PropertyError> {
     parse_value(PROPERTY, value, guestnuma)
 }
 
-fn guestnuma<'a>(input: &'a str, notes: &mut Notes<'a>) -> PResult<'a, GuestNuma> {
-    if !input.is_empty() && input.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(("", GuestNuma::Even(count(input, notes))));
-    }
-    let separator = if input.contains('_') { '_' } else { ',' };
-    // Host nodes take two '#', so with at most two there is one cell with
-    // host nodes and no separator after them to confuse with a node list.
-    let wide_nodes = separator == '_' || input.matches('#').count() <= 2;
-    let mut cells: Vec<GuestCell> = Vec::new();
-    let mut seen = CpuSet::new();
-    let mut rest = input;
-    loop {
-        // Text with no '#' left cannot be a cell: after host nodes it is
-        // most often the rest of a node list that needed '_'.
-        let after_nodes =
-            cells.last().is_some_and(|cell| cell.host_nodes.is_some()) && !rest.contains('#');
-        let (after, cell) = match cell(rest, wide_nodes, notes) {
-            Err(nom::Err::Failure(fail)) if after_nodes && separator == ',' => {
-                return Err(nom::Err::Failure(explain_narrow_nodes(fail)))
-            }
-            parsed => parsed?,
-        };
-        if let Some(vcpu) = cell.cpus.intersection(&seen).first() {
-            notes.note(rest, Problem::VcpuInTwoCells { vcpu });
-        }
-        for &(lo, hi) in cell.cpus.ranges() {
-            seen.insert_range(lo, hi);
-        }
-        cells.push(cell);
-        if cells.len() == MAX_CELLS + 1 {
-            notes.note(
-                rest,
-                Problem::CellCount {
-                    count: format!("more than {MAX_CELLS}"),
-                },
-            );
-        }
-        rest = after;
-        match rest.strip_prefix(separator) {
-            Some(next) => rest = next,
-            None => break,
-        }
-    }
-    end(rest, &format!("'{separator}' and the next cell"))?;
-    Ok((rest, GuestNuma::Cells(cells)))
+// guestnuma := count | cells
+// count     := digit+ EOF
+//   that many equal cells, 1 to 128; any other count is noted
+fn guestnuma<'a>(input: &'a str, notes: &Notes<'a>) -> PResult<'a, GuestNuma> {
+    let count = map(located(all_consuming(digit1)), |(at, digits)| {
+        GuestNuma::Even(count(at, digits, notes))
+    });
+    alt((count, cells(Layout::of(input), notes))).parse(input)
 }
 
-/// With `,` between cells, what follows a host node range must be a new
-/// cell; text that is not is most often a node list that needed `_`.
-fn explain_narrow_nodes(fail: Fail<'_>) -> Fail<'_> {
-    match fail.problem {
-        Problem::Expected(what) => Fail {
-            at: fail.at,
-            problem: Problem::ExpectedAfterNodes(what),
-        },
-        _ => fail,
-    }
-}
-
-fn count<'a>(digits: &'a str, notes: &mut Notes<'a>) -> usize {
+fn count<'a>(at: &'a str, digits: &str, notes: &Notes<'a>) -> usize {
     match digits.parse::<usize>() {
         Ok(count) if (1..=MAX_CELLS).contains(&count) => count,
         _ => {
-            notes.note(
-                digits,
-                Problem::CellCount {
-                    count: shorten(digits),
-                },
-            );
+            let count = shorten(digits);
+            notes.note(at, Problem::CellCount { count });
             1
         }
     }
 }
 
-fn cell<'a>(input: &'a str, wide_nodes: bool, notes: &mut Notes<'a>) -> PResult<'a, GuestCell> {
-    let (rest, cpus) = sets::set(input, Noun::Vcpu, SetEnd::AtAnyOtherCharacter, notes)?;
-    let Some(rest) = rest.strip_prefix('#') else {
-        return fail(rest, Problem::expected("'#' after the cell's vCPUs"));
-    };
-    let (rest, memory_kib) = memory(rest, notes)?;
-    let Some(rest) = rest.strip_prefix('#') else {
-        return Ok((
-            rest,
-            GuestCell {
-                cpus,
-                memory_kib,
-                host_nodes: None,
-            },
-        ));
-    };
-    let (rest, host_nodes) = host_nodes(rest, wide_nodes, notes)?;
-    let host_nodes = Some(host_nodes);
-    Ok((
-        rest,
-        GuestCell {
-            cpus,
-            memory_kib,
-            host_nodes,
-        },
-    ))
+/// How the cells of a value are separated, which the whole value decides.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    separator: char,
+    /// Whether host nodes may be a set with commas, not only one range.
+    wide_nodes: bool,
 }
 
-fn host_nodes<'a>(input: &'a str, wide: bool, notes: &mut Notes<'a>) -> PResult<'a, NodeSet> {
-    if wide {
-        return sets::set(input, Noun::Node, SetEnd::AtAnyOtherCharacter, notes);
+impl Layout {
+    fn of(value: &str) -> Layout {
+        let separator = if value.contains('_') { '_' } else { ',' };
+        // Host nodes take two '#', so with at most two there is one cell with
+        // host nodes and no separator after them to confuse with a node list.
+        let wide_nodes = separator == '_' || value.matches('#').count() <= 2;
+        Layout {
+            separator,
+            wide_nodes,
+        }
     }
-    let what = "a host node number or range after '#'";
-    let (rest, (lo, hi)) = sets::range(input, Noun::Node, what, notes)?;
-    Ok((rest, NodeSet::from_range(lo, hi)))
 }
 
-/// Binary units, longest spelling first so `KiB` is not read as `K`.
-const UNITS: [(&str, u32); 8] = [
-    ("KiB", 0),
-    ("MiB", 1),
-    ("GiB", 2),
-    ("TiB", 3),
-    ("K", 0),
-    ("M", 1),
-    ("G", 2),
-    ("T", 3),
-];
+// cells := cell (SEP cell)* EOF
+//   SEP is "_" when the value holds one, else ","; each cell is checked
+//   against those before it as soon as it is read
+fn cells<'a, 'n>(
+    layout: Layout,
+    notes: &'n Notes<'a>,
+) -> impl Parser<&'a str, Output = GuestNuma, Error = Fail<'a>> + 'n {
+    move |input: &'a str| {
+        let cells = RefCell::new(Cells::default());
+        let read = &cells;
+        let add = |(at, cell)| read.borrow_mut().add(at, cell, notes);
+        let mut cell = map(located(cell(layout.wide_nodes, notes)), add);
+        let explained = move |text: &'a str| {
+            let after_nodes = layout.separator == ',' && read.borrow().end_in_nodes();
+            cell.parse(text)
+                .map_err(|err| err.map(|fail| explain_after_nodes(after_nodes, text, fail)))
+        };
+        let list = separated_list1(char(layout.separator), explained);
+        let separator = format!("'{}' and the next cell", layout.separator);
+        let (rest, _) = terminated(list, end(&separator)).parse(input)?;
+        Ok((rest, GuestNuma::Cells(cells.into_inner().list)))
+    }
+}
+
+/// With `,` between cells, a host node range is followed by a new cell;
+/// text there with no '#' left cannot be one, and is most often the rest of
+/// a node list that needed `_`.
+fn explain_after_nodes<'a>(after_nodes: bool, text: &str, fail: Fail<'a>) -> Fail<'a> {
+    if !after_nodes || text.contains('#') {
+        return fail;
+    }
+    let problem = Problem::AfterNodes(Box::new(fail.problem));
+    Fail { problem, ..fail }
+}
+
+/// The cells read so far.
+#[derive(Default)]
+struct Cells {
+    list: Vec<GuestCell>,
+    vcpus: CpuSet,
+}
+
+impl Cells {
+    /// Adds `cell`, noting a vCPU already in a cell and one cell too many.
+    fn add<'a>(&mut self, at: &'a str, cell: GuestCell, notes: &Notes<'a>) {
+        if let Some(vcpu) = cell.cpus.intersection(&self.vcpus).first() {
+            notes.note(at, Problem::VcpuInTwoCells { vcpu });
+        }
+        for &(lo, hi) in cell.cpus.ranges() {
+            self.vcpus.insert_range(lo, hi);
+        }
+        self.list.push(cell);
+        if self.list.len() == MAX_CELLS + 1 {
+            let count = format!("more than {MAX_CELLS}");
+            notes.note(at, Problem::CellCount { count });
+        }
+    }
+
+    fn end_in_nodes(&self) -> bool {
+        self.list
+            .last()
+            .is_some_and(|cell| cell.host_nodes.is_some())
+    }
+}
+
+// cell := set "#" memory ("#" host_nodes)?
+fn cell<'a, 'n>(
+    wide_nodes: bool,
+    notes: &'n Notes<'a>,
+) -> impl Parser<&'a str, Output = GuestCell, Error = Fail<'a>> + 'n {
+    let cpus = sets::set(Noun::Vcpu, SetEnd::AtAnyOtherCharacter, notes);
+    let cpus = expect(cpus, sets::expected_set(Noun::Vcpu));
+    let hash = expect(char('#'), || "'#' after the cell's vCPUs");
+    let nodes = opt(preceded(char('#'), host_nodes(wide_nodes, notes)));
+    let cell = |(cpus, memory_kib, host_nodes)| GuestCell {
+        cpus,
+        memory_kib,
+        host_nodes,
+    };
+    map((terminated(cpus, hash), memory(notes), nodes), cell)
+}
+
+// host_nodes := set      when the layout allows wide nodes
+//             | range    otherwise
+fn host_nodes<'a, 'n>(
+    wide: bool,
+    notes: &'n Notes<'a>,
+) -> impl Parser<&'a str, Output = NodeSet, Error = Fail<'a>> + 'n {
+    let set = sets::set(Noun::Node, SetEnd::AtAnyOtherCharacter, notes);
+    let mut set = expect(set, sets::expected_set(Noun::Node));
+    let range = map(sets::range(Noun::Node, notes), |(lo, hi)| {
+        NodeSet::from_range(lo, hi)
+    });
+    let mut range = expect(range, || "a host node number or range after '#'");
+    move |input| match wide {
+        true => set.parse(input),
+        false => range.parse(input),
+    }
+}
 
 /// A size written as a cell's memory is (`4096`, `4G`, `512MiB`), in KiB,
 /// for commands that take sizes on the command line.
 pub fn parse_size(what: &str, value: &str) -> Result<u64, PropertyError> {
     parse_value(what, value, |input, notes| {
-        let (rest, kib) = memory(input, notes)?;
-        end(rest, "a unit K, KiB, M, MiB, G, GiB, T or TiB")?;
-        Ok((rest, kib))
+        terminated(memory(notes), end(EXPECTED_UNIT)).parse(input)
     })
 }
 
-/// A size in KiB: a whole number, with an optional binary unit.
-fn memory<'a>(input: &'a str, notes: &mut Notes<'a>) -> PResult<'a, u64> {
-    let Ok((rest, digits)) = digit1::<_, nom::error::Error<&str>>(input) else {
-        return fail(
-            input,
-            Problem::expected("the cell's memory, e.g. 4096 (KiB) or 4G, after '#'"),
-        );
-    };
-    let (rest, power) = match UNITS.iter().find(|(unit, _)| rest.starts_with(unit)) {
-        Some(&(unit, power)) => (&rest[unit.len()..], power),
-        None => (rest, 0),
-    };
-    if rest.starts_with(|c: char| c.is_alphabetic()) {
-        return fail(
-            rest,
-            Problem::expected("a unit K, KiB, M, MiB, G, GiB, T or TiB"),
-        );
-    }
+const EXPECTED_UNIT: &str = "a unit K, KiB, M, MiB, G, GiB, T or TiB";
+
+// memory := digit+ unit? (no letter follows)
+//   in KiB; 0 and sizes past 2^64 KiB are noted
+fn memory<'a, 'n>(
+    notes: &'n Notes<'a>,
+) -> impl Parser<&'a str, Output = u64, Error = Fail<'a>> + 'n {
+    let digits = expect(digit1, || {
+        "the cell's memory, e.g. 4096 (KiB) or 4G, after '#'"
+    });
+    let no_letter = expect(not(satisfy(char::is_alphabetic)), || EXPECTED_UNIT);
+    let size = consumed((digits, opt(unit())));
+    let kib = move |(at, (text, (digits, power)))| kib(at, text, digits, power, notes);
+    map(located(terminated(size, no_letter)), kib)
+}
+
+// unit := ("K" | "M" | "G" | "T") "iB"?
+//   binary units, as a power of 1024 over KiB
+fn unit<'a>() -> impl Parser<&'a str, Output = u32, Error = Fail<'a>> {
+    let power = alt((
+        value(0, char('K')),
+        value(1, char('M')),
+        value(2, char('G')),
+        value(3, char('T')),
+    ));
+    terminated(power, opt(tag("iB")))
+}
+
+/// `digits` times 1024^`power` KiB; 0 and overflow are noted at `at`.
+fn kib<'a>(at: &'a str, text: &str, digits: &str, power: Option<u32>, notes: &Notes<'a>) -> u64 {
+    let power = power.unwrap_or(0);
     let kib = digits
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(1024u64.pow(power)));
     match kib {
-        Some(0) => notes.note(input, Problem::ZeroMemory),
+        Some(0) => notes.note(at, Problem::ZeroMemory),
         None => notes.note(
-            input,
+            at,
             Problem::MemoryTooLarge {
-                text: shorten(&input[..input.len() - rest.len()]),
+                text: shorten(text),
             },
         ),
         Some(_) => {}
     }
-    Ok((rest, kib.unwrap_or(u64::MAX)))
+    kib.unwrap_or(u64::MAX)
 }
 
 /// A size in the largest unit that divides it, `G` rather than `1048576`.

@@ -5,11 +5,16 @@
 
 use std::fmt;
 
-use nom::character::complete::alpha1;
+use nom::branch::alt;
+use nom::bytes::complete::tag;
+use nom::character::complete::{alpha1, char};
+use nom::combinator::{eof, map, map_opt, opt, peek, value, verify};
+use nom::sequence::{preceded, terminated};
+use nom::Parser;
 
 use crate::cpuset::NodeSet;
 use crate::grammar::problem::{
-    end, fail, parse_value, Notes, Noun, PResult, Problem, PropertyError,
+    end, expect, parse_value, Fail, Notes, Noun, PResult, Problem, PropertyError,
 };
 use crate::grammar::sets::{self, SetEnd};
 
@@ -76,67 +81,47 @@ pub fn parse(value: &str) -> Result<NumaTune, PropertyError> {
 
 const MODES: &str = "strict, interleave, preferred or restrictive";
 
-fn numatune<'a>(input: &'a str, notes: &mut Notes<'a>) -> PResult<'a, NumaTune> {
-    let (after_mode, mode) = mode(input)?;
-    let (rest, placement) = placement(after_mode, mode.is_some(), notes)?;
-    match placement {
-        Placement::Nodes(_) => end(rest, "',' and another node")?,
-        Placement::Auto if !rest.is_empty() => {
-            return fail(rest, Problem::expected("the end of the value after 'auto'"))
-        }
-        Placement::Auto => (rest, ()),
-    };
+// numatune := mode? placement
+//   'preferred' with more than one node is noted
+fn numatune<'a>(input: &'a str, notes: &Notes<'a>) -> PResult<'a, NumaTune> {
+    let (after_mode, mode) = mode().parse(input)?;
+    let (rest, placement) = placement(mode.is_some(), notes).parse(after_mode)?;
     let mode = mode.unwrap_or_default();
     if let (MemoryMode::Preferred, Placement::Nodes(nodes)) = (mode, &placement) {
         if nodes.len() > 1 {
-            notes.note(
-                after_mode,
-                Problem::PreferredManyNodes {
-                    nodes: nodes.to_string(),
-                },
-            );
+            let nodes = nodes.to_string();
+            notes.note(after_mode, Problem::PreferredManyNodes { nodes });
         }
     }
     Ok((rest, NumaTune { mode, placement }))
 }
 
-/// `MODE#` when the value opens with a word other than `auto`.
-fn mode(input: &str) -> PResult<'_, Option<MemoryMode>> {
-    let Ok((rest, word)) = alpha1::<_, nom::error::Error<&str>>(input) else {
-        return Ok((input, None));
-    };
-    if word == "auto" {
-        return Ok((input, None));
-    }
-    let Some(mode) = MemoryMode::from_name(word) else {
-        return fail(
-            input,
-            Problem::expected(format!("a mode ({MODES}), a node set or 'auto'")),
-        );
-    };
-    match rest.strip_prefix('#') {
-        Some(rest) => Ok((rest, Some(mode))),
-        None => fail(rest, Problem::expected("'#' after the mode")),
-    }
+// mode := ("strict" | "interleave" | "preferred" | "restrictive") "#"
+//   read when the value opens with a word other than "auto"
+fn mode<'a>() -> impl Parser<&'a str, Output = Option<MemoryMode>, Error = Fail<'a>> {
+    let word = verify(alpha1, |word: &str| word != "auto");
+    let name = map_opt(alpha1, MemoryMode::from_name);
+    let name = expect(name, || format!("a mode ({MODES}), a node set or 'auto'"));
+    let hash = expect(char('#'), || "'#' after the mode");
+    opt(preceded(peek(word), terminated(name, hash)))
 }
 
-fn placement<'a>(
-    input: &'a str,
+// placement := "auto" EOF | set EOF
+fn placement<'a, 'n>(
     after_mode: bool,
-    notes: &mut Notes<'a>,
-) -> PResult<'a, Placement> {
-    if let Some(rest) = input.strip_prefix("auto") {
-        return Ok((rest, Placement::Auto));
-    }
-    if !input.starts_with(|c: char| c.is_ascii_digit() || c == '^') {
-        let what = match after_mode {
-            true => "a node set or 'auto' after '#'",
-            false => "a mode (strict, interleave, preferred or restrictive), a node set or 'auto'",
-        };
-        return fail(input, Problem::expected(what));
-    }
-    let (rest, nodes) = sets::set(input, Noun::Node, SetEnd::AtAnyOtherCharacter, notes)?;
-    Ok((rest, Placement::Nodes(nodes)))
+    notes: &'n Notes<'a>,
+) -> impl Parser<&'a str, Output = Placement, Error = Fail<'a>> + 'n {
+    let auto = value(Placement::Auto, tag("auto"));
+    let auto = terminated(auto, expect(eof, || "the end of the value after 'auto'"));
+    let nodes = map(
+        sets::set(Noun::Node, SetEnd::AtAnyOtherCharacter, notes),
+        Placement::Nodes,
+    );
+    let nodes = terminated(nodes, end("',' and another node"));
+    expect(alt((auto, nodes)), move || match after_mode {
+        true => "a node set or 'auto' after '#'".to_string(),
+        false => format!("a mode ({MODES}), a node set or 'auto'"),
+    })
 }
 
 /// Canonical form: the mode always written, then the node set or `auto`.

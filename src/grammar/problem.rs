@@ -5,13 +5,17 @@
 //! itself, quoted and escaped (see `wording::quoted`) so the message stays
 //! one line of ASCII.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::fmt;
 
+use nom::combinator::eof;
 use nom::error::{ErrorKind, ParseError};
+use nom::{Finish, Parser};
 use thiserror::Error;
 
 use crate::cpuset::MAX_ID;
-use crate::wording::quoted;
+use crate::wording::{count, quoted};
 
 /// Longer values are refused before parsing: no real pinning needs more, and
 /// the limit bounds the work an untrusted value can cause.
@@ -23,6 +27,7 @@ pub enum Noun {
     Cpu,
     Node,
     Vcpu,
+    IoThread,
 }
 
 impl fmt::Display for Noun {
@@ -31,6 +36,7 @@ impl fmt::Display for Noun {
             Noun::Cpu => "CPU",
             Noun::Node => "node",
             Noun::Vcpu => "vCPU",
+            Noun::IoThread => "I/O thread",
         })
     }
 }
@@ -41,11 +47,11 @@ pub enum Problem {
     /// The text does not follow the grammar: the only kind the engine's
     /// regexes can see, so they must agree with the parser on it.
     #[error("expected {0}")]
-    Expected(String),
-    /// A host node range followed by text that is no cell: most often a
-    /// node list that needed `_` between cells.
-    #[error("expected {0}")]
-    ExpectedAfterNodes(String),
+    Expected(Cow<'static, str>),
+    /// A syntax error in text after a host node range that cannot be a
+    /// cell: most often a node list that needed `_` between cells.
+    #[error("{0}")]
+    AfterNodes(Box<Problem>),
     #[error("{noun} {id} is above the highest id")]
     IdTooLarge { noun: Noun, id: String },
     #[error("range {lo}-{hi} is reversed")]
@@ -56,8 +62,35 @@ pub enum Problem {
     EmptySet { noun: Noun, set: String },
     #[error("vCPU {vcpu} is pinned twice")]
     VcpuPinnedTwice { vcpu: u32 },
+    #[error("I/O thread {iothread} is pinned twice")]
+    IoThreadPinnedTwice { iothread: u32 },
+    #[error("I/O thread 0 does not exist")]
+    IoThreadZero,
     #[error("the pins hold more than {limit} CPU ranges in all")]
     TooManyPinnedRanges { limit: usize },
+    /// A `VCPUS@SET:SET...` entry whose sets are not all of one size.
+    #[error(
+        "set {set} after '@' holds {}, set 1 holds {}",
+        count(*.size, "CPU"),
+        count(*.first, "CPU")
+    )]
+    UnevenSets {
+        set: usize,
+        size: usize,
+        first: usize,
+    },
+    /// A `VCPUS@SET:SET...` entry with more or fewer vCPUs than CPUs;
+    /// `example` is the entry with its range corrected, when it can be.
+    #[error(
+        "{} cannot be pinned one to one to {}",
+        count(*.vcpus, "vCPU"),
+        count(*.cpus, "CPU")
+    )]
+    OneToOneCount {
+        vcpus: usize,
+        cpus: usize,
+        example: Option<String>,
+    },
     #[error("vCPU {vcpu} is in two guest cells")]
     VcpuInTwoCells { vcpu: u32 },
     #[error("{count} guest cells are asked for")]
@@ -75,7 +108,7 @@ pub enum Problem {
 }
 
 impl Problem {
-    pub fn expected(what: impl Into<String>) -> Problem {
+    pub fn expected(what: impl Into<Cow<'static, str>>) -> Problem {
         Problem::Expected(what.into())
     }
 
@@ -83,7 +116,7 @@ impl Problem {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Problem::Expected(_) | Problem::NotUtf8 => return None,
-            Problem::ExpectedAfterNodes(_) => "to bind a cell to a list of host nodes, separate \
+            Problem::AfterNodes(_) => "to bind a cell to a list of host nodes, separate \
                 the cells with '_', as in 0-3#4G#0,2_4-7#4G#1,3"
                 .into(),
             Problem::IdTooLarge { .. } => format!("ids go from 0 to {}", MAX_ID),
@@ -93,8 +126,20 @@ impl Problem {
             }
             Problem::EmptySet { .. } => "a set needs at least one id".into(),
             Problem::VcpuPinnedTwice { .. } => "give each vCPU one entry".into(),
+            Problem::IoThreadPinnedTwice { .. } => "give each I/O thread one entry".into(),
+            Problem::IoThreadZero => "libvirt numbers I/O threads from 1".into(),
             Problem::TooManyPinnedRanges { .. } => {
                 "pin fewer vCPUs, or give them cpusets of fewer ranges".into()
+            }
+            Problem::UnevenSets { .. } => {
+                "give every set after '@' the same number of CPUs, as in 0-7@0-3:8-11".into()
+            }
+            Problem::OneToOneCount {
+                example: Some(example),
+                ..
+            } => format!("give the range one vCPU per CPU, as in {example}"),
+            Problem::OneToOneCount { vcpus, .. } => {
+                format!("give the sets after '@' one CPU per vCPU, {vcpus} in all")
             }
             Problem::VcpuInTwoCells { .. } => "each vCPU belongs to exactly one cell".into(),
             Problem::CellCount { .. } => "QEMU allows 1 to 128 cells".into(),
@@ -110,10 +155,10 @@ impl Problem {
     /// True when the text breaks the grammar itself, as opposed to a
     /// well-formed value whose numbers do not make sense.
     pub fn is_syntax(&self) -> bool {
-        matches!(
-            self,
-            Problem::Expected(_) | Problem::ExpectedAfterNodes(_) | Problem::NotUtf8
-        )
+        match self {
+            Problem::AfterNodes(problem) => problem.is_syntax(),
+            _ => matches!(self, Problem::Expected(_) | Problem::NotUtf8),
+        }
     }
 }
 
@@ -125,11 +170,16 @@ pub struct Fail<'a> {
     pub problem: Problem,
 }
 
+/// How nom's own parsers (`char`, `digit1`, `tag`, ...) fail: at the text
+/// they could not read. They fail often and harmlessly inside `opt`, `alt`
+/// and the repetitions, so this costs no allocation; where a failure stands,
+/// `expect` says what the grammar wanted there, and these words show only
+/// if a rule forgot to.
 impl<'a> ParseError<&'a str> for Fail<'a> {
-    fn from_error_kind(input: &'a str, kind: ErrorKind) -> Self {
+    fn from_error_kind(input: &'a str, _: ErrorKind) -> Self {
         Fail {
             at: input,
-            problem: Problem::expected(kind.description().to_lowercase()),
+            problem: Problem::expected("other text"),
         }
     }
 
@@ -140,23 +190,51 @@ impl<'a> ParseError<&'a str> for Fail<'a> {
 
 pub type PResult<'a, T> = nom::IResult<&'a str, T, Fail<'a>>;
 
-/// Stops the parse: the grammar has no other way to read this text.
-pub fn fail<T>(at: &str, problem: Problem) -> PResult<'_, T> {
-    Err(nom::Err::Failure(Fail { at, problem }))
+/// `parser`, failing for good where it cannot start, saying `what` the
+/// grammar expected there: no other reading of the text is left.
+pub fn expect<'a, O, W: Into<Cow<'static, str>>>(
+    mut parser: impl Parser<&'a str, Output = O, Error = Fail<'a>>,
+    what: impl Fn() -> W,
+) -> impl Parser<&'a str, Output = O, Error = Fail<'a>> {
+    move |input: &'a str| match parser.parse(input) {
+        Err(nom::Err::Error(_)) => Err(nom::Err::Failure(Fail {
+            at: input,
+            problem: Problem::expected(what()),
+        })),
+        parsed => parsed,
+    }
+}
+
+/// `parser`'s output with the text it started at, where a note about that
+/// output points.
+pub fn located<'a, O>(
+    mut parser: impl Parser<&'a str, Output = O, Error = Fail<'a>>,
+) -> impl Parser<&'a str, Output = (&'a str, O), Error = Fail<'a>> {
+    move |input: &'a str| {
+        let (rest, output) = parser.parse(input)?;
+        Ok((rest, (input, output)))
+    }
+}
+
+/// The end of the value; `what` says what else could have followed.
+pub fn end<'a: 'w, 'w>(what: &'w str) -> impl Parser<&'a str, Output = (), Error = Fail<'a>> + 'w {
+    let what = move || format!("{what} or the end of the value");
+    expect(eof, what).map(|_| ())
 }
 
 /// Problems with the meaning of a well-formed value. Parsing goes on past
 /// them so that a syntax error anywhere wins: the engine's regexes see only
 /// syntax, and this keeps them and the parser agreeing on what is well-formed.
+/// Shared, not borrowed mutably, so that every parser of a rule can note.
 #[derive(Debug, Default)]
 pub struct Notes<'a> {
-    first: Option<Fail<'a>>,
+    first: OnceCell<Fail<'a>>,
 }
 
 impl<'a> Notes<'a> {
     /// Keeps the first problem: the one an administrator meets reading left to right.
-    pub fn note(&mut self, at: &'a str, problem: Problem) {
-        self.first.get_or_insert(Fail { at, problem });
+    pub fn note(&self, at: &'a str, problem: Problem) {
+        let _ = self.first.set(Fail { at, problem });
     }
 }
 
@@ -230,22 +308,19 @@ impl fmt::Display for Excerpt<'_> {
 pub fn parse_value<'a, T>(
     property: &str,
     value: &'a str,
-    parser: impl FnOnce(&'a str, &mut Notes<'a>) -> PResult<'a, T>,
+    parser: impl FnOnce(&'a str, &Notes<'a>) -> PResult<'a, T>,
 ) -> Result<T, PropertyError> {
     if value.len() > MAX_VALUE_LEN {
         let problem = Problem::TooLong { len: value.len() };
         return Err(PropertyError::new(property, value, value, problem));
     }
-    let mut notes = Notes::default();
-    let parsed = parser(value, &mut notes);
-    let failure = match (parsed, notes.first) {
+    let notes = Notes::default();
+    // `finish` cannot meet `Incomplete`: the grammars read a whole value
+    // with nom's `complete` parsers, which never ask for more input.
+    let parsed = parser(value, &notes).finish();
+    let failure = match (parsed, notes.first.into_inner()) {
         (Ok((_, parsed)), None) => return Ok(parsed),
-        (Ok(_), Some(fail)) => fail,
-        (Err(nom::Err::Error(fail) | nom::Err::Failure(fail)), _) => fail,
-        (Err(nom::Err::Incomplete(_)), _) => Fail {
-            at: "",
-            problem: Problem::expected("more text"),
-        },
+        (Ok(_), Some(fail)) | (Err(fail), _) => fail,
     };
     Err(PropertyError::new(
         property,
@@ -253,18 +328,6 @@ pub fn parse_value<'a, T>(
         failure.at,
         failure.problem,
     ))
-}
-
-/// Fails unless the input is used up; `what` says what could have followed.
-pub fn end<'a>(input: &'a str, what: &str) -> PResult<'a, ()> {
-    if input.is_empty() {
-        Ok((input, ()))
-    } else {
-        fail(
-            input,
-            Problem::expected(format!("{what} or the end of the value")),
-        )
-    }
 }
 
 #[cfg(test)]

@@ -5,10 +5,19 @@
 //! administrator did not mean: an exclusion that removes nothing (`^2,0-3`
 //! keeps 2 in libvirt) is refused, as are reversed ranges and empty sets.
 
-use nom::character::complete::digit1;
+use std::cell::RefCell;
+
+use nom::branch::alt;
+use nom::character::complete::{char, digit1, one_of};
+use nom::combinator::{cond, map, not, opt, recognize};
+use nom::multi::many0_count;
+use nom::sequence::{preceded, terminated};
+use nom::Parser;
 
 use crate::cpuset::{CpuSet, MAX_ID};
-use crate::grammar::problem::{end, fail, parse_value, Notes, Noun, PResult, Problem};
+use crate::grammar::problem::{
+    end, expect, located, parse_value, Fail, Notes, Noun, PResult, Problem,
+};
 use crate::wording::shorten;
 
 /// Where a set ends in the surrounding property text.
@@ -16,123 +25,136 @@ use crate::wording::shorten;
 pub enum SetEnd {
     /// Every `,` continues the set.
     AtAnyOtherCharacter,
-    /// A `,` followed by `N#` or `N-M#` starts the next `VCPU#CPUSET` entry.
+    /// A `,` followed by `N#`, `N-M#`, `N@` or `N-M@` starts the next
+    /// cputune entry.
     BeforeNextEntry,
 }
 
-/// A cpuset or node set, stopping where `end` says.
-pub fn set<'a>(
-    input: &'a str,
+// set := term (comma term)*
+//   a set that ends up empty is noted. Where no set starts it fails softly,
+//   and the caller says what it expected there, most often `expected_set`.
+pub fn set<'a, 'n>(
     noun: Noun,
     end: SetEnd,
-    notes: &mut Notes<'a>,
-) -> PResult<'a, CpuSet> {
-    let mut set = CpuSet::new();
-    let (mut rest, ()) = term(input, noun, &mut set, "", notes)?;
-    while let Some(after) = rest.strip_prefix(',') {
-        if end == SetEnd::BeforeNextEntry && starts_entry(after) {
-            break;
-        }
-        (rest, ()) = term(after, noun, &mut set, " after ','", notes)?;
-    }
-    if set.is_empty() {
-        let text = &input[..input.len() - rest.len()];
-        notes.note(
-            input,
-            Problem::EmptySet {
-                noun,
-                set: text.to_string(),
-            },
+    notes: &'n Notes<'a>,
+) -> impl Parser<&'a str, Output = CpuSet, Error = Fail<'a>> + 'n {
+    move |input: &'a str| {
+        let ids = RefCell::new(CpuSet::new());
+        let next = expect(term(noun, &ids, notes), move || {
+            format!("a {noun} number or '^' after ','")
+        });
+        let terms = (
+            term(noun, &ids, notes),
+            many0_count(preceded(comma(end), next)),
         );
-    }
-    Ok((rest, set))
-}
-
-/// True when `text` opens with `N#` or `N-M#`, the start of a cputune entry.
-pub fn starts_entry(text: &str) -> bool {
-    let digits = |s: &str| s.len() - s.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-    let first = digits(text);
-    if first == 0 {
-        return false;
-    }
-    let rest = &text[first..];
-    if rest.starts_with('#') {
-        return true;
-    }
-    match rest.strip_prefix('-') {
-        Some(after) => {
-            let second = digits(after);
-            second > 0 && after[second..].starts_with('#')
+        let (rest, text) = recognize(terms).parse(input)?;
+        let ids = ids.into_inner();
+        if ids.is_empty() {
+            let set = text.to_string();
+            notes.note(input, Problem::EmptySet { noun, set });
         }
-        None => false,
+        Ok((rest, ids))
     }
 }
 
-/// One `N`, `N-M` or `^N`; `place` ends the message of a missing term.
-/// One `N`, `N-M` or `^N`; `place` ends the message of a missing term.
-fn term<'a>(
-    input: &'a str,
+/// What a set that cannot start was expected to be.
+pub fn expected_set(noun: Noun) -> impl Fn() -> String {
+    move || format!("a {noun} number or '^'")
+}
+
+// comma := ","
+//   not before an entry head when the set ends before the next entry
+fn comma<'a>(end: SetEnd) -> impl Parser<&'a str, Output = char, Error = Fail<'a>> {
+    let before_entry = end == SetEnd::BeforeNextEntry;
+    terminated(char(','), cond(before_entry, not(entry_head())))
+}
+
+// entry_head := digit+ ("-" digit+)? ("#" | "@")
+//   the start of a cputune entry
+fn entry_head<'a>() -> impl Parser<&'a str, Output = &'a str, Error = Fail<'a>> {
+    recognize((digit1, opt((char('-'), digit1)), one_of("#@")))
+}
+
+// term := exclusion | range
+//   each term adds to or cuts from the ids so far
+fn term<'a, 'n>(
     noun: Noun,
-    set: &mut CpuSet,
-    place: &str,
-    notes: &mut Notes<'a>,
-) -> PResult<'a, ()> {
-    if let Some(after) = input.strip_prefix('^') {
-        let (rest, id) = id(after, noun, &format!("a {noun} number after '^'"), notes)?;
-        if rest.starts_with('-') {
-            let problem = Problem::expected(
-                "',' after the excluded id ('^' takes a single number, not a range)",
-            );
-            return fail(rest, problem);
-        }
-        if !set.remove(id) {
-            notes.note(input, Problem::RemovesNothing { noun, id });
-        }
-        return Ok((rest, ()));
-    }
-    let what = format!("a {noun} number or '^'{place}");
-    let (rest, (lo, hi)) = range(input, noun, &what, notes)?;
-    set.insert_range(lo, hi);
-    Ok((rest, ()))
+    ids: &'n RefCell<CpuSet>,
+    notes: &'n Notes<'a>,
+) -> impl Parser<&'a str, Output = (), Error = Fail<'a>> + 'n {
+    let add = move |(lo, hi)| ids.borrow_mut().insert_range(lo, hi);
+    alt((exclusion(noun, ids, notes), map(range(noun, notes), add)))
 }
 
-/// `N` or `N-M` with N <= M.
-pub fn range<'a>(
-    input: &'a str,
+// exclusion := "^" id
+//   not followed by "-"; an id missing from the ids so far is noted
+fn exclusion<'a, 'n>(
     noun: Noun,
-    what: &str,
-    notes: &mut Notes<'a>,
-) -> PResult<'a, (u32, u32)> {
-    let (rest, lo) = id(input, noun, what, notes)?;
-    let Some(after) = rest.strip_prefix('-') else {
-        return Ok((rest, (lo, lo)));
+    ids: &'n RefCell<CpuSet>,
+    notes: &'n Notes<'a>,
+) -> impl Parser<&'a str, Output = (), Error = Fail<'a>> + 'n {
+    let excluded = expect(id(noun, notes), move || {
+        format!("a {noun} number after '^'")
+    });
+    let single = expect(not(char('-')), || {
+        "',' after the excluded id ('^' takes a single number, not a range)"
+    });
+    let remove = move |(at, id)| {
+        if !ids.borrow_mut().remove(id) {
+            notes.note(at, Problem::RemovesNothing { noun, id });
+        }
     };
-    let (rest, hi) = id(after, noun, &format!("a {noun} number after '-'"), notes)?;
-    if hi < lo {
-        notes.note(input, Problem::Reversed { lo, hi });
-    }
-    Ok((rest, (lo.min(hi), lo.max(hi))))
+    map(
+        located(preceded(char('^'), terminated(excluded, single))),
+        remove,
+    )
 }
 
-/// A decimal id, ASCII digits only, at most 16383. A larger one is noted
-/// and read as 16383 so that the rest of the value is still checked.
-pub fn id<'a>(input: &'a str, noun: Noun, what: &str, notes: &mut Notes<'a>) -> PResult<'a, u32> {
-    let Ok((rest, digits)) = digit1::<_, nom::error::Error<&str>>(input) else {
-        return fail(input, Problem::expected(what));
+// range := id ("-" id)?
+//   a reversed range is noted, and read low to high
+pub fn range<'a, 'n>(
+    noun: Noun,
+    notes: &'n Notes<'a>,
+) -> impl Parser<&'a str, Output = (u32, u32), Error = Fail<'a>> + 'n {
+    let hi = expect(id(noun, notes), move || {
+        format!("a {noun} number after '-'")
+    });
+    let ordered = move |(at, (lo, hi)): (&'a str, (u32, Option<u32>))| {
+        let hi = hi.unwrap_or(lo);
+        if hi < lo {
+            notes.note(at, Problem::Reversed { lo, hi });
+        }
+        (lo.min(hi), lo.max(hi))
     };
-    match digits.parse::<u32>() {
-        Ok(id) if id <= MAX_ID => Ok((rest, id)),
+    map(
+        located((id(noun, notes), opt(preceded(char('-'), hi)))),
+        ordered,
+    )
+}
+
+// id := digit+
+//   ASCII digits only; one above 16383 is noted and read as 16383, so that
+//   the rest of the value is still checked
+fn id<'a, 'n>(
+    noun: Noun,
+    notes: &'n Notes<'a>,
+) -> impl Parser<&'a str, Output = u32, Error = Fail<'a>> + 'n {
+    let checked = move |(at, digits): (&'a str, &'a str)| match digits.parse::<u32>() {
+        Ok(id) if id <= MAX_ID => id,
         _ => {
-            notes.note(
-                input,
-                Problem::IdTooLarge {
-                    noun,
-                    id: shorten(digits),
-                },
-            );
-            Ok((rest, MAX_ID))
+            let id = shorten(digits);
+            notes.note(at, Problem::IdTooLarge { noun, id });
+            MAX_ID
         }
-    }
+    };
+    map(located(digit1), checked)
+}
+
+// list := set EOF
+//   a cpuset alone, as libvirt and the kernel write it
+pub fn list<'a>(input: &'a str, notes: &Notes<'a>) -> PResult<'a, CpuSet> {
+    let set = set(Noun::Cpu, SetEnd::AtAnyOtherCharacter, notes);
+    terminated(expect(set, expected_set(Noun::Cpu)), end("','")).parse(input)
 }
 
 /// Where a list stops being a list.
@@ -154,12 +176,7 @@ impl std::str::FromStr for CpuSet {
         if text.is_empty() {
             return Ok(CpuSet::new());
         }
-        parse_value("list", text, |input, notes| {
-            let (rest, set) = set(input, Noun::Cpu, SetEnd::AtAnyOtherCharacter, notes)?;
-            end(rest, "','")?;
-            Ok((rest, set))
-        })
-        .map_err(|err| ListError {
+        parse_value("list", text, list).map_err(|err| ListError {
             column: err.column,
             problem: err.problem,
         })

@@ -6,7 +6,7 @@ use nom::bytes::complete::tag;
 use nom::combinator::{all_consuming, value};
 use nom::Parser;
 
-use crate::grammar::problem::{fail, parse_value, Notes, PResult, Problem, PropertyError};
+use crate::grammar::problem::{expect, parse_value, Notes, PResult, PropertyError};
 
 /// The one reading of `0|1|true|false`, for the property, `ksm set` and the
 /// privileged `ksm-switch` alike.
@@ -16,12 +16,10 @@ pub fn parse(property: &str, text: &str) -> Result<bool, PropertyError> {
 
 // switch := ("1" | "true" | "0" | "false") EOF
 // A switch has no parts to point into, so any misfit is refused as a whole.
-fn switch<'a>(input: &'a str, _: &mut Notes<'a>) -> PResult<'a, bool> {
+fn switch<'a>(input: &'a str, _: &Notes<'a>) -> PResult<'a, bool> {
     let on = value(true, alt((tag("true"), tag("1"))));
     let off = value(false, alt((tag("false"), tag("0"))));
-    all_consuming(alt((on, off)))
-        .parse(input)
-        .or_else(|_: nom::Err<nom::error::Error<&str>>| fail(input, Problem::expected(ALLOWED)))
+    expect(all_consuming(alt((on, off))), || ALLOWED).parse(input)
 }
 
 const ALLOWED: &str =

@@ -5,8 +5,9 @@
 //! is bounded, refuses what cannot be a kernel file (a FIFO would block,
 //! /dev/zero would never end), and no message repeats a file's text.
 
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -18,6 +19,12 @@ use crate::wording::{bare_path, quoted_path};
 pub const SYSFS_ROOT_VARIABLE: &str = "LARGEGUEST_SYSFS_ROOT";
 /// Replaces `/proc`, for the same reason.
 pub const PROCFS_ROOT_VARIABLE: &str = "LARGEGUEST_PROCFS_ROOT";
+/// Replaces `/run`, where libvirt keeps its running guests' status files.
+pub const RUN_ROOT_VARIABLE: &str = "LARGEGUEST_RUN_ROOT";
+
+/// Replaces `/usr/bin/numad`, where libvirt runs numad from (a path fixed
+/// when libvirt is built); the hook only looks whether it is there.
+pub const NUMAD_VARIABLE: &str = "LARGEGUEST_NUMAD";
 
 /// No sysfs or procfs file the hook reads comes near this.
 pub const MAX_FILE_LEN: u64 = 64 * 1024;
@@ -28,6 +35,29 @@ pub fn sysfs_root() -> PathBuf {
 
 pub fn procfs_root() -> PathBuf {
     root(PROCFS_ROOT_VARIABLE, "/proc")
+}
+
+pub fn run_root() -> PathBuf {
+    root(RUN_ROOT_VARIABLE, "/run")
+}
+
+pub fn numad_path() -> PathBuf {
+    root(NUMAD_VARIABLE, "/usr/bin/numad")
+}
+
+/// Whether numad is installed where libvirt will run it from.
+pub fn numad_installed() -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(numad_path())
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+}
+
+/// The two trees the host's kernel files are in, for what is read only
+/// when a VM needs it (huge pages, PCI devices, isolated CPUs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelFiles {
+    pub sysfs: PathBuf,
+    pub procfs: PathBuf,
 }
 
 fn root(variable: &str, real: &str) -> PathBuf {
@@ -44,8 +74,8 @@ pub enum FileError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{} is not a regular file of at most {MAX_FILE_LEN} bytes, so it is not the kernel file expected there", quoted_path(.path))]
-    NotAKernelFile { path: PathBuf },
+    #[error("{} is not a regular file of at most {limit} bytes, so it is not the kernel file expected there", quoted_path(.path))]
+    NotAKernelFile { path: PathBuf, limit: u64 },
     #[error("{} is not valid UTF-8, so it is not the kernel file expected there", quoted_path(.path))]
     NotUtf8 { path: PathBuf },
     #[error("{} is not a kernel CPU/node list (column {column}), so it is not the kernel file expected there", quoted_path(.path))]
@@ -56,23 +86,36 @@ pub enum FileError {
 
 /// A small kernel text file, whole.
 pub fn read_text(path: &Path) -> Result<String, FileError> {
+    read_text_up_to(path, MAX_FILE_LEN)
+}
+
+/// The same guarded read with another bound, for files that grow with the
+/// guest (numa_maps, a libvirt status XML).
+pub fn read_text_up_to(path: &Path, limit: u64) -> Result<String, FileError> {
     let read_error = |source| FileError::Read {
         path: path.to_path_buf(),
         source,
     };
-    let file = File::open(path).map_err(read_error)?;
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+    // writer before the check below could refuse it.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(read_error)?;
     let metadata = file.metadata().map_err(read_error)?;
     let not_kernel_file = || FileError::NotAKernelFile {
         path: path.to_path_buf(),
+        limit,
     };
-    if !metadata.is_file() || metadata.len() > MAX_FILE_LEN {
+    if !metadata.is_file() || metadata.len() > limit {
         return Err(not_kernel_file());
     }
     let mut bytes = Vec::new();
-    file.take(MAX_FILE_LEN + 1)
+    file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(read_error)?;
-    if bytes.len() as u64 > MAX_FILE_LEN {
+    if bytes.len() as u64 > limit {
         return Err(not_kernel_file());
     }
     String::from_utf8(bytes).map_err(|_| FileError::NotUtf8 {

@@ -2,7 +2,10 @@
 //! thing the hook changes on it: KSM's merge_across_nodes.
 
 pub mod files;
+pub mod hugepages;
+pub mod isolation;
 pub mod ksm;
 pub mod mom;
+pub mod pci;
 pub mod sudo;
 pub mod topology;

@@ -14,7 +14,7 @@ use thiserror::Error;
 
 use crate::cpuset::{CpuSet, NodeSet};
 use crate::grammar::guestnuma::Size;
-use crate::host::files::{read_list, read_number, read_text, FileError};
+use crate::host::files::{read_list, read_number, read_text, FileError, KernelFiles};
 use crate::wording::quoted_path;
 
 #[derive(Debug, Error)]
@@ -36,6 +36,9 @@ pub struct HostLimits {
     pub online_cpus: CpuSet,
     /// Nodes with memory; a CPU-only node cannot back guest memory.
     pub memory_nodes: NodeSet,
+    /// Where the checks that only some VMs need read the rest (huge pages,
+    /// PCI devices, isolated CPUs); `None` skips them.
+    pub files: Option<KernelFiles>,
 }
 
 impl HostLimits {
@@ -50,6 +53,10 @@ impl HostLimits {
         Ok(HostLimits {
             online_cpus,
             memory_nodes,
+            files: Some(KernelFiles {
+                sysfs: sysfs.to_path_buf(),
+                procfs: crate::host::files::procfs_root(),
+            }),
         })
     }
 }

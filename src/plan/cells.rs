@@ -1,10 +1,12 @@
 //! What becomes of `<cpu><numa>`: the cells to write, and what of the VM's
-//! own cells carries over into them.
+//! own cells carries over into them. libvirt keeps a cell's attributes and
+//! children by its id, so that is how they carry over.
 
 use roxmltree::Node;
 
 use crate::domain::facts::Domain;
 use crate::grammar::guestnuma::GuestCell;
+use crate::plan::error::FitError;
 
 /// `<cpu><numa>` rebuilt with these cells.
 #[derive(Debug)]
@@ -21,35 +23,84 @@ pub struct NewCell<'a, 'i> {
     pub cell: GuestCell,
     pub mem_access: Option<String>,
     pub discard: Option<String>,
-    /// The old cell whose children (`<distances>`) this one keeps.
+    /// The old cell of the same id, whose children (`<distances>`) this one keeps.
     pub children_of: Option<Node<'a, 'i>>,
 }
 
-/// An attribute every old cell shared (`memAccess='shared'` for vhost-user,
-/// `discard`) carries over; with the same number of cells each keeps its
-/// inner elements, which name cell ids and so go when the count changes.
-pub fn plan<'a, 'i>(domain: &Domain<'a, 'i>, cells: &[GuestCell]) -> CellsPlan<'a, 'i> {
-    let old = domain.cells();
-    let shared = |name: &str| -> Option<String> {
-        let first = old.first()?.attribute(name)?;
-        old.iter()
-            .all(|cell| cell.attribute(name) == Some(first))
-            .then(|| first.to_string())
-    };
-    let (mem_access, discard) = (shared("memAccess"), shared("discard"));
-    let same_count = old.len() == cells.len();
+/// The attributes a cell may carry that the guest depends on:
+/// `memAccess='shared'` for vhost-user, `discard` for memory returned to the host.
+const CARRIED: [&str; 2] = ["memAccess", "discard"];
+
+/// With as many cells as before, cell k keeps old cell k's attributes and
+/// children. With another count, an attribute all old cells share carries
+/// to every new cell; one they differ in is a guess the plan refuses.
+pub fn plan<'a, 'i>(
+    domain: &Domain<'a, 'i>,
+    cells: &[GuestCell],
+) -> Result<CellsPlan<'a, 'i>, FitError> {
+    if domain.cpu_count > 1 {
+        return Err(FitError::SeveralCpus {
+            count: domain.cpu_count,
+        });
+    }
+    let same_count = domain.cells.len() == cells.len();
+    let mut values: Vec<[Option<String>; 2]> = vec![Default::default(); cells.len()];
+    for (index, attribute) in CARRIED.into_iter().enumerate() {
+        for (id, value) in carried(domain, attribute, cells.len())?
+            .into_iter()
+            .enumerate()
+        {
+            values[id][index] = value;
+        }
+    }
     let cells = cells
         .iter()
+        .zip(values)
         .enumerate()
-        .map(|(id, cell)| NewCell {
+        .map(|(id, (cell, [mem_access, discard]))| NewCell {
             cell: cell.clone(),
-            mem_access: mem_access.clone(),
-            discard: discard.clone(),
-            children_of: old.get(id).copied().filter(|_| same_count),
+            mem_access,
+            discard,
+            children_of: domain
+                .cell_by_id(id as u32)
+                .filter(|_| same_count)
+                .map(|old| old.node),
         })
         .collect();
-    CellsPlan {
+    Ok(CellsPlan {
         cells,
         keeps_other_children: same_count,
+    })
+}
+
+/// Each new cell's value of `attribute`.
+fn carried(
+    domain: &Domain,
+    attribute: &'static str,
+    new: usize,
+) -> Result<Vec<Option<String>>, FitError> {
+    let old: Vec<Option<String>> = (0..domain.cells.len() as u32)
+        .map(|id| {
+            let cell = domain.cell_by_id(id)?;
+            cell.node.attribute(attribute).map(str::to_string)
+        })
+        .collect();
+    if old.len() == new {
+        return Ok(old);
+    }
+    let Some(first) = old.first() else {
+        return Ok(vec![None; new]);
+    };
+    match old.iter().position(|value| value != first) {
+        None => Ok(vec![first.clone(); new]),
+        Some(other) => Err(FitError::CellsDiffer {
+            attribute,
+            first: 0,
+            other: other as u32,
+            first_value: first.clone(),
+            other_value: old[other].clone(),
+            new,
+            old: old.len(),
+        }),
     }
 }

@@ -10,6 +10,9 @@ use crate::wording::{count, Ids};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum FitError {
+    /// A value the checks need from the domain XML that libvirt could not read either.
+    #[error(transparent)]
+    Domain(#[from] crate::domain::document::DocumentError),
     #[error("cputune: vCPU {vcpu} is pinned but <vcpu> gives the VM {} ({}), and libvirt would silently drop that pin; pin only {}", count(*.max as usize, "vCPU"), CpuSet::first_n(*.max), Ids("vCPU", &CpuSet::first_n(*.max)))]
     PinPastVcpus { vcpu: u32, max: u32 },
     #[error("guestnuma: the cells name {} but <vcpu> gives the VM {} ({}); use only {}", Ids("vCPU", .vcpus), count(*.max as usize, "vCPU"), CpuSet::first_n(*.max), Ids("vCPU", &CpuSet::first_n(*.max)))]
@@ -68,12 +71,71 @@ pub enum FitError {
     UnknownCpuPolicy { policy: String },
     #[error("cputune: the VM's metadata lists the vCPUs VDSM keeps pinned (manuallyPinedCPUs: {}), and VDSM would move {} to its shared pool; pin only vCPUs listed there, or start the VM from the engine, which does not send that list", listed(.manual), Ids("vCPU", .vcpus))]
     PinsNotManuallyPinned { vcpus: CpuSet, manual: CpuSet },
-    #[error("guestnuma: {} in {} of {} would split guest cores (the guest <topology> has {threads} threads per core); use a count whose cells hold whole cores: {counts}", count(*.vcpus as usize, "vCPU"), count(*.cells, "equal cell"), count(*.vcpus as usize / *.cells, "vCPU"))]
+    #[error("guestnuma: {} of {} would split a core between cells (vCPUs {} are the {threads} threads of one core in <topology>); choose a cell count that divides the {cores} cores", count(*.cells, "equal cell"), count(*.per_cell as usize, "vCPU"), .split_core)]
     EvenSplitSplitsCores {
-        vcpus: u32,
         cells: usize,
+        per_cell: u32,
+        split_core: CpuSet,
         threads: u32,
-        counts: String,
+        cores: u64,
+    },
+    #[error("guestnuma: <vcpu> gives the VM {vcpus} vCPUs, but libvirt reads a cell's cpus only up to vCPU 16383; give the VM at most 16384 vCPUs to use guestnuma")]
+    PastCellLimit { vcpus: u32 },
+    #[error("guestnuma: the domain XML has {count} <cpu> elements, and libvirt reads guest NUMA cells from each of them; merge them into one <cpu>")]
+    SeveralCpus { count: usize },
+    #[error("guestnuma: cells {first} and {other} differ in {attribute} ({} and {}) and the new layout has {} instead of {old}, so the hook cannot tell which new cell gets which; give every cell the same {attribute}, or keep {}", Shown(.first_value), Shown(.other_value), count(*.new, "cell"), count(*.old, "cell"))]
+    CellsDiffer {
+        attribute: &'static str,
+        first: u32,
+        other: u32,
+        first_value: Option<String>,
+        other_value: Option<String>,
+        new: usize,
+        old: usize,
+    },
+    #[error("numatune: the domain XML has {count} <numatune> elements, and libvirt accepts only one; merge them into one <numatune>")]
+    SeveralNumatunes { count: usize },
+    #[error("numatune: per-cell host nodes (guestnuma HOSTNODES or <memnode>) cannot be used with placement 'auto', which <vcpu placement='auto'> gives memory when <numatune> names no node set; give numatune a node set")]
+    MemnodesWithVcpuAuto,
+    #[error("guestnuma: cell {cell} binds its memory to host nodes {nodes} in 'preferred' mode, which takes a single node; bind each cell to one node, or use strict or interleave in numatune")]
+    PreferredManyNodes { cell: u32, nodes: CpuSet },
+    #[error("numatune: placement 'auto' asks numad for the host nodes when the VM starts, and this host has no numad ({} is missing); install numad, or give numatune a node set", crate::wording::bare_path(.path))]
+    NoNumad { path: std::path::PathBuf },
+    #[error("iothreadpin: I/O thread {iothread} is not one of the VM's I/O threads ({declared}), and libvirt would refuse the domain; {}", IoThreadsHint(.ids))]
+    IoThreadNotInDomain {
+        iothread: u32,
+        ids: CpuSet,
+        declared: String,
+    },
+    #[error("guestnuma: <memoryBacking><hugepages><page size={} nodeset='{nodeset}'> names guest {}, which the VM would not have (it would get {}: {}), and libvirt would refuse the domain (hugepages: node {} not found); write the page's nodeset for the new cells, or make it cover every cell ({}) to have it carried over", crate::wording::quoted(.size), Ids("cell", .missing), count(*.cells, "cell"), CpuSet::first_n(*.cells as u32), .missing.first().unwrap_or(0), CpuSet::first_n(*.old_cells as u32))]
+    PageNodesetWithoutCell {
+        size: String,
+        nodeset: CpuSet,
+        missing: CpuSet,
+        cells: usize,
+        old_cells: usize,
+    },
+    #[error("hugepages: {place} has {kib} KiB, not a whole number of {size} pages, so QEMU would round it up to {} pages and leave part of the last one unused; give it a multiple of {size}", .kib.div_ceil(*.size_kib))]
+    NotWholePages {
+        place: String,
+        kib: u64,
+        size: String,
+        size_kib: u64,
+    },
+    #[error("hugepages: {place} {} {needed} pages of {size} on host {} (bound strict), and {} {free} free, so QEMU would fail at start (os_mem_prealloc: Insufficient free host memory pages); free or reserve {} more pages of {size} there, or bind the memory to other nodes", if .place.contains("cells") { "need" } else { "needs" }, Ids("node", .nodes), if .nodes.len() == 1 { "it has" } else { "they have" }, .needed - .free)]
+    NotEnoughHugePages {
+        place: String,
+        size: String,
+        nodes: CpuSet,
+        needed: u64,
+        free: u64,
+    },
+    #[error("pci_numa_affinity: the host device {address} (<{element}>) sits on host node {node}, but the guest's memory is bound (strict) to {}, so its DMA and interrupts cross nodes; with pci_numa_affinity=required the VM does not start: bind the memory to node {node}, or pass through a device on {}", Ids("node", .nodes), Ids("node", .nodes))]
+    DeviceOffNodes {
+        element: &'static str,
+        address: String,
+        node: u32,
+        nodes: CpuSet,
     },
 }
 
@@ -82,5 +144,29 @@ fn listed(set: &CpuSet) -> String {
     match set.is_empty() {
         true => "none".into(),
         false => set.to_string(),
+    }
+}
+
+/// A per-cell attribute as a message shows it: quoted, or `unset`.
+struct Shown<'a>(&'a Option<String>);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(value) => write!(f, "{}", crate::wording::quoted(value)),
+            None => f.write_str("unset"),
+        }
+    }
+}
+
+/// What to pin instead: the threads the VM has, or how to give it some.
+struct IoThreadsHint<'a>(&'a CpuSet);
+
+impl std::fmt::Display for IoThreadsHint<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.is_empty() {
+            true => f.write_str("give the VM I/O threads first (<iothreads>, set by the engine for a VM with I/O threads enabled)"),
+            false => write!(f, "pin only {}", Ids("I/O thread", self.0)),
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! failed at start.
 
 use crate::cpuset::{CpuSet, NodeSet, MAX_ID};
-use crate::domain::facts::Domain;
+use crate::domain::facts::{Domain, GuestTopology};
 use crate::grammar::cputune::CpuTune;
 use crate::grammar::guestnuma::{GuestCell, GuestNuma};
 use crate::grammar::numatune::{NumaTune, Placement};
@@ -13,6 +13,7 @@ use crate::plan::error::FitError;
 use crate::plan::topology;
 use crate::plan::warning::Warning;
 use crate::properties::Request;
+use crate::wording;
 
 pub fn check_pins(cputune: Option<&CpuTune>, domain: &Domain) -> Result<(), FitError> {
     let max = domain.vcpus;
@@ -33,6 +34,11 @@ pub fn resolve_cells(
     guestnuma: &GuestNuma,
     domain: &Domain,
 ) -> Result<(Vec<GuestCell>, Vec<Warning>), FitError> {
+    if domain.vcpus > MAX_ID + 1 {
+        return Err(FitError::PastCellLimit {
+            vcpus: domain.vcpus,
+        });
+    }
     let cells = match guestnuma {
         GuestNuma::Cells(cells) => cells.clone(),
         GuestNuma::Even(count) => split_evenly(*count, domain)?,
@@ -47,42 +53,20 @@ pub fn resolve_cells(
 
 fn split_evenly(count: usize, domain: &Domain) -> Result<Vec<GuestCell>, FitError> {
     let vcpus = domain.vcpus as usize;
-    if domain.vcpus > MAX_ID + 1 {
-        let why = format!("<vcpu> is {vcpus}, but cells can only name vCPUs 0-{MAX_ID} (libvirt refuses larger ids); give the VM at most {} vCPUs", MAX_ID + 1);
-        return Err(FitError::CannotSplit(why));
-    }
     if !vcpus.is_multiple_of(count) {
-        let why = format!("{vcpus} vCPUs cannot be split into {count} equal cells; choose a count that divides {vcpus}");
+        let why = format!(
+            "{} cannot be split into {}; choose a count that divides {vcpus}",
+            wording::count(vcpus, "vCPU"),
+            wording::count(count, "equal cell")
+        );
         return Err(FitError::CannotSplit(why));
     }
-    if let Some(shape) = &domain.topology {
-        if !(vcpus / count).is_multiple_of(shape.threads as usize) {
-            let counts = topology::whole_core_counts(domain.vcpus, shape);
-            let counts: Vec<String> = counts.iter().map(usize::to_string).collect();
-            return Err(FitError::EvenSplitSplitsCores {
-                vcpus: domain.vcpus,
-                cells: count,
-                threads: shape.threads,
-                counts: counts.join(", "),
-            });
-        }
-    }
-    let Some(memory) = domain.memory_kib else {
-        return Err(FitError::CannotSplit(
-            "the domain has no <memory> to split".into(),
-        ));
-    };
-    let total = memory.saturating_sub(domain.device_memory_kib);
-    if total % 1024 != 0 || total / 1024 < count as u64 {
-        let cells = crate::wording::count(count, "cell");
-        let mut why = format!("{total} KiB of memory cannot be split into {cells} of whole MiB");
-        if domain.memory_in_decimal_unit {
-            why += "; <memory> is in a decimal unit (KB, MB, GB or TB count in powers of 1000), write it in KiB, MiB or GiB";
-        }
-        return Err(FitError::CannotSplit(why));
-    }
-    let (mib, extra) = (total / 1024 / count as u64, total / 1024 % count as u64);
     let per_cell = (vcpus / count) as u32;
+    if let Some(shape) = &domain.topology {
+        check_whole_cores(count, per_cell, domain.vcpus, shape)?;
+    }
+    let total = split_memory(count, domain)?;
+    let (mib, extra) = (total / 1024 / count as u64, total / 1024 % count as u64);
     Ok((0..count)
         .map(|index| GuestCell {
             cpus: CpuSet::from_range(index as u32 * per_cell, (index as u32 + 1) * per_cell - 1),
@@ -90,6 +74,68 @@ fn split_evenly(count: usize, domain: &Domain) -> Result<Vec<GuestCell>, FitErro
             host_nodes: None,
         })
         .collect())
+}
+
+/// Cells of `per_cell` consecutive vCPUs keep cores whole when they hold a
+/// whole number of them; the message names the first core they would split.
+fn check_whole_cores(
+    count: usize,
+    per_cell: u32,
+    vcpus: u32,
+    shape: &GuestTopology,
+) -> Result<(), FitError> {
+    let threads = shape.threads;
+    if per_cell.is_multiple_of(threads) {
+        return Ok(());
+    }
+    let start = per_cell - per_cell % threads;
+    Err(FitError::EvenSplitSplitsCores {
+        cells: count,
+        per_cell,
+        split_core: CpuSet::from_range(start, start + threads - 1),
+        threads,
+        cores: u64::from(vcpus / threads),
+    })
+}
+
+/// The memory the cells share (`<memory>` less the memory devices), when it
+/// splits into `count` cells of whole MiB.
+fn split_memory(count: usize, domain: &Domain) -> Result<u64, FitError> {
+    let Some(memory) = domain.memory_kib else {
+        return Err(FitError::CannotSplit(
+            "the domain has no <memory> to split".into(),
+        ));
+    };
+    let total = memory.saturating_sub(domain.device_memory_kib);
+    let cells = wording::count(count, "cell");
+    if total % 1024 != 0 {
+        let why = match &domain.memory_decimal_unit {
+            Some(unit) => format!(
+                "{total} KiB of memory cannot be split into {cells} of whole MiB: <memory unit={}> counts in decimal units (1 {} = {} bytes); give <memory> in MiB or GiB",
+                crate::wording::quoted(unit),
+                crate::wording::bare(unit),
+                decimal_bytes(unit)
+            ),
+            None => format!(
+                "{total} KiB of memory cannot be split into {cells} of whole MiB; make <memory> a whole number of MiB"
+            ),
+        };
+        return Err(FitError::CannotSplit(why));
+    }
+    if total / 1024 < count as u64 {
+        let why = format!("{total} KiB of memory is less than 1 MiB for each of {cells}");
+        return Err(FitError::CannotSplit(why));
+    }
+    Ok(total)
+}
+
+/// Bytes in one of a decimal unit: `KB` 1000, `MB` 1000000, ...
+fn decimal_bytes(unit: &str) -> u64 {
+    let power = "kmgtpe"
+        .find(unit.to_ascii_lowercase().chars().next().unwrap_or('k'))
+        .unwrap_or(0) as u32
+        + 1;
+    1000u64.saturating_pow(power)
 }
 
 fn check_cells(cells: &[GuestCell], domain: &Domain) -> Result<(), FitError> {

@@ -2,23 +2,31 @@
 //! decision the edit carries out, and every refusal. The splice then only
 //! applies it, and cannot refuse.
 
+pub mod binding;
 pub mod cells;
+pub mod devices;
 pub mod error;
 pub mod fit;
+pub mod hugepages;
 pub mod numatune;
 pub mod policy;
+pub mod threads;
 pub mod topology;
 pub mod warning;
 
+use crate::cpuset::CpuSet;
 use crate::domain::facts::Domain;
 use crate::grammar::cputune::CpuTune;
+use crate::grammar::iothreadpin::IoThreadPins;
 use crate::grammar::numatune::Placement;
 use crate::host::topology::HostLimits;
 use crate::properties::Request;
 use crate::wording::count;
 
+use self::binding::MemoryBinding;
 use self::cells::CellsPlan;
 use self::error::FitError;
+use self::hugepages::PageEdit;
 use self::numatune::NumaTunePlan;
 use self::warning::Warning;
 
@@ -31,12 +39,19 @@ pub struct Plan<'a, 'i> {
     pub numatune: Option<NumaTunePlan<'a, 'i>>,
     /// `None` leaves `<cpu><numa>` as it is.
     pub cells: Option<CellsPlan<'a, 'i>>,
+    /// The `<emulatorpin>` to write, replacing the VM's.
+    pub emulatorpin: Option<CpuSet>,
+    /// The iothreadpins to write: they replace the VM's pins of the same
+    /// I/O threads; pins of other threads stay.
+    pub iothreadpins: Option<IoThreadPins>,
+    /// `<page nodeset>`s carried over to the new cells.
+    pub page_edits: Vec<PageEdit<'a, 'i>>,
+    /// What the VM will run with but not as well as it could, one line each.
+    pub warnings: Vec<Warning>,
     /// The line VDSM logs about the edit.
     pub summary: String,
     /// The line naming the engine's CPU pinning policy the plan followed.
     pub cpu_policy: String,
-    /// What goes through but is said, one line each.
-    pub warnings: Vec<Warning>,
 }
 
 /// Every check is made here, before a byte is written. Without `host` (sysfs
@@ -57,18 +72,64 @@ pub fn plan<'a, 'i>(
         None => None,
     };
     fit::check_pins(request.cputune.as_ref(), domain)?;
+    threads::check_iothreads(request, domain)?;
     if let Some(host) = host {
         fit::check_host(request, cells.as_deref(), host)?;
+        threads::check_host(request, host)?;
     }
     let numatune = numatune::plan(domain, request.numatune.as_ref(), cells.as_deref())?;
+    let files = host.and_then(|host| host.files.as_ref());
+    let binding = MemoryBinding::after(domain, numatune.as_ref());
+    let pages = hugepages::plan(domain, cells.as_deref(), &binding, files)?;
+    warnings.extend(pages.warnings);
+    if let Some(files) = files {
+        let count = cells.as_ref().map_or(domain.cells.len(), Vec::len);
+        let policy = request.pci_numa_affinity.unwrap_or_default();
+        warnings.extend(devices::check(domain, count, &binding, policy, files)?);
+    }
+    if threads::judged(request) {
+        let isolated = isolated_cpus(files, &mut warnings);
+        warnings.extend(threads::warnings(request, domain, &isolated));
+    }
+    let mut summary = summary(request, cells.as_ref().map(Vec::len));
+    if let Some(carried) = hugepages::summary(&pages.edits) {
+        summary.push_str(&format!(", {carried}"));
+    }
+    let cells = match cells {
+        Some(cells) => Some(cells::plan(domain, &cells)?),
+        None => None,
+    };
     Ok(Plan {
         pins: request.cputune.clone(),
         numatune,
-        summary: summary(request, cells.as_ref().map(Vec::len)),
+        emulatorpin: request.emulatorpin.clone(),
+        iothreadpins: request.iothreadpin.clone(),
+        page_edits: pages.edits,
         cpu_policy: policy::describe(domain.ovirt.cpu_policy.as_ref()),
-        cells: cells.map(|cells| cells::plan(domain, &cells)),
         warnings,
+        summary,
+        cells,
     })
+}
+
+/// The CPUs the host isolated, read only when a thread pin is judged.
+fn isolated_cpus(
+    files: Option<&crate::host::files::KernelFiles>,
+    warnings: &mut Vec<Warning>,
+) -> CpuSet {
+    let Some(files) = files else {
+        return CpuSet::new();
+    };
+    match crate::host::isolation::Isolation::read(&files.sysfs) {
+        Ok(isolation) => isolation.isolated,
+        Err(err) => {
+            warnings.push(Warning::CheckSkipped {
+                check: "the isolated CPU check",
+                reason: err.to_string(),
+            });
+            CpuSet::new()
+        }
+    }
 }
 
 fn summary(request: &Request, cells: Option<usize>) -> String {
@@ -88,8 +149,17 @@ fn summary(request: &Request, cells: Option<usize>) -> String {
     if let Some(cells) = cells {
         parts.push(count(cells, "guest NUMA cell"));
     }
+    if let Some(cpus) = &request.emulatorpin {
+        parts.push(format!("emulator on {}", crate::wording::Ids("CPU", cpus)));
+    }
+    if let Some(pins) = &request.iothreadpin {
+        parts.push(format!("pinned {}", count(pins.pins.len(), "I/O thread")));
+    }
     if parts.is_empty() {
-        return "none of cputune, numatune, guestnuma is set; nothing to change".into();
+        return match request.pci_numa_affinity {
+            Some(_) => "devices checked; nothing to change".into(),
+            None => "none of cputune, numatune, guestnuma is set; nothing to change".into(),
+        };
     }
     parts.join(", ")
 }

@@ -6,7 +6,7 @@ use roxmltree::Node;
 
 use crate::cpuset::NodeSet;
 use crate::domain::facts::Domain;
-use crate::domain::xml_edit::{child, children};
+use crate::domain::xml_edit::child;
 use crate::grammar::guestnuma::GuestCell;
 use crate::grammar::numatune::{MemoryMode, NumaTune, Placement};
 use crate::plan::error::FitError;
@@ -41,6 +41,16 @@ pub enum MemnodeSource<'a, 'i> {
     Bound(NodeSet),
 }
 
+/// How libvirt will place the guest's memory once the edit is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MemoryPlacement {
+    Static,
+    /// `<memory placement='auto'>`, or the numatune property's `auto`.
+    Numad,
+    /// `<vcpu placement='auto'>` with no node set in `<numatune>`.
+    NumadFromVcpu,
+}
+
 /// `None` leaves `<numatune>` exactly as it is.
 pub fn plan<'a, 'i>(
     domain: &Domain<'a, 'i>,
@@ -53,18 +63,23 @@ pub fn plan<'a, 'i>(
     if numatune.is_none() && !binds_cells && !(cells.is_some() && existing.is_some()) {
         return Ok(None);
     }
-    let (memory_mode, auto) = final_memory(numatune, old_memory);
-    let cell_count = cells.map_or(domain.cells().len(), <[GuestCell]>::len);
-    let memnodes = memnodes(existing, &memory_mode, cells, cell_count)?;
-    let old_count = existing.map_or(0, |node| children(node, "memnode").count());
+    if domain.numatune_count > 1 {
+        return Err(FitError::SeveralNumatunes {
+            count: domain.numatune_count,
+        });
+    }
+    let memory_mode = final_mode(numatune, old_memory);
+    let cell_count = cells.map_or(domain.cells.len(), <[GuestCell]>::len);
+    let memnodes = memnodes(domain, &memory_mode, cells, cell_count)?;
     let all_kept = memnodes
         .iter()
         .all(|m| matches!(m.source, MemnodeSource::Kept(_)));
-    if numatune.is_none() && all_kept && memnodes.len() == old_count {
+    if numatune.is_none() && all_kept && memnodes.len() == domain.memnodes.len() {
         return Ok(None);
     }
     let has_memory = old_memory.is_some() || numatune.is_some();
-    check_modes(&memory_mode, auto, &memnodes, has_memory)?;
+    let placement = final_placement(domain, numatune, old_memory);
+    check_modes(&memory_mode, placement, &memnodes, has_memory)?;
     let memory = match (numatune, old_memory) {
         (Some(tune), _) => Some(MemoryElement::New(tune.clone())),
         (None, Some(old)) => Some(MemoryElement::Kept(old)),
@@ -73,38 +88,56 @@ pub fn plan<'a, 'i>(
     Ok(Some(NumaTunePlan { memory, memnodes }))
 }
 
-/// The mode of the `<memory>` the edit leaves (the one asked for, else the
-/// one there, else libvirt's default), and whether numad places it.
-fn final_memory(numatune: Option<&NumaTune>, old: Option<Node>) -> (String, bool) {
+/// The mode of the `<memory>` the edit leaves: the one asked for, else the
+/// one there, else libvirt's default.
+fn final_mode(numatune: Option<&NumaTune>, old: Option<Node>) -> String {
     match (numatune, old) {
-        (Some(tune), _) => (tune.mode.to_string(), tune.placement == Placement::Auto),
-        (None, Some(old)) => {
-            let mode = old.attribute("mode").unwrap_or(MemoryMode::Strict.as_str());
-            (mode.to_string(), old.attribute("placement") == Some("auto"))
-        }
-        (None, None) => (MemoryMode::Strict.to_string(), false),
+        (Some(tune), _) => tune.mode.to_string(),
+        (None, Some(old)) => old
+            .attribute("mode")
+            .unwrap_or(MemoryMode::Strict.as_str())
+            .to_string(),
+        (None, None) => MemoryMode::Strict.to_string(),
+    }
+}
+
+/// libvirt's own rule (numa_conf.c): memory is placed by numad when
+/// `<memory>` says so, or when `<vcpu placement='auto'>` and `<memory>`
+/// is missing or names no node set.
+fn final_placement(
+    domain: &Domain,
+    numatune: Option<&NumaTune>,
+    old: Option<Node>,
+) -> MemoryPlacement {
+    let (auto, nodeset) = match (numatune, old) {
+        (Some(tune), _) => (
+            tune.placement == Placement::Auto,
+            tune.placement != Placement::Auto,
+        ),
+        (None, Some(old)) => (
+            old.attribute("placement") == Some("auto"),
+            old.has_attribute("nodeset") || old.attribute("placement") == Some("static"),
+        ),
+        (None, None) => (false, false),
+    };
+    match (auto, domain.vcpu_placement_auto && !nodeset) {
+        (true, _) => MemoryPlacement::Numad,
+        (false, true) => MemoryPlacement::NumadFromVcpu,
+        (false, false) => MemoryPlacement::Static,
     }
 }
 
 /// The VM's memnodes for cells that stay and are not rebound, then one
 /// per cell the guestnuma value binds, in cell id order.
 fn memnodes<'a, 'i>(
-    existing: Option<Node<'a, 'i>>,
+    domain: &Domain<'a, 'i>,
     mode: &str,
     cells: Option<&[GuestCell]>,
     cell_count: usize,
 ) -> Result<Vec<Memnode<'a, 'i>>, FitError> {
     let mut memnodes = Vec::new();
-    for old in existing
-        .into_iter()
-        .flat_map(|node| children(node, "memnode"))
-    {
-        let Some(cellid) = old
-            .attribute("cellid")
-            .and_then(|id| id.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for old in &domain.memnodes {
+        let cellid = old.cellid;
         if cellid as usize >= cell_count && cells.is_none() {
             return Err(FitError::MemnodeWithoutCell {
                 cellid,
@@ -119,12 +152,18 @@ fn memnodes<'a, 'i>(
         }
         memnodes.push(Memnode {
             cellid,
-            mode: old.attribute("mode").unwrap_or("strict").to_string(),
-            source: MemnodeSource::Kept(old),
+            mode: old.node.attribute("mode").unwrap_or("strict").to_string(),
+            source: MemnodeSource::Kept(old.node),
         });
     }
     for (cellid, cell) in cells.unwrap_or_default().iter().enumerate() {
         if let Some(nodes) = &cell.host_nodes {
+            if mode == MemoryMode::Preferred.as_str() && nodes.len() > 1 {
+                return Err(FitError::PreferredManyNodes {
+                    cell: cellid as u32,
+                    nodes: nodes.clone(),
+                });
+            }
             memnodes.push(Memnode {
                 cellid: cellid as u32,
                 mode: mode.to_string(),
@@ -140,12 +179,14 @@ fn memnodes<'a, 'i>(
 /// and `restrictive` beside any other mode.
 fn check_modes(
     memory_mode: &str,
-    auto: bool,
+    placement: MemoryPlacement,
     memnodes: &[Memnode],
     has_memory: bool,
 ) -> Result<(), FitError> {
-    if auto && !memnodes.is_empty() {
-        return Err(FitError::MemnodesWithAuto);
+    match (placement, memnodes.is_empty()) {
+        (MemoryPlacement::Numad, false) => return Err(FitError::MemnodesWithAuto),
+        (MemoryPlacement::NumadFromVcpu, false) => return Err(FitError::MemnodesWithVcpuAuto),
+        _ => {}
     }
     let mut modes: Vec<&str> = memnodes.iter().map(|m| m.mode.as_str()).collect();
     if has_memory {

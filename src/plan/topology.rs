@@ -6,19 +6,9 @@
 
 use crate::cpuset::CpuSet;
 use crate::domain::facts::GuestTopology;
-use crate::grammar::guestnuma::{GuestCell, MAX_CELLS};
+use crate::grammar::guestnuma::GuestCell;
 use crate::plan::error::FitError;
 use crate::plan::warning::Warning;
-
-/// The cells `guestnuma=N` may cut `vcpus` into without splitting a core.
-pub fn whole_core_counts(vcpus: u32, topology: &GuestTopology) -> Vec<usize> {
-    (1..=MAX_CELLS.min(vcpus as usize))
-        .filter(|&n| {
-            let per_cell = vcpus as usize / n;
-            (vcpus as usize).is_multiple_of(n) && per_cell.is_multiple_of(topology.threads as usize)
-        })
-        .collect()
-}
 
 /// Refuses a split core; warns once per level about split dies and sockets.
 /// Runs after the cells were checked to cover exactly vCPUs 0..vcpus.

@@ -1,12 +1,13 @@
-//! What the plan lets through but says: the start goes on, and each
-//! warning is one line on stderr, which VDSM logs.
+//! What the hook says without refusing: settings that will run, but not as
+//! well as they could. The commands print each as one line on stderr
+//! (`vdsm-hook-largeguest: warning: ...`) and the start goes on.
 
 use thiserror::Error;
 
 use crate::cpuset::{CpuSet, NodeSet};
 use crate::wording::Ids;
 
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum Warning {
     #[error("guestnuma: guest {level} {id} (vCPUs {vcpus}) is split across cells {cells}; QEMU starts it, but the guest sees one {level} on several NUMA nodes; to keep each {level} whole, give every cell whole {level}s of {size} vCPUs")]
     SplitsTopology {
@@ -26,4 +27,26 @@ pub enum Warning {
     /// bring anything back.
     #[error("{0}; the migration goes on, since the VM already runs this way")]
     RunningAgainstPolicy(String),
+    #[error("{property}: {thread} {} {} with pinned {}, and would take time from {}; pin {thread} to CPUs no vCPU is pinned to", if .thread.starts_with("the ") { "share" } else { "shares" }, Ids("CPU", .cpus), Ids("vCPU", .vcpus), if .vcpus.len() == 1 { "it" } else { "them" })]
+    SharesWithVcpus {
+        property: &'static str,
+        thread: String,
+        cpus: CpuSet,
+        vcpus: CpuSet,
+    },
+    #[error("{property}: {thread} would run on {}, which the host isolated (/sys/devices/system/cpu/isolated) for vCPUs, where the scheduler balances no load; pin {thread} to housekeeping CPUs", Ids("CPU", .cpus))]
+    OnIsolatedCpus {
+        property: &'static str,
+        thread: String,
+        cpus: CpuSet,
+    },
+    #[error("pci_numa_affinity: the host device {address} (<{element}>) sits on host node {node}, but the guest's memory is bound (strict) to {}, so its DMA and interrupts cross nodes; bind the memory to node {node}, or set pci_numa_affinity=required to refuse such a start", Ids("node", .nodes))]
+    DeviceOffNodes {
+        element: &'static str,
+        address: String,
+        node: u32,
+        nodes: CpuSet,
+    },
+    #[error("{check} skipped: {reason}")]
+    CheckSkipped { check: &'static str, reason: String },
 }

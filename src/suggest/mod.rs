@@ -7,7 +7,11 @@
 //! cell per host node, its memory bound there. One vCPU per host CPU, none
 //! shared, none in the reserve. vCPUs fill host cores sibling by sibling,
 //! leaving whole cores free for other guests; with `--threads-per-core T`
-//! each guest core lands on T siblings of one host core.
+//! each guest core lands on T siblings of one host core. The emulator and
+//! the I/O threads go on housekeeping CPUs of the guest's nodes that no vCPU
+//! has: never an isolated or `nohz_full` CPU. With `--hugepages SIZE` a
+//! node's free memory is its free pages of that size; with `--device` the
+//! nodes the devices sit on are taken first.
 
 use std::cmp::Reverse;
 use std::fmt::{self, Write};
@@ -18,6 +22,7 @@ use thiserror::Error;
 use crate::cpuset::{CpuSet, NodeSet};
 use crate::grammar::cputune::{CpuTune, VcpuPin};
 use crate::grammar::guestnuma::{GuestCell, GuestNuma, Size};
+use crate::grammar::iothreadpin::{IoThreadPin, IoThreadPins};
 use crate::grammar::numatune::{MemoryMode, NumaTune, Placement};
 use crate::host::topology::{Gib, Topology};
 use crate::output::to_json;
@@ -38,6 +43,15 @@ pub struct Demand {
     pub reserve: Option<CpuSet>,
     /// Exactly this many host nodes, instead of the fewest that fit.
     pub nodes: Option<usize>,
+    /// I/O threads to pin, 1 to N.
+    pub iothreads: u32,
+    /// Back the memory with huge pages of this size, counted per node.
+    pub hugepage_kib: Option<u64>,
+    /// The host nodes of the guest's passthrough devices.
+    pub device_nodes: NodeSet,
+    /// CPUs the host keeps for vCPUs (isolated, nohz_full): no emulator or
+    /// I/O thread goes there, and by default no vCPU goes anywhere else.
+    pub isolated: CpuSet,
 }
 
 /// One guest cell on one host node.
@@ -57,6 +71,10 @@ pub struct Proposal {
     pub cputune: CpuTune,
     pub numatune: NumaTune,
     pub guestnuma: GuestNuma,
+    /// Empty when no housekeeping CPU is left for the emulator.
+    pub emulatorpin: CpuSet,
+    pub iothreadpin: Option<IoThreadPins>,
+    pub hugepage_kib: Option<u64>,
 }
 
 /// Why a set of nodes was the most the search could use.
@@ -157,6 +175,10 @@ pub enum SuggestError {
     NoThreads,
     #[error("--vcpus {vcpus} is not a multiple of --threads-per-core {threads}; every guest core needs {threads} vCPUs")]
     VcpusNotMultiple { vcpus: u32, threads: u32 },
+    #[error(
+        "--memory {memory} is not a whole number of {size} pages; ask for a multiple of {size}"
+    )]
+    MemoryNotPages { memory: String, size: String },
     #[error("--memory {memory} KiB is not a whole number of MiB; QEMU rounds each cell up to a MiB, so ask for {rounded}")]
     MemoryNotMib { memory: String, rounded: String },
     #[error("--reserve names CPUs {cpus}, which this host does not have (its CPUs: {host})")]
@@ -190,8 +212,16 @@ struct Candidate {
     id: u32,
     /// Each unit holds `threads_per_core` siblings of one host core.
     units: Vec<Vec<u32>>,
-    free_mib: u64,
+    /// Free memory in units of `Memory::unit_kib`.
+    free_units: u64,
     free_kib: u64,
+}
+
+/// Memory is counted and split in MiB, or in huge pages.
+#[derive(Debug, Clone, Copy)]
+struct Memory {
+    unit_kib: u64,
+    hugepages: bool,
 }
 
 pub fn propose(topology: &Topology, demand: &Demand) -> Result<Proposal, SuggestError> {
@@ -199,32 +229,71 @@ pub fn propose(topology: &Topology, demand: &Demand) -> Result<Proposal, Suggest
     check_request(demand)?;
     let reserve = match &demand.reserve {
         Some(reserve) => checked_reserve(topology, reserve)?,
-        None => default_reserve(topology),
+        None => default_reserve(topology, &demand.isolated),
+    };
+    let memory = Memory {
+        unit_kib: demand.hugepage_kib.unwrap_or(KIB_PER_MIB),
+        hugepages: demand.hugepage_kib.is_some(),
     };
     let need_units = u64::from(demand.vcpus / threads);
-    let need_mib = demand.memory_kib / KIB_PER_MIB;
-    let candidates = candidates(topology, &reserve, threads);
-    let (limit, count) = node_limit(demand, &candidates, need_units, need_mib, &reserve)?;
-    let chosen = choose(
-        topology,
-        &candidates,
-        need_units,
-        need_mib,
-        count,
-        demand.nodes,
-    )?;
+    let need_mem = demand.memory_kib / memory.unit_kib;
+    let candidates = candidates(topology, &reserve, threads, memory);
+    let (limit, count) = node_limit(demand, &candidates, need_units, need_mem, &reserve)?;
+    let wanted = Wanted {
+        units: need_units,
+        memory: need_mem,
+        devices: &demand.device_nodes,
+    };
+    let chosen = choose(topology, &candidates, &wanted, count, demand.nodes)?;
     let Some(chosen) = chosen else {
-        let shortage = shortage(&candidates, need_units, need_mib, count, threads, &reserve);
+        let shortage = shortage(&candidates, &wanted, count, threads, &reserve, memory);
         return Err(SuggestError::DoesNotFit { limit, shortage });
     };
-    Ok(build(
-        &candidates,
-        &chosen,
-        demand,
-        reserve,
-        need_units,
-        need_mib,
-    ))
+    let mut proposal = build(&candidates, &chosen, demand, reserve, &wanted, memory);
+    proposal.emulatorpin = housekeeping(topology, demand, &proposal);
+    proposal.iothreadpin = (demand.iothreads > 0 && !proposal.emulatorpin.is_empty()).then(|| {
+        let pins = (1..=demand.iothreads)
+            .map(|iothread| IoThreadPin {
+                iothread,
+                cpuset: proposal.emulatorpin.clone(),
+            })
+            .collect();
+        IoThreadPins { pins }
+    });
+    Ok(proposal)
+}
+
+/// What the guest needs: guest cores, memory in `Memory` units, and the
+/// nodes of its devices.
+struct Wanted<'d> {
+    units: u64,
+    memory: u64,
+    devices: &'d NodeSet,
+}
+
+/// Housekeeping CPUs for the emulator and I/O threads: on the guest's nodes,
+/// outside its vCPUs, never isolated; when the vCPUs took them all, the
+/// reserve (where VDSM and libvirt run), never isolated either.
+fn housekeeping(topology: &Topology, demand: &Demand, proposal: &Proposal) -> CpuSet {
+    let vcpu_cpus: CpuSet = proposal
+        .cells
+        .iter()
+        .flat_map(|cell| cell.host_cpus.iter())
+        .collect();
+    let on_nodes: CpuSet = topology
+        .nodes
+        .iter()
+        .filter(|node| proposal.cells.iter().any(|cell| cell.node == node.id))
+        .flat_map(|node| node.cpus.iter())
+        .collect();
+    let beside = on_nodes.difference(&vcpu_cpus).difference(&demand.isolated);
+    match beside.is_empty() {
+        false => beside,
+        true => proposal
+            .reserve
+            .intersection(&topology.online_cpus)
+            .difference(&demand.isolated),
+    }
 }
 
 fn check_request(demand: &Demand) -> Result<(), SuggestError> {
@@ -237,6 +306,14 @@ fn check_request(demand: &Demand) -> Result<(), SuggestError> {
     }
     if vcpus % threads != 0 {
         return Err(SuggestError::VcpusNotMultiple { vcpus, threads });
+    }
+    if let Some(size) = demand.hugepage_kib.filter(|&s| s > 0) {
+        if !demand.memory_kib.is_multiple_of(size) {
+            return Err(SuggestError::MemoryNotPages {
+                memory: Size(demand.memory_kib).to_string(),
+                size: Size(size).to_string(),
+            });
+        }
     }
     if !demand.memory_kib.is_multiple_of(KIB_PER_MIB) {
         let rounded = demand.memory_kib.div_ceil(KIB_PER_MIB) * KIB_PER_MIB;
@@ -270,8 +347,12 @@ fn checked_reserve(topology: &Topology, reserve: &CpuSet) -> Result<CpuSet, Sugg
     }
 }
 
-/// CPU 0 and its siblings: VDSM, libvirt and the emulator threads live there.
-fn default_reserve(topology: &Topology) -> CpuSet {
+/// On a host that isolates CPUs for vCPUs, every other CPU; elsewhere CPU 0
+/// and its siblings: VDSM, libvirt and the emulator threads live there.
+fn default_reserve(topology: &Topology, isolated: &CpuSet) -> CpuSet {
+    if !isolated.is_empty() {
+        return topology.online_cpus.difference(isolated);
+    }
     topology
         .nodes
         .iter()
@@ -281,7 +362,12 @@ fn default_reserve(topology: &Topology) -> CpuSet {
         .unwrap_or_else(|| CpuSet::from_range(0, 0))
 }
 
-fn candidates(topology: &Topology, reserve: &CpuSet, threads: u32) -> Vec<Candidate> {
+fn candidates(
+    topology: &Topology,
+    reserve: &CpuSet,
+    threads: u32,
+    memory: Memory,
+) -> Vec<Candidate> {
     let threads = threads as usize;
     topology
         .nodes
@@ -300,15 +386,23 @@ fn candidates(topology: &Topology, reserve: &CpuSet, threads: u32) -> Vec<Candid
                         .collect::<Vec<_>>()
                 })
                 .collect();
+            let free_kib = match memory.hugepages {
+                true => node
+                    .hugepages
+                    .iter()
+                    .find(|pages| pages.size_kib == memory.unit_kib)
+                    .map_or(0, |pages| pages.free.saturating_mul(pages.size_kib)),
+                false => node.memory_free_kib,
+            };
             Candidate {
                 index,
                 id: node.id,
                 units,
-                free_mib: node.memory_free_kib / KIB_PER_MIB,
-                free_kib: node.memory_free_kib,
+                free_units: free_kib / memory.unit_kib,
+                free_kib,
             }
         })
-        .filter(|candidate| !candidate.units.is_empty() && candidate.free_mib > 0)
+        .filter(|candidate| !candidate.units.is_empty() && candidate.free_units > 0)
         .collect()
 }
 
@@ -317,7 +411,7 @@ fn node_limit(
     demand: &Demand,
     candidates: &[Candidate],
     need_units: u64,
-    need_mib: u64,
+    need_mem: u64,
     reserve: &CpuSet,
 ) -> Result<(NodeLimit, usize), SuggestError> {
     let usable = candidates.len();
@@ -331,8 +425,9 @@ fn node_limit(
         what: what.clone(),
         reserve: reserve.clone(),
     };
-    // A cell needs a guest core and a MiB; the memory bound never binds in practice.
-    let cells = need_units.min(need_mib);
+    // A cell needs a guest core and a unit of memory; the memory bound
+    // never binds in practice.
+    let cells = need_units.min(need_mem);
     if let Some(asked) = demand.nodes {
         if asked as u64 > cells {
             return Err(SuggestError::MoreCellsThanCores {
@@ -360,22 +455,27 @@ fn node_limit(
         .unwrap_or((NodeLimit::Usable(usable), usable)))
 }
 
-/// Closer first, then more free memory, then lower ids.
-type Score = (u64, Reverse<u64>, Vec<u32>);
+/// Fewer devices' nodes missed, then closer, then more free memory, then
+/// lower ids.
+type Score = (usize, u64, Reverse<u64>, Vec<u32>);
 
 /// The best `count`-node choice that fits, trying fewer nodes first unless
-/// `exact` fixes the count.
+/// `exact` fixes the count. A choice that misses a device's node gives way
+/// to one of more nodes that has them all.
 fn choose(
     topology: &Topology,
     candidates: &[Candidate],
-    need_units: u64,
-    need_mib: u64,
+    wanted: &Wanted,
     count: usize,
     exact: Option<usize>,
 ) -> Result<Option<Vec<usize>>, SuggestError> {
     let first = exact.unwrap_or(1);
+    let mut fallback = None;
     for k in first..=count {
         if binomial(candidates.len(), k) > MAX_COMBINATIONS {
+            if fallback.is_some() {
+                break;
+            }
             return Err(SuggestError::TooManyChoices {
                 nodes: candidates.len(),
                 count: k,
@@ -385,24 +485,26 @@ fn choose(
         for combination in Combinations::new(candidates.len(), k) {
             let chosen: Vec<&Candidate> = combination.iter().map(|&i| &candidates[i]).collect();
             let units: u64 = chosen.iter().map(|c| c.units.len() as u64).sum();
-            let free: u64 = chosen.iter().map(|c| c.free_mib).sum();
-            if units < need_units || free < need_mib {
+            let free: u64 = chosen.iter().map(|c| c.free_units).sum();
+            if units < wanted.units || free < wanted.memory {
                 continue;
             }
-            let score = (
-                distance_sum(topology, &chosen),
-                Reverse(free),
-                chosen.iter().map(|c| c.id).collect(),
-            );
+            let ids: Vec<u32> = chosen.iter().map(|c| c.id).collect();
+            let missed = wanted.devices.iter().filter(|n| !ids.contains(n)).count();
+            let score = (missed, distance_sum(topology, &chosen), Reverse(free), ids);
             if best.as_ref().is_none_or(|(known, _)| score < *known) {
                 best = Some((score, combination));
             }
         }
-        if let Some((_, combination)) = best {
-            return Ok(Some(combination));
+        match best {
+            Some((score, combination)) if score.0 == 0 => return Ok(Some(combination)),
+            Some((_, combination)) => {
+                fallback.get_or_insert(combination);
+            }
+            None => {}
         }
     }
-    Ok(None)
+    Ok(fallback)
 }
 
 fn distance_sum(topology: &Topology, chosen: &[&Candidate]) -> u64 {
@@ -459,12 +561,13 @@ impl Iterator for Combinations {
 /// What the best `count` nodes miss, naming the resource short by the most.
 fn shortage(
     candidates: &[Candidate],
-    need_units: u64,
-    need_mib: u64,
+    wanted: &Wanted,
     count: usize,
     threads: u32,
     reserve: &CpuSet,
+    memory: Memory,
 ) -> Shortage {
+    let (need_units, need_mem) = (wanted.units, wanted.memory);
     let best = |amount: &dyn Fn(&Candidate) -> u64| {
         let mut amounts: Vec<u64> = candidates.iter().map(amount).collect();
         amounts.sort_unstable_by_key(|&a| Reverse(a));
@@ -473,18 +576,19 @@ fn shortage(
     let units = best(&|c| c.units.len() as u64);
     let free_kib = best(&|c| c.free_kib);
     let cpu_ratio = need_units as f64 / units.max(1) as f64;
-    let memory_ratio = (need_mib * KIB_PER_MIB) as f64 / free_kib.max(1) as f64;
+    let memory_ratio = (need_mem * memory.unit_kib) as f64 / free_kib.max(1) as f64;
     let cpus = Shortage::Cpus {
         need: need_units,
         have: units,
         threads,
         reserve: reserve.clone(),
     };
+    let short_of_memory = free_kib / memory.unit_kib < need_mem;
     let memory = Shortage::Memory {
-        need_kib: need_mib * KIB_PER_MIB,
+        need_kib: need_mem * memory.unit_kib,
         have_kib: free_kib,
     };
-    match (units < need_units, free_kib / KIB_PER_MIB < need_mib) {
+    match (units < need_units, short_of_memory) {
         (true, true) if memory_ratio > cpu_ratio => memory,
         (true, _) => cpus,
         (false, true) => memory,
@@ -527,18 +631,18 @@ fn build(
     chosen: &[usize],
     demand: &Demand,
     reserve: CpuSet,
-    need_units: u64,
-    need_mib: u64,
+    wanted: &Wanted,
+    memory: Memory,
 ) -> Proposal {
     let chosen: Vec<&Candidate> = chosen.iter().map(|&i| &candidates[i]).collect();
     let unit_caps: Vec<u64> = chosen.iter().map(|c| c.units.len() as u64).collect();
-    let memory_caps: Vec<u64> = chosen.iter().map(|c| c.free_mib).collect();
-    let unit_shares = split(need_units, &unit_caps);
-    let memory_shares = split(need_mib, &memory_caps);
+    let memory_caps: Vec<u64> = chosen.iter().map(|c| c.free_units).collect();
+    let unit_shares = split(wanted.units, &unit_caps);
+    let memory_shares = split(wanted.memory, &memory_caps);
     let mut pins = Vec::new();
     let mut cells = Vec::new();
     let mut vcpu = 0;
-    for ((candidate, &units), &mib) in chosen.iter().zip(&unit_shares).zip(&memory_shares) {
+    for ((candidate, &units), &share) in chosen.iter().zip(&unit_shares).zip(&memory_shares) {
         let first_vcpu = vcpu;
         let mut host_cpus = CpuSet::new();
         for &cpu in candidate.units.iter().take(units as usize).flatten() {
@@ -553,7 +657,7 @@ fn build(
             node: candidate.id,
             vcpus: CpuSet::from_range(first_vcpu, vcpu - 1),
             host_cpus,
-            memory_kib: mib * KIB_PER_MIB,
+            memory_kib: share * memory.unit_kib,
             node_free_kib: candidate.free_kib,
         });
     }
@@ -575,6 +679,9 @@ fn build(
             placement: Placement::Nodes(nodes),
         },
         guestnuma: GuestNuma::Cells(guest_cells),
+        emulatorpin: CpuSet::new(),
+        iothreadpin: None,
+        hugepage_kib: demand.hugepage_kib,
     }
 }
 
@@ -587,6 +694,16 @@ impl Proposal {
                 xml,
                 "  <vcpupin vcpu='{}' cpuset='{}'/>",
                 pin.vcpu, pin.cpuset
+            );
+        }
+        if !self.emulatorpin.is_empty() {
+            let _ = writeln!(xml, "  <emulatorpin cpuset='{}'/>", self.emulatorpin);
+        }
+        for pin in self.iothreadpin.iter().flat_map(|p| &p.pins) {
+            let _ = writeln!(
+                xml,
+                "  <iothreadpin iothread='{}' cpuset='{}'/>",
+                pin.iothread, pin.cpuset
             );
         }
         xml.push_str("</cputune>\n<numatune>\n");
@@ -615,10 +732,17 @@ impl Proposal {
 
     /// `NAME=VALUE` lines, as `check` prints them.
     pub fn values(&self) -> String {
-        format!(
+        let mut values = format!(
             "cputune={}\nnumatune={}\nguestnuma={}\n",
             self.cputune, self.numatune, self.guestnuma
-        )
+        );
+        if !self.emulatorpin.is_empty() {
+            let _ = writeln!(values, "emulatorpin={}", self.emulatorpin);
+        }
+        if let Some(pins) = &self.iothreadpin {
+            let _ = writeln!(values, "iothreadpin={pins}");
+        }
+        values
     }
 }
 
@@ -637,6 +761,24 @@ impl fmt::Display for Proposal {
                 Gib(cell.node_free_kib)
             )?;
         }
+        match self.emulatorpin.is_empty() {
+            true => writeln!(
+                f,
+                "# no housekeeping CPU is left for the emulator and I/O threads: reserve one with --reserve"
+            )?,
+            false => writeln!(
+                f,
+                "# emulator and I/O threads: host CPUs {}, housekeeping CPUs outside the vCPUs",
+                self.emulatorpin
+            )?,
+        }
+        if let Some(size) = self.hugepage_kib {
+            writeln!(
+                f,
+                "# huge pages of {}: set oVirt's own custom property hugepages={size} too",
+                Size(size)
+            )?;
+        }
         writeln!(f, "{}", self.values())?;
         f.write_str(&self.fragment())
     }
@@ -647,6 +789,10 @@ struct ProposalJson {
     cputune: String,
     numatune: String,
     guestnuma: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    emulatorpin: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iothreadpin: Option<String>,
     reserve: String,
     cells: Vec<CellJson>,
     xml: String,
@@ -666,6 +812,8 @@ impl Proposal {
             cputune: self.cputune.to_string(),
             numatune: self.numatune.to_string(),
             guestnuma: self.guestnuma.to_string(),
+            emulatorpin: (!self.emulatorpin.is_empty()).then(|| self.emulatorpin.to_string()),
+            iothreadpin: self.iothreadpin.as_ref().map(ToString::to_string),
             reserve: self.reserve.to_string(),
             cells: self
                 .cells

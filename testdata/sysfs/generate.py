@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Writes the fake sysfs trees the topology and suggest tests read.
+"""Writes the fake sysfs trees the topology, suggest and hook tests read.
 
 Each tree holds only the files the hook reads, in the kernel's own formats
-(cpulists as ranges, per-node meminfo, distance rows, hugepage counters),
-modelled on real machines. Run it from anywhere after changing a machine
+(cpulists as ranges, per-node meminfo, distance rows, hugepage counters,
+isolated CPUs, PCI devices' numa_node), modelled on real machines. A machine
+with a default huge page size also gets a procfs tree beside the sysfs ones
+(`../procfs/NAME/meminfo`). Run it from anywhere after changing a machine
 below; the trees are committed so tests need no Python.
 """
 
@@ -85,6 +87,20 @@ MACHINES = {
         distances=[[10, 21], [21, 10]],
         offline={12, 23, 28},
     ),
+    # A host tuned for pinned guests: two sockets of 8 cores with HT, every
+    # CPU but the first core of each socket isolated and tickless, 1 GiB
+    # pages reserved on both nodes (fewer free on node 1), a NIC on each
+    # node (an SR-IOV VF on node 1) and a device the firmware gives no node.
+    "tuned": dict(
+        nodes=[
+            node(0, ht_cores(0, 8, 16), 64, 40, {HUGE_2M: (1024, 1024), HUGE_1G: (8, 6)}),
+            node(1, ht_cores(8, 8, 16), 64, 44, {HUGE_2M: (512, 100), HUGE_1G: (8, 2)}),
+        ],
+        distances=[[10, 21], [21, 10]],
+        isolated=set(range(1, 8)) | set(range(9, 16)) | set(range(17, 24)) | set(range(25, 32)),
+        pci={"0000:3b:00.0": 0, "0000:af:00.0": 1, "0000:af:02.1": 1, "0000:00:1f.6": -1},
+        hugepagesize=HUGE_2M,
+    ),
 }
 
 
@@ -149,6 +165,22 @@ def generate(root, machine):
     write(node_dir / "has_cpu", cpulist(n for n in ids if nodes[n]["cores"]))
     write(node_dir / "has_memory", cpulist(n for n in ids if nodes[n]["total"]))
     write(node_dir / "has_normal_memory", cpulist(n for n in ids if nodes[n]["total"]))
+    if "isolated" in machine:
+        write(cpu_dir / "isolated", cpulist(machine["isolated"]))
+        write(cpu_dir / "nohz_full", cpulist(machine["isolated"]))
+    for address, numa_node in machine.get("pci", {}).items():
+        write(root / "bus/pci/devices" / address / "numa_node", str(numa_node))
+
+
+def generate_procfs(root, machine):
+    total = sum(nd["total"] for nd in machine["nodes"])
+    free = sum(nd["free"] for nd in machine["nodes"])
+    write(root / "meminfo", "\n".join([
+        f"MemTotal:       {total} kB",
+        f"MemFree:        {free} kB",
+        f"MemAvailable:   {free} kB",
+        f"Hugepagesize:       {machine['hugepagesize']} kB",
+    ]))
 
 
 def main():
@@ -157,6 +189,10 @@ def main():
         root = here / name
         shutil.rmtree(root, ignore_errors=True)
         generate(root, machine)
+        if "hugepagesize" in machine:
+            procfs = here.parent / "procfs" / name
+            shutil.rmtree(procfs, ignore_errors=True)
+            generate_procfs(procfs, machine)
 
 
 if __name__ == "__main__":

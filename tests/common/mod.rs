@@ -7,6 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use similar::TextDiff;
+use vdsm_hook_largeguest::host::topology::HostLimits;
 use vdsm_hook_largeguest::properties::{split_pair, Request};
 use vdsm_hook_largeguest::rewrite::{self, Outcome, Refusal};
 
@@ -191,7 +192,139 @@ pub const CASES: &[Case] = &[
     case("large-384", "guestnuma-four", "guestnuma=4"),
     case("large-384", "guestnuma-same", "guestnuma=8"),
     case("large-384", "refused-uneven-split", "guestnuma=5"),
+    case("engine-4.4", "emulatorpin", "emulatorpin=0-1"),
+    case(
+        "engine-4.4",
+        "all-pins",
+        "cputune=0-15#2-17 emulatorpin=0-1",
+    ),
+    case("minidom-3.x", "all-pins", "cputune=0-3#2-5 emulatorpin=0-1"),
+    case("dumpxml-shares", "replace-emulatorpin", "emulatorpin=6-7"),
+    case("hugepages-cells", "guestnuma-even", "guestnuma=2"),
+    case(
+        "hugepages-cells",
+        "host-nodes",
+        "guestnuma=0-3#4G#0,4-7#4G#1",
+    ),
+    case("hugepages-cells", "same-count", "guestnuma=4"),
+    case(
+        "hugepages-cells",
+        "refused-not-whole-pages",
+        "guestnuma=0-3#3584M,4-7#4608M",
+    ),
+    case(
+        "hugepages-split",
+        "same-count",
+        "guestnuma=0-1#2G,2-3#2G,4-5#2G,6-7#2G",
+    ),
+    case("hugepages-split", "more-cells", "guestnuma=8"),
+    case("hugepages-split", "refused-lost-cells", "guestnuma=2"),
+    case(
+        "hugepages-split",
+        "refused-not-whole-pages",
+        "guestnuma=0-1#1536M,2-3#2560M,4-5#2G,6-7#2G",
+    ),
+    case("iothreads", "emulatorpin", "emulatorpin=0-1"),
+    case("iothreads", "iothreadpin", "iothreadpin=1#0_5#1"),
+    case(
+        "iothreads",
+        "all-pins",
+        "cputune=0-3#2-5 emulatorpin=0 iothreadpin=1#1,5#1",
+    ),
+    case("iothreads", "refused-unknown-iothread", "iothreadpin=2#0"),
+    case("hostdev", "cputune", "cputune=0-3#1-3"),
+    case("hostdev", "numatune", "numatune=strict#0-1"),
+    case(
+        "hostdev",
+        "refused-no-iothreads",
+        "emulatorpin=0 iothreadpin=1#0",
+    ),
 ];
+
+/// Cases run against a fake host (`testdata/sysfs/TREE`, and
+/// `testdata/procfs/TREE` where there is one): huge pages per node, PCI
+/// devices, isolated CPUs.
+pub struct HostCase {
+    pub tree: &'static str,
+    pub case: Case,
+}
+
+const fn on(tree: &'static str, case: Case) -> HostCase {
+    HostCase { tree, case }
+}
+
+pub const HOST_CASES: &[HostCase] = &[
+    on(
+        "tuned",
+        case(
+            "hugepages-cells",
+            "tuned-refused-pool-shared",
+            "guestnuma=2",
+        ),
+    ),
+    on(
+        "tuned",
+        case(
+            "hugepages-cells",
+            "tuned-refused-node-short",
+            "guestnuma=0-3#4G#0,4-7#4G#1",
+        ),
+    ),
+    on(
+        "tuned",
+        case(
+            "hugepages-cells",
+            "tuned-fits",
+            "guestnuma=0-3#6G#0,4-7#2G#1",
+        ),
+    ),
+    on(
+        "tuned",
+        case("hostdev", "tuned-device-warning", "cputune=0-3#1-3"),
+    ),
+    on(
+        "tuned",
+        case(
+            "hostdev",
+            "tuned-refused-device-required",
+            "cputune=0-3#1-3 pci_numa_affinity=required",
+        ),
+    ),
+    on(
+        "tuned",
+        case(
+            "hostdev",
+            "tuned-device-near",
+            "numatune=strict#0-1 pci_numa_affinity=required",
+        ),
+    ),
+    on(
+        "tuned",
+        case(
+            "iothreads",
+            "tuned-thread-warnings",
+            "emulatorpin=2 iothreadpin=1#1",
+        ),
+    ),
+    on(
+        "tuned",
+        case(
+            "iothreads",
+            "tuned-housekeeping",
+            "cputune=0-3#2-5 emulatorpin=0 iothreadpin=1#16_5#8",
+        ),
+    ),
+];
+
+/// The host a fake tree describes, as the hook would read it.
+pub fn fake_host(tree: &str) -> HostLimits {
+    let testdata = manifest_dir().join("testdata");
+    let mut host = HostLimits::read(&testdata.join("sysfs").join(tree)).expect("a fake tree");
+    if let Some(files) = host.files.as_mut() {
+        files.procfs = testdata.join("procfs").join(tree);
+    }
+    host
+}
 
 pub fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -247,6 +380,10 @@ pub fn request(properties: &str) -> Request {
 
 pub fn run(text: &str, properties: &str) -> Result<Outcome, Refusal> {
     rewrite::rewrite(text, &request(properties), None)
+}
+
+pub fn run_on(text: &str, properties: &str, host: &HostLimits) -> Result<Outcome, Refusal> {
+    rewrite::rewrite(text, &request(properties), Some(host))
 }
 
 /// A property set that suits any domain: every vCPU pinned, memory

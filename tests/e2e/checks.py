@@ -46,6 +46,10 @@ class Expect:
     shares: int | None = None
     # (node, MiB) of each DIMM
     dimms: list = field(default_factory=list)
+    # host CPUs of the emulator threads
+    emulatorpin: set | None = None
+    # I/O thread id -> host CPUs
+    iothreadpins: dict | None = None
 
 
 def fmt_set(cpus):
@@ -157,6 +161,39 @@ def check_dimms(guest, dimms):
     return [Result(f"DIMMs (node, MiB) {sorted(dimms)}", got == sorted(dimms), f"QEMU has {got}")]
 
 
+def check_emulatorpin(guest, cpus):
+    """libvirt's view, then the kernel's affinity of QEMU's main thread."""
+    got = g.libvirt_emulatorpin(guest)
+    results = [Result(f"emulatorpin {fmt_set(cpus)}", got == cpus,
+                      f"virsh emulatorpin says {fmt_set(got or set())}")]
+    pid = guest.pid()
+    got = g.kernel_affinity(pid)
+    results.append(Result(f"taskset emulator (pid {pid})", got == cpus,
+                          f"kernel affinity {fmt_set(got)}, want {fmt_set(cpus)}"))
+    return results
+
+
+def check_iothreadpins(guest, pins):
+    """`virsh iothreadinfo`, then each I/O thread's kernel affinity by its QMP thread id."""
+    results = []
+    live = g.libvirt_iothreads(guest)
+    for iothread, cpus in sorted(pins.items()):
+        got = live.get(iothread)
+        results.append(Result(f"iothreadinfo {iothread}->{fmt_set(cpus)}", got == cpus,
+                              f"virsh iothreadinfo says {fmt_set(got or set())}"))
+    threads = g.iothread_threads(guest)
+    for iothread, cpus in sorted(pins.items()):
+        tid = threads.get(iothread)
+        if tid is None:
+            results.append(Result(f"I/O thread {iothread} in query-iothreads", False,
+                                  f"QEMU lists {sorted(threads)}"))
+            continue
+        got = g.kernel_affinity(tid)
+        results.append(Result(f"taskset I/O thread {iothread} (tid {tid})", got == cpus,
+                              f"kernel affinity {fmt_set(got)}, want {fmt_set(cpus)}"))
+    return results
+
+
 def check_guest(guest, expect):
     results = []
     if expect.cells is not None:
@@ -173,6 +210,10 @@ def check_guest(guest, expect):
         results += check_shares(guest, expect.shares)
     if expect.dimms:
         results += check_dimms(guest, expect.dimms)
+    if expect.emulatorpin is not None:
+        results += check_emulatorpin(guest, expect.emulatorpin)
+    if expect.iothreadpins is not None:
+        results += check_iothreadpins(guest, expect.iothreadpins)
     if expect.hotplug_to is not None:
         guest.set_vcpus(expect.hotplug_to)
         results += check_cells(guest, expect.cells_hotplugged, "after hotplug, info numa")

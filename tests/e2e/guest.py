@@ -5,6 +5,7 @@ live state, the kernel's view of the QEMU process. None of it re-reads the XML
 that was defined, so a setting libvirt dropped or QEMU ignored shows up.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -133,6 +134,36 @@ def libvirt_pins(guest):
         if m:
             pins[int(m.group(1))] = parse_cpulist(m.group(2))
     return pins
+
+
+def libvirt_emulatorpin(guest):
+    """`virsh emulatorpin`: the emulator threads' host CPUs, as libvirt reports them live."""
+    for line in virsh("emulatorpin", guest.name).splitlines():
+        m = re.match(r"\s*\*:\s*([0-9,\-]+)\s*$", line)
+        if m:
+            return parse_cpulist(m.group(1))
+    return None
+
+
+def libvirt_iothreads(guest):
+    """`virsh iothreadinfo`: {I/O thread id: host CPUs}."""
+    pins = {}
+    for line in virsh("iothreadinfo", guest.name).splitlines():
+        m = re.match(r"\s*(\d+)\s+([0-9,\-]+)\s*$", line)
+        if m:
+            pins[int(m.group(1))] = parse_cpulist(m.group(2))
+    return pins
+
+
+def iothread_threads(guest):
+    """QEMU's `query-iothreads`: {I/O thread id: host thread id}; libvirt names them iothreadN."""
+    reply = json.loads(virsh("qemu-monitor-command", guest.name, '{"execute":"query-iothreads"}'))
+    threads = {}
+    for thread in reply.get("return", []):
+        m = re.match(r"iothread(\d+)$", thread.get("id", ""))
+        if m:
+            threads[int(m.group(1))] = thread["thread-id"]
+    return threads
 
 
 def kernel_affinity(tid):

@@ -2,6 +2,7 @@
 # End-to-end tests: the hook's output started as real libvirt + QEMU guests.
 #
 # usage: tests/e2e/run.sh [--direct] [SCENARIO...]   (arguments go to scenarios.py)
+#        tests/e2e/run.sh verify [--record DIR]      (verify.py alone)
 #
 # Needs root: it installs libvirt and QEMU if missing, starts virtlogd and
 # libvirtd unless they already run, and writes KSM settings in sysfs (put back
@@ -159,7 +160,19 @@ main() {
     allow_ksm_switch "$work/stage/usr/libexec/vdsm-hook-largeguest/vdsm-hook-largeguest"
 
     start_libvirt
-    python3 "$repo/tests/e2e/scenarios.py" --stage "$work/stage" "$@"
+    if [ "${1:-}" = verify ]; then
+        shift
+        python3 "$repo/tests/e2e/verify.py" --stage "$work/stage" "$@"
+        return
+    fi
+    local status=0
+    python3 "$repo/tests/e2e/qemu_define.py" --stage "$work/stage" || status=1
+    python3 "$repo/tests/e2e/scenarios.py" --stage "$work/stage" "$@" || status=1
+    # verify reads guests back; run with every scenario, or alone: run.sh verify [--record DIR]
+    if [ $# -eq 0 ]; then
+        python3 "$repo/tests/e2e/verify.py" --stage "$work/stage" || status=1
+    fi
+    return $status
 }
 
 main "$@"

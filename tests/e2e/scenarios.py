@@ -99,7 +99,16 @@ SCENARIOS = [
     Scenario("policy-none-numatune", "two-vcpus", {"numatune": "strict#0"},
              Expect(pins={0: {0}, 1: {0}}, numatune=("strict", "0")), policy="none",
              shared_pool="0", notes=["VDSM's step moves both vCPUs to the shared pool"]),
+    Scenario("emulator-iothreads", "iothreads",
+             {"cputune": "0#0", "emulatorpin": "1", "iothreadpin": "1#0_2#1"},
+             Expect(pins={0: {0}}, emulatorpin={1}, iothreadpins={1: {0}, 2: {1}}),
+             notes=["emulator on CPU 1 beside vCPU 0; I/O thread 1 shares CPU 0 with it "
+                    "(the hook warns, the start goes on)"]),
+    Scenario("guestnuma-topology", "two-vcpus", {"guestnuma": "2", "emulatorpin": "0-1"},
+             Expect(cells={0: ({0}, 512), 1: ({1}, 512)}, emulatorpin={0, 1}),
+             notes=["<topology sockets='2' cores='1' threads='1'>: one socket per cell"]),
     Scenario("refused-value", "two-vcpus", {"numatune": "sometimes#0"}, kind="refused"),
+    Scenario("refused-iothread", "iothreads", {"iothreadpin": "0#0"}, kind="refused"),
     Scenario("ksm-flip", "ksm", {}, kind="ksm"),
 ]
 

@@ -62,6 +62,22 @@ public class RegexDepth {
                 + join("_1#", ",", n, i -> String.valueOf(2 * i + 1))),
         new Shape("cputune", "range pins joined by , (0-1#0-1,2-3#2-3,...)",
             n -> join("", ",", n, i -> (2 * i) + "-" + (2 * i + 1) + "#" + (2 * i) + "-" + (2 * i + 1))),
+        new Shape("cputune", "one-to-one entries joined by , (0@0,1@1,...)",
+            n -> join("", ",", n, i -> i + "@" + i)),
+        new Shape("cputune", "one-to-one entries joined by _ (0@0_1@1_...)",
+            n -> join("", "_", n, i -> i + "@" + i)),
+        new Shape("cputune", "# and @ entries in turn by , (0#0,1@1,2#2,...)",
+            n -> join("", ",", n, i -> i + (i % 2 == 0 ? "#" : "@") + i)),
+        new Shape("cputune", "one @ entry, many sets (0-N@0:1:2:...)",
+            n -> join("0-" + Math.max(n - 1, 0) + "@", ":", n, i -> String.valueOf(i))),
+        new Shape("cputune", "one @ entry, many terms by , (0-N@0,1,2,...)",
+            n -> join("0-" + Math.max(n - 1, 0) + "@", ",", n, i -> String.valueOf(i))),
+        new Shape("emulatorpin", "many CPU terms (0,2,4,...)",
+            n -> join("", ",", n, i -> String.valueOf(2 * i))),
+        new Shape("iothreadpin", "thread#cpu joined by _ (1#0_2#1_...)",
+            n -> join("", "_", n, i -> (i + 1) + "#" + i)),
+        new Shape("iothreadpin", "thread#cpu joined by , (1#0,2#1,...)",
+            n -> join("", ",", n, i -> (i + 1) + "#" + i)),
         new Shape("numatune", "many node terms (strict#0,2,4,...)",
             n -> join("strict#", ",", n, i -> String.valueOf(2 * i))),
         new Shape("numatune", "many exclusions (interleave#0-16383,^1,^3,...)",
@@ -185,9 +201,11 @@ public class RegexDepth {
     /** The characters a property's values are made of, plus one stranger. */
     static String alphabet(String property) {
         return switch (property) {
-            case "cputune" -> "01#,_^-x";
+            case "cputune" -> "01#@:,_^-";
             case "numatune" -> "01#,^-sa";
             case "guestnuma" -> "01#,_^-G";
+            case "emulatorpin" -> "01,^-";
+            case "iothreadpin" -> "01#,_^-";
             default -> "01tf";
         };
     }
@@ -195,6 +213,7 @@ public class RegexDepth {
     /** Valid-looking pieces, so that long random strings are mostly near-misses. */
     static final String[] TOKENS = {
         "0", "1", "12", "0-3", "^2", "#", ",", "_", "-", "G", "4G", "MiB", "strict#", "auto", "#0", ",1#", "_2#",
+        "@", ":", "@0", ",1@", ":2", "0-1@",
     };
 
     static int agree(Path fileA, Path fileB) throws IOException {

@@ -1,15 +1,22 @@
 #!/bin/bash
-# Builds the RPM from this checkout and checks what it ships and how it
-# installs: the file list, modes and requirements, the sudoers drop-in, the
-# man page, the Ansible playbook, the installed before_vm_start folder run as
-# VDSM runs it, and the engine-config regexes. Needs root (rpm --root).
+# Builds the source RPM and the binary RPM with the README's one command,
+# rebuilds the source RPM with the network cut off as mock, COPR or Koji
+# would, and checks what the packages hold and how the binary RPM installs:
+# the sources and BuildRequires, the file list, modes, requirements and
+# licenses, the static executable (in an empty root and through sudo), the
+# sudoers drop-in, the man page, the Ansible playbook, the installed
+# before_vm_start folder run as VDSM runs it, and the engine-config regexes.
+# Needs root (rpm --root, unshare -n, chroot, a sudoers rule).
 # Ends with "N passed, N failed" and exits non-zero when anything failed.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 here="$repo/tests/rpm"
+name=vdsm-hook-largeguest
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# A sudoers rule of the sudo check below, removed whatever happens.
+sudo_rule=/etc/sudoers.d/zz_largeguest_rpm_test_$$
+trap 'rm -f "$sudo_rule"; rm -rf "$work"' EXIT
 # tests/vdsm-runner runs the installed hooks as user vdsm, who must reach them.
 chmod 755 "$work"
 
@@ -27,21 +34,89 @@ finish() {
     exit
 }
 
-[ "$(id -u)" -eq 0 ] || { fail "run as root: installing into a scratch root with rpm --root needs it"; finish; }
+[ "$(id -u)" -eq 0 ] || { fail "run as root: rpm --root, unshare -n and chroot need it"; finish; }
 "$repo/packaging/install-deps.sh" rpmbuild:rpm-build:rpm visudo:sudo:sudo \
-    ansible-playbook:ansible-core:ansible-core groff:groff-base:groff-base python3:python3:python3 ||
+    ansible-playbook:ansible-core:ansible-core groff:groff-base:groff-base python3:python3:python3 \
+    cpio:cpio:cpio unshare:util-linux:util-linux setpriv:util-linux:util-linux readelf:binutils:binutils ||
     { fail "install the test's tools"; finish; }
 
-if ! rpm_path=$("$repo/packaging/build-rpm.sh" 2>"$work/build.log" | tail -n 1) || [ ! -f "$rpm_path" ]; then
-    fail "packaging/build-rpm.sh builds the RPM"; tail -n 30 "$work/build.log" | sed 's/^/    /'
+package_field() { sed -n "/^\[package\]/,/^\[/s/^$1 *= *\"\([^\"]*\)\".*/\1/p" "$repo/Cargo.toml"; }
+version=$(package_field version)
+rpm_version=${version//-/\~}
+rust_version=$(package_field rust-version)
+arch=$(rpm --eval '%{_arch}')
+dist=$(rpm --eval '%{?dist}')
+
+# The README's one build command: the source RPM, then the binary RPM.
+if ! "$repo/packaging/build-rpm.sh" >"$work/built" 2>"$work/build.log"; then
+    fail "packaging/build-rpm.sh builds the source and binary RPMs"; tail -n 30 "$work/build.log" | sed 's/^/    /'
     finish
 fi
-pass "packaging/build-rpm.sh builds $(basename "$rpm_path")"
+srpm=$(sed -n 1p "$work/built")
+built_rpm=$(sed -n 2p "$work/built")
+check "packaging/build-rpm.sh prints the source RPM's path, then the binary RPM's" \
+    bash -c 'test "$(wc -l <"$1")" -eq 2 && test -f "$2" && test -f "$3"' _ "$work/built" "$srpm" "$built_rpm"
+check "the source RPM is named after Cargo.toml's version, with the build host's dist tag" \
+    test "$(basename "$srpm")" = "$name-$rpm_version-1$dist.src.rpm"
+check "the binary RPM is named after Cargo.toml's version" \
+    test "$(basename "$built_rpm")" = "$name-$rpm_version-1$dist.$arch.rpm"
 
-version=$(sed -n '/^\[package\]/,/^\[/s/^version *= *"\([^"]*\)".*/\1/p' "$repo/Cargo.toml")
-arch=$(rpm --eval '%{_arch}')
-check "the RPM is named after Cargo.toml's version" \
-    test "$(basename "$rpm_path")" = "vdsm-hook-largeguest-${version//-/\~}-1.$arch.rpm"
+# The source RPM: the spec and two tarballs, nothing built beforehand.
+mkdir -p "$work/srpm"
+(cd "$work/srpm" && rpm2cpio "$srpm" | cpio -idm --quiet)
+check "the source RPM holds the spec, the project's tarball and the vendored crates, nothing else" \
+    diff -u <(printf '%s\n' "$name-$rpm_version.tar.gz" "$name-$rpm_version-vendor.tar.xz" "$name.spec" | LC_ALL=C sort) \
+    <(LC_ALL=C ls "$work/srpm")
+spec="$work/srpm/$name.spec"
+check "Source0 is the project's tarball, Source1 the vendored crates" \
+    grep -Pzq '\nSource0: +%\{name\}-%\{version\}\.tar\.gz\nSource1: +%\{name\}-%\{version\}-vendor\.tar\.xz\n' "$spec"
+check "Release carries %{?dist}" grep -Eq '^Release: +[0-9]+%\{\?dist\}$' "$spec"
+# The spec with its macros expanded; each cargo command appears once, in
+# %build or %check (rpmspec -P does not print every section's name).
+rpmspec -P "$spec" >"$work/parsed"
+check "%build runs cargo build --release --offline --frozen" \
+    grep -Eq '^cargo build --release --offline --frozen ' "$work/parsed"
+check "%check runs the unit tests offline" \
+    grep -Eq '^cargo test --release --offline --frozen .*--lib --bins$' "$work/parsed"
+check "the default build links glibc statically, for the executable's crates only (--target)" \
+    bash -c 'grep -Eq "^export .*RUSTFLAGS=\".*-C target-feature=\+crt-static\"$" "$1" &&
+        grep -Eq "^cargo build .*--target " "$1"' _ "$work/parsed"
+check "--without static builds a dynamic executable" \
+    bash -c '! rpmspec -P --without static "$1" | grep -F crt-static' _ "$spec"
+rpm -qp --requires "$srpm" >"$work/buildrequires"
+for needed in "cargo >= $rust_version" "rust >= $rust_version" gcc glibc-static; do
+    check "the source RPM BuildRequires $needed" grep -qx "$needed" "$work/buildrequires"
+done
+check "on RHEL and its rebuilds the source RPM BuildRequires rust-toolset >= $rust_version" \
+    grep -qx "rust-toolset >= $rust_version" <(rpmspec -q --buildrequires --define 'rhel 8' "$spec")
+check "--without static needs no glibc-static" \
+    bash -c '! rpmspec -q --buildrequires --without static "$1" | grep -qx glibc-static' _ "$spec"
+mkdir -p "$work/tarball"
+tar -C "$work/tarball" -xzf "$work/srpm/$name-$rpm_version.tar.gz"
+check "the project's tarball holds the checkout's Cargo.toml, Cargo.lock and src/" bash -c '
+    cmp "$1/Cargo.toml" "$2/Cargo.toml" && cmp "$1/Cargo.lock" "$2/Cargo.lock" && diff -r "$1/src" "$2/src"' \
+    _ "$repo" "$work/tarball/$name-$rpm_version"
+awk -F'"' '/^\[\[package\]\]/ { n = v = "" } /^name = / { n = $2 } /^version = / { v = $2 }
+    /^source = "registry/ { print n "-" v }' "$repo/Cargo.lock" | sort >"$work/locked"
+tar -tJf "$work/srpm/$name-$rpm_version-vendor.tar.xz" | awk -F/ 'NF > 2 { print $2 }' | sort -u >"$work/vendored"
+check "the vendored crates are exactly Cargo.lock's" diff -u "$work/locked" "$work/vendored"
+
+# Rebuilt as a builder does, with no network: unshare -n leaves only the
+# loopback interface, and cargo cannot reach a registry.
+check "unshare -n leaves only the loopback interface" \
+    bash -c "unshare -n cat /proc/net/dev | awk 'NR > 2 { print \$1 }' | grep -vx 'lo:' | (! grep .)"
+if unshare -n rpmbuild --rebuild --nodeps --define "_topdir $work/offline" "$srpm" >"$work/offline.log" 2>&1; then
+    pass "the source RPM rebuilds with the network cut off"
+else
+    fail "the source RPM rebuilds with the network cut off"; tail -n 30 "$work/offline.log" | sed 's/^/    /'
+    finish
+fi
+rpm_path="$work/offline/RPMS/$arch/$(basename "$built_rpm")"
+check "the offline rebuild writes $(basename "$rpm_path")" test -f "$rpm_path"
+check "its %check ran the unit tests and they passed" bash -c '
+    grep -Eq "^test result: ok\. [1-9][0-9]* passed" "$1" && ! grep -q "^test result: FAILED" "$1"' _ "$work/offline.log"
+check "it packages the same files as packaging/build-rpm.sh's RPM" \
+    diff -u <(rpm -qlp "$built_rpm") <(rpm -qlp "$rpm_path")
 
 # The file list, and each file's mode, owner and link target.
 grep -v '^#' "$here/expected-files" >"$work/expected"
@@ -55,6 +130,10 @@ check "rpm --qf shows the expected modes (0440 sudoers, 0755 executable) and lin
 rpm -qp --requires "$rpm_path" >"$work/requires"
 check "the RPM requires vdsm" grep -qx 'vdsm' "$work/requires"
 check "the RPM requires sudo" grep -qx 'sudo' "$work/requires"
+check "the RPM needs no glibc newer than EL8's 2.28" \
+    bash -c '! grep -E "GLIBC_2\.(29|[3-9][0-9])|GLIBC_[3-9]" "$1"' _ "$work/requires"
+check "the RPM requires no shared library at all (static executable)" \
+    bash -c '! grep -F ".so" "$1"' _ "$work/requires"
 check "the RPM owns no VDSM hook folder" \
     bash -c "! rpm -qlp '$rpm_path' | grep -Ex '/usr/libexec/vdsm(/hooks(/[^/]+)?)?'"
 check "every entry of hooks/ is packaged" bash -c "cd '$repo/hooks' && for e in */*; do
@@ -82,6 +161,41 @@ check "every installed entry resolves to the 0755 executable inside the root" ba
 check "vdsm-hook-largeguest on PATH reaches the executable and reports Cargo.toml's version" \
     bash -c "'$root/usr/bin/vdsm-hook-largeguest' --version | grep -qx 'vdsm-hook-largeguest $version'"
 
+# The bundled crates and the licenses, against what the build itself listed.
+licenses="$root/usr/share/licenses/$name"
+rpm -qp --provides "$rpm_path" | sed -n 's/^bundled(crate(\(.*\))) = \(.*\)$/\1 v\2/p' | tr '~' '-' |
+    LC_ALL=C sort >"$work/bundled"
+check "the RPM provides bundled(crate(...)) for exactly the crates of its cargo-vendor.txt" \
+    diff -u <(LC_ALL=C sort "$licenses/cargo-vendor.txt") "$work/bundled"
+license=$(rpm -qp --qf '%{LICENSE}' "$rpm_path")
+check "the License tag names every license of LICENSE.dependencies, and glibc's" bash -c '
+    license=" $1 "
+    case $license in *" AND LGPL-2.1-or-later "*) ;; *) echo "no LGPL-2.1-or-later for libc.a in: $1"; exit 1 ;; esac
+    test -s "$2" || { echo "LICENSE.dependencies is empty"; exit 1; }
+    cut -d: -f1 "$2" | sort -u | while read -r expr; do
+        case $license in *" $expr "*|*"($expr)"*) ;; *) echo "missing: $expr"; exit 1 ;; esac
+    done' _ "$license" "$licenses/LICENSE.dependencies"
+
+# The static executable: no program interpreter, so no glibc of the host's
+# is asked for; it runs in a root holding nothing else, and through sudo from
+# an unprivileged user (as the KSM entry runs its switch).
+check "the executable has no program interpreter (statically linked)" \
+    bash -c '! readelf -lW "$1" | grep -F "program interpreter"' _ "$exe"
+mkdir -p "$work/bare"
+cp "$exe" "$work/bare/"
+check "the executable runs in an empty root, with no library at all" \
+    bash -c 'chroot "$1" /vdsm-hook-largeguest --version | grep -qx "vdsm-hook-largeguest $2"' _ "$work/bare" "$version"
+echo "nobody ALL = (root) NOPASSWD: $exe --version" >"$work/sudo-rule"
+chmod 0440 "$work/sudo-rule"
+if visudo -cqf "$work/sudo-rule" && cp -p "$work/sudo-rule" "$sudo_rule"; then
+    check "the executable runs as root through sudo, called by an unprivileged user" bash -c '
+        setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- sudo -n "$1" --version |
+            grep -qx "vdsm-hook-largeguest $2"' _ "$exe" "$version"
+    rm -f "$sudo_rule"
+else
+    fail "a sudoers rule for the sudo check installs"
+fi
+
 # The man page renders without warnings and covers every command and entry.
 man_src="$repo/packaging/vdsm-hook-largeguest.8"
 # Rendered on one line, so that a wrapped line does not hide a phrase.
@@ -107,6 +221,31 @@ done
 check "the Ansible playbook passes ansible-playbook --syntax-check" \
     ansible-playbook --syntax-check -i "$repo/packaging/ansible/inventory.example" \
     "$repo/packaging/ansible/install-largeguest.yml"
+# Which RPM the playbook gives a host: its tasks tagged "select" run against
+# this machine, with the facts of the host played overridden.
+# playbook_choice MAJOR ARCH RPM...: prints the chosen file name, or "refused".
+playbook_choice() {
+    local major=$1 arch=$2; shift 2
+    python3 -c 'import json, sys; print(json.dumps({"largeguest_hosts": "localhost",
+        "ansible_os_family": "RedHat", "ansible_distribution": "CentOS",
+        "ansible_distribution_major_version": sys.argv[1], "ansible_architecture": sys.argv[2],
+        "largeguest_rpm": sys.argv[3:]}))' "$major" "$arch" "$@" >"$work/choice.json"
+    if ansible-playbook -i localhost, -c local --tags select -e "@$work/choice.json" \
+        "$repo/packaging/ansible/install-largeguest.yml" >"$work/choice.log" 2>&1; then
+        sed -n 's/.*"largeguest: localhost gets \([^"]*\)".*/\1/p' "$work/choice.log"
+    else
+        echo refused
+    fi
+}
+r=vdsm-hook-largeguest-0.1.0-1
+check "the playbook gives an EL8 host the RPM without dist tag" \
+    test "$(playbook_choice 8 x86_64 "a/$r.el9.x86_64.rpm" "b/$r.x86_64.rpm")" = "$r.x86_64.rpm"
+check "the playbook gives an EL9 host its release's RPM before the untagged one" \
+    test "$(playbook_choice 9 x86_64 "a/$r.el8.x86_64.rpm" "b/$r.x86_64.rpm" "c/$r.el9_4.x86_64.rpm")" = "$r.el9_4.x86_64.rpm"
+check "the playbook refuses a host no RPM's architecture fits" \
+    test "$(playbook_choice 9 aarch64 "a/$r.el9.x86_64.rpm" "b/$r.x86_64.rpm")" = refused
+check "the playbook refuses a source RPM" \
+    test "$(playbook_choice 9 x86_64 "a/$r.src.rpm")" = refused
 
 # The installed before_vm_start folder, run as VDSM runs it, gives what
 # `apply --dry-run` gives on the document VDSM hands the hooks (ElementTree's

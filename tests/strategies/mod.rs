@@ -44,15 +44,37 @@ fn separator() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![",", "_"])
 }
 
-pub fn cputune() -> BoxedStrategy<String> {
-    (prop::collection::vec((range(), set()), 1..5), separator())
-        .prop_map(|(entries, separator)| {
-            let entries: Vec<String> = entries
-                .into_iter()
-                .map(|(vcpus, cpus)| format!("{vcpus}#{cpus}"))
-                .collect();
-            entries.join(separator)
+/// A cputune entry: `VCPUS#CPUSET`, or `VCPUS@SET:SET...` with sets
+/// that rarely fit the range, or one that does.
+fn cputune_entry() -> BoxedStrategy<String> {
+    let sets = prop::collection::vec(set(), 1..4).prop_map(|sets| sets.join(":"));
+    prop_oneof![
+        4 => (range(), set()).prop_map(|(vcpus, cpus)| format!("{vcpus}#{cpus}")),
+        1 => (range(), sets).prop_map(|(vcpus, sets)| format!("{vcpus}@{sets}")),
+        2 => one_to_one_entry(),
+    ]
+    .boxed()
+}
+
+/// `A-B@SET:SET...` with T sets of S ids each and T*S vCPUs: one to one.
+fn one_to_one_entry() -> BoxedStrategy<String> {
+    let shape = (0u32..24, 1usize..4, 1usize..6);
+    shape
+        .prop_flat_map(|(first, count, size)| {
+            let set = prop::collection::btree_set(0u32..40, size).prop_map(|ids| {
+                let ids: Vec<String> = ids.iter().map(u32::to_string).collect();
+                ids.join(",")
+            });
+            let last = first as usize + count * size - 1;
+            (Just(first), Just(last), prop::collection::vec(set, count))
         })
+        .prop_map(|(first, last, sets)| format!("{first}-{last}@{}", sets.join(":")))
+        .boxed()
+}
+
+pub fn cputune() -> BoxedStrategy<String> {
+    (prop::collection::vec(cputune_entry(), 1..5), separator())
+        .prop_map(|(entries, separator)| entries.join(separator))
         .boxed()
 }
 

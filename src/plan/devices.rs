@@ -1,0 +1,82 @@
+//! Device locality: a passthrough PCI device does its DMA into guest
+//! memory and raises its interrupts on the host node it sits on. When the
+//! memory is bound strict to other nodes, every transfer crosses the
+//! interconnect. `pci_numa_affinity` says whether that refuses the start
+//! (`required`) or is said and allowed (`preferred`, the default), as
+//! Nova's policy of the same name does.
+
+use crate::cpuset::NodeSet;
+use crate::domain::devices::pci_devices;
+use crate::domain::facts::Domain;
+use crate::grammar::affinity::PciNumaAffinity;
+use crate::host::files::KernelFiles;
+use crate::host::pci::numa_node;
+use crate::plan::binding::MemoryBinding;
+use crate::plan::error::FitError;
+use crate::plan::warning::Warning;
+
+/// `cells`: how many guest cells the VM will have.
+pub fn check(
+    domain: &Domain,
+    cells: usize,
+    binding: &MemoryBinding,
+    policy: PciNumaAffinity,
+    files: &KernelFiles,
+) -> Result<Vec<Warning>, FitError> {
+    let Some(nodes) = strict_nodes(cells, binding) else {
+        return Ok(Vec::new());
+    };
+    let mut warnings = Vec::new();
+    for device in pci_devices(domain.root) {
+        let address = device.address.to_string();
+        let node = match numa_node(&files.sysfs, &address) {
+            Ok(Some(node)) => node,
+            Ok(None) => continue,
+            Err(err) => {
+                warnings.push(Warning::CheckSkipped {
+                    check: "the device locality check",
+                    reason: err.to_string(),
+                });
+                continue;
+            }
+        };
+        if nodes.contains(node) {
+            continue;
+        }
+        let (element, nodes) = (device.element, nodes.clone());
+        match policy {
+            PciNumaAffinity::Required => {
+                return Err(FitError::DeviceOffNodes {
+                    element,
+                    address,
+                    node,
+                    nodes,
+                })
+            }
+            PciNumaAffinity::Preferred => warnings.push(Warning::DeviceOffNodes {
+                element,
+                address,
+                node,
+                nodes,
+            }),
+        }
+    }
+    Ok(warnings)
+}
+
+/// The host nodes all guest memory is bound to in strict mode; `None` when
+/// some of it may come from anywhere, where no device is far from it all.
+fn strict_nodes(cells: usize, binding: &MemoryBinding) -> Option<NodeSet> {
+    let pieces: Vec<Option<u32>> = match cells {
+        0 => vec![None],
+        n => (0..n as u32).map(Some).collect(),
+    };
+    let mut nodes = NodeSet::new();
+    for piece in pieces {
+        let bound = binding.of(piece)?.strict_nodes()?;
+        for &(lo, hi) in bound.ranges() {
+            nodes.insert_range(lo, hi);
+        }
+    }
+    Some(nodes)
+}
