@@ -2,4 +2,5 @@
 
 pub mod document;
 pub mod facts;
+pub mod scan;
 pub mod xml_edit;
