@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::domain::document::{self, DocumentError};
+use crate::domain::document::{self, DocumentError, Reduced};
 use crate::domain::facts::Domain;
 use crate::host::topology::HostLimits;
 use crate::plan::error::FitError;
@@ -78,10 +78,12 @@ pub fn rewrite(
     request: &Request,
     host: Option<&HostLimits>,
 ) -> Result<Outcome, Refusal> {
-    let outcome = edit(text, request, host)?;
+    let mut reduced = Reduced::default();
+    let outcome = edit(text, &mut reduced, request, host)?;
+    drop(reduced);
     // Never hand libvirt a broken document, whatever went wrong in the edit.
     // The edit's tree is gone by now, so the two trees never share memory.
-    if let Err(err) = document::parse(&outcome.text) {
+    if let Err(err) = document::parse_whole(&outcome.text) {
         return Err(DocumentError::NotWellFormed(format!(
             " after the edit ({err}); this is a bug"
         ))
@@ -90,8 +92,13 @@ pub fn rewrite(
     Ok(outcome)
 }
 
-fn edit(text: &str, request: &Request, host: Option<&HostLimits>) -> Result<Outcome, Refusal> {
-    let doc = document::parse(text)?;
+fn edit(
+    text: &str,
+    reduced: &mut Reduced,
+    request: &Request,
+    host: Option<&HostLimits>,
+) -> Result<Outcome, Refusal> {
+    let doc = document::parse(text, reduced)?;
     let domain = Domain::read(&doc)?;
     let plan = plan(&domain, request, host)?;
     let text = splice(&doc, text, &domain, &plan);

@@ -20,9 +20,25 @@ pub enum DocumentError {
     },
 }
 
-/// roxmltree refuses DTDs: libvirt never writes one, and it rules out
-/// external entities and entity bombs at once.
-pub fn parse(text: &str) -> Result<Document<'_>, DocumentError> {
+pub use crate::domain::locate::Reduced;
+
+/// The domain XML as a tree of the elements the hook reads (the list is in
+/// `locate`), found by a scan of the whole text and built by roxmltree from
+/// a copy with everything else blanked out, at the same byte offsets: the
+/// cost of a scan, not of a tree of every device. Any refusal is
+/// roxmltree's own, from a parse of the whole text, with its message.
+pub fn parse<'t>(text: &'t str, reduced: &'t mut Reduced) -> Result<Document<'t>, DocumentError> {
+    let located = reduced.reduce(text);
+    let reduced: &'t Reduced = reduced;
+    match located {
+        true => parse_whole(reduced.text()).or_else(|_| parse_whole(text)),
+        false => parse_whole(text),
+    }
+}
+
+/// roxmltree's tree of the whole text. DTDs are refused: libvirt never
+/// writes one, and it rules out external entities and entity bombs at once.
+pub fn parse_whole(text: &str) -> Result<Document<'_>, DocumentError> {
     let options = ParsingOptions {
         allow_dtd: false,
         ..ParsingOptions::default()
@@ -133,7 +149,9 @@ mod tests {
 
     #[test]
     fn a_control_character_in_the_document_is_escaped_in_the_message() {
-        let err = parse("<domain a=\u{1b}'1'/>").err().map(|e| e.to_string());
+        let err = parse_whole("<domain a=\u{1b}'1'/>")
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
             Some("the domain XML is not well-formed at line 1, column 11: expected a quote not '\\u{1b}'")
