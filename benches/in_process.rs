@@ -82,6 +82,8 @@ fn sizes() {
         let out = rewrite::rewrite(&text, &request, Some(&host))
             .expect("rewrite")
             .text;
+        let mut reduced = Reduced::default();
+        drop(document::parse(&text, &mut reduced).expect("parse"));
         let steps: [Step; 6] = [
             (
                 "properties",
@@ -122,8 +124,14 @@ fn sizes() {
                 }),
             ),
             (
-                "whole tree of the output",
-                Box::new(|| drop(black_box(document::parse_whole(black_box(&out))))),
+                "check of the output",
+                Box::new(|| {
+                    drop(black_box(document::check_edit(
+                        &text,
+                        black_box(&out),
+                        &reduced,
+                    )))
+                }),
             ),
         ];
         for (step, mut f) in steps {

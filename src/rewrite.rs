@@ -80,10 +80,10 @@ pub fn rewrite(
 ) -> Result<Outcome, Refusal> {
     let mut reduced = Reduced::default();
     let outcome = edit(text, &mut reduced, request, host)?;
-    drop(reduced);
     // Never hand libvirt a broken document, whatever went wrong in the edit.
-    // The edit's tree is gone by now, so the two trees never share memory.
-    if let Err(err) = document::parse_whole(&outcome.text) {
+    // The edit's tree is gone by now; what it did not touch was checked on
+    // the way in, so only what changed is scanned again.
+    if let Err(err) = document::check_edit(text, &outcome.text, &reduced) {
         return Err(DocumentError::NotWellFormed(format!(
             " after the edit ({err}); this is a bug"
         ))

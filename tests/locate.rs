@@ -1,6 +1,8 @@
 //! The tree of the elements the hook reads, built from the reduced text,
 //! against roxmltree's tree of the whole document: the same verdict and
-//! message, the same elements where the hook looks, the same edit.
+//! message, the same elements where the hook looks, the same edit; and the
+//! output check, which scans only what an edit changed, catches what a
+//! whole parse catches.
 
 mod common;
 #[allow(dead_code)]
@@ -119,6 +121,60 @@ fn a_refusal_says_what_a_whole_parse_says() {
         assert!(whole.is_err(), "{text}");
         assert_eq!(located, whole, "{text}");
     }
+}
+
+fn check(before: &str, after: &str) -> Result<(), String> {
+    let mut reduced = Reduced::default();
+    document::parse(before, &mut reduced).expect("a document");
+    document::check_edit(before, after, &reduced).map_err(|e| e.to_string())
+}
+
+/// The output check scans what changed in the context of the root; what
+/// it cannot place, it scans whole. Either way it refuses what roxmltree
+/// refuses, with roxmltree's message.
+#[test]
+fn the_output_check_catches_a_broken_edit() {
+    let before = "<domain xmlns:p='urn:p'>\n  <vcpu>2</vcpu>\n  <cputune/>\n  <os><type>hvm</type></os>\n</domain>\n";
+    let fine = [
+        before.replace(
+            "<cputune/>",
+            "<cputune><vcpupin vcpu='0' cpuset='1'/></cputune>",
+        ),
+        before.replace("<cputune/>", "<cputune><p:x/></cputune>"),
+        before.replace("  <cputune/>\n", ""),
+        before.replace("<vcpu>2</vcpu>", "<vcpu>2</vcpu><numatune/>"),
+        before.replace("<domain ", "<domain a='1' "),
+        before.to_string(),
+    ];
+    for after in &fine {
+        assert_eq!(check(before, after), Ok(()), "{after}");
+    }
+    let broken = [
+        before.replace("<cputune/>", "<cputune>"),
+        before.replace("<cputune/>", "<cputune><q:x/></cputune>"),
+        before.replace("<cputune/>", "<cputune a='1' a='2'/>"),
+        before.replace("<cputune/>", "</domain><cputune/>"),
+        before.replace("<cputune/>", "<cputune/>]]>"),
+        before.replace("<cputune/>", "<!-- a -- b -->"),
+        before.replace("<domain ", "<domain a='1' a='2' "),
+        before.replace("</domain>", "</domain><x/>"),
+        before.replace("<vcpu>2", "<vcpu>2&bad;"),
+    ];
+    for after in &broken {
+        let whole = parse_whole(after).map(drop).map_err(|e| e.to_string());
+        assert!(whole.is_err(), "{after}");
+        assert_eq!(check(before, after), whole, "{after}");
+    }
+}
+
+/// `]]` before the edit and `>` at its start make a `]]>` that neither
+/// half holds: the changed part starts after markup, never inside text.
+#[test]
+fn the_output_check_looks_across_the_edge_of_text() {
+    let before = "<domain><vcpu>2</vcpu>]]<cputune/></domain>";
+    let after = before.replace("<cputune/>", "><cputune/>");
+    assert!(parse_whole(&after).is_err());
+    assert!(check(before, &after).is_err());
 }
 
 /// New elements are written in the quote of the document's first

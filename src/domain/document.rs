@@ -4,6 +4,7 @@
 use roxmltree::{Document, Node, ParsingOptions};
 use thiserror::Error;
 
+use crate::domain::locate;
 use crate::wording::shorten;
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -65,6 +66,16 @@ pub fn parse_whole(text: &str) -> Result<Document<'_>, DocumentError> {
         };
         DocumentError::NotWellFormed(message)
     })
+}
+
+/// Whether `after`, the edit of `before`, is still a document, checked in
+/// a fraction of a parse: only what changed is scanned again. Refused with
+/// roxmltree's message for the whole of `after`.
+pub fn check_edit(before: &str, after: &str, reduced: &Reduced) -> Result<(), DocumentError> {
+    match locate::edit_is_well_formed(before, after, reduced.outline()) {
+        true => Ok(()),
+        false => parse_whole(after).map(drop),
+    }
 }
 
 /// roxmltree quotes the document as it is: an ESC or a backspace would reach

@@ -49,11 +49,13 @@ pub const KEPT: &[Kept] = &[
 /// The child of `<domain>` whose own children are sorted out one by one.
 pub(crate) const DEVICES: &str = "devices";
 
-/// The reduced text roxmltree parses. Owned by the caller of
-/// `document::parse`, since the tree borrows the text.
+/// The reduced text roxmltree parses, and what the output check needs to
+/// know of the document. Owned by the caller of `document::parse`, since
+/// the tree borrows the text.
 #[derive(Debug, Default)]
 pub struct Reduced {
     text: String,
+    outline: Option<Outline>,
 }
 
 impl Reduced {
@@ -62,20 +64,126 @@ impl Reduced {
     /// verdict and its message.
     pub fn reduce(&mut self, document: &str) -> bool {
         let mut locator = Locator::new(document);
-        match scan::document(document, &mut locator) {
-            Ok(summary) if summary.namespace_declarations <= NAMESPACE_LIMIT => {}
-            _ => return false,
+        let declarations = match scan::document(document, &mut locator) {
+            Ok(summary) => summary.namespace_declarations,
+            Err(_) => return false,
+        };
+        if declarations > NAMESPACE_LIMIT {
+            return false;
         }
         let Some(text) = blank(document, &locator.blanks) else {
             return false;
         };
         self.text = text;
+        self.outline = Some(Outline {
+            namespace_declarations: declarations,
+            ..locator.outline
+        });
         true
     }
 
     pub fn text(&self) -> &str {
         &self.text
     }
+
+    /// What the output check needs to know of the document, if the scan
+    /// accepted it.
+    pub fn outline(&self) -> Option<&Outline> {
+        self.outline.as_ref()
+    }
+}
+
+/// Where the scan of a document can resume between the children of its
+/// root: between two children the only state is the root's start tag.
+#[derive(Debug, Clone, Default)]
+pub struct Outline {
+    root_tag: Range<usize>,
+    /// Right after the root's start tag and after each child element.
+    after_markup: Vec<usize>,
+    /// Each child element's start, and the root's end tag.
+    before_markup: Vec<usize>,
+    namespace_declarations: usize,
+}
+
+impl Outline {
+    /// The part of `after` to scan again: `before` and `after` share what
+    /// comes before it and what comes after it, byte for byte, and it
+    /// starts after markup and ends before markup, so that no text run
+    /// (which may not hold `]]>`) crosses its ends.
+    fn changed(&self, before: &str, after: &str) -> Option<Range<usize>> {
+        let (old, new) = (before.as_bytes(), after.as_bytes());
+        let prefix = common_prefix(old, new);
+        let room = old.len().min(new.len()) - prefix;
+        let suffix = common_suffix(&old[old.len() - room..], &new[new.len() - room..]);
+        let start = *self.after_markup.iter().rev().find(|&&at| at <= prefix)?;
+        let old_end = *self
+            .before_markup
+            .iter()
+            .find(|&&at| at >= old.len() - suffix)?;
+        let end = old_end + new.len() - old.len();
+        Some(start..end)
+    }
+}
+
+/// How many bytes `a` and `b` share at their start; compared a block at a
+/// time, since most of a large document is unchanged.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 128;
+    let len = a.len().min(b.len());
+    let mut same = 0;
+    while same + BLOCK <= len && a[same..same + BLOCK] == b[same..same + BLOCK] {
+        same += BLOCK;
+    }
+    same + a[same..len]
+        .iter()
+        .zip(&b[same..len])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// How many bytes `a` and `b` share at their end.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 128;
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - len..], &b[b.len() - len..]);
+    let mut same = 0;
+    while same + BLOCK <= len
+        && a[len - same - BLOCK..len - same] == b[len - same - BLOCK..len - same]
+    {
+        same += BLOCK;
+    }
+    let rest = len - same;
+    same + a[..rest]
+        .iter()
+        .rev()
+        .zip(b[..rest].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// Whether `after`, an edit of `before` (a document `Reduced::reduce`
+/// outlined), is still a document: its changed part is scanned in the
+/// root's context, the rest was scanned in `before`. `false` means only
+/// that it could not be shown this way.
+pub fn edit_is_well_formed(before: &str, after: &str, outline: Option<&Outline>) -> bool {
+    if before == after {
+        return true;
+    }
+    let Some((outline, changed)) = outline.and_then(|o| Some((o, o.changed(before, after)?)))
+    else {
+        return whole_is_well_formed(after);
+    };
+    match scan::root_content(after, outline.root_tag.clone(), changed) {
+        Ok(summary) => {
+            summary.namespace_declarations + outline.namespace_declarations <= NAMESPACE_LIMIT
+        }
+        Err(_) => whole_is_well_formed(after),
+    }
+}
+
+fn whole_is_well_formed(text: &str) -> bool {
+    scan::document(text, &mut ())
+        .is_ok_and(|summary| summary.namespace_declarations <= NAMESPACE_LIMIT)
 }
 
 /// A byte range that becomes an empty element.
@@ -105,6 +213,7 @@ enum Filler {
 struct Locator<'t> {
     text: &'t str,
     blanks: Vec<Blank>,
+    outline: Outline,
     /// The closing quote of the first attribute in document order.
     first_attribute: Option<(usize, u8)>,
     /// The `>` of a child of `<domain>` blanked from there to its end.
@@ -121,6 +230,7 @@ impl<'t> Locator<'t> {
         Locator {
             text,
             blanks: Vec::new(),
+            outline: Outline::default(),
             first_attribute: None,
             blank_from: None,
             in_devices: false,
@@ -153,7 +263,9 @@ impl<'t> Locator<'t> {
     }
 
     fn child_of_root(&mut self, tag: &StartTag) {
+        self.outline.before_markup.push(tag.range.start);
         if tag.empty {
+            self.outline.after_markup.push(tag.range.end);
             return;
         }
         if is_plain(tag.name, DEVICES) {
@@ -182,6 +294,12 @@ impl<'t> Visitor<'t> for Locator<'t> {
             self.first_attribute = Some((quote, self.text.as_bytes()[quote]));
         }
         match tag.depth {
+            0 => {
+                self.outline.root_tag = tag.range.clone();
+                if !tag.empty {
+                    self.outline.after_markup.push(tag.range.end);
+                }
+            }
             1 => self.child_of_root(tag),
             2 if self.in_devices => self.device(tag),
             _ => {}
@@ -191,7 +309,9 @@ impl<'t> Visitor<'t> for Locator<'t> {
     #[inline]
     fn end_tag(&mut self, depth: usize, range: Range<usize>) {
         match depth {
+            0 => self.outline.before_markup.push(range.start),
             1 => {
+                self.outline.after_markup.push(range.end);
                 if let Some((from, clashes)) = self.blank_from.take() {
                     let range = from..range.end;
                     let filler = self.filler(&range, clashes);

@@ -89,6 +89,27 @@ pub fn document<'t>(text: &'t str, visitor: &mut impl Visitor<'t>) -> Scan<Summa
     })
 }
 
+/// Scans `text[content]` as content of the root element, whose start tag is
+/// `text[root_tag]`: what an edit put between two children of the root.
+/// The content must close every element it opens, and not the root.
+pub fn root_content(text: &str, root_tag: Range<usize>, content: Range<usize>) -> Scan<Summary> {
+    let text = &text[..content.end];
+    let mut nothing = ();
+    let mut scanner = Scanner::new(text, &mut nothing);
+    scanner.pos = root_tag.start;
+    if !scanner.starts_with(b"<") || !scanner.start_tag()? || scanner.pos != root_tag.end {
+        return Err(Malformed { at: root_tag.start });
+    }
+    scanner.pos = content.start;
+    scanner.content()?;
+    match scanner.open.len() {
+        1 => Ok(Summary {
+            namespace_declarations: scanner.declarations,
+        }),
+        _ => Err(Malformed { at: content.end }),
+    }
+}
+
 struct Open<'t> {
     name: QName<'t>,
     /// The name as written, which its end tag nearly always repeats.
@@ -1038,5 +1059,18 @@ mod tests {
             (&deep, true),
             (&unbalanced, false),
         ]);
+    }
+
+    /// What an edit adds between two children of the root is scanned in
+    /// the root's namespaces, and must close what it opens.
+    #[test]
+    fn root_content_is_scanned_in_the_root_context() {
+        let text = "<d xmlns:p='u'><a/><p:b><c/></p:b><x/></d>";
+        let root = 0..15;
+        let at = |needle: &str| text.find(needle).unwrap();
+        assert!(root_content(text, root.clone(), at("<p:b")..at("<x/>")).is_ok());
+        assert!(root_content(text, root.clone(), at("<c/>")..at("</p:b>")).is_ok());
+        assert!(root_content(text, root.clone(), at("<p:b")..at("<c/>")).is_err());
+        assert!(root_content(text, root, at("<x/>")..text.len()).is_err());
     }
 }
