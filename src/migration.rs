@@ -6,7 +6,7 @@ use roxmltree::Node;
 use thiserror::Error;
 
 use crate::cpuset::CpuSet;
-use crate::domain::document::{self, DocumentError};
+use crate::domain::document::{self, DocumentError, Reduced};
 use crate::domain::xml_edit::{child, children};
 use crate::host::topology::HostLimits;
 use crate::wording::Ids;
@@ -32,7 +32,8 @@ pub enum MigrationError {
 /// Refuses when the incoming XML pins to CPUs that are not online here, or
 /// binds memory to nodes that have none here.
 pub fn check_incoming(text: &str, host: &HostLimits) -> Result<(), MigrationError> {
-    let doc = document::parse(text)?;
+    let mut reduced = Reduced::default();
+    let doc = document::parse(text, &mut reduced)?;
     let root = doc.root_element();
     for (element, cpus) in pinned_cpus(root) {
         let missing = cpus.difference(&host.online_cpus);
