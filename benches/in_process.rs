@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use vdsm_hook_largeguest::cpuset::CpuSet;
-use vdsm_hook_largeguest::domain::document;
+use vdsm_hook_largeguest::domain::document::{self, Reduced};
 use vdsm_hook_largeguest::domain::facts::Domain;
 use vdsm_hook_largeguest::host::topology::HostLimits;
 use vdsm_hook_largeguest::properties::{Property, Request};
@@ -83,7 +83,9 @@ fn sizes() {
         let out = rewrite::rewrite(&text, &request, Some(&host))
             .expect("rewrite")
             .text;
-        let steps: [Step; 5] = [
+        let mut reduced = Reduced::default();
+        drop(document::parse(&text, &mut reduced).expect("parse"));
+        let steps: [Step; 6] = [
             (
                 "properties",
                 Box::new(|| {
@@ -94,13 +96,21 @@ fn sizes() {
                 }),
             ),
             (
-                "parse",
-                Box::new(|| drop(black_box(document::parse(black_box(&text))))),
+                "whole tree (roxmltree)",
+                Box::new(|| drop(black_box(document::parse_whole(black_box(&text))))),
             ),
             (
-                "parse + read",
+                "located tree (scan + reduced tree)",
                 Box::new(|| {
-                    let doc = document::parse(black_box(&text)).expect("parse");
+                    let mut reduced = Reduced::default();
+                    drop(black_box(document::parse(black_box(&text), &mut reduced)));
+                }),
+            ),
+            (
+                "located tree + read",
+                Box::new(|| {
+                    let mut reduced = Reduced::default();
+                    let doc = document::parse(black_box(&text), &mut reduced).expect("parse");
                     drop(black_box(Domain::read(&doc).map(|d| d.vcpus)));
                 }),
             ),
@@ -115,8 +125,14 @@ fn sizes() {
                 }),
             ),
             (
-                "re-parse of the output",
-                Box::new(|| drop(black_box(document::parse(black_box(&out))))),
+                "check of the output",
+                Box::new(|| {
+                    drop(black_box(document::check_edit(
+                        &text,
+                        black_box(&out),
+                        &reduced,
+                    )))
+                }),
             ),
         ];
         for (step, mut f) in steps {

@@ -278,7 +278,7 @@ fn main() {
         let (h, b, ratio, lo, hi) = pairs.medians();
         let (hook_rss, cp_rss) = (rss(&hook, &scene, true), rss(&cp, &scene, false));
         let target = match name {
-            "typical" => verdict(ratio, 1.5, "<= 1.5x cp"),
+            "typical" => verdict(ratio, 1.3, "<= 1.3x cp"),
             "huge" => {
                 let small = hook_rss.parse::<f64>().map_or(f64::NAN, |k| k / 8192.0);
                 format!(
@@ -297,7 +297,7 @@ fn main() {
     let mut pairs = Pairs::measure(count, || idle.run(), || true_.run());
     let (h, b, ratio, lo, hi) = pairs.medians();
     let (idle_rss, true_rss) = (rss(&idle, &scene, false), rss(&true_, &scene, false));
-    let target = verdict(ratio, 1.2, "<= 1.2x true");
+    let target = verdict(ratio, 1.15, "<= 1.15x true");
     println!("| no property vs /bin/true | {count} | {h:.3} | {b:.3} | {ratio:.2} ({lo:.2}-{hi:.2}) | {idle_rss} | {true_rss} | {target} |");
     if scaling {
         let count = (count / 3).max(5);

@@ -6,7 +6,7 @@ use roxmltree::Node;
 use thiserror::Error;
 
 use crate::cpuset::CpuSet;
-use crate::domain::document::{self, DocumentError};
+use crate::domain::document::{self, DocumentError, Reduced};
 use crate::domain::metadata::OvirtMetadata;
 use crate::domain::xml_edit::{child, children};
 use crate::host::topology::HostLimits;
@@ -50,7 +50,8 @@ pub fn check_incoming(
     request: &Request,
     host: Option<&HostLimits>,
 ) -> Result<Incoming, MigrationError> {
-    let doc = document::parse(text)?;
+    let mut reduced = Reduced::default();
+    let doc = document::parse(text, &mut reduced)?;
     let root = doc.root_element();
     let metadata = OvirtMetadata::read(root);
     let warnings = match policy::check(&metadata, root, request, host) {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::domain::document::{self, DocumentError};
+use crate::domain::document::{self, DocumentError, Reduced};
 use crate::domain::facts::Domain;
 use crate::grammar::numatune::Placement;
 use crate::host::files;
@@ -100,10 +100,12 @@ pub fn rewrite(
     request: &Request,
     host: Option<&HostLimits>,
 ) -> Result<Outcome, Refusal> {
-    let outcome = edit(text, request, host)?;
+    let mut reduced = Reduced::default();
+    let outcome = edit(text, &mut reduced, request, host)?;
     // Never hand libvirt a broken document, whatever went wrong in the edit.
-    // The edit's tree is gone by now, so the two trees never share memory.
-    if let Err(err) = document::parse(&outcome.text) {
+    // The edit's tree is gone by now; what it did not touch was checked on
+    // the way in, so only what changed is scanned again.
+    if let Err(err) = document::check_edit(text, &outcome.text, &reduced) {
         return Err(DocumentError::NotWellFormed(format!(
             " after the edit ({err}); this is a bug"
         ))
@@ -112,8 +114,13 @@ pub fn rewrite(
     Ok(outcome)
 }
 
-fn edit(text: &str, request: &Request, host: Option<&HostLimits>) -> Result<Outcome, Refusal> {
-    let doc = document::parse(text)?;
+fn edit(
+    text: &str,
+    reduced: &mut Reduced,
+    request: &Request,
+    host: Option<&HostLimits>,
+) -> Result<Outcome, Refusal> {
+    let doc = document::parse(text, reduced)?;
     let domain = Domain::read(&doc)?;
     let plan = plan(&domain, request, host)?;
     let text = splice(&doc, text, &domain, &plan);

@@ -3,7 +3,8 @@
 //! one line), with or without `<cputune>`, `<numatune>`, memnodes, guest
 //! cells, `memAccess`, DIMMs. On success a second run changes nothing,
 //! every byte outside `<cputune>`, `<numatune>` and `<cpu>` is kept, the
-//! pins asked for are there, and libvirt still defines the document.
+//! pins asked for are there, libvirt still defines the document, and the
+//! tree the hook reads both documents through agrees with a whole parse.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -12,6 +13,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use roxmltree::{Document, Node};
 use vdsm_hook_largeguest::cpuset::CpuSet;
+use vdsm_hook_largeguest::domain::agreement::disagreement;
 use vdsm_hook_largeguest::grammar::cputune::{CpuTune, VcpuPin};
 use vdsm_hook_largeguest::grammar::guestnuma::{GuestCell, GuestNuma};
 use vdsm_hook_largeguest::grammar::numatune::{MemoryMode, NumaTune, Placement};
@@ -434,6 +436,7 @@ proptest! {
     fn the_edit_is_a_fixed_point_that_keeps_everything_else((vm, layout, request) in case()) {
         let before = render(&vm, &layout);
         prop_assert!(defines(&before).is_ok(), "the generator wrote what libvirt refuses:\n{before}");
+        prop_assert_eq!(disagreement(&before), None, "the located tree differs:\n{}", before);
         let outcome = match rewrite(&before, &request, None) {
             Ok(outcome) => outcome,
             Err(err) => {
@@ -443,6 +446,7 @@ proptest! {
             }
         };
         let after = outcome.text;
+        prop_assert_eq!(disagreement(&after), None, "the located tree differs:\n{}", after);
         let again = rewrite(&after, &request, None).map(|o| o.text);
         prop_assert_eq!(again.as_deref(), Ok(after.as_str()), "second run changed it");
         prop_assert_eq!(outside_touched(&after), outside_touched(&before), "bytes outside the edit changed");

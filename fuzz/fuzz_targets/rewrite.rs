@@ -2,16 +2,19 @@
 //!
 //! Input: three lines (cputune, numatune, guestnuma; an empty line leaves
 //! that property out), then the domain XML. Checked here, not just "no
-//! panic": a success is well-formed and a fixed point (a second run with
-//! the same values changes nothing), host limits can refuse but never alter
-//! the result, and every refusal is one line. `rewrite` only borrows the
-//! text, so a refusal cannot have touched it; the executable writes only
-//! after an `Ok` (tests/hostile.rs checks the file side).
+//! panic": the tree the hook reads the document through agrees with a
+//! whole parse (`agreement::disagreement`), a success is well-formed (by a
+//! whole parse, not the output check) and a fixed point (a second run with
+//! the same values changes nothing), host limits can refuse but never
+//! alter the result, and every refusal is one line. `rewrite` only borrows
+//! the text, so a refusal cannot have touched it; the executable writes
+//! only after an `Ok` (tests/hostile.rs checks the file side).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use vdsm_hook_largeguest::cpuset::CpuSet;
-use vdsm_hook_largeguest::domain::document;
+use vdsm_hook_largeguest::domain::document::parse_whole;
+use vdsm_hook_largeguest::domain::agreement::disagreement;
 use vdsm_hook_largeguest::host::topology::HostLimits;
 use vdsm_hook_largeguest::plan::error::FitError;
 use vdsm_hook_largeguest::properties::{Property, Request};
@@ -55,6 +58,9 @@ fuzz_target!(|data: &[u8]| {
     let mut parts = input.splitn(4, '\n');
     let lines = [(); 3].map(|()| parts.next().unwrap_or(""));
     let xml = parts.next().unwrap_or("");
+    if let Some(why) = disagreement(xml) {
+        panic!("the located tree and the whole tree disagree: {why}\n{xml:?}");
+    }
     let Some(request) = request(lines) else {
         return;
     };
@@ -66,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     assert!(!first.summary.contains(['\n', '\r']), "{:?}", first.summary);
-    if let Err(err) = document::parse(&first.text) {
+    if let Err(err) = parse_whole(&first.text) {
         panic!("output is not well-formed: {err}\n{}", first.text);
     }
     match rewrite(&first.text, &request, None) {

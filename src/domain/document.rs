@@ -4,6 +4,7 @@
 use roxmltree::{Document, Node, ParsingOptions};
 use thiserror::Error;
 
+use crate::domain::locate;
 use crate::wording::{bare, quoted, shorten};
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -27,9 +28,25 @@ pub enum DocumentError {
     },
 }
 
-/// roxmltree refuses DTDs: libvirt never writes one, and it rules out
-/// external entities and entity bombs at once.
-pub fn parse(text: &str) -> Result<Document<'_>, DocumentError> {
+pub use crate::domain::locate::Reduced;
+
+/// The domain XML as a tree of the elements the hook reads (the list is in
+/// `locate`), found by a scan of the whole text and built by roxmltree from
+/// a copy with everything else blanked out, at the same byte offsets: the
+/// cost of a scan, not of a tree of every device. Any refusal is
+/// roxmltree's own, from a parse of the whole text, with its message.
+pub fn parse<'t>(text: &'t str, reduced: &'t mut Reduced) -> Result<Document<'t>, DocumentError> {
+    let located = reduced.reduce(text);
+    let reduced: &'t Reduced = reduced;
+    match located {
+        true => parse_whole(reduced.text()).or_else(|_| parse_whole(text)),
+        false => parse_whole(text),
+    }
+}
+
+/// roxmltree's tree of the whole text. DTDs are refused: libvirt never
+/// writes one, and it rules out external entities and entity bombs at once.
+pub fn parse_whole(text: &str) -> Result<Document<'_>, DocumentError> {
     let options = ParsingOptions {
         allow_dtd: false,
         ..ParsingOptions::default()
@@ -56,6 +73,16 @@ pub fn parse(text: &str) -> Result<Document<'_>, DocumentError> {
         };
         DocumentError::NotWellFormed(message)
     })
+}
+
+/// Whether `after`, the edit of `before`, is still a document, checked in
+/// a fraction of a parse: only what changed is scanned again. Refused with
+/// roxmltree's message for the whole of `after`.
+pub fn check_edit(before: &str, after: &str, reduced: &Reduced) -> Result<(), DocumentError> {
+    match locate::edit_is_well_formed(before, after, reduced.outline()) {
+        true => Ok(()),
+        false => parse_whole(after).map(drop),
+    }
 }
 
 /// roxmltree quotes the document as it is: an ESC or a backspace would reach
@@ -177,7 +204,9 @@ mod tests {
 
     #[test]
     fn a_control_character_in_the_document_is_escaped_in_the_message() {
-        let err = parse("<domain a=\u{1b}'1'/>").err().map(|e| e.to_string());
+        let err = parse_whole("<domain a=\u{1b}'1'/>")
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
             Some("the domain XML is not well-formed at line 1, column 11: expected a quote not '\\u{1b}'")

@@ -122,7 +122,7 @@ fn by_uuid(dir: &Path, uuid: &str) -> Result<Option<PathBuf>, VerifyError> {
         let Ok(text) = read_file(&path, MAX_STATUS_LEN) else {
             continue;
         };
-        let Ok(doc) = crate::domain::document::parse(&text) else {
+        let Ok(doc) = crate::domain::document::parse_whole(&text) else {
             continue;
         };
         let found = domain_of(&doc)
@@ -150,7 +150,8 @@ impl LiveDomain {
             path: status_path.to_path_buf(),
             what,
         };
-        let doc = crate::domain::document::parse(&text).map_err(|err| bad(err.to_string()))?;
+        let doc =
+            crate::domain::document::parse_whole(&text).map_err(|err| bad(err.to_string()))?;
         let status = doc.root_element();
         let domain = domain_of(&doc)
             .ok_or_else(|| bad("is not a libvirt <domstatus> holding a <domain>".into()))?;

@@ -1,0 +1,442 @@
+//! The few elements of a domain XML the hook reads, found in one scan, and
+//! a text of the same length in which everything else is blanked out.
+//! roxmltree builds its tree from that text: the elements the hook reads
+//! are there whole, at the byte offsets they have in the document, so the
+//! facts, the plan and the splice read and edit them as before, while the
+//! thousands of devices cost a scan instead of a tree.
+//!
+//! A child of `<domain>` the hook does not read keeps its start tag (its
+//! name and attributes, which decide where a new element goes) and becomes
+//! an empty element: `<os>...</os>` reads `<os          />`. Devices it
+//! does not read disappear into one empty `<_/>` per run of them.
+
+use std::ops::Range;
+
+use crate::domain::scan::{self, Attribute, QName, StartTag, Visitor, NAMESPACE_LIMIT};
+
+/// An element the hook reads or edits.
+#[derive(Debug, Clone, Copy)]
+pub enum Kept {
+    /// A child of `<domain>`.
+    Child(&'static str),
+    /// A child of `<devices>`.
+    Device(&'static str),
+    /// A child of `<devices>` with this `type`.
+    DeviceOfType(&'static str, &'static str),
+}
+
+/// Everything the hook reads or edits, kept whole in the tree. A plan or a
+/// splice that reads another element must add it here: anything else is
+/// an empty element in the tree (a child of `<domain>`) or not there at
+/// all (a device).
+pub const KEPT: &[Kept] = &[
+    Kept::Child("maxMemory"),
+    Kept::Child("memory"),
+    Kept::Child("currentMemory"),
+    Kept::Child("memoryBacking"),
+    Kept::Child("vcpu"),
+    Kept::Child("vcpus"),
+    Kept::Child("iothreads"),
+    Kept::Child("iothreadids"),
+    Kept::Child("cputune"),
+    Kept::Child("numatune"),
+    Kept::Child("cpu"),
+    Kept::Device("memory"),
+    Kept::Device("hostdev"),
+    Kept::DeviceOfType("interface", "hostdev"),
+];
+
+/// The child of `<domain>` whose own children are sorted out one by one.
+pub(crate) const DEVICES: &str = "devices";
+
+/// In `<metadata>`, the engine's `<ovirt-vm:vm>` is kept but for its
+/// children, which are sorted out as devices are: only these are read (by
+/// `domain::metadata`), and a VM has an entry per device there besides.
+/// The names are matched without their prefix; roxmltree checks the
+/// namespace on what is kept.
+pub(crate) const METADATA: &str = "metadata";
+pub(crate) const METADATA_VM: &str = "vm";
+pub(crate) const METADATA_KEPT: &[&str] = &["cpuPolicy", "manuallyPinedCPUs"];
+
+/// The reduced text roxmltree parses, and what the output check needs to
+/// know of the document. Owned by the caller of `document::parse`, since
+/// the tree borrows the text.
+#[derive(Debug, Default)]
+pub struct Reduced {
+    text: String,
+    outline: Option<Outline>,
+}
+
+impl Reduced {
+    /// Scans `document`; on success this holds its reduced text. A refusal
+    /// is not final: roxmltree parses the whole document then, for its
+    /// verdict and its message.
+    pub fn reduce(&mut self, document: &str) -> bool {
+        let mut locator = Locator::new(document);
+        let declarations = match scan::document(document, &mut locator) {
+            Ok(summary) => summary.namespace_declarations,
+            Err(_) => return false,
+        };
+        if declarations > NAMESPACE_LIMIT {
+            return false;
+        }
+        let Some(text) = blank(document, &locator.blanks) else {
+            return false;
+        };
+        self.text = text;
+        self.outline = Some(Outline {
+            namespace_declarations: declarations,
+            ..locator.outline
+        });
+        true
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// What the output check needs to know of the document, if the scan
+    /// accepted it.
+    pub fn outline(&self) -> Option<&Outline> {
+        self.outline.as_ref()
+    }
+}
+
+/// Where the scan of a document can resume between the children of its
+/// root: between two children the only state is the root's start tag.
+#[derive(Debug, Clone, Default)]
+pub struct Outline {
+    root_tag: Range<usize>,
+    /// Right after the root's start tag and after each child element.
+    after_markup: Vec<usize>,
+    /// Each child element's start, and the root's end tag.
+    before_markup: Vec<usize>,
+    namespace_declarations: usize,
+}
+
+impl Outline {
+    /// The part of `after` to scan again: `before` and `after` share what
+    /// comes before it and what comes after it, byte for byte, and it
+    /// starts after markup and ends before markup, so that no text run
+    /// (which may not hold `]]>`) crosses its ends.
+    fn changed(&self, before: &str, after: &str) -> Option<Range<usize>> {
+        let (old, new) = (before.as_bytes(), after.as_bytes());
+        let prefix = common_prefix(old, new);
+        let room = old.len().min(new.len()) - prefix;
+        let suffix = common_suffix(&old[old.len() - room..], &new[new.len() - room..]);
+        let start = *self.after_markup.iter().rev().find(|&&at| at <= prefix)?;
+        let old_end = *self
+            .before_markup
+            .iter()
+            .find(|&&at| at >= old.len() - suffix)?;
+        let end = old_end + new.len() - old.len();
+        Some(start..end)
+    }
+}
+
+/// How many bytes `a` and `b` share at their start; compared a block at a
+/// time, since most of a large document is unchanged.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 128;
+    let len = a.len().min(b.len());
+    let mut same = 0;
+    while same + BLOCK <= len && a[same..same + BLOCK] == b[same..same + BLOCK] {
+        same += BLOCK;
+    }
+    same + a[same..len]
+        .iter()
+        .zip(&b[same..len])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// How many bytes `a` and `b` share at their end.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 128;
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - len..], &b[b.len() - len..]);
+    let mut same = 0;
+    while same + BLOCK <= len
+        && a[len - same - BLOCK..len - same] == b[len - same - BLOCK..len - same]
+    {
+        same += BLOCK;
+    }
+    let rest = len - same;
+    same + a[..rest]
+        .iter()
+        .rev()
+        .zip(b[..rest].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// Whether `after`, an edit of `before` (a document `Reduced::reduce`
+/// outlined), is still a document: its changed part is scanned in the
+/// root's context, the rest was scanned in `before`. `false` means only
+/// that it could not be shown this way.
+pub fn edit_is_well_formed(before: &str, after: &str, outline: Option<&Outline>) -> bool {
+    if before == after {
+        return true;
+    }
+    let Some((outline, changed)) = outline.and_then(|o| Some((o, o.changed(before, after)?)))
+    else {
+        return whole_is_well_formed(after);
+    };
+    match scan::root_content(after, outline.root_tag.clone(), changed) {
+        Ok(summary) => {
+            summary.namespace_declarations + outline.namespace_declarations <= NAMESPACE_LIMIT
+        }
+        Err(_) => whole_is_well_formed(after),
+    }
+}
+
+fn whole_is_well_formed(text: &str) -> bool {
+    scan::document(text, &mut ())
+        .is_ok_and(|summary| summary.namespace_declarations <= NAMESPACE_LIMIT)
+}
+
+/// A byte range that becomes an empty element.
+#[derive(Debug, Clone)]
+struct Blank {
+    range: Range<usize>,
+    /// A run of devices, which needs its own `<_`; otherwise the range
+    /// starts at the `>` of a start tag kept as written.
+    whole: bool,
+    filler: Filler,
+}
+
+/// What fills a blank: spaces are always right, but roxmltree reads an
+/// attribute value faster than spaces in a tag (it finds the closing quote
+/// with memchr), so a long blank is one attribute where that changes
+/// nothing the hook sees.
+#[derive(Debug, Clone, Copy)]
+enum Filler {
+    Spaces,
+    /// `_='....'`, its closing quote at the offset given (where the first
+    /// attribute of the document closes, with that quote, so the
+    /// document's quote style reads the same) or at the end.
+    Attribute(Option<(usize, u8)>),
+}
+
+/// What the scan finds that matters for the reduced text.
+struct Locator<'t> {
+    text: &'t str,
+    blanks: Vec<Blank>,
+    outline: Outline,
+    /// The closing quote of the first attribute in document order.
+    first_attribute: Option<(usize, u8)>,
+    /// The `>` of a child of `<domain>` blanked from there to its end.
+    blank_from: Option<(usize, bool)>,
+    in_devices: bool,
+    /// Inside `<metadata>`, and inside its `<ovirt-vm:vm>`.
+    in_metadata: bool,
+    in_metadata_vm: bool,
+    /// Whether the current device (or entry of `<ovirt-vm:vm>`) is kept.
+    device_kept: bool,
+    /// The devices not kept since the last one kept.
+    run: Option<Range<usize>>,
+}
+
+impl<'t> Locator<'t> {
+    fn new(text: &'t str) -> Self {
+        Locator {
+            text,
+            blanks: Vec::new(),
+            outline: Outline::default(),
+            first_attribute: None,
+            blank_from: None,
+            in_devices: false,
+            in_metadata: false,
+            in_metadata_vm: false,
+            device_kept: false,
+            run: None,
+        }
+    }
+
+    /// Attribute filler unless an attribute of the same name is already
+    /// there, or the first attribute of the document comes later: the
+    /// filler would then be the first, and the document's quote style
+    /// would be read from it.
+    fn filler(&self, range: &Range<usize>, clashes: bool) -> Filler {
+        match self.first_attribute {
+            Some((at, _)) if at < range.start && !clashes => Filler::Attribute(None),
+            Some(first) if range.contains(&first.0) => Filler::Attribute(Some(first)),
+            _ => Filler::Spaces,
+        }
+    }
+
+    fn end_run(&mut self) {
+        if let Some(range) = self.run.take() {
+            let filler = self.filler(&range, false);
+            self.blanks.push(Blank {
+                range,
+                whole: true,
+                filler,
+            });
+        }
+    }
+
+    fn child_of_root(&mut self, tag: &StartTag) {
+        self.outline.before_markup.push(tag.range.start);
+        if tag.empty {
+            self.outline.after_markup.push(tag.range.end);
+            return;
+        }
+        if is_plain(tag.name, DEVICES) {
+            self.in_devices = true;
+        } else if is_plain(tag.name, METADATA) {
+            self.in_metadata = true;
+        } else if !KEPT.iter().any(|kept| kept.is_child(tag.name)) {
+            let clashes = tag.attributes.iter().any(|a| is_plain(a.name, "_"));
+            self.blank_from = Some((tag.range.end - 1, clashes));
+        }
+    }
+
+    fn device(&mut self, tag: &StartTag) {
+        self.device_kept = KEPT.iter().any(|kept| kept.is_device(tag));
+        self.sort(tag);
+    }
+
+    fn metadata_entry(&mut self, tag: &StartTag) {
+        self.device_kept = METADATA_KEPT.contains(&tag.name.local);
+        self.sort(tag);
+    }
+
+    /// A kept child ends the run of blanked ones before it; another one
+    /// joins the run.
+    fn sort(&mut self, tag: &StartTag) {
+        if self.device_kept {
+            return self.end_run();
+        }
+        let run = self.run.get_or_insert(tag.range.clone());
+        run.end = tag.range.end;
+    }
+}
+
+impl<'t> Visitor<'t> for Locator<'t> {
+    #[inline]
+    fn start_tag(&mut self, tag: &StartTag<'_, 't>) {
+        if let (None, Some(first)) = (self.first_attribute, tag.attributes.first()) {
+            let quote = first.range.end - 1;
+            self.first_attribute = Some((quote, self.text.as_bytes()[quote]));
+        }
+        match tag.depth {
+            0 => {
+                self.outline.root_tag = tag.range.clone();
+                if !tag.empty {
+                    self.outline.after_markup.push(tag.range.end);
+                }
+            }
+            1 => self.child_of_root(tag),
+            2 if self.in_devices => self.device(tag),
+            2 if self.in_metadata && tag.name.local == METADATA_VM && !tag.empty => {
+                self.in_metadata_vm = true;
+            }
+            3 if self.in_metadata_vm => self.metadata_entry(tag),
+            _ => {}
+        }
+    }
+
+    #[inline]
+    fn end_tag(&mut self, depth: usize, range: Range<usize>) {
+        match depth {
+            0 => self.outline.before_markup.push(range.start),
+            1 => {
+                self.outline.after_markup.push(range.end);
+                if let Some((from, clashes)) = self.blank_from.take() {
+                    let range = from..range.end;
+                    let filler = self.filler(&range, clashes);
+                    self.blanks.push(Blank {
+                        range,
+                        whole: false,
+                        filler,
+                    });
+                }
+                if self.in_devices {
+                    self.end_run();
+                    self.in_devices = false;
+                }
+                self.in_metadata = false;
+            }
+            2 if self.in_devices && !self.device_kept => {
+                if let Some(run) = &mut self.run {
+                    run.end = range.end;
+                }
+            }
+            2 if self.in_metadata_vm => {
+                self.end_run();
+                self.in_metadata_vm = false;
+            }
+            3 if self.in_metadata_vm && !self.device_kept => {
+                if let Some(run) = &mut self.run {
+                    run.end = range.end;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Kept {
+    pub(crate) fn is_child(&self, name: QName) -> bool {
+        matches!(self, Kept::Child(kept) if is_plain(name, kept))
+    }
+
+    /// A `type` with a reference in it is kept whatever it says.
+    pub(crate) fn is_device(&self, tag: &StartTag) -> bool {
+        match *self {
+            Kept::Child(_) => false,
+            Kept::Device(kept) => is_plain(tag.name, kept),
+            Kept::DeviceOfType(kept, kind) => {
+                let of_kind = |a: &&Attribute| {
+                    is_plain(a.name, "type") && (a.value.contains('&') || a.value.trim() == kind)
+                };
+                is_plain(tag.name, kept) && tag.attributes.iter().any(|a| of_kind(&a))
+            }
+        }
+    }
+}
+
+/// The name with no prefix, as the hook's lookups want it.
+pub(crate) fn is_plain(name: QName, local: &str) -> bool {
+    name.prefix.is_empty() && name.local == local
+}
+
+/// The document with each blank made an empty element of the same length.
+/// Blanks start and end at `<` or `>`, and only ASCII is written, so the
+/// result is UTF-8 wherever the document was.
+fn blank(document: &str, blanks: &[Blank]) -> Option<String> {
+    let mut bytes = document.as_bytes().to_vec();
+    for blank in blanks {
+        let out = &mut bytes[blank.range.clone()];
+        let body = match blank.whole {
+            true => {
+                out[..2].copy_from_slice(b"<_");
+                2..out.len() - 2
+            }
+            false => 0..out.len() - 2,
+        };
+        let len = out.len();
+        out[len - 2..].copy_from_slice(b"/>");
+        fill(
+            &mut out[body.clone()],
+            blank.range.start + body.start,
+            blank.filler,
+        );
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// Writes the filler into `out`, which starts at offset `at` of the text.
+fn fill(out: &mut [u8], at: usize, filler: Filler) {
+    out.fill(b' ');
+    let (closing, quote) = match filler {
+        Filler::Attribute(Some((offset, quote))) => (offset - at, quote),
+        Filler::Attribute(None) if out.len() >= 5 => (out.len() - 1, b'"'),
+        _ => return,
+    };
+    out[1..3].copy_from_slice(b"_=");
+    out[3] = quote;
+    out[4..closing].fill(b'.');
+    out[closing] = quote;
+}
