@@ -31,12 +31,7 @@ pub const PROPERTY: &str = "cputune";
 /// below it.
 pub const MAX_PINNED_RANGES: usize = 65536;
 
-/// One `<vcpupin vcpu= cpuset=/>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VcpuPin {
-    pub vcpu: u32,
-    pub cpuset: CpuSet,
-}
+pub use crate::grammar::vcpupin::VcpuPin;
 
 /// Every pin the property asks for, one per vCPU, in vCPU order.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,3 +19,4 @@ pub mod problem;
 pub mod regex;
 pub mod sets;
 pub mod switch;
+pub mod vcpupin;

@@ -12,7 +12,7 @@ use std::cmp::Reverse;
 use std::fmt;
 
 use crate::cpuset::{CpuSet, MAX_ID};
-use crate::grammar::cputune::VcpuPin;
+use crate::grammar::vcpupin::VcpuPin;
 use crate::grammar::problem::Problem;
 use crate::wording::shorten;
 
