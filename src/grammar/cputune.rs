@@ -12,14 +12,14 @@ use std::fmt;
 use nom::branch::alt;
 use nom::character::complete::char;
 use nom::combinator::{consumed, map};
-use nom::multi::{many0, separated_list1};
-use nom::sequence::{preceded, terminated};
+use nom::multi::many0;
+use nom::sequence::preceded;
 use nom::Parser;
 
 use crate::cpuset::CpuSet;
 use crate::grammar::one_to_one::{self, Run};
 use crate::grammar::problem::{
-    end, expect, located, parse_value, Fail, Notes, Noun, PResult, Problem, PropertyError,
+    expect, located, parse_value, Fail, Notes, Noun, PResult, Problem, PropertyError,
 };
 use crate::grammar::sets::{self, SetEnd};
 
@@ -43,18 +43,12 @@ pub fn parse(value: &str) -> Result<CpuTune, PropertyError> {
     parse_value(PROPERTY, value, cputune)
 }
 
-// cputune := entry (SEP entry)* EOF
-//   SEP is "_" when the value holds one, else ","; each entry is checked
-//   against those before it as soon as it is read
+// cputune := entries (see sets::entries)
 fn cputune<'a>(input: &'a str, notes: &Notes<'a>) -> PResult<'a, CpuTune> {
-    let (separator, set_end) = match input.contains('_') {
-        true => ('_', SetEnd::AtAnyOtherCharacter),
-        false => (',', SetEnd::BeforeNextEntry),
-    };
     let mut pins = Pins::default();
-    let add = |(at, (vcpus, target))| pins.add(at, vcpus, target, notes);
-    let entries = separated_list1(char(separator), map(located(entry(set_end, notes)), add));
-    let (rest, _) = terminated(entries, end(&format!("'{separator}'"))).parse(input)?;
+    let entry = |set_end| entry(set_end, notes);
+    let add = |at, (vcpus, target)| pins.add(at, vcpus, target, notes);
+    let (rest, ()) = sets::entries(input, entry, add)?;
     Ok((rest, pins.into_tune()))
 }
 

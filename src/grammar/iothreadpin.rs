@@ -11,13 +11,11 @@ use std::fmt;
 use crate::cpuset::CpuSet;
 use crate::grammar::cputune::MAX_PINNED_RANGES;
 use nom::character::complete::char;
-use nom::combinator::map;
-use nom::multi::separated_list1;
-use nom::sequence::{preceded, terminated};
+use nom::sequence::preceded;
 use nom::Parser;
 
 use crate::grammar::problem::{
-    end, expect, located, parse_value, Fail, Notes, Noun, PResult, Problem, PropertyError,
+    expect, parse_value, Fail, Notes, Noun, PResult, Problem, PropertyError,
 };
 use crate::grammar::sets::{self, SetEnd};
 
@@ -47,18 +45,12 @@ pub fn parse(value: &str) -> Result<IoThreadPins, PropertyError> {
     parse_value(PROPERTY, value, iothreadpin)
 }
 
-// iothreadpin := entry (SEP entry)* EOF
-//   SEP is "_" when the value holds one, else ","; each entry is checked
-//   against those before it as soon as it is read
+// iothreadpin := entries (see sets::entries)
 fn iothreadpin<'a>(input: &'a str, notes: &Notes<'a>) -> PResult<'a, IoThreadPins> {
-    let (separator, set_end) = match input.contains('_') {
-        true => ('_', SetEnd::AtAnyOtherCharacter),
-        false => (',', SetEnd::BeforeNextEntry),
-    };
     let mut pins = Pins::default();
-    let add = |(at, (threads, cpuset))| pins.add(at, threads, cpuset, notes);
-    let entries = separated_list1(char(separator), map(located(entry(set_end, notes)), add));
-    let (rest, _) = terminated(entries, end(&format!("'{separator}'"))).parse(input)?;
+    let entry = |set_end| entry(set_end, notes);
+    let add = |at, (threads, cpuset)| pins.add(at, threads, cpuset, notes);
+    let (rest, ()) = sets::entries(input, entry, add)?;
     Ok((rest, pins.into_pins()))
 }
 

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use nom::branch::alt;
 use nom::character::complete::{char, digit1, one_of};
 use nom::combinator::{cond, map, not, opt, recognize};
-use nom::multi::many0_count;
+use nom::multi::{many0_count, separated_list1};
 use nom::sequence::{preceded, terminated};
 use nom::Parser;
 
@@ -28,6 +28,29 @@ pub enum SetEnd {
     /// A `,` followed by `N#`, `N-M#`, `N@` or `N-M@` starts the next
     /// cputune entry.
     BeforeNextEntry,
+}
+
+// entries := entry (SEP entry)* EOF
+//   SEP is "_" when the value holds one, else "," (and then a comma that
+//   starts the next entry ends the set before it); each entry goes to `add`
+//   as soon as it is read, with where it starts, so that it is checked
+//   against those before it in the order an administrator reads them
+pub fn entries<'a, O, E>(
+    input: &'a str,
+    entry: impl FnOnce(SetEnd) -> E,
+    mut add: impl FnMut(&'a str, O),
+) -> PResult<'a, ()>
+where
+    E: Parser<&'a str, Output = O, Error = Fail<'a>>,
+{
+    let (separator, set_end) = match input.contains('_') {
+        true => ('_', SetEnd::AtAnyOtherCharacter),
+        false => (',', SetEnd::BeforeNextEntry),
+    };
+    let each = map(located(entry(set_end)), |(at, output)| add(at, output));
+    let all = separated_list1(char(separator), each);
+    let (rest, _) = terminated(all, end(&format!("'{separator}'"))).parse(input)?;
+    Ok((rest, ()))
 }
 
 // set := term (comma term)*
