@@ -86,3 +86,25 @@ fn options_take_their_value_joined_or_apart() {
     assert_eq!(joined, apart);
     assert!(joined.contains("--cver=4.6"), "{joined}");
 }
+
+#[test]
+fn check_lists_every_property_the_engine_is_told_about() {
+    let text = help(&["check", "--help"]);
+    let declared = help(&["engine-config"]);
+    let declaration = declared
+        .lines()
+        .find(|line| line.starts_with("engine-config"))
+        .unwrap();
+    let names: Vec<&str> = declaration
+        .split(['\'', ';'])
+        .filter_map(|part| part.split_once('=').map(|(name, _)| name))
+        .filter(|name| !name.contains(' '))
+        .collect();
+    assert!(names.len() >= 7, "{names:?}");
+    for name in names {
+        assert!(
+            text.contains(&format!("\n  {name} ")),
+            "{name} missing: {text}"
+        );
+    }
+}

@@ -24,11 +24,25 @@ const CPUTUNE_NEEDS_MANUAL: &str = "note: cputune needs the VM's CPU Pinning Pol
     the vCPUs back to its shared pool once the VM runs, and under Dedicated or Isolate \
     Threads the hook refuses it";
 
+/// The help text with every property the registry knows and what it is.
+fn help() -> String {
+    let width = Property::ALL
+        .iter()
+        .map(|p| p.name().len())
+        .max()
+        .unwrap_or(0);
+    let properties: String = Property::ALL
+        .iter()
+        .map(|p| format!("  {:width$}  {}\n", p.name(), p.description()))
+        .collect();
+    format!("{HELP}\n\nProperties:\n{properties}")
+}
+
 /// Checks `NAME=VALUE` arguments, or with none the properties found in the
 /// environment, printing each canonical value or its error.
 pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let args = match parse(parser).map_err(usage)? {
-        Parsed::Help => return print_help(HELP),
+        Parsed::Help => return print_help(&help()),
         Parsed::Run(args) => args,
     };
     let pairs = match args.as_slice() {
