@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use crate::cpuset::CpuSet;
 use crate::domain::document::{self, DocumentError, Reduced};
-use crate::domain::metadata::OvirtMetadata;
+use crate::domain::metadata::{CpuPolicy, OvirtMetadata};
 use crate::domain::xml_edit::{child, children};
 use crate::host::topology::HostLimits;
 use crate::plan::policy;
@@ -59,7 +59,8 @@ pub fn check_incoming(
         Err(refused) => vec![Warning::RunningAgainstPolicy(refused.to_string())],
     };
     if let Some(host) = host {
-        check_host(root, host)?;
+        let engine_rebinds = matches!(metadata.cpu_policy, Some(CpuPolicy::Exclusive(_)));
+        check_host(root, host, engine_rebinds)?;
     }
     Ok(Incoming {
         cpu_policy: policy::describe(metadata.cpu_policy.as_ref()),
@@ -67,7 +68,12 @@ pub fn check_incoming(
     })
 }
 
-fn check_host(root: Node, host: &HostLimits) -> Result<(), MigrationError> {
+/// `engine_rebinds`: under `dedicated`, `isolate-threads` and `siblings`
+/// the engine sends the destination's `numaNodesets`, and VDSM writes them
+/// into the `<memnode>`s of the XML libvirt gets, not of the one this hook
+/// sees: those memnodes are the source's, and say nothing of this host.
+/// The pins it sees are already the destination's (`cpusets`).
+fn check_host(root: Node, host: &HostLimits, engine_rebinds: bool) -> Result<(), MigrationError> {
     for (element, cpus) in pinned_cpus(root) {
         let missing = cpus.difference(&host.online_cpus);
         if !missing.is_empty() {
@@ -80,6 +86,9 @@ fn check_host(root: Node, host: &HostLimits) -> Result<(), MigrationError> {
         }
     }
     for (element, nodes) in bound_nodes(root) {
+        if engine_rebinds && element == "memnode" {
+            continue;
+        }
         let missing = nodes.difference(&host.memory_nodes);
         if !missing.is_empty() {
             let with_memory = host.memory_nodes.clone();
@@ -124,4 +133,47 @@ fn bound_nodes(root: Node) -> Vec<(&'static str, CpuSet)> {
 /// written by this project, and libvirt itself will judge it.
 fn set(text: &str) -> Option<CpuSet> {
     text.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incoming(policy: &str, numatune: &str) -> Result<Incoming, MigrationError> {
+        let xml = format!(
+            "<domain xmlns:ovirt-vm='http://ovirt.org/vm/1.0'><vcpu>2</vcpu>\
+             <cputune><vcpupin vcpu='0' cpuset='1'/></cputune><numatune>{numatune}</numatune>\
+             <metadata><ovirt-vm:vm><ovirt-vm:cpuPolicy>{policy}</ovirt-vm:cpuPolicy>\
+             </ovirt-vm:vm></metadata></domain>"
+        );
+        let host = HostLimits {
+            online_cpus: CpuSet::from_range(0, 3),
+            memory_nodes: CpuSet::from_range(0, 1),
+            files: None,
+        };
+        check_incoming(&xml, &Request::default(), Some(&host))
+    }
+
+    #[test]
+    fn the_engine_rebinds_memnodes_of_exclusive_policies_after_this_check() {
+        let memnode = "<memnode cellid='0' mode='strict' nodeset='3'/>";
+        for policy in ["dedicated", "isolate-threads", "siblings"] {
+            assert!(incoming(policy, memnode).is_ok(), "{policy}");
+        }
+        assert!(matches!(
+            incoming("manual", memnode),
+            Err(MigrationError::NodesMissing {
+                element: "memnode",
+                ..
+            })
+        ));
+        // <memory> travels as it is, under every policy.
+        assert!(matches!(
+            incoming("dedicated", "<memory mode='strict' nodeset='3'/>"),
+            Err(MigrationError::NodesMissing {
+                element: "memory",
+                ..
+            })
+        ));
+    }
 }
