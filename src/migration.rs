@@ -7,11 +7,14 @@ use thiserror::Error;
 
 use crate::cpuset::CpuSet;
 use crate::domain::document::{self, DocumentError, Reduced};
+use crate::domain::facts::Domain;
 use crate::domain::metadata::{CpuPolicy, OvirtMetadata};
 use crate::domain::xml_edit::{child, children};
 use crate::host::topology::HostLimits;
-use crate::plan::policy;
+use crate::plan::binding::MemoryBinding;
+use crate::plan::error::FitError;
 use crate::plan::warning::Warning;
+use crate::plan::{hugepages, policy};
 use crate::properties::Request;
 use crate::wording::Ids;
 
@@ -25,6 +28,8 @@ pub enum MigrationError {
         missing: CpuSet,
         online: CpuSet,
     },
+    #[error("migration refused: {0}")]
+    HugePages(#[from] FitError),
     #[error("migration refused: the VM's <numatune><{element}> binds memory to host {}, where this host has no memory (nodes with memory: {with_memory})", Ids("node", .missing))]
     NodesMissing {
         element: &'static str,
@@ -58,9 +63,12 @@ pub fn check_incoming(
         Ok(warnings) => warnings,
         Err(refused) => vec![Warning::RunningAgainstPolicy(refused.to_string())],
     };
+    let engine_rebinds = matches!(metadata.cpu_policy, Some(CpuPolicy::Exclusive(_)));
+    let mut warnings = warnings;
     if let Some(host) = host {
-        let engine_rebinds = matches!(metadata.cpu_policy, Some(CpuPolicy::Exclusive(_)));
         check_host(root, host, engine_rebinds)?;
+        let domain = Domain::read(&doc)?;
+        warnings.extend(check_hugepages(&domain, host, engine_rebinds)?);
     }
     Ok(Incoming {
         cpu_policy: policy::describe(metadata.cpu_policy.as_ref()),
@@ -100,6 +108,23 @@ fn check_host(root: Node, host: &HostLimits, engine_rebinds: bool) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// The start entry's free huge page check, on the XML the destination
+/// gets: VDSM allocated the VM's pages (`use_dynamic_hugepages`) before
+/// this hook runs, as it does before a start, so the free pages counted
+/// include them.
+fn check_hugepages(
+    domain: &Domain,
+    host: &HostLimits,
+    engine_rebinds: bool,
+) -> Result<Vec<Warning>, FitError> {
+    let mut binding = MemoryBinding::after(domain, None);
+    if engine_rebinds {
+        binding.cells.clear();
+    }
+    let pages = hugepages::plan(domain, None, &binding, host.files.as_ref())?;
+    Ok(pages.warnings)
 }
 
 fn pinned_cpus(root: Node) -> Vec<(&'static str, CpuSet)> {

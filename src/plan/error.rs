@@ -200,7 +200,7 @@ impl std::fmt::Display for EngineStringReason {
             EngineStringReason::Unpinned { last } => write!(
                 f,
                 "the engine's CPU Pinning topology leaves it out while pinning vCPU {last}, \
-                 and VDSM then writes cpuset=\"None\" for it, which libvirt cannot read, so the \
+                 and VDSM then writes cpuset='None' for it, which libvirt cannot read, so the \
                  VM would not resume"
             ),
         }

@@ -393,7 +393,11 @@ mod tests {
             refused,
             Err(FitError::EngineStringContradicts { vcpu: 0, .. })
         ));
-        let agreed = decide(Some(CpuPolicy::Manual), xml, &[(Property::CpuTune, "0-3@0-3")]);
+        let agreed = decide(
+            Some(CpuPolicy::Manual),
+            xml,
+            &[(Property::CpuTune, "0-3@0-3")],
+        );
         assert_eq!(agreed, Ok(vec![]));
     }
 
