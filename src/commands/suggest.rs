@@ -5,15 +5,15 @@ use lexopt::{Arg, Parser};
 
 use crate::commands::args::{describe, print_help, text, Parsed};
 use crate::commands::error::Error;
+use crate::commands::exit_codes::ExitCode;
+use crate::commands::output;
 use crate::cpuset::CpuSet;
-use crate::exit_codes::ExitCode;
-use crate::grammar::guestnuma;
-use crate::grammar::numatune::MemoryMode;
 use crate::host::files;
 use crate::host::isolation::Isolation;
 use crate::host::pci;
 use crate::host::topology::{Topology, TopologyError};
-use crate::output;
+use crate::properties::guestnuma;
+use crate::properties::numatune::MemoryMode;
 use crate::suggest::{propose, Demand};
 use crate::wording::quoted;
 
@@ -66,7 +66,7 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     }
     let proposal = propose(&topology, &demand)?;
     match json {
-        true => output::out(&format!("{}\n", proposal.to_json()))?,
+        true => output::out(&format!("{}\n", output::to_json(&proposal.json())))?,
         false => output::out(&proposal.to_string())?,
     }
     Ok(ExitCode::Success)
@@ -201,7 +201,7 @@ fn reserve(parser: &mut Parser) -> Result<CpuSet, lexopt::Error> {
     let value = value("--reserve", parser)?;
     value
         .parse()
-        .map_err(|err: crate::grammar::sets::ListError| {
+        .map_err(|err: crate::properties::sets::ListError| {
             with_usage(format!(
                 "--reserve takes a CPU set such as 0,48 or 0-1; {} is not one (column {})",
                 quoted(&value),
