@@ -3,6 +3,7 @@
 //! `properties` (the set grammar) and the words.
 
 pub mod files;
+pub mod guests;
 pub mod hugepages;
 pub mod isolation;
 pub mod ksm;
