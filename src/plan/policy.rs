@@ -11,14 +11,14 @@ use roxmltree::Node;
 
 use crate::cpuset::{CpuSet, NodeSet};
 use crate::domain::metadata::{CpuPolicy, OvirtMetadata};
-use crate::domain::xml_edit::{child, children};
-use crate::grammar::cputune::CpuTune;
-use crate::grammar::guestnuma::GuestNuma;
-use crate::grammar::numatune::Placement;
 use crate::host::topology::HostLimits;
 use crate::plan::error::{EngineStringReason, FitError};
 use crate::plan::warning::Warning;
+use crate::properties::cputune::CpuTune;
+use crate::properties::guestnuma::GuestNuma;
+use crate::properties::numatune::Placement;
 use crate::properties::Request;
+use crate::xml::read::{child, children};
 
 /// The engine string that shows the admin what to type: these pins, one
 /// vCPU per entry, when short enough to read; else the first of them.
@@ -300,7 +300,7 @@ mod tests {
             .map(|i| format!("{i}#{i}"))
             .collect::<Vec<_>>()
             .join("_");
-        let tune = crate::grammar::cputune::parse(&pins).unwrap();
+        let tune = crate::properties::cputune::parse(&pins).unwrap();
         assert_eq!(engine_pins(&tune), "0#0");
     }
 
@@ -344,7 +344,7 @@ mod tests {
 
     #[test]
     fn manually_pinned_vcpus_bound_what_vdsm_keeps() {
-        let tune = crate::grammar::cputune::parse("0-3#0").unwrap();
+        let tune = crate::properties::cputune::parse("0-3#0").unwrap();
         let manual = CpuSet::from_range(0, 1);
         assert_eq!(
             check_manually_pinned(Some(&tune), Some(&manual)),
@@ -358,7 +358,7 @@ mod tests {
 
     #[test]
     fn the_engine_string_must_agree_with_cputune_for_a_restore() {
-        let tune = crate::grammar::cputune::parse("0#4,1#5,3#7").unwrap();
+        let tune = crate::properties::cputune::parse("0#4,1#5,3#7").unwrap();
         let set = |lo, hi| CpuSet::from_range(lo, hi);
         // The same pins, or fewer entries at the start: the restore keeps them.
         assert_eq!(check_engine_string(&tune, &[(0, set(4, 4))]), Ok(()));

@@ -9,7 +9,6 @@ use crate::cpuset::CpuSet;
 use crate::domain::document::{self, DocumentError, Reduced};
 use crate::domain::facts::Domain;
 use crate::domain::metadata::{CpuPolicy, OvirtMetadata};
-use crate::domain::xml_edit::{child, children};
 use crate::host::topology::HostLimits;
 use crate::plan::binding::MemoryBinding;
 use crate::plan::error::FitError;
@@ -17,6 +16,7 @@ use crate::plan::warning::Warning;
 use crate::plan::{hugepages, policy};
 use crate::properties::Request;
 use crate::wording::Ids;
+use crate::xml::read::{child, children};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum MigrationError {
