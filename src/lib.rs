@@ -19,6 +19,7 @@ pub mod host;
 pub mod migration;
 pub mod output;
 pub mod plan;
+pub mod prepare;
 pub mod properties;
 pub mod rewrite;
 pub mod splice;

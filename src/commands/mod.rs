@@ -8,6 +8,7 @@ pub mod engine_config;
 pub mod error;
 pub mod hook;
 pub mod ksm;
+pub mod prepare;
 pub mod suggest;
 pub mod topology;
 pub mod verify;

@@ -4,6 +4,7 @@
 pub mod files;
 pub mod hugepages;
 pub mod isolation;
+pub mod kernel;
 pub mod ksm;
 pub mod mom;
 pub mod pci;
