@@ -2,6 +2,7 @@
 //! thing the hook changes on it: KSM's merge_across_nodes.
 
 pub mod files;
+pub mod guests;
 pub mod hugepages;
 pub mod isolation;
 pub mod kernel;

@@ -127,6 +127,21 @@ impl Topology {
         })
     }
 
+    /// The host with `taken` CPUs gone from its nodes and cores, as a plan
+    /// that must not use them sees it; the online CPUs stay, so a reserve
+    /// naming a taken CPU is still one the host has.
+    pub fn without_cpus(mut self, taken: &CpuSet) -> Topology {
+        for node in &mut self.nodes {
+            node.cpus = node.cpus.difference(taken);
+            node.cores = std::mem::take(&mut node.cores)
+                .into_iter()
+                .map(|core| core.difference(taken))
+                .filter(|core| !core.is_empty())
+                .collect();
+        }
+        self
+    }
+
     /// The distance between two nodes given by position in `nodes`.
     pub fn distance(&self, from: usize, to: usize) -> u32 {
         self.nodes[from].distances[to]
