@@ -7,11 +7,11 @@ use lexopt::{Arg, Parser};
 
 use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
-use crate::exit_codes::ExitCode;
+use crate::commands::exit_codes::ExitCode;
+use crate::commands::output;
 use crate::host::files;
 use crate::host::kernel::KernelRelease;
 use crate::host::topology::{Topology, TopologyError};
-use crate::output;
 use crate::prepare::check::{check, HostTrees};
 use crate::prepare::config::plan_host;
 use crate::prepare::needs::{from_plan, GuestValues, HUGEPAGES_PROPERTY};

@@ -10,7 +10,6 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::cpuset::CpuSet;
-use crate::grammar::guestnuma::Size;
 use crate::host::files::{read_number, read_text, FileError};
 use crate::host::isolation::Isolation;
 use crate::host::kernel::command_line;
@@ -21,6 +20,7 @@ use crate::prepare::files::{
 };
 use crate::prepare::write::under;
 use crate::prepare::{host_files, Content};
+use crate::properties::guestnuma::Size;
 
 /// One comparison of the host with the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

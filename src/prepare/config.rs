@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use thiserror::Error;
 
 use crate::cpuset::CpuSet;
-use crate::grammar::guestnuma::Size;
 use crate::host::kernel::KernelRelease;
 use crate::host::topology::{Gib, Topology};
 use crate::prepare::needs::GuestNeeds;
+use crate::properties::guestnuma::Size;
 
 /// Huge pages of one size to reserve on one node.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,8 +11,8 @@
 use std::fmt::Write;
 
 use crate::cpuset::CpuSet;
-use crate::grammar::guestnuma::Size;
 use crate::prepare::config::{HostConfig, NodePages};
+use crate::properties::guestnuma::Size;
 
 /// Where the units are: systemd's folder for the administrator's units.
 pub const UNIT_DIR: &str = "/etc/systemd/system";

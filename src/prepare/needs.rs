@@ -10,10 +10,10 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::cpuset::CpuSet;
-use crate::grammar::guestnuma::{self, GuestNuma, Size};
-use crate::grammar::numatune::{self, Placement};
-use crate::grammar::problem::PropertyError;
-use crate::grammar::{cputune, emulatorpin, iothreadpin};
+use crate::properties::guestnuma::{self, GuestNuma, Size};
+use crate::properties::numatune::{self, Placement};
+use crate::properties::problem::PropertyError;
+use crate::properties::{cputune, emulatorpin, iothreadpin};
 use crate::wording::quoted;
 
 /// oVirt's own custom property for huge pages: the page size in KiB.

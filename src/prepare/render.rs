@@ -4,10 +4,10 @@
 
 use std::fmt;
 
-use crate::grammar::guestnuma::Size;
 use crate::prepare::config::HostConfig;
 use crate::prepare::files::{boot_reserves_pages, hugepage_arguments, TUNED_PROFILE};
 use crate::prepare::{host_files, Content};
+use crate::properties::guestnuma::Size;
 
 pub struct Preparation<'a> {
     pub config: &'a HostConfig,
