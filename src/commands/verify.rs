@@ -8,9 +8,9 @@ use lexopt::{Arg, Parser};
 
 use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
-use crate::exit_codes::ExitCode;
+use crate::commands::exit_codes::ExitCode;
+use crate::commands::output;
 use crate::host::files;
-use crate::output;
 use crate::verify::{self, verify, verify_all, Outcome};
 
 const HELP: &str = "\

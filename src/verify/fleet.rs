@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use crate::grammar::guestnuma::Size;
+use crate::properties::guestnuma::Size;
 use crate::host::topology::Topology;
 use crate::wording::{count, quoted};
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::cpuset::CpuSet;
-use crate::grammar::guestnuma::Size;
+use crate::properties::guestnuma::Size;
 use crate::host::guests::{self, GuestPins, Share};
 use crate::host::topology::Topology;
 

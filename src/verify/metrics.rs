@@ -14,7 +14,7 @@ use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::grammar::guestnuma::Size;
+use crate::properties::guestnuma::Size;
 
 use super::compare::{Report, ThreadRow, Verdict};
 use super::fleet::{Entry, Fleet, Summary};

@@ -10,11 +10,11 @@ use lexopt::{Arg, Parser};
 
 use crate::commands::args::{print_help, text, usage};
 use crate::commands::error::Error;
+use crate::commands::exit_codes::ExitCode;
 use crate::commands::hook::{self, HookJob};
+use crate::commands::output;
 use crate::commands::{apply, check, engine_config, ksm, suggest, topology, verify};
-use crate::exit_codes::ExitCode;
-use crate::output::{self, PROGRAM};
-use crate::wording::quoted;
+use crate::wording::{quoted, PROGRAM};
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest COMMAND [ARGS]

@@ -8,12 +8,12 @@ use thiserror::Error;
 use crate::cpuset::CpuSet;
 use crate::domain::document::{self, DocumentError, Reduced};
 use crate::domain::metadata::OvirtMetadata;
-use crate::domain::xml_edit::{child, children};
 use crate::host::topology::HostLimits;
 use crate::plan::policy;
 use crate::plan::warning::Warning;
 use crate::properties::Request;
 use crate::wording::Ids;
+use crate::xml::read::{child, children};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum MigrationError {
