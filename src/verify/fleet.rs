@@ -10,8 +10,8 @@ use std::path::Path;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use crate::properties::guestnuma::Size;
 use crate::host::topology::Topology;
+use crate::properties::guestnuma::Size;
 use crate::wording::{count, quoted};
 
 use super::compare::{Report, Verdict};

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::cpuset::CpuSet;
-use crate::properties::guestnuma::Size;
 use crate::host::guests::{self, GuestPins, Share};
 use crate::host::topology::Topology;
+use crate::properties::guestnuma::Size;
 
 use super::compare::Report;
 use super::render::{mib, Table};
