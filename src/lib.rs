@@ -35,7 +35,9 @@ pub mod plan;
 // The plan carried out on the bytes, checked, and written atomically.
 pub mod splice;
 
-// The jobs beside the hook: proposing properties, checking a running VM.
+// The jobs beside the hook: proposing properties, checking a running VM,
+// preparing the host for the guests planned on it.
+pub mod prepare;
 pub mod suggest;
 pub mod verify;
 

@@ -29,6 +29,9 @@ pub enum Error {
     /// The KSM switch failed or was refused; `run` is back as it was.
     #[error(transparent)]
     Ksm(#[from] crate::host::ksm::KsmError),
+    /// `prepare` was given values it cannot use, or a host that cannot hold them.
+    #[error(transparent)]
+    Prepare(#[from] crate::prepare::PrepareError),
     /// `verify` could not read the running domain.
     #[error(transparent)]
     Verify(#[from] crate::verify::VerifyError),

@@ -12,6 +12,7 @@ pub mod exit_codes;
 pub mod hook;
 pub mod ksm;
 pub mod output;
+pub mod prepare;
 pub mod suggest;
 pub mod topology;
 pub mod verify;

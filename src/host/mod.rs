@@ -6,6 +6,7 @@ pub mod files;
 pub mod guests;
 pub mod hugepages;
 pub mod isolation;
+pub mod kernel;
 pub mod ksm;
 pub mod mom;
 pub mod pci;
