@@ -78,6 +78,24 @@ pub struct LiveDomain {
     pub properties: Properties,
 }
 
+impl LiveDomain {
+    /// Whether anything places the guest: one of the project's properties
+    /// in its metadata, or pins or a memory policy of its own. Only such
+    /// guests are worth `verify --all`'s look.
+    pub fn is_placed(&self) -> bool {
+        let props = &self.properties;
+        [&props.cputune, &props.numatune, &props.guestnuma]
+            .iter()
+            .any(|value| value.is_some())
+            || !self.vcpupins.is_empty()
+            || self.emulatorpin.is_some()
+            || !self.iothreadpins.is_empty()
+            || self.vcpu_cpuset.is_some()
+            || self.numatune.is_some()
+            || !self.memnodes.is_empty()
+    }
+}
+
 /// Finds the status file of a running domain by name, else by UUID.
 pub fn locate(run: &Path, wanted: &str) -> Result<PathBuf, VerifyError> {
     let dir = run.join(STATUS_DIR);
@@ -106,9 +124,17 @@ fn normalise_uuid(text: &str) -> Option<String> {
         .then(|| hex.to_ascii_lowercase())
 }
 
-/// Scans the status files; one that cannot be read or parsed is some other
-/// domain's problem and is passed over.
-fn by_uuid(dir: &Path, uuid: &str) -> Result<Option<PathBuf>, VerifyError> {
+/// The status file of every domain libvirt runs, by name; none when
+/// libvirt's QEMU driver never ran here.
+pub fn status_files(run: &Path) -> Result<Vec<PathBuf>, VerifyError> {
+    let dir = run.join(STATUS_DIR);
+    if !dir.exists() {
+        return Ok(Vec::new());
+    }
+    list_status_files(&dir)
+}
+
+fn list_status_files(dir: &Path) -> Result<Vec<PathBuf>, VerifyError> {
     let entries = std::fs::read_dir(dir).map_err(|source| VerifyError::Read {
         path: dir.to_path_buf(),
         source,
@@ -118,7 +144,13 @@ fn by_uuid(dir: &Path, uuid: &str) -> Result<Option<PathBuf>, VerifyError> {
         .filter(|path| path.extension().is_some_and(|ext| ext == "xml"))
         .collect();
     paths.sort();
-    for path in paths {
+    Ok(paths)
+}
+
+/// Scans the status files; one that cannot be read or parsed is some other
+/// domain's problem and is passed over.
+fn by_uuid(dir: &Path, uuid: &str) -> Result<Option<PathBuf>, VerifyError> {
+    for path in list_status_files(dir)? {
         let Ok(text) = read_file(&path, MAX_STATUS_LEN) else {
             continue;
         };

@@ -10,7 +10,10 @@
 //! It only reads, and needs root to read another user's `numa_maps`.
 
 mod compare;
+mod fleet;
+mod glance;
 mod live;
+mod metrics;
 mod proc;
 mod render;
 
@@ -22,7 +25,10 @@ use crate::host::files::{self, FileError};
 use crate::wording::{bare_path, quoted};
 
 pub use compare::{Check, Report};
+pub use fleet::{verify_all, Entry, Fleet, Outcome, Summary};
+pub use glance::Glance;
 pub use live::LiveDomain;
+pub use metrics::{render as prometheus, write_atomically};
 pub use proc::Process;
 
 #[derive(Debug, Error)]
@@ -31,6 +37,11 @@ pub enum VerifyError {
     NotRunning { domain: String, dir: PathBuf },
     #[error("cannot read {}: {source}{}", bare_path(.path), root_hint(source))]
     Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write the metrics to {}: {source}", bare_path(.path))]
+    Write {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -76,13 +87,18 @@ pub(crate) fn read_file(path: &Path, limit: u64) -> Result<String, VerifyError> 
 pub fn verify(run: &Path, procfs: &Path, domain: &str) -> Result<Report, VerifyError> {
     let status = live::locate(run, domain)?;
     let live = LiveDomain::read(&status)?;
+    verify_live(procfs, &live)
+}
+
+/// Compares a domain already read with its QEMU process.
+fn verify_live(procfs: &Path, live: &LiveDomain) -> Result<Report, VerifyError> {
     let process = Process::read(procfs, live.pid)?;
     let recorded = live.vcpu_threads.values();
     if !live.vcpu_threads.is_empty() && recorded.clone().all(|&tid| process.thread(tid).is_none()) {
         return Err(VerifyError::NotTheGuest {
             pid: live.pid,
-            domain: live.name,
+            domain: live.name.clone(),
         });
     }
-    Ok(compare::compare(&live, &process))
+    Ok(compare::compare(live, &process))
 }
