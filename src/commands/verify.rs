@@ -11,7 +11,7 @@ use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
 use crate::commands::output;
 use crate::host::files;
-use crate::verify::{self, verify, verify_all, Outcome};
+use crate::verify::{self, verify, verify_all, Outcome, Roots};
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest verify DOMAIN [--json]
@@ -51,7 +51,7 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let Some(domain) = &options.domain else {
         return all(&options);
     };
-    let report = verify(&files::run_root(), &files::procfs_root(), domain)?;
+    let report = verify(&roots(), domain)?;
     match options.json {
         true => output::out(&format!("{}\n", output::to_json(&report)))?,
         false => output::out(&report.to_string())?,
@@ -66,11 +66,7 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
 /// `--all`: the metrics are written before the report is printed, so a
 /// closed stdout never leaves them stale.
 fn all(options: &Options) -> Result<ExitCode, Error> {
-    let fleet = verify_all(
-        &files::run_root(),
-        &files::procfs_root(),
-        &files::sysfs_root(),
-    )?;
+    let fleet = verify_all(&roots())?;
     if let Some(path) = &options.prometheus {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -91,6 +87,15 @@ fn all(options: &Options) -> Result<ExitCode, Error> {
         Outcome::Differs => ExitCode::Differs,
         Outcome::Unreadable => ExitCode::Refused,
     })
+}
+
+fn roots() -> Roots {
+    Roots {
+        run: files::run_root(),
+        procfs: files::procfs_root(),
+        sysfs: files::sysfs_root(),
+        etc: files::etc_root(),
+    }
 }
 
 fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {

@@ -18,7 +18,7 @@ use super::compare::{Report, Verdict};
 use super::glance::Glance;
 use super::live::{self, LiveDomain};
 use super::render::{mib, verdict, Table};
-use super::{verify_live, VerifyError};
+use super::{verify_live, Roots, VerifyError};
 
 /// One guest of the host: what verify found, or why it could not look.
 #[derive(Debug, Clone)]
@@ -62,12 +62,15 @@ pub enum Outcome {
 /// Reads every running domain under these roots; a domain that stops
 /// while it is read (its status file is gone) is left out, one whose files
 /// cannot be read is an entry of its own, and the others are still read.
-pub fn verify_all(run: &Path, procfs: &Path, sysfs: &Path) -> Result<Fleet, VerifyError> {
+pub fn verify_all(roots: &Roots) -> Result<Fleet, VerifyError> {
     let mut entries = Vec::new();
-    for path in live::status_files(run)? {
+    for path in live::status_files(&roots.run)? {
         let checked = match LiveDomain::read(&path) {
             Ok(live) if !live.is_placed() => continue,
-            Ok(live) => verify_live(procfs, &live).map_err(|err| (live.name.clone(), err)),
+            Ok(live) => {
+                let name = live.name.clone();
+                verify_live(roots, live).map_err(|err| (name, err))
+            }
             Err(err) => Err((domain_of_file(&path), err)),
         };
         match checked {
@@ -79,7 +82,7 @@ pub fn verify_all(run: &Path, procfs: &Path, sysfs: &Path) -> Result<Fleet, Veri
             }),
         }
     }
-    let glance = Topology::read(sysfs)
+    let glance = Topology::read(&roots.sysfs)
         .map(|topology| Glance::new(&topology, &reports(&entries)))
         .map_err(|err| err.to_string());
     Ok(Fleet { entries, glance })

@@ -83,16 +83,30 @@ pub(crate) fn read_file(path: &Path, limit: u64) -> Result<String, VerifyError> 
     })
 }
 
-/// Reads the domain under these roots and compares.
-pub fn verify(run: &Path, procfs: &Path, domain: &str) -> Result<Report, VerifyError> {
-    let status = live::locate(run, domain)?;
-    let live = LiveDomain::read(&status)?;
-    verify_live(procfs, &live)
+/// Where verify reads the host: `/run`, `/proc`, `/sys` and `/etc`, or
+/// the trees tests put in their place.
+#[derive(Debug, Clone)]
+pub struct Roots {
+    pub run: PathBuf,
+    pub procfs: PathBuf,
+    pub sysfs: PathBuf,
+    /// None: persistent definitions are not read.
+    pub etc: Option<PathBuf>,
 }
 
-/// Compares a domain already read with its QEMU process.
-fn verify_live(procfs: &Path, live: &LiveDomain) -> Result<Report, VerifyError> {
-    let process = Process::read(procfs, live.pid)?;
+/// Reads the domain under these roots and compares.
+pub fn verify(roots: &Roots, domain: &str) -> Result<Report, VerifyError> {
+    let status = live::locate(&roots.run, domain)?;
+    verify_live(roots, LiveDomain::read(&status)?)
+}
+
+/// Compares a domain already read with its QEMU process and, when it has
+/// one, its persistent definition.
+fn verify_live(roots: &Roots, mut live: LiveDomain) -> Result<Report, VerifyError> {
+    if let (true, Some(etc)) = (live.properties.is_empty(), &roots.etc) {
+        live.defined = live::definition(etc, &live.name)?;
+    }
+    let process = Process::read(&roots.procfs, live.pid)?;
     let recorded = live.vcpu_threads.values();
     if !live.vcpu_threads.is_empty() && recorded.clone().all(|&tid| process.thread(tid).is_none()) {
         return Err(VerifyError::NotTheGuest {
@@ -100,5 +114,5 @@ fn verify_live(procfs: &Path, live: &LiveDomain) -> Result<Report, VerifyError> 
             domain: live.name.clone(),
         });
     }
-    Ok(compare::compare(live, &process))
+    Ok(compare::compare(&live, &process))
 }

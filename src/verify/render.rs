@@ -184,6 +184,7 @@ impl fmt::Display for Report {
             "domain {} ({}), QEMU pid {}",
             self.domain, self.uuid, self.pid
         )?;
+        writeln!(f, "asked: {}", self.asked_from)?;
         writeln!(f)?;
         let threads: Vec<&ThreadRow> = self.vcpus.iter().chain(&self.threads).collect();
         write!(f, "{}", thread_table(&threads))?;

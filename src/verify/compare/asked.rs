@@ -1,24 +1,66 @@
-//! What was asked of the guest: the VM's custom properties first, else the
+//! What was asked of the guest: the VM's custom properties first, else a
 //! domain XML, else libvirt's defaults (`<vcpu cpuset>`, numad).
+//!
+//! Which domain XML: the live one follows a live re-pin, so it cannot tell
+//! the pin asked from the pin now. A domain with custom properties has them
+//! to say what was asked, and the live XML only fills in; one without them
+//! (started from `apply`'s output, outside oVirt) is judged against its
+//! persistent definition, which a live change leaves alone. A transient
+//! domain without properties has only the live XML.
 
 use crate::cpuset::CpuSet;
 use crate::properties::cputune::{self, CpuTune};
+use crate::properties::emulatorpin;
 use crate::properties::guestnuma::{self, GuestNuma};
+use crate::properties::iothreadpin::{self, IoThreadPins};
 use crate::properties::numatune::{self, NumaTune, Placement};
-use crate::verify::live::LiveDomain;
+use crate::verify::live::{LiveDomain, XmlPlacement};
 
 use super::report::{Asked, Checks, MemoryAsk};
 
-/// The properties found in the metadata; a value the grammar refuses is a
-/// difference in itself (the hook would have refused to start the VM).
-#[derive(Default)]
-pub(super) struct Requested {
+/// The properties found in the metadata, and the domain XML that says the
+/// rest; a property value the grammar refuses is a difference in itself
+/// (the hook would have refused to start the VM).
+pub(super) struct Requested<'l> {
     pub(super) cputune: Option<CpuTune>,
     pub(super) numatune: Option<NumaTune>,
     pub(super) guestnuma: Option<GuestNuma>,
+    pub(super) emulatorpin: Option<CpuSet>,
+    pub(super) iothreadpin: Option<IoThreadPins>,
+    pub(super) xml: &'l XmlPlacement,
+    /// The XML is the persistent definition, not the live one.
+    pub(super) defined: bool,
 }
 
-pub(super) fn requested(live: &LiveDomain, checks: &mut Checks) -> Requested {
+impl Requested<'_> {
+    /// An element of the XML asked from, as the report names it.
+    pub(super) fn element(&self, element: &'static str) -> &'static str {
+        match (self.defined, element) {
+            (false, element) => element,
+            (true, "<vcpupin>") => "defined <vcpupin>",
+            (true, "<emulatorpin>") => "defined <emulatorpin>",
+            (true, "<iothreadpin>") => "defined <iothreadpin>",
+            (true, "<memnode>") => "defined <memnode>",
+            (true, "<numatune>") => "defined <numatune>",
+            (true, "<vcpu cpuset>") => "defined <vcpu cpuset>",
+            (true, element) => element,
+        }
+    }
+}
+
+/// Says which sources `verify` asked from, for the report's header.
+pub(super) fn asked_from(live: &LiveDomain) -> String {
+    match (&live.defined, live.properties.is_empty()) {
+        (_, false) => "the VM's custom properties (in the domain's metadata), then the live domain XML".into(),
+        (Some(defined), true) => format!(
+            "the persistent definition {} (the domain carries no custom properties in its metadata)",
+            defined.path.display()
+        ),
+        (None, true) => "the live domain XML (no custom properties in the metadata, and no persistent definition: a live re-pin cannot be told from what was asked)".into(),
+    }
+}
+
+pub(super) fn requested<'l>(live: &'l LiveDomain, checks: &mut Checks) -> Requested<'l> {
     fn parsed<T, E: std::fmt::Display>(
         name: &str,
         value: &Option<String>,
@@ -36,6 +78,7 @@ pub(super) fn requested(live: &LiveDomain, checks: &mut Checks) -> Requested {
         }
     }
     let props = &live.properties;
+    let defined = live.defined.as_ref().filter(|_| props.is_empty());
     Requested {
         cputune: parsed(cputune::PROPERTY, &props.cputune, cputune::parse, checks),
         numatune: parsed(numatune::PROPERTY, &props.numatune, numatune::parse, checks),
@@ -45,6 +88,20 @@ pub(super) fn requested(live: &LiveDomain, checks: &mut Checks) -> Requested {
             guestnuma::parse,
             checks,
         ),
+        emulatorpin: parsed(
+            emulatorpin::PROPERTY,
+            &props.emulatorpin,
+            emulatorpin::parse,
+            checks,
+        ),
+        iothreadpin: parsed(
+            iothreadpin::PROPERTY,
+            &props.iothreadpin,
+            iothreadpin::parse,
+            checks,
+        ),
+        xml: defined.map_or(&live.placement, |d| &d.placement),
+        defined: defined.is_some(),
     }
 }
 
@@ -59,9 +116,15 @@ pub(super) fn first_asked(candidates: &[(Option<&CpuSet>, &'static str)]) -> Opt
 }
 
 /// libvirt's own default for a thread with no pin of its own.
-pub(super) fn default_pins(live: &LiveDomain) -> [(Option<&CpuSet>, &'static str); 2] {
+pub(super) fn default_pins<'a>(
+    live: &'a LiveDomain,
+    requested: &'a Requested,
+) -> [(Option<&'a CpuSet>, &'static str); 2] {
     [
-        (live.vcpu_cpuset.as_ref(), "<vcpu cpuset>"),
+        (
+            requested.xml.vcpu_cpuset.as_ref(),
+            requested.element("<vcpu cpuset>"),
+        ),
         (live.numad_cpus.as_ref(), "numad"),
     ]
 }
@@ -75,7 +138,8 @@ pub(super) fn memory_ask(
     requested: &Requested,
     cell: Option<u32>,
 ) -> Option<MemoryAsk> {
-    let live_mode = live.numatune.as_ref().map(|tune| tune.mode);
+    let xml = requested.xml;
+    let live_mode = xml.numatune.as_ref().map(|tune| tune.mode);
     let property_mode = requested.numatune.as_ref().map(|tune| tune.mode);
     let cell_nodes = match (&requested.guestnuma, cell) {
         (Some(GuestNuma::Cells(cells)), Some(id)) => {
@@ -91,11 +155,11 @@ pub(super) fn memory_ask(
             by: guestnuma::PROPERTY,
         });
     }
-    if let Some((mode, nodes)) = cell.and_then(|id| live.memnodes.get(&id)) {
+    if let Some((mode, nodes)) = cell.and_then(|id| xml.memnodes.get(&id)) {
         return Some(MemoryAsk {
             mode: *mode,
             nodes: nodes.clone(),
-            by: "<memnode>",
+            by: requested.element("<memnode>"),
         });
     }
     let tune = |tune: &NumaTune, by: &'static str| {
@@ -117,5 +181,6 @@ pub(super) fn memory_ask(
         .numatune
         .as_ref()
         .and_then(|t| tune(t, numatune::PROPERTY));
-    from_property.or_else(|| live.numatune.as_ref().and_then(|t| tune(t, "<numatune>")))
+    let by_xml = requested.element("<numatune>");
+    from_property.or_else(|| xml.numatune.as_ref().and_then(|t| tune(t, by_xml)))
 }

@@ -15,7 +15,7 @@ mod threads;
 use crate::verify::live::LiveDomain;
 use crate::verify::proc::Process;
 
-use asked::requested;
+use asked::{asked_from, requested};
 use memory::MemoryRows;
 use report::Checks;
 use threads::{thread_rows, vcpu_rows};
@@ -28,13 +28,14 @@ pub fn compare(live: &LiveDomain, process: &Process) -> Report {
     let mut checks = Checks::default();
     let asked = requested(live, &mut checks);
     let (vcpus, offline_vcpus) = vcpu_rows(live, process, &asked, &mut checks);
-    let threads = thread_rows(live, process, &mut checks);
+    let threads = thread_rows(live, process, &asked, &mut checks);
     let memory = MemoryRows::new(live, process, &asked);
     let (cells, qemu_kib_per_node) = memory.rows(&asked, &mut checks);
     Report {
         domain: live.name.clone(),
         uuid: live.uuid.clone(),
         pid: live.pid,
+        asked_from: asked_from(live),
         vcpus,
         offline_vcpus,
         threads,

@@ -111,6 +111,9 @@ pub struct Report {
     pub domain: String,
     pub uuid: String,
     pub pid: u32,
+    /// Which sources say what was asked: the properties, the persistent
+    /// definition or the live XML.
+    pub asked_from: String,
     pub vcpus: Vec<ThreadRow>,
     #[serde(serialize_with = "as_text")]
     pub offline_vcpus: CpuSet,
