@@ -642,3 +642,40 @@ fn check_on_a_kernel_that_reads_per_node_counts_looks_at_its_command_line() {
         out.stdout
     );
 }
+
+/// systemd's own reading of the units: keys it knows, an ExecStart it can
+/// run, and an order without a cycle (without DefaultDependencies=no a unit
+/// ordered before sysinit.target would be after it too).
+#[test]
+fn systemd_reads_the_written_units_without_a_complaint() {
+    let host = Host::new("two-socket-ht", EL9);
+    let root = host.root();
+    let out = host.run(&[
+        "--guest",
+        "guestnuma=0-3#16G#0,4-7#8G#1",
+        "hugepages=1G",
+        "--write",
+        root.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let units = root.join("etc/systemd/system");
+    for node in [0, 1] {
+        let unit = units.join(format!(
+            "vdsm-hook-largeguest-hugepages-node{node}-1048576kB.service"
+        ));
+        let verified = Process::new("systemd-analyze")
+            .args(["verify", "--man=no"])
+            .arg(&unit)
+            .output()
+            .expect("systemd-analyze (systemd) is needed to check the units");
+        assert_eq!(
+            (
+                verified.status.code(),
+                String::from_utf8_lossy(&verified.stderr).into_owned()
+            ),
+            (Some(0), String::new()),
+            "{}",
+            unit.display()
+        );
+    }
+}
