@@ -227,3 +227,82 @@ fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {
         mode,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn parsed(args: &[&str]) -> Result<Options, String> {
+        let mut parser = Parser::from_args(args.iter().copied());
+        match parse(&mut parser) {
+            Ok(Parsed::Run(options)) => Ok(options),
+            Ok(Parsed::Help) => Err("help".to_string()),
+            Err(err) => Err(err.to_string()),
+        }
+    }
+
+    fn sources(options: &Options) -> Vec<String> {
+        options
+            .sources
+            .iter()
+            .map(|source| match source {
+                Source::Plan(path) => format!("plan {path}"),
+                Source::Guest(pairs) => format!("guest {}", pairs.join(" ")),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn plans_and_guests_keep_their_order_and_pairs_go_to_the_last_guest() {
+        let options = parsed(&[
+            "a.json",
+            "cputune=0#1",
+            "--guest",
+            "guestnuma=0#1G#0",
+            "hugepages=2048",
+            "-",
+            "--guest",
+            "emulatorpin=0",
+        ])
+        .unwrap();
+        assert_eq!(
+            sources(&options),
+            [
+                "plan a.json",
+                "guest cputune=0#1",
+                "guest guestnuma=0#1G#0 hugepages=2048",
+                "plan -",
+                "guest emulatorpin=0",
+            ]
+        );
+        assert!(matches!(options.mode, Mode::Print));
+    }
+
+    #[test]
+    fn write_and_check_exclude_each_other_and_root_and_json_need_check() {
+        assert!(matches!(
+            parsed(&["a.json", "--write", "/"]).unwrap().mode,
+            Mode::Write(root) if root == Path::new("/")
+        ));
+        assert!(matches!(
+            parsed(&["a.json", "--check", "--json"]).unwrap().mode,
+            Mode::Check { root, json: true } if root == Path::new("/")
+        ));
+        assert_eq!(
+            parsed(&["a.json", "--write", "/", "--check"])
+                .err()
+                .as_deref(),
+            Some("--write and --check do not go together")
+        );
+        assert_eq!(
+            parsed(&["a.json", "--root", "/x"]).err().as_deref(),
+            Some("--root and --json go with --check")
+        );
+        assert!(parsed(&[])
+            .err()
+            .unwrap_or_default()
+            .starts_with("prepare needs plans"));
+        assert_eq!(parsed(&["--help"]).err().as_deref(), Some("help"));
+    }
+}
