@@ -308,11 +308,32 @@ fn what_the_host_cannot_hold_is_refused_in_one_line_naming_where() {
         );
     }
     let missing = host.run(&["no-such-plan.json"]);
-    assert_eq!(missing.code, Some(2));
-    assert!(missing
-        .stderr
-        .starts_with("vdsm-hook-largeguest: cannot read no-such-plan.json:"));
-    assert_eq!(missing.stderr.lines().count(), 1);
+    assert_eq!(
+        (missing.code, missing.stderr.as_str()),
+        (
+            Some(2),
+            "vdsm-hook-largeguest: cannot read the plan 'no-such-plan.json': No such file or directory (os error 2)\n"
+        )
+    );
+    let endless = host.run(&["/dev/zero"]);
+    assert_eq!(
+        endless.stderr,
+        "vdsm-hook-largeguest: cannot read the plan '/dev/zero': longer than 4194304 bytes, so not a plan\n"
+    );
+    let binary = host.dir.join("binary.json");
+    fs::write(&binary, b"{\"cputune\": \"\xff\"}").unwrap();
+    let out = host.run(&[binary.to_str().unwrap()]);
+    assert!(
+        out.stderr.ends_with(": not UTF-8 text, so not a plan\n"),
+        "{}",
+        out.stderr
+    );
+    let folder = host.run(&[host.dir.to_str().unwrap()]);
+    assert_eq!((folder.code, folder.stderr.lines().count()), (Some(2), 1));
+    let not_json = host.run_with_stdin(&["-"], "cputune=0#1\n");
+    assert!(not_json.stderr.starts_with(
+        "vdsm-hook-largeguest: plan 1 (-): not a plan as 'suggest --json' prints it: "
+    ));
 }
 
 #[test]

@@ -164,22 +164,30 @@ fn set_pair(values: &mut GuestValues, pair: &str) -> Result<(), Error> {
     }
 }
 
-/// A plan file, or stdin for `-`; bounded like every file read here.
+/// A plan file, or stdin for `-`. A pipe is fine (`prepare <(ssh host
+/// vdsm-hook-largeguest suggest ... --json)`); what never ends or is not
+/// text is refused after a bound no plan comes near.
 fn read_plan(path: &str) -> Result<String, Error> {
+    use std::io::Read;
     const MAX_PLAN: u64 = 4 * 1024 * 1024;
-    let text = match path {
-        "-" => {
-            use std::io::Read;
-            let mut text = String::new();
-            std::io::stdin()
-                .take(MAX_PLAN)
-                .read_to_string(&mut text)
-                .map_err(|err| Error::Usage(format!("cannot read the plan from stdin: {err}")))?;
-            text
-        }
-        _ => files::read_text_up_to(path.as_ref(), MAX_PLAN).map_err(TopologyError::from)?,
+    let name = match path {
+        "-" => "the plan on stdin".to_string(),
+        _ => format!("the plan {}", quoted(path)),
     };
-    Ok(text)
+    let fail = |why: String| Error::Usage(format!("cannot read {name}: {why}"));
+    let reader: Box<dyn Read> = match path {
+        "-" => Box::new(std::io::stdin()),
+        _ => Box::new(std::fs::File::open(path).map_err(|err| fail(err.to_string()))?),
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_PLAN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| fail(err.to_string()))?;
+    if bytes.len() as u64 > MAX_PLAN {
+        return Err(fail(format!("longer than {MAX_PLAN} bytes, so not a plan")));
+    }
+    String::from_utf8(bytes).map_err(|_| fail("not UTF-8 text, so not a plan".to_string()))
 }
 
 fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {
