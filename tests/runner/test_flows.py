@@ -157,6 +157,31 @@ class Migration(Flow):
         self.assertIn("<numatune><memnode> binds memory to host node 1", proc.stderr)
 
 
+class IsolateThreads(Flow):
+    """VDSM keeps the siblings of such a VM's CPUs out of every pool."""
+
+    def xml(self, policy):
+        return self.engine_xml([(old.replace("dedicated", policy), new.replace("dedicated", policy))
+                                for old, new in DEDICATED[:2]]
+                               + [DEDICATED[3]])
+
+    def test_an_emulatorpin_on_the_vcpus_siblings_is_named(self):
+        # vCPUs on CPUs 16-31; CPU 64 is CPU 16's sibling on this host.
+        host = self.host("two-socket-ht")
+        proc = self.run_flow("start", self.xml("isolate-threads"),
+                             {"emulatorpin": "64", "LARGEGUEST_SYSFS_ROOT": host})
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("warning: emulatorpin: the emulator threads would run on CPU 64, sibling "
+                      "threads of the CPUs the engine gave the vCPUs under CPU pinning policy "
+                      "isolate-threads", proc.stderr)
+        proc = self.run_flow("start", self.xml("dedicated"),
+                             {"emulatorpin": "64", "LARGEGUEST_SYSFS_ROOT": host})
+        self.assertNotIn("sibling threads", proc.stderr)
+        proc = self.run_flow("start", self.xml("isolate-threads"),
+                             {"emulatorpin": "0", "LARGEGUEST_SYSFS_ROOT": host})
+        self.assertNotIn("sibling threads", proc.stderr)
+
+
 HUGE = [
     ("</currentMemory>", "</currentMemory><memoryBacking><hugepages><page size=\"1048576\" /></hugepages></memoryBacking>"),
     ("<ovirt-vm:cputune>0#0,1#1</ovirt-vm:cputune>",
