@@ -7,6 +7,7 @@ pub mod cells;
 pub mod devices;
 pub mod error;
 pub mod fit;
+pub mod hotplug;
 pub mod hugepages;
 pub mod migration;
 pub mod numatune;
