@@ -1,7 +1,7 @@
 //! The oracle for the located tree: how the tree `document::parse` builds
 //! from the reduced text differs from roxmltree's tree of the whole
 //! document, if it does. The fuzz targets `locate` and `rewrite`, the
-//! property test of the domain edit and `tests/locate.rs` run it on every
+//! property test of the domain edit and `tests/it/locate.rs` run it on every
 //! document they have.
 
 use roxmltree::{Document, Node};
