@@ -3,7 +3,7 @@
 
 use crate::support::{manifest_dir, std_program};
 
-const COMMANDS: [&str; 7] = [
+const COMMANDS: [&str; 8] = [
     "check",
     "apply",
     "engine-config",
@@ -11,6 +11,7 @@ const COMMANDS: [&str; 7] = [
     "ksm",
     "topology",
     "suggest",
+    "prepare",
 ];
 
 fn help(args: &[&str]) -> String {

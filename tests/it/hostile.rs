@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use crate::support::scene::Scene;
 use crate::support::{is_root, program, BIN};
-use vdsm_hook_largeguest::grammar::{cputune, numatune};
 use vdsm_hook_largeguest::properties::Request;
-use vdsm_hook_largeguest::rewrite::rewrite;
+use vdsm_hook_largeguest::properties::{cputune, numatune};
+use vdsm_hook_largeguest::splice::rewrite::rewrite;
 use vdsm_hook_largeguest::wording::is_clean_message;
 
 const DOMAIN: &str = "<domain type='kvm'>

@@ -30,6 +30,7 @@ mod libvirt_agreement_proptest;
 mod libvirt_validate;
 mod locate;
 mod messages;
+mod prepare;
 mod recipe;
 mod regex_agreement;
 mod rewrite_snapshots;

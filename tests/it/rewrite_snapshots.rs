@@ -3,7 +3,7 @@
 //! replaced pins, and each sample's refusals with their messages.
 
 use crate::support::samples::{diff, fake_host, run, run_on, sample, sample_names, CASES};
-use vdsm_hook_largeguest::rewrite::{Outcome, Refusal};
+use vdsm_hook_largeguest::splice::rewrite::{Outcome, Refusal};
 
 fn report(input: &str, properties: &str) -> String {
     described(properties, input, run(input, properties))

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::support::{program, testdata, TempDir};
+use crate::support::{copy_tree, program, testdata, TempDir};
 
 /// Each recorded tree and the domain it holds, written once: the table
 /// [`TREES`] and one snapshot test per tree in `tables` (the snapshot named
@@ -72,7 +72,7 @@ impl Copy {
     fn of(tree: &str) -> Copy {
         let folder = TempDir::new(&format!("verify-{tree}"));
         let root = folder.0.clone();
-        copy_dir(&recorded(tree), &root);
+        copy_tree(&recorded(tree), &root);
         let pid = fs::read_dir(root.join("proc"))
             .unwrap()
             .next()
@@ -111,20 +111,6 @@ impl Copy {
 
     fn verify(&self, domain: &str) -> Outcome {
         verify(&self.root, &[domain])
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        match entry.file_type().unwrap().is_dir() {
-            true => copy_dir(&entry.path(), &target),
-            false => {
-                fs::copy(entry.path(), target).unwrap();
-            }
-        }
     }
 }
 

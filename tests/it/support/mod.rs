@@ -2,6 +2,7 @@
 //! the caller's environment, the one kind of temporary folder, fake sysfs
 //! trees, and who the tests run as.
 
+pub mod agreement;
 pub mod ksm;
 pub mod libvirt_reading;
 #[macro_use]
@@ -74,6 +75,22 @@ pub fn write_tree(root: &Path, files: &[(&str, &str)]) {
         let path = root.join(path);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, text).unwrap();
+    }
+}
+
+/// Copies the tree `from` to `to`, files and folders only: a recorded tree
+/// to edit, or a fake sysfs to write into.
+pub fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        match entry.file_type().unwrap().is_dir() {
+            true => copy_tree(&entry.path(), &target),
+            false => {
+                fs::copy(entry.path(), target).unwrap();
+            }
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use similar::TextDiff;
 use super::manifest_dir;
 use vdsm_hook_largeguest::host::topology::HostLimits;
 use vdsm_hook_largeguest::properties::{split_pair, Request};
-use vdsm_hook_largeguest::rewrite::{self, Outcome, Refusal};
+use vdsm_hook_largeguest::splice::rewrite::{self, Outcome, Refusal};
 
 /// Every snapshot case, written once: `rewrite_cases!(then)` hands the list
 /// to the macro `then`, so that [`CASES`] and the one test per case in
