@@ -40,4 +40,5 @@ mod suggest_snapshots;
 mod topology_alignment;
 mod topology_limits;
 mod topology_snapshots;
+mod verify_fleet;
 mod verify_trees;

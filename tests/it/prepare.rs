@@ -359,6 +359,11 @@ fn written_files_are_the_printed_ones_and_other_lines_stay() {
         0o755
     );
 
+    // Written again, nothing changes, and it says so.
+    let again = host.run(&args);
+    assert_eq!(again.code, Some(0));
+    assert_eq!(again.stdout, out.stdout.replace("wrote ", "unchanged "));
+
     // The same guest moved to node 1: node 0's unit and its link go.
     let out = host.run(&[
         "--guest",

@@ -115,9 +115,20 @@ impl TempDir {
     pub fn path(&self) -> &Path {
         &self.0
     }
+}
 
-    pub fn join(&self, path: impl AsRef<Path>) -> PathBuf {
-        self.0.join(path)
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+/// A `&TempDir` goes wherever a `&Path` does.
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
     }
 }
 
