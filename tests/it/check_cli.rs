@@ -337,12 +337,16 @@ fn engine_config_refuses_a_bad_cluster_level() {
             )]
         );
     }
-    for args in [&["--cver"][..], &["--cver", "4.7", "x"][..], &["4.7"][..]] {
+    for (args, problem) in [
+        (&["--cver"][..], "missing argument for option '--cver'"),
+        (&["--cver", "4.7", "x"][..], "unexpected argument 'x'"),
+        (&["4.7"][..], "unexpected argument '4.7'"),
+    ] {
         let run = engine_config(args);
         assert_eq!(run.code, 2, "{args:?}");
         assert_eq!(
             run.stderr,
-            ["vdsm-hook-largeguest: usage: engine-config [--cver X.Y]"]
+            [format!("vdsm-hook-largeguest: {problem}; run 'vdsm-hook-largeguest engine-config --help' for its usage")]
         );
     }
 }
