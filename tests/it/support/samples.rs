@@ -37,8 +37,9 @@ macro_rules! rewrite_cases {
                     all_pins: "cputune=0-15#2-17 emulatorpin=0-1",
                 }
                 engine_4_5 "engine-4.5" {
-                    all: "cputune=0-7#0-7,8-15#8-15 numatune=strict#0-1 guestnuma=0-7#2G#0,8-15#2G#1",
+                    all: "cputune=0#0,1-7#0-7,8-15#8-15 numatune=strict#0-1 guestnuma=0-7#2G#0,8-15#2G#1",
                     replace_engine_pin: "cputune=0#4,1#5",
+                    agree_with_engine_pin: "cputune=0#0,1#5",
                     guestnuma_even: "guestnuma=2",
                 }
                 engine_small "engine-small" {
@@ -130,7 +131,7 @@ macro_rules! rewrite_cases {
                     guestnuma_even: "guestnuma=2",
                     host_nodes: "guestnuma=0-3#4G#0,4-7#4G#1",
                     same_count: "guestnuma=4",
-                    refused_not_whole_pages: "guestnuma=0-3#3584M,4-7#4608M",
+                    refused_not_whole_pages: "guestnuma=0-3#3584M#0,4-7#4608M#1",
                 }
                 hugepages_split "hugepages-split" {
                     same_count: "guestnuma=0-1#2G,2-3#2G,4-5#2G,6-7#2G",
@@ -153,7 +154,7 @@ macro_rules! rewrite_cases {
             on_fake_host {
                 tuned "tuned" {
                     hugepages_cells "hugepages-cells" {
-                        tuned_refused_pool_shared: "guestnuma=2",
+                        tuned_refused_pool_shared: "guestnuma=0-3#4G#0,4-7#4G#0",
                         tuned_refused_node_short: "guestnuma=0-3#4G#0,4-7#4G#1",
                         tuned_fits: "guestnuma=0-3#6G#0,4-7#2G#1",
                     }
