@@ -218,7 +218,9 @@ fn node_pages(
                     nodes,
                 });
             }
-            *sums.entry((cell.node, cell.size_kib)).or_default() += cell.count;
+            let sum = sums.entry((cell.node, cell.size_kib)).or_default();
+            // Saturating: a sum past any node's memory is refused below.
+            *sum = sum.saturating_add(cell.count);
         }
     }
     for node in &topology.nodes {
@@ -241,7 +243,7 @@ fn node_pages(
         let need_kib: u64 = on_node
             .iter()
             .map(|&(size, count)| size.saturating_mul(count))
-            .sum();
+            .fold(0, u64::saturating_add);
         let pages: Vec<String> = on_node
             .iter()
             .map(|&(size, count)| format!("{count} of {}", Size(size)))
@@ -310,5 +312,38 @@ mod tests {
         );
         let one = split_cores(&topology, &"3".parse().unwrap()).unwrap();
         assert!(one.starts_with("vCPUs and host tasks share 1 core (3,19):"));
+    }
+
+    #[test]
+    fn pages_past_any_memory_are_refused_not_overflowed() {
+        use crate::host::topology::HugePages;
+        use crate::prepare::needs::CellPages;
+        let mut topology = host(4);
+        topology.nodes[0].hugepages = vec![HugePages {
+            size_kib: 1048576,
+            total: 0,
+            free: 0,
+        }];
+        let guest = |count| GuestNeeds {
+            source: "guest".to_string(),
+            vcpu_cpus: CpuSet::new(),
+            thread_cpus: CpuSet::new(),
+            pages: vec![CellPages {
+                cell: 0,
+                node: 0,
+                size_kib: 1048576,
+                count,
+            }],
+        };
+        let err = plan_host(
+            &topology,
+            &[guest(u64::MAX / 2), guest(u64::MAX / 2 + 2)],
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, HostError::BeyondNode { node: 0, .. }),
+            "{err}"
+        );
     }
 }
