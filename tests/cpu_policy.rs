@@ -59,7 +59,7 @@ fn table() -> Vec<(Option<&'static str>, &'static str, Expect)> {
         }
     }
     rows.extend([
-        (None, CPUTUNE_AGAINST_ENGINE, Refused(AGAINST_ENGINE)),
+        (None, CPUTUNE_AGAINST_ENGINE, Warned(AGAINST_ENGINE)),
         (Some("manual"), CPUTUNE_AGAINST_ENGINE, Refused(AGAINST_ENGINE)),
         (Some("none"), CPUTUNE, Refused(NONE_PINS)),
         (Some("none"), NUMATUNE, Warned(FLOAT_NUMATUNE)),
@@ -141,9 +141,41 @@ fn engine_numa_nodes_rule_out_guestnuma_under_exclusive_policies() {
         err.starts_with("guestnuma: the engine gave this VM NUMA nodes of its own"),
         "{err}"
     );
-    // Under manual the same memnode is the admin's to keep or replace.
+    // Under manual the same memnode is the admin's to replace, cell by cell.
     let manual = engine_nodes.replace("<ovirt-vm:cpuPolicy>dedicated</ovirt-vm:cpuPolicy>", MANUAL);
-    assert!(run(&manual, CELLS).is_ok());
+    assert!(run(&manual, CELLS_ON_NODES).is_ok());
+    // Kept, it would bind a cell of other vCPUs: refused, naming the fixes.
+    let moved = run(&manual, CELLS).expect_err("refused").to_string();
+    assert!(
+        moved.starts_with(
+            "guestnuma: the engine binds its NUMA node 0 to host nodes '0' \
+             (<numatune><memnode cellid='0'>, from Edit VM > Host > NUMA Pinning), and the \
+             new cell 0 holds vCPUs 0-7, so that binding would land on other vCPUs; give \
+             every cell its host nodes"
+        ),
+        "{moved}"
+    );
+    // The same cells keep the engine's binding.
+    assert!(run(&manual, "guestnuma=0-15#4G").is_ok());
+}
+
+/// Engine-native vNUMA: the engine's memnodes decide each cell's memory,
+/// so numatune beside them would reach none of it.
+#[test]
+fn engine_numa_nodes_outrank_numatune() {
+    let engine_nodes = with_policy(Some("manual")).replace(
+        "    <devices>",
+        "    <numatune>\n        <memnode cellid=\"0\" mode=\"interleave\" nodeset=\"0\" />\n    </numatune>\n    <devices>",
+    );
+    let err = run(&engine_nodes, NUMATUNE)
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.starts_with("numatune: the engine binds the memory of this VM's NUMA node 0 itself"),
+        "{err}"
+    );
+    // Every cell rebound by guestnuma: numatune's mode applies to each.
+    assert!(run(&engine_nodes, &format!("{NUMATUNE} {CELLS_ON_NODES}")).is_ok());
 }
 
 #[test]

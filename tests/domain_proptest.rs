@@ -391,6 +391,10 @@ fn expected_refusal(err: &Refusal) -> bool {
                 | FitError::MemnodeWithoutCell { .. }
                 | FitError::DimmWithoutCell { .. }
                 | FitError::CannotSplit(_)
+                // The generated pins and memnodes stand for the engine's.
+                | FitError::EngineStringContradicts { .. }
+                | FitError::EngineMemnodesOutrankNumatune { .. }
+                | FitError::EngineMemnodeMoved { .. }
         )
     )
 }

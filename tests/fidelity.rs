@@ -309,11 +309,21 @@ fn distances_stay_when_the_cell_count_does_not() {
 }
 
 #[test]
-fn memnodes_of_removed_cells_go_and_the_others_stay() {
-    let output = run(&sample("numatune-memnodes"), "guestnuma=1")
+fn memnodes_of_changed_cells_are_refused_and_rebound_ones_replaced() {
+    // The engine's memnodes were made for its NUMA nodes: carried onto a
+    // cell of other vCPUs, or dropped with a cell, they would mislead.
+    let refused = run(&sample("numatune-memnodes"), "guestnuma=1");
+    assert!(
+        matches!(
+            refused,
+            Err(Refusal::Fit(FitError::EngineMemnodeMoved { cellid: 0, .. }))
+        ),
+        "{refused:?}"
+    );
+    let output = run(&sample("numatune-memnodes"), "guestnuma=0-7#8G#1")
         .unwrap()
         .text;
-    assert!(output.contains("<memnode cellid='0' mode='strict' nodeset='0'/>"));
+    assert!(output.contains("<memnode cellid='0' mode='strict' nodeset='1'/>"));
     assert!(!output.contains("cellid='1'"), "{output}");
 }
 

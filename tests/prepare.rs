@@ -591,7 +591,8 @@ fn check_on_a_prepared_and_rebooted_host_holds() {
         .iter()
         .all(|c| c["holds"] == true && c.get("fix").is_some()));
 
-    // A pool that shrank and a mask that came back are differences again.
+    // A pool that shrank, VDSM allocating pages itself and a mask that came
+    // back are differences again.
     fs::write(
         host.sys("devices/system/node/node0/hugepages/hugepages-1048576kB/nr_hugepages"),
         "5\n",
@@ -600,6 +601,12 @@ fn check_on_a_prepared_and_rebooted_host_holds() {
     let irqbalance = root.join("etc/sysconfig/irqbalance");
     let text = fs::read_to_string(&irqbalance).unwrap();
     fs::write(&irqbalance, format!("{text}IRQBALANCE_BANNED_CPUS=ff\n")).unwrap();
+    fs::create_dir_all(root.join("etc/vdsm")).unwrap();
+    fs::write(
+        root.join("etc/vdsm/vdsm.conf"),
+        "[vars]\nssl = true\n\n[performance]\nuse_dynamic_hugepages = true\n",
+    )
+    .unwrap();
     let json = check(&["--json"]);
     assert_eq!(json.code, Some(1));
     let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
@@ -619,6 +626,10 @@ fn check_on_a_prepared_and_rebooted_host_holds() {
         failed,
         [
             ("hugepages".to_string(), "5".to_string()),
+            (
+                "vdsm".to_string(),
+                "true in /etc/vdsm/vdsm.conf".to_string()
+            ),
             (
                 "irqbalance".to_string(),
                 "IRQBALANCE_BANNED_CPUS=ff, which irqbalance uses instead of the list".to_string()

@@ -49,9 +49,10 @@ pub const CASES: &[Case] = &[
     case(
         "engine-4.5",
         "all",
-        "cputune=0-7#0-7,8-15#8-15 numatune=strict#0-1 guestnuma=0-7#2G#0,8-15#2G#1",
+        "cputune=0#0,1-7#0-7,8-15#8-15 numatune=strict#0-1 guestnuma=0-7#2G#0,8-15#2G#1",
     ),
     case("engine-4.5", "replace-engine-pin", "cputune=0#4,1#5"),
+    case("engine-4.5", "agree-with-engine-pin", "cputune=0#0,1#5"),
     case("engine-4.5", "guestnuma-even", "guestnuma=2"),
     case(
         "engine-small",
@@ -210,7 +211,7 @@ pub const CASES: &[Case] = &[
     case(
         "hugepages-cells",
         "refused-not-whole-pages",
-        "guestnuma=0-3#3584M,4-7#4608M",
+        "guestnuma=0-3#3584M#0,4-7#4608M#1",
     ),
     case(
         "hugepages-split",
@@ -259,7 +260,7 @@ pub const HOST_CASES: &[HostCase] = &[
         case(
             "hugepages-cells",
             "tuned-refused-pool-shared",
-            "guestnuma=2",
+            "guestnuma=0-3#4G#0,4-7#4G#0",
         ),
     ),
     on(
