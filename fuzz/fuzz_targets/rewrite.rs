@@ -8,7 +8,7 @@
 //! the same values changes nothing), host limits can refuse but never
 //! alter the result, and every refusal is one line. `rewrite` only borrows
 //! the text, so a refusal cannot have touched it; the executable writes
-//! only after an `Ok` (tests/hostile.rs checks the file side).
+//! only after an `Ok` (tests/it/hostile.rs checks the file side).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
