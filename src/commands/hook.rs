@@ -190,14 +190,14 @@ fn nic_job() -> Result<ExitCode, Error> {
     if request.leaves_domain_alone() {
         return Ok(ExitCode::Success);
     }
-    let text = rewrite::read_domxml(&domxml_path()?).map_err(rewrite::Refusal::from)?;
-    let doc = crate::domain::document::parse_whole(&text).map_err(rewrite::Refusal::from)?;
+    let text = rewrite::read_domxml(&domxml_path()?).map_err(rewrite::RewriteError::from)?;
+    let doc = crate::domain::document::parse_whole(&text).map_err(rewrite::RewriteError::from)?;
     let files = files::KernelFiles {
         sysfs: files::sysfs_root(),
         procfs: files::procfs_root(),
     };
-    let outcome =
-        hotplug::check_nic(doc.root_element(), &request, &files).map_err(rewrite::Refusal::from)?;
+    let outcome = hotplug::check_nic(doc.root_element(), &request, &files)
+        .map_err(rewrite::RewriteError::from)?;
     outcome.warnings.iter().for_each(output::warn);
     outcome.notes.iter().for_each(|note| output::note(note));
     Ok(ExitCode::Success)

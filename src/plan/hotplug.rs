@@ -11,7 +11,7 @@ use crate::cpuset::NodeSet;
 use crate::domain::devices::passed_device;
 use crate::host::files::KernelFiles;
 use crate::host::pci::numa_node;
-use crate::plan::error::FitError;
+use crate::plan::refusal::Refusal;
 use crate::plan::warning::Warning;
 use crate::properties::affinity::PciNumaAffinity;
 use crate::properties::guestnuma::GuestNuma;
@@ -26,11 +26,7 @@ pub struct NicOutcome {
 }
 
 /// `nic` is the root of the document VDSM handed the hook.
-pub fn check_nic(
-    nic: Node,
-    request: &Request,
-    files: &KernelFiles,
-) -> Result<NicOutcome, FitError> {
+pub fn check_nic(nic: Node, request: &Request, files: &KernelFiles) -> Result<NicOutcome, Refusal> {
     let mut outcome = NicOutcome::default();
     let devices = passed_device(nic);
     if devices.is_empty() {
@@ -69,7 +65,7 @@ pub fn check_nic(
         let (element, nodes) = (device.element, nodes.clone());
         match request.pci_numa_affinity.unwrap_or_default() {
             PciNumaAffinity::Required => {
-                return Err(FitError::DeviceOffNodes {
+                return Err(Refusal::DeviceOffNodes {
                     element,
                     address,
                     node,
