@@ -105,6 +105,7 @@ pub(super) fn default_reserve(topology: &Topology, isolated: &CpuSet) -> CpuSet 
         .unwrap_or_else(|| CpuSet::from_range(0, 0))
 }
 
+/// Splits `need` over cells of capacity `caps`, as evenly as they allow;
 /// earlier cells take the remainder. The caller ensures the caps suffice.
 fn split(need: u64, caps: &[u64]) -> Vec<u64> {
     let mut shares = vec![0; caps.len()];

@@ -267,8 +267,6 @@ pub(super) fn shortage(
     }
 }
 
-/// Splits `need` over cells of capacity `caps`, as evenly as they allow;
-
 #[cfg(test)]
 mod tests {
     use super::*;
