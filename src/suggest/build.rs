@@ -8,31 +8,46 @@ use crate::properties::guestnuma::{GuestCell, GuestNuma, Size};
 use crate::properties::numatune::{MemoryMode, NumaTune, Placement};
 
 use super::choose::{Candidate, Memory};
-use super::types::{Demand, Proposal, ProposedCell, SuggestError};
+use super::types::{Demand, EngineSide, Proposal, ProposedCell, SuggestError};
 use super::{Wanted, KIB_PER_MIB};
 
-/// Housekeeping CPUs for the emulator and I/O threads: on the guest's nodes,
-/// outside its vCPUs, never isolated; when the vCPUs took them all, the
-/// reserve (where VDSM and libvirt run), never isolated either.
+/// Housekeeping CPUs for the emulator and I/O threads, a few per guest
+/// node: the reserve's CPUs there (where VDSM and libvirt run, which is
+/// what `--reserve` keeps from the vCPUs), else one core no vCPU took;
+/// never an isolated CPU. When the vCPUs took every core, the reserve.
 pub(super) fn housekeeping(topology: &Topology, demand: &Demand, proposal: &Proposal) -> CpuSet {
     let vcpu_cpus: CpuSet = proposal
         .cells
         .iter()
         .flat_map(|cell| cell.host_cpus.iter())
         .collect();
-    let on_nodes: CpuSet = topology
-        .nodes
-        .iter()
-        .filter(|node| proposal.cells.iter().any(|cell| cell.node == node.id))
-        .flat_map(|node| node.cpus.iter())
-        .collect();
-    let beside = on_nodes.difference(&vcpu_cpus).difference(&demand.isolated);
-    match beside.is_empty() {
-        false => beside,
-        true => proposal
-            .reserve
-            .intersection(&topology.online_cpus)
-            .difference(&demand.isolated),
+    let usable = |cpus: &CpuSet| {
+        cpus.intersection(&topology.online_cpus)
+            .difference(&demand.isolated)
+    };
+    let mut chosen = CpuSet::new();
+    for node in &topology.nodes {
+        if !proposal.cells.iter().any(|cell| cell.node == node.id) {
+            continue;
+        }
+        let reserved = usable(&proposal.reserve.intersection(&node.cpus));
+        let free_core = || {
+            node.cores
+                .iter()
+                .find(|core| core.intersection(&vcpu_cpus).is_empty() && usable(core) == **core)
+                .cloned()
+        };
+        let here = match reserved.is_empty() {
+            false => Some(reserved),
+            true => free_core(),
+        };
+        here.iter()
+            .flat_map(|cpus| cpus.iter().collect::<Vec<_>>())
+            .for_each(|cpu| chosen.insert(cpu));
+    }
+    match chosen.is_empty() {
+        false => chosen,
+        true => usable(&proposal.reserve),
     }
 }
 
@@ -146,7 +161,9 @@ pub(super) fn build(
     let chosen: Vec<&Candidate> = chosen.iter().map(|&i| &candidates[i]).collect();
     let unit_caps: Vec<u64> = chosen.iter().map(|c| c.units.len() as u64).collect();
     let memory_caps: Vec<u64> = chosen.iter().map(|c| c.free_units).collect();
-    let unit_shares = split(wanted.units, &unit_caps);
+    // Equal cells, so that each guest socket is one cell; `choose` made
+    // sure every node has room for its share.
+    let unit_shares = vec![wanted.units / unit_caps.len().max(1) as u64; unit_caps.len()];
     let memory_shares = split(wanted.memory, &memory_caps);
     let mut pins = Vec::new();
     let mut cells = Vec::new();
@@ -179,9 +196,22 @@ pub(super) fn build(
             host_nodes: Some(NodeSet::from_range(cell.node, cell.node)),
         })
         .collect();
+    let engine = EngineSide {
+        cpu_pinning: pins
+            .iter()
+            .map(|pin| format!("{}#{}", pin.vcpu, pin.cpuset))
+            .collect::<Vec<_>>()
+            .join("_"),
+        sockets: cells.len(),
+        cores_per_socket: unit_shares.first().copied().unwrap_or(0),
+        threads_per_core: demand.threads_per_core,
+        vcpus: demand.vcpus,
+        memory_mib: demand.memory_kib / KIB_PER_MIB,
+    };
     Proposal {
         reserve,
         cells,
+        engine,
         cputune: CpuTune { pins },
         numatune: NumaTune {
             mode: demand.mode,

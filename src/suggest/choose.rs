@@ -91,7 +91,7 @@ pub(super) fn node_limit(
         threads => format!("a core with {threads} free threads"),
     };
     let not_enough = |asked| SuggestError::NotEnoughNodes {
-        asked,
+        asked: demand.nodes.and(Some(asked)),
         usable,
         what: what.clone(),
         reserve: reserve.clone(),
@@ -157,7 +157,12 @@ pub(super) fn choose(
             let chosen: Vec<&Candidate> = combination.iter().map(|&i| &candidates[i]).collect();
             let units: u64 = chosen.iter().map(|c| c.units.len() as u64).sum();
             let free: u64 = chosen.iter().map(|c| c.free_units).sum();
-            if units < wanted.units || free < wanted.memory {
+            // Guest sockets are all of one size and each is one cell, so
+            // every node takes the same number of guest cores.
+            let per_cell = wanted.units / k as u64;
+            let equal = wanted.units.is_multiple_of(k as u64)
+                && chosen.iter().all(|c| c.units.len() as u64 >= per_cell);
+            if units < wanted.units || !equal || free < wanted.memory {
                 continue;
             }
             let ids: Vec<u32> = chosen.iter().map(|c| c.id).collect();
@@ -247,6 +252,7 @@ pub(super) fn shortage(
     let units = best(&|c| c.units.len() as u64);
     let free_kib = best(&|c| c.free_kib);
     let cpu_ratio = need_units as f64 / units.max(1) as f64;
+    let memory_unit = memory;
     let memory_ratio = (need_mem * memory.unit_kib) as f64 / free_kib.max(1) as f64;
     let cpus = Shortage::Cpus {
         need: need_units,
@@ -259,12 +265,47 @@ pub(super) fn shortage(
         need_kib: need_mem * memory.unit_kib,
         have_kib: free_kib,
     };
+    let memory = match memory_unit.hugepages {
+        true => Shortage::HugePages {
+            need: need_mem,
+            size_kib: memory_unit.unit_kib,
+            free: best_nodes(candidates, count, |c| c.free_units),
+        },
+        false => memory,
+    };
+    if units >= need_units && !short_of_memory {
+        let caps = best_nodes(candidates, count, |c| c.units.len() as u64);
+        let per_cell = need_units / caps.len().max(1) as u64;
+        let smallest = caps.iter().min_by_key(|(_, units)| *units);
+        let uneven = !need_units.is_multiple_of(caps.len().max(1) as u64);
+        if let Some(&(node, smallest)) = smallest.filter(|(_, units)| uneven || *units < per_cell) {
+            return Shortage::UnequalCells {
+                cores: need_units,
+                count: caps.len(),
+                smallest,
+                node,
+            };
+        }
+    }
     match (units < need_units, short_of_memory) {
         (true, true) if memory_ratio > cpu_ratio => memory,
         (true, _) => cpus,
         (false, true) => memory,
         (false, false) => Shortage::Together,
     }
+}
+
+/// The `count` nodes with the most of `amount`, as (node, amount), by id.
+fn best_nodes(
+    candidates: &[Candidate],
+    count: usize,
+    amount: impl Fn(&Candidate) -> u64,
+) -> Vec<(u32, u64)> {
+    let mut nodes: Vec<(u32, u64)> = candidates.iter().map(|c| (c.id, amount(c))).collect();
+    nodes.sort_by_key(|&(id, amount)| (Reverse(amount), id));
+    nodes.truncate(count);
+    nodes.sort_unstable();
+    nodes
 }
 
 #[cfg(test)]

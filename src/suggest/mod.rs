@@ -28,7 +28,9 @@ use crate::properties::iothreadpin::{IoThreadPin, IoThreadPins};
 
 use self::build::{build, check_request, checked_reserve, default_reserve, housekeeping};
 use self::choose::{candidates, choose, node_limit, shortage, Memory};
-pub use self::types::{Demand, NodeLimit, Proposal, ProposedCell, Shortage, SuggestError};
+pub use self::types::{
+    Demand, EngineSide, NodeLimit, Proposal, ProposedCell, Shortage, SuggestError,
+};
 
 const KIB_PER_MIB: u64 = 1024;
 

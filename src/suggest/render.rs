@@ -97,20 +97,56 @@ impl fmt::Display for Proposal {
                 self.emulatorpin
             )?,
         }
-        if let Some(size) = self.hugepage_kib {
-            writeln!(
-                f,
-                "# huge pages of {}: set oVirt's own custom property hugepages={size} too",
-                Size(size)
-            )?;
-        }
+        self.engine_steps(f)?;
         writeln!(f, "{}", self.values())?;
         f.write_str(&self.fragment())
     }
 }
 
+impl Proposal {
+    /// The engine's side, in the order of the Edit VM dialog's tabs.
+    fn engine_steps(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.engine;
+        writeln!(f, "# on the engine, Edit VM:")?;
+        writeln!(
+            f,
+            "#   System: Memory Size {} MB, Total Virtual CPUs {}; Advanced Parameters: \
+             Virtual Sockets {}, Cores per Virtual Socket {}, Threads per Core {} \
+             (one socket a cell)",
+            e.memory_mib, e.vcpus, e.sockets, e.cores_per_socket, e.threads_per_core
+        )?;
+        writeln!(f, "#   Host: Start Running On: Specific Host(s), this host")?;
+        writeln!(
+            f,
+            "#   Resource Allocation: CPU Pinning Policy Manual, CPU Pinning topology {}",
+            e.cpu_pinning
+        )?;
+        match self.hugepage_kib {
+            Some(size) => writeln!(
+                f,
+                "#   Custom Properties: hugepages={size} (oVirt's own, pages of {}), and the values below",
+                Size(size)
+            ),
+            None => writeln!(f, "#   Custom Properties: the values below"),
+        }
+    }
+}
+
 #[derive(Serialize)]
-struct ProposalJson {
+struct EngineJson<'p> {
+    cpu_pinning_policy: &'static str,
+    cpu_pinning: &'p str,
+    sockets: usize,
+    cores_per_socket: u64,
+    threads_per_core: u32,
+    vcpus: u32,
+    memory_mb: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hugepages: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct ProposalJson<'p> {
     cputune: String,
     numatune: String,
     guestnuma: String,
@@ -120,6 +156,7 @@ struct ProposalJson {
     iothreadpin: Option<String>,
     reserve: String,
     cells: Vec<CellJson>,
+    engine: EngineJson<'p>,
     xml: String,
 }
 
@@ -151,6 +188,16 @@ impl Proposal {
                     memory_kib: cell.memory_kib,
                 })
                 .collect(),
+            engine: EngineJson {
+                cpu_pinning_policy: "manual",
+                cpu_pinning: &self.engine.cpu_pinning,
+                sockets: self.engine.sockets,
+                cores_per_socket: self.engine.cores_per_socket,
+                threads_per_core: self.engine.threads_per_core,
+                vcpus: self.engine.vcpus,
+                memory_mb: self.engine.memory_mib,
+                hugepages: self.hugepage_kib,
+            },
             xml: self.fragment(),
         }
     }

@@ -53,6 +53,22 @@ pub struct Proposal {
     pub emulatorpin: CpuSet,
     pub iothreadpin: Option<IoThreadPins>,
     pub hugepage_kib: Option<u64>,
+    pub engine: EngineSide,
+}
+
+/// What the engine needs for the same placement. On oVirt 4.5 the pins
+/// stay only under CPU Pinning Policy Manual, and VDSM restores a
+/// hibernated VM's pins from the engine's CPU Pinning topology, so that
+/// string is part of the placement; the guest's sockets match its cells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineSide {
+    /// The same pins in the engine's syntax, one vCPU an entry.
+    pub cpu_pinning: String,
+    pub sockets: usize,
+    pub cores_per_socket: u64,
+    pub threads_per_core: u32,
+    pub vcpus: u32,
+    pub memory_mib: u64,
 }
 
 /// Why a set of nodes was the most the search could use.
@@ -94,6 +110,20 @@ pub enum Shortage {
     },
     /// Enough of each, but never on the same nodes.
     Together,
+    /// Enough CPUs, but not in cells of equal size, which is what guest
+    /// sockets need: `node` has room for `smallest` guest cores.
+    UnequalCells {
+        cores: u64,
+        count: usize,
+        smallest: u64,
+        node: u32,
+    },
+    /// Not enough free huge pages: each node's free pages of the size.
+    HugePages {
+        need: u64,
+        size_kib: u64,
+        free: Vec<(u32, u64)>,
+    },
 }
 
 impl fmt::Display for Shortage {
@@ -130,6 +160,47 @@ impl fmt::Display for Shortage {
             Shortage::Together => f.write_str(
                 "the nodes with enough CPUs and the nodes with enough free memory are not the same",
             ),
+            Shortage::UnequalCells { cores, count, .. } if !cores.is_multiple_of(*count as u64) => {
+                write!(
+                f,
+                "the guest's {cores} cores do not split into {count} cells of equal size, and each \
+                 guest socket must be one cell; choose a vCPU count whose cores {count} nodes \
+                 share evenly"
+            )
+            }
+            Shortage::UnequalCells {
+                cores,
+                count,
+                smallest,
+                node,
+            } => write!(
+                f,
+                "each guest socket must be one cell of the same size, {} guest cores each, and \
+                 host node {node} has room for {smallest}; choose fewer vCPUs (at most {} in all \
+                 on {count} such nodes), or free CPUs on node {node}",
+                cores / *count as u64,
+                smallest * *count as u64
+            ),
+            Shortage::HugePages {
+                need,
+                size_kib,
+                free,
+            } => {
+                let have: u64 = free.iter().map(|(_, pages)| pages).sum();
+                let size = Size(*size_kib);
+                let per_node: Vec<String> = free
+                    .iter()
+                    .map(|(node, pages)| format!("{pages} on node {node}"))
+                    .collect();
+                write!(
+                    f,
+                    "huge pages are the limit: the guest needs {need} pages of {size} and the best \
+                     of these nodes have {have} free ({}); reserve {} more pages of {size} on them \
+                     (/sys/devices/system/node/nodeN/hugepages/hugepages-{size_kib}kB/nr_hugepages)",
+                    per_node.join(", "),
+                    need - have
+                )
+            }
         }
     }
 }
@@ -167,9 +238,10 @@ pub enum SuggestError {
     PreferredManyNodes(usize),
     #[error("--nodes {asked} asks for more cells than the guest has cores ({cores}); each cell needs one")]
     MoreCellsThanCores { asked: usize, cores: u64 },
-    #[error("--nodes {asked}: only {usable} host node(s) have {what} outside the reserve {} and free memory", Reserve(.reserve))]
+    #[error("{}only {usable} host node(s) have {what} outside the reserve {} and free memory", Asked(*.asked), Reserve(.reserve))]
     NotEnoughNodes {
-        asked: usize,
+        /// `--nodes`, when given.
+        asked: Option<usize>,
         usable: usize,
         what: String,
         reserve: CpuSet,
@@ -181,4 +253,16 @@ pub enum SuggestError {
     },
     #[error("the host has {nodes} usable nodes, too many to compare every choice of {count}; pass --nodes with a count near 1 or near {nodes}")]
     TooManyChoices { nodes: usize, count: usize },
+}
+
+/// `--nodes K: ` when the administrator gave it, else nothing.
+struct Asked(Option<usize>);
+
+impl fmt::Display for Asked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(k) => write!(f, "--nodes {k}: "),
+            None => Ok(()),
+        }
+    }
 }
