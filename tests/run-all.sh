@@ -42,6 +42,8 @@ step vdsm-runner python3 -m unittest discover -s tests/runner
 step rpm bash tests/rpm/run.sh
 # The Ansible role that applies prepare's files, on a fake host.
 step ansible-prepare bash tests/ansible/prepare-role.sh
+# The fleet report across hosts, on fake hosts of recorded guests.
+step ansible-fleet bash tests/ansible/fleet-report.sh
 step e2e bash tests/e2e/run.sh
 # About 30 s per fuzz target, from the committed corpus: a failure here is
 # a new finding (see TESTING.md), not noise.
