@@ -9,6 +9,7 @@ use std::fs;
 
 use assert_cmd::Command;
 use common::{run, sample};
+use vdsm_hook_largeguest::properties::Property;
 
 const MANUAL: &str = "<ovirt-vm:cpuPolicy>manual</ovirt-vm:cpuPolicy>";
 
@@ -169,8 +170,8 @@ fn apply_and_the_migration_check_say_which_policy_they_saw() {
     let domxml = dir.join("vm.xml");
     let program = || {
         let mut command = Command::cargo_bin("vdsm-hook-largeguest").unwrap();
-        for name in ["cputune", "numatune", "guestnuma", "ksm_merge_across_nodes"] {
-            command.env_remove(name);
+        for property in Property::ALL {
+            command.env_remove(property.name());
         }
         command.env("LARGEGUEST_SYSFS_ROOT", dir.join("no-sysfs"));
         command

@@ -265,6 +265,16 @@ fn regexes_agree_on_chosen_values() {
     }
 }
 
+/// Each registry entry's example passes its own engine regex.
+#[test]
+fn every_example_passes_its_engine_regex() {
+    for property in Property::ALL {
+        let example = property.definition().example;
+        let name = property.name();
+        assert!(regex_of(name).is_match(example), "{name}={example}");
+    }
+}
+
 #[test]
 fn ksm_regex_takes_exactly_its_four_values() {
     let ksm = regex_of("ksm_merge_across_nodes");
