@@ -36,7 +36,8 @@ def hooked(args, template, name, uuid, props):
     the staged hooks: (the domain XML the hook wrote, its stderr)."""
     text = scenarios.read(os.path.join(scenarios.HERE, "guests", template + ".xml"))
     text = re.sub(r"<name>[^<]*</name>", f"<name>{name}</name>", text, count=1)
-    text = re.sub(r"<uuid>[^<]*</uuid>", f"<uuid>{uuid}</uuid>", text, count=1)
+    # The template's UUID is in <sysinfo> too, which libvirt checks against <uuid>.
+    text = text.replace(re.search(r"<uuid>([^<]*)</uuid>", text).group(1), uuid)
     custom = "".join(f"<ovirt-vm:{k}>{v}</ovirt-vm:{k}>" for k, v in props.items())
     text = text.replace("<ovirt-vm:vm>", f"<ovirt-vm:vm><ovirt-vm:custom>{custom}</ovirt-vm:custom>", 1)
     path = os.path.join(args.work, name + ".xml")
