@@ -5,6 +5,7 @@
 use thiserror::Error;
 
 use crate::cpuset::{CpuSet, NodeSet};
+use crate::domain::metadata::ExclusivePolicy;
 use crate::wording::Ids;
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
@@ -27,12 +28,23 @@ pub enum Warning {
     /// bring anything back.
     #[error("{0}; the migration goes on, since the VM already runs this way")]
     RunningAgainstPolicy(String),
+    /// What the start refuses under policy `manual`, met without any
+    /// policy (engine 4.4 or older, or a document from elsewhere).
+    #[error("{0} (no CPU pinning policy in the domain XML, so this start goes on)")]
+    PinsLostAtRestore(String),
     #[error("{property}: {thread} {} {} with pinned {}, and would take time from {}; pin {thread} to CPUs no vCPU is pinned to", if .thread.starts_with("the ") { "share" } else { "shares" }, Ids("CPU", .cpus), Ids("vCPU", .vcpus), if .vcpus.len() == 1 { "it" } else { "them" })]
     SharesWithVcpus {
         property: &'static str,
         thread: String,
         cpus: CpuSet,
         vcpus: CpuSet,
+    },
+    #[error("{property}: {thread} would run on {}, sibling threads of the CPUs the engine gave the vCPUs under CPU pinning policy {policy}; VDSM keeps those siblings free of every other VM so that each vCPU has its core to itself, and {thread} would share those cores again; pin {thread} to CPUs outside the vCPUs' cores (for the engine's own pin of a High Performance VM, set CPU Pinning Policy to Dedicated, which leaves siblings shared)", Ids("CPU", .cpus))]
+    OnIsolatedSiblings {
+        property: &'static str,
+        thread: String,
+        cpus: CpuSet,
+        policy: ExclusivePolicy,
     },
     #[error("{property}: {thread} would run on {}, which the host isolated (/sys/devices/system/cpu/isolated) for vCPUs, where the scheduler balances no load; pin {thread} to housekeeping CPUs", Ids("CPU", .cpus))]
     OnIsolatedCpus {
