@@ -14,7 +14,7 @@ mod domxml;
 use std::fs;
 
 use roxmltree::Document;
-use vdsm_hook_largeguest::domain::document::{self, parse_whole, Reduced};
+use vdsm_hook_largeguest::domain::document::{self, parse_whole, Offsets, Reduced};
 use vdsm_hook_largeguest::domain::facts::Domain;
 use vdsm_hook_largeguest::plan::plan;
 use vdsm_hook_largeguest::splice::splice;
@@ -78,7 +78,7 @@ fn the_edit_is_the_same_as_from_the_whole_tree() {
                 .map_err(|e| e.to_string())
                 .and_then(|domain| {
                     let plan = plan(&domain, &request, None).map_err(|e| e.to_string())?;
-                    Ok(splice(&whole, &text, &domain, &plan))
+                    Ok(splice(&whole, &text, Offsets::SAME, &domain, &plan))
                 });
             let located = vdsm_hook_largeguest::splice::rewrite::rewrite(&text, &request, None)
                 .map(|outcome| outcome.text)

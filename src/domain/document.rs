@@ -28,19 +28,31 @@ pub enum DocumentError {
     },
 }
 
-pub use crate::domain::locate::Reduced;
+pub use crate::domain::locate::{Offsets, Reduced};
 
 /// The domain XML as a tree of the elements the hook reads (the list is in
 /// `locate`), found by a scan of the whole text and built by roxmltree from
-/// a copy with everything else blanked out, at the same byte offsets: the
-/// cost of a scan, not of a tree of every device. Any refusal is
-/// roxmltree's own, from a parse of the whole text, with its message.
+/// a short text of only those: the cost of a scan, not of a tree of every
+/// device. Any refusal is roxmltree's own, from a parse of the whole text,
+/// with its message.
 pub fn parse<'t>(text: &'t str, reduced: &'t mut Reduced) -> Result<Document<'t>, DocumentError> {
+    parse_located(text, reduced).map(|(tree, _)| tree)
+}
+
+/// The tree, and where its offsets are in `text`: what an edit of the
+/// document through the tree needs.
+pub fn parse_located<'t>(
+    text: &'t str,
+    reduced: &'t mut Reduced,
+) -> Result<(Document<'t>, Offsets<'t>), DocumentError> {
     let located = reduced.reduce(text);
     let reduced: &'t Reduced = reduced;
+    let whole = || parse_whole(text).map(|tree| (tree, Offsets::SAME));
     match located {
-        true => parse_whole(reduced.text()).or_else(|_| parse_whole(text)),
-        false => parse_whole(text),
+        true => parse_whole(reduced.text())
+            .map(|tree| (tree, reduced.offsets()))
+            .or_else(|_| whole()),
+        false => whole(),
     }
 }
 

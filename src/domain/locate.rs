@@ -1,14 +1,15 @@
 //! The few elements of a domain XML the hook reads, found in one scan, and
-//! a text of the same length in which everything else is blanked out.
-//! roxmltree builds its tree from that text: the elements the hook reads
-//! are there whole, at the byte offsets they have in the document, so the
-//! facts, the plan and the splice read and edit them as before, while the
-//! thousands of devices cost a scan instead of a tree.
+//! a short text in which everything else is left out. roxmltree builds its
+//! tree from that text: the elements the hook reads are there whole, and
+//! [`Offsets`] takes any offset in it back to the document, so the facts,
+//! the plan and the splice read and edit them as before, while the
+//! thousands of devices cost a scan instead of a tree (and roxmltree never
+//! reads the megabyte the hook does not: it reads a character at a time).
 //!
 //! A child of `<domain>` the hook does not read keeps its start tag (its
 //! name and attributes, which decide where a new element goes) and becomes
-//! an empty element: `<os>...</os>` reads `<os          />`. Devices it
-//! does not read disappear into one empty `<_/>` per run of them.
+//! an empty element: `<os>...</os>` reads `<os/>`. Devices it does not read
+//! disappear into one empty `<_/>` per run of them.
 
 use std::ops::Range;
 
@@ -59,13 +60,42 @@ pub const METADATA: &str = "metadata";
 pub const METADATA_VM: &str = "vm";
 pub const METADATA_KEPT: &[&str] = &["cpuPolicy", "manuallyPinedCPUs"];
 
-/// The reduced text roxmltree parses, and what the output check needs to
-/// know of the document. Owned by the caller of `document::parse`, since
-/// the tree borrows the text.
+/// The reduced text roxmltree parses, where its offsets are in the
+/// document, and what the output check needs to know of the document.
+/// Owned by the caller of `document::parse`, since the tree borrows the text.
 #[derive(Debug, Default)]
 pub struct Reduced {
     text: String,
+    /// After each left-out part: its offset in the text, and in the document.
+    jumps: Vec<(usize, usize)>,
     outline: Option<Outline>,
+}
+
+/// Takes an offset in a tree's text to the same place in the document.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Offsets<'r> {
+    jumps: &'r [(usize, usize)],
+}
+
+impl Offsets<'_> {
+    /// A tree of the whole document: every offset is the document's.
+    pub const SAME: Offsets<'static> = Offsets { jumps: &[] };
+
+    /// Offsets the tree can give: outside the stand-ins, or at their ends.
+    pub fn original(&self, at: usize) -> usize {
+        match self.jumps.partition_point(|&(text, _)| text <= at) {
+            0 => at,
+            after => {
+                let (text, document) = self.jumps[after - 1];
+                document + (at - text)
+            }
+        }
+    }
+
+    /// A range of the tree's text, in the document.
+    pub fn range(&self, range: Range<usize>) -> Range<usize> {
+        self.original(range.start)..self.original(range.end)
+    }
 }
 
 impl Reduced {
@@ -81,10 +111,11 @@ impl Reduced {
         if declarations > NAMESPACE_LIMIT {
             return false;
         }
-        let Some(text) = blank(document, &locator.blanks) else {
+        let Some((text, jumps)) = shorten(document, &mut locator.blanks) else {
             return false;
         };
         self.text = text;
+        self.jumps = jumps;
         self.outline = Some(Outline {
             namespace_declarations: declarations,
             ..locator.outline
@@ -94,6 +125,11 @@ impl Reduced {
 
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// Where the offsets of a tree of [`Reduced::text`] are in the document.
+    pub fn offsets(&self) -> Offsets<'_> {
+        Offsets { jumps: &self.jumps }
     }
 
     /// What the output check needs to know of the document, if the scan
@@ -203,20 +239,11 @@ struct Blank {
     /// A run of devices, which needs its own `<_`; otherwise the range
     /// starts at the `>` of a start tag kept as written.
     whole: bool,
-    filler: Filler,
-}
-
-/// What fills a blank: spaces are always right, but roxmltree reads an
-/// attribute value faster than spaces in a tag (it finds the closing quote
-/// with memchr), so a long blank is one attribute where that changes
-/// nothing the hook sees.
-#[derive(Debug, Clone, Copy)]
-enum Filler {
-    Spaces,
-    /// `_='....'`, its closing quote at the offset given (where the first
-    /// attribute of the document closes, with that quote, so the
-    /// document's quote style reads the same) or at the end.
-    Attribute(Option<(usize, u8)>),
+    /// The quote of the document's first attribute, when it is in this
+    /// range: the stand-in then carries an attribute quoted so, and the
+    /// tree's first attribute is quoted as the document's (the editor
+    /// writes in that quote).
+    first_quote: Option<u8>,
 }
 
 /// What the scan finds that matters for the reduced text.
@@ -254,25 +281,22 @@ impl<'t> Locator<'t> {
         }
     }
 
-    /// Attribute filler unless an attribute of the same name is already
-    /// there, or the first attribute of the document comes later: the
-    /// filler would then be the first, and the document's quote style
-    /// would be read from it.
-    fn filler(&self, range: &Range<usize>, clashes: bool) -> Filler {
+    /// The document's first quote, if its first attribute is in `range`
+    /// and the stand-in can carry an attribute `_` (its start tag has none).
+    fn first_quote(&self, range: &Range<usize>, clashes: bool) -> Option<u8> {
         match self.first_attribute {
-            Some((at, _)) if at < range.start && !clashes => Filler::Attribute(None),
-            Some(first) if range.contains(&first.0) => Filler::Attribute(Some(first)),
-            _ => Filler::Spaces,
+            Some((at, quote)) if range.contains(&at) && !clashes => Some(quote),
+            _ => None,
         }
     }
 
     fn end_run(&mut self) {
         if let Some(range) = self.run.take() {
-            let filler = self.filler(&range, false);
+            let first_quote = self.first_quote(&range, false);
             self.blanks.push(Blank {
                 range,
                 whole: true,
-                filler,
+                first_quote,
             });
         }
     }
@@ -346,11 +370,11 @@ impl<'t> Visitor<'t> for Locator<'t> {
                 self.outline.after_markup.push(range.end);
                 if let Some((from, clashes)) = self.blank_from.take() {
                     let range = from..range.end;
-                    let filler = self.filler(&range, clashes);
+                    let first_quote = self.first_quote(&range, clashes);
                     self.blanks.push(Blank {
                         range,
                         whole: false,
-                        filler,
+                        first_quote,
                     });
                 }
                 if self.in_devices {
@@ -403,41 +427,27 @@ pub fn is_plain(name: QName, local: &str) -> bool {
     name.prefix.is_empty() && name.local == local
 }
 
-/// The document with each blank made an empty element of the same length.
-/// Blanks start and end at `<` or `>`, and only ASCII is written, so the
-/// result is UTF-8 wherever the document was.
-fn blank(document: &str, blanks: &[Blank]) -> Option<String> {
-    let mut bytes = document.as_bytes().to_vec();
-    for blank in blanks {
-        let out = &mut bytes[blank.range.clone()];
-        let body = match blank.whole {
-            true => {
-                out[..2].copy_from_slice(b"<_");
-                2..out.len() - 2
-            }
-            false => 0..out.len() - 2,
-        };
-        let len = out.len();
-        out[len - 2..].copy_from_slice(b"/>");
-        fill(
-            &mut out[body.clone()],
-            blank.range.start + body.start,
-            blank.filler,
-        );
+/// The document with each blank made an empty element: `<_/>` for a run
+/// of devices, `/>` closing a start tag kept as written. Blanks start and
+/// end at `<` or `>`, so every piece kept is whole UTF-8 text; `None` if
+/// one does not (the whole document is parsed then).
+fn shorten(document: &str, blanks: &mut [Blank]) -> Option<(String, Vec<(usize, usize)>)> {
+    blanks.sort_by_key(|blank| blank.range.start);
+    let kept: usize = document.len() - blanks.iter().map(|b| b.range.len()).sum::<usize>();
+    let mut text = String::with_capacity(kept + 16 * blanks.len());
+    let mut jumps = Vec::with_capacity(blanks.len());
+    let mut done = 0;
+    for blank in blanks.iter() {
+        text.push_str(document.get(done..blank.range.start)?);
+        text.push_str(if blank.whole { "<_" } else { "" });
+        if let Some(quote) = blank.first_quote {
+            let quote = char::from(quote);
+            text.extend([' ', '_', '=', quote, quote]);
+        }
+        text.push_str("/>");
+        done = blank.range.end;
+        jumps.push((text.len(), done));
     }
-    String::from_utf8(bytes).ok()
-}
-
-/// Writes the filler into `out`, which starts at offset `at` of the text.
-fn fill(out: &mut [u8], at: usize, filler: Filler) {
-    out.fill(b' ');
-    let (closing, quote) = match filler {
-        Filler::Attribute(Some((offset, quote))) => (offset - at, quote),
-        Filler::Attribute(None) if out.len() >= 5 => (out.len() - 1, b'"'),
-        _ => return,
-    };
-    out[1..3].copy_from_slice(b"_=");
-    out[3] = quote;
-    out[4..closing].fill(b'.');
-    out[closing] = quote;
+    text.push_str(document.get(done..)?);
+    Some((text, jumps))
 }

@@ -120,10 +120,10 @@ fn edit(
     request: &Request,
     host: Option<&HostLimits>,
 ) -> Result<Outcome, Refusal> {
-    let doc = document::parse(text, reduced)?;
+    let (doc, offsets) = document::parse_located(text, reduced)?;
     let domain = Domain::read(&doc)?;
     let plan = plan(&domain, request, host)?;
-    let text = splice(&doc, text, &domain, &plan);
+    let text = splice(&doc, text, offsets, &domain, &plan);
     Ok(Outcome {
         text,
         summary: plan.summary,
