@@ -8,7 +8,7 @@
 //! the same values changes nothing), host limits can refuse but never
 //! alter the result, and every refusal is one line. `rewrite` only borrows
 //! the text, so a refusal cannot have touched it; the executable writes
-//! only after an `Ok` (tests/hostile.rs checks the file side).
+//! only after an `Ok` (tests/it/hostile.rs checks the file side).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -32,12 +32,9 @@ fn request(lines: [&str; 3]) -> Option<Request> {
         if line.is_empty() {
             continue;
         }
-        match property.parse(line) {
-            Ok(value) => request.set(value),
-            Err(err) => {
-                common::refused(&err.to_string());
-                return None;
-            }
+        if let Err(err) = request.read(property, line) {
+            common::refused(&err.to_string());
+            return None;
         }
     }
     Some(request)

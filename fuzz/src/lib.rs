@@ -4,7 +4,7 @@
 use std::fmt::{Debug, Display};
 
 /// The located tree's oracle, shared with the tests.
-#[path = "../../tests/support/agreement.rs"]
+#[path = "../../tests/it/support/agreement.rs"]
 pub mod agreement;
 
 /// Characters that would let a value become markup, or break the one-line

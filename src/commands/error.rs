@@ -5,7 +5,11 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum Error {
-    /// The command line itself is wrong.
+    /// The command line does not parse (an unknown option, a missing
+    /// value); the dispatch adds where to read the usage.
+    #[error("{0}")]
+    Arguments(String),
+    /// The command line parses, but a value in it is wrong.
     #[error("{0}")]
     Usage(String),
     /// A custom property value the grammar refuses.

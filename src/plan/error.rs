@@ -31,6 +31,14 @@ pub enum FitError {
     CannotSplit(String),
     #[error("numatune: <memnode cellid='{cellid}'> names a guest cell the VM does not have (it has {}); remove it or add the cell with guestnuma", count(*.cells, "cell"))]
     MemnodeWithoutCell { cellid: u32, cells: usize },
+    #[error("numatune: the engine binds the memory of this VM's NUMA {} itself (<numatune><memnode>, from Edit VM > Host > NUMA Pinning), and those bindings decide where that memory goes, so numatune would reach none of it; remove the VM's NUMA Pinning on the engine, or give every cell its host nodes with guestnuma (CPUS#MEMORY#HOSTNODES, each then bound with numatune's mode), or remove numatune", Ids("node", .cells))]
+    EngineMemnodesOutrankNumatune { cells: CpuSet },
+    #[error("guestnuma: the engine binds its NUMA node {cellid} to host nodes {} (<numatune><memnode cellid='{cellid}'>, from Edit VM > Host > NUMA Pinning), and {}, so that binding would {}; give every cell its host nodes (CPUS#MEMORY#HOSTNODES), or remove the VM's NUMA Pinning on the engine, or remove guestnuma", crate::wording::quoted(.nodes), NewCell(*.cellid, .new_vcpus.as_ref()), if .new_vcpus.is_some() { "land on other vCPUs" } else { "be dropped" })]
+    EngineMemnodeMoved {
+        cellid: u32,
+        nodes: String,
+        new_vcpus: Option<CpuSet>,
+    },
     #[error("numatune: 'restrictive' cannot be mixed with other modes ({modes}); libvirt needs <memory> and every <memnode> restrictive, or none")]
     RestrictiveMix { modes: String },
     #[error("numatune: per-cell host nodes (guestnuma HOSTNODES or <memnode>) cannot be used with placement 'auto'; give numatune a node set")]
@@ -203,6 +211,18 @@ impl std::fmt::Display for EngineStringReason {
                  and VDSM then writes cpuset='None' for it, which libvirt cannot read, so the \
                  VM would not resume"
             ),
+        }
+    }
+}
+
+/// What becomes of an engine NUMA node's cell under the new cells.
+struct NewCell<'a>(u32, Option<&'a CpuSet>);
+
+impl std::fmt::Display for NewCell<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.1 {
+            Some(vcpus) => write!(f, "the new cell {} holds {}", self.0, Ids("vCPU", vcpus)),
+            None => write!(f, "the new cells have no cell {}", self.0),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use roxmltree::Node;
 
-use crate::cpuset::NodeSet;
+use crate::cpuset::{CpuSet, NodeSet};
 use crate::domain::facts::Domain;
 use crate::plan::error::FitError;
 use crate::properties::guestnuma::GuestCell;
@@ -71,6 +71,9 @@ pub fn plan<'a, 'i>(
     let memory_mode = final_mode(numatune, old_memory);
     let cell_count = cells.map_or(domain.cells.len(), <[GuestCell]>::len);
     let memnodes = memnodes(domain, &memory_mode, cells, cell_count)?;
+    if numatune.is_none() {
+        check_engine_memnodes(domain, numatune, cells)?;
+    }
     let all_kept = memnodes
         .iter()
         .all(|m| matches!(m.source, MemnodeSource::Kept(_)));
@@ -80,6 +83,9 @@ pub fn plan<'a, 'i>(
     let has_memory = old_memory.is_some() || numatune.is_some();
     let placement = final_placement(domain, numatune, old_memory);
     check_modes(&memory_mode, placement, &memnodes, has_memory)?;
+    if numatune.is_some() {
+        check_engine_memnodes(domain, numatune, cells)?;
+    }
     let memory = match (numatune, old_memory) {
         (Some(tune), _) => Some(MemoryElement::New(tune.clone())),
         (None, Some(old)) => Some(MemoryElement::Kept(old)),
@@ -125,6 +131,57 @@ fn final_placement(
         (false, true) => MemoryPlacement::NumadFromVcpu,
         (false, false) => MemoryPlacement::Static,
     }
+}
+
+/// The engine writes a `<memnode>` per NUMA node pinned in Edit VM > Host
+/// (engine-native vNUMA). Each decides where its cell's memory goes, so a
+/// `numatune` beside one that stays reaches none of that cell's memory,
+/// and new cells of other vCPUs would carry a binding made for another
+/// node (or drop it). Both are refused rather than left without effect; a
+/// cell guestnuma gives host nodes replaces the engine's memnode.
+fn check_engine_memnodes(
+    domain: &Domain,
+    numatune: Option<&NumaTune>,
+    cells: Option<&[GuestCell]>,
+) -> Result<(), FitError> {
+    let rebound = |cellid: u32| {
+        cells
+            .and_then(|cells| cells.get(cellid as usize))
+            .is_some_and(|cell| cell.host_nodes.is_some())
+    };
+    let kept: Vec<_> = domain
+        .memnodes
+        .iter()
+        .filter(|memnode| !rebound(memnode.cellid))
+        .collect();
+    if let (Some(_), false) = (numatune, kept.is_empty()) {
+        let cells = kept.iter().map(|memnode| memnode.cellid).collect();
+        return Err(FitError::EngineMemnodesOutrankNumatune { cells });
+    }
+    let Some(cells) = cells else {
+        return Ok(());
+    };
+    if cells.iter().all(|cell| cell.host_nodes.is_some()) {
+        // Every cell bound anew: nothing of the engine's binding is left.
+        return Ok(());
+    }
+    for memnode in kept {
+        let old_vcpus = domain
+            .cells
+            .iter()
+            .find(|cell| cell.id == memnode.cellid)
+            .and_then(|cell| cell.node.attribute("cpus")?.parse::<CpuSet>().ok());
+        let new_vcpus = cells.get(memnode.cellid as usize).map(|cell| &cell.cpus);
+        if old_vcpus.is_some() && old_vcpus.as_ref() == new_vcpus {
+            continue;
+        }
+        return Err(FitError::EngineMemnodeMoved {
+            cellid: memnode.cellid,
+            nodes: memnode.node.attribute("nodeset").unwrap_or("").to_string(),
+            new_vcpus: new_vcpus.cloned(),
+        });
+    }
+    Ok(())
 }
 
 /// The VM's memnodes for cells that stay and are not rebound, then one

@@ -35,11 +35,16 @@ pub fn check(
 ) -> Result<Vec<Warning>, FitError> {
     let Some(policy) = &metadata.cpu_policy else {
         // Engine 4.4 and older: VDSM infers `manual` from the pins, and
-        // restores from the engine's string all the same.
-        if let Some(cputune) = &request.cputune {
-            check_engine_string(cputune, &engine_vcpupins(root))?;
-        }
-        return Ok(Vec::new());
+        // restores from the engine's string all the same; but a document
+        // without the engine's policy may not come from the engine at all.
+        let restore = request
+            .cputune
+            .as_ref()
+            .and_then(|cputune| check_engine_string(cputune, &engine_vcpupins(root)).err());
+        return Ok(restore
+            .map(|err| Warning::PinsLostAtRestore(err.to_string()))
+            .into_iter()
+            .collect());
     };
     match policy {
         CpuPolicy::Manual => {
