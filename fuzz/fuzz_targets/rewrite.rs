@@ -56,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
     let lines = [(); 3].map(|()| parts.next().unwrap_or(""));
     let xml = parts.next().unwrap_or("");
     if let Some(why) = disagreement(xml) {
-        panic!("the located tree and the whole tree disagree: {why}\n{xml:?}");
+        panic!("the pruned tree and the whole tree disagree: {why}\n{xml:?}");
     }
     let Some(request) = request(lines) else {
         return;

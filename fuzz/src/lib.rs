@@ -3,7 +3,7 @@
 
 use std::fmt::{Debug, Display};
 
-/// The located tree's oracle, shared with the tests.
+/// The pruned tree's oracle, shared with the tests.
 #[path = "../../tests/it/support/agreement.rs"]
 pub mod agreement;
 

@@ -28,29 +28,29 @@ pub enum DocumentError {
     },
 }
 
-pub use crate::domain::locate::{Offsets, Reduced};
+pub use crate::domain::locate::{Offsets, Pruned};
 
 /// The domain XML as a tree of the elements the hook reads (the list is in
 /// `locate`), found by a scan of the whole text and built by roxmltree from
 /// a short text of only those: the cost of a scan, not of a tree of every
 /// device. Any refusal is roxmltree's own, from a parse of the whole text,
 /// with its message.
-pub fn parse<'t>(text: &'t str, reduced: &'t mut Reduced) -> Result<Document<'t>, DocumentError> {
-    parse_located(text, reduced).map(|(tree, _)| tree)
+pub fn parse<'t>(text: &'t str, pruned: &'t mut Pruned) -> Result<Document<'t>, DocumentError> {
+    parse_located(text, pruned).map(|(tree, _)| tree)
 }
 
 /// The tree, and where its offsets are in `text`: what an edit of the
 /// document through the tree needs.
 pub fn parse_located<'t>(
     text: &'t str,
-    reduced: &'t mut Reduced,
+    pruned: &'t mut Pruned,
 ) -> Result<(Document<'t>, Offsets<'t>), DocumentError> {
-    let located = reduced.reduce(text);
-    let reduced: &'t Reduced = reduced;
+    let scanned = pruned.prune(text);
+    let pruned: &'t Pruned = pruned;
     let whole = || parse_whole(text).map(|tree| (tree, Offsets::SAME));
-    match located {
-        true => parse_whole(reduced.text())
-            .map(|tree| (tree, reduced.offsets()))
+    match scanned {
+        true => parse_whole(pruned.text())
+            .map(|tree| (tree, pruned.offsets()))
             .or_else(|_| whole()),
         false => whole(),
     }
@@ -90,8 +90,8 @@ pub fn parse_whole(text: &str) -> Result<Document<'_>, DocumentError> {
 /// Whether `after`, the edit of `before`, is still a document, checked in
 /// a fraction of a parse: only what changed is scanned again. Refused with
 /// roxmltree's message for the whole of `after`.
-pub fn check_edit(before: &str, after: &str, reduced: &Reduced) -> Result<(), DocumentError> {
-    match locate::edit_is_well_formed(before, after, reduced.outline()) {
+pub fn check_edit(before: &str, after: &str, pruned: &Pruned) -> Result<(), DocumentError> {
+    match locate::edit_is_well_formed(before, after, pruned.boundaries()) {
         true => Ok(()),
         false => parse_whole(after).map(drop),
     }

@@ -6,7 +6,7 @@ use roxmltree::Node;
 use thiserror::Error;
 
 use crate::cpuset::CpuSet;
-use crate::domain::document::{self, DocumentError, Reduced};
+use crate::domain::document::{self, DocumentError, Pruned};
 use crate::domain::facts::Domain;
 use crate::domain::metadata::{CpuPolicy, OvirtMetadata};
 use crate::host::topology::HostLimits;
@@ -55,8 +55,8 @@ pub fn check_incoming(
     request: &Request,
     host: Option<&HostLimits>,
 ) -> Result<Incoming, MigrationError> {
-    let mut reduced = Reduced::default();
-    let doc = document::parse(text, &mut reduced)?;
+    let mut pruned = Pruned::default();
+    let doc = document::parse(text, &mut pruned)?;
     let root = doc.root_element();
     let metadata = OvirtMetadata::read(root);
     let warnings = match policy::check(&metadata, root, request, host) {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::domain::document::{self, DocumentError, Reduced};
+use crate::domain::document::{self, DocumentError, Pruned};
 use crate::domain::facts::Domain;
 use crate::host::files;
 use crate::host::topology::HostLimits;
@@ -100,12 +100,12 @@ pub fn rewrite(
     request: &Request,
     host: Option<&HostLimits>,
 ) -> Result<Outcome, Refusal> {
-    let mut reduced = Reduced::default();
-    let outcome = edit(text, &mut reduced, request, host)?;
+    let mut pruned = Pruned::default();
+    let outcome = edit(text, &mut pruned, request, host)?;
     // Never hand libvirt a broken document, whatever went wrong in the edit.
     // The edit's tree is gone by now; what it did not touch was checked on
     // the way in, so only what changed is scanned again.
-    if let Err(err) = document::check_edit(text, &outcome.text, &reduced) {
+    if let Err(err) = document::check_edit(text, &outcome.text, &pruned) {
         return Err(DocumentError::NotWellFormed(format!(
             " after the edit ({err}); this is a bug"
         ))
@@ -116,11 +116,11 @@ pub fn rewrite(
 
 fn edit(
     text: &str,
-    reduced: &mut Reduced,
+    pruned: &mut Pruned,
     request: &Request,
     host: Option<&HostLimits>,
 ) -> Result<Outcome, Refusal> {
-    let (doc, offsets) = document::parse_located(text, reduced)?;
+    let (doc, offsets) = document::parse_located(text, pruned)?;
     let domain = Domain::read(&doc)?;
     let plan = plan(&domain, request, host)?;
     let text = splice(&doc, text, offsets, &domain, &plan);

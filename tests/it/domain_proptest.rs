@@ -440,7 +440,7 @@ proptest! {
     fn the_edit_is_a_fixed_point_that_keeps_everything_else((vm, layout, request) in case()) {
         let before = render(&vm, &layout);
         prop_assert!(defines(&before).is_ok(), "the generator wrote what libvirt refuses:\n{before}");
-        prop_assert_eq!(disagreement(&before), None, "the located tree differs:\n{}", before);
+        prop_assert_eq!(disagreement(&before), None, "the pruned tree differs:\n{}", before);
         let outcome = match rewrite(&before, &request, None) {
             Ok(outcome) => outcome,
             Err(err) => {
@@ -450,7 +450,7 @@ proptest! {
             }
         };
         let after = outcome.text;
-        prop_assert_eq!(disagreement(&after), None, "the located tree differs:\n{}", after);
+        prop_assert_eq!(disagreement(&after), None, "the pruned tree differs:\n{}", after);
         let again = rewrite(&after, &request, None).map(|o| o.text);
         prop_assert_eq!(again.as_deref(), Ok(after.as_str()), "second run changed it");
         prop_assert_eq!(outside_touched(&after), outside_touched(&before), "bytes outside the edit changed");

@@ -1,4 +1,4 @@
-//! The tree of the elements the hook reads, built from the reduced text,
+//! The tree of the elements the hook reads, built from the pruned text,
 //! against roxmltree's tree of the whole document: the same verdict and
 //! message, the same elements where the hook looks, the same edit; and the
 //! output check, which scans only what an edit changed, catches what a
@@ -8,7 +8,7 @@ use std::fs;
 
 use crate::support::domxml;
 use roxmltree::Document;
-use vdsm_hook_largeguest::domain::document::{self, parse_whole, Offsets, Reduced};
+use vdsm_hook_largeguest::domain::document::{self, parse_whole, Offsets, Pruned};
 use vdsm_hook_largeguest::domain::facts::Domain;
 use vdsm_hook_largeguest::plan::plan;
 use vdsm_hook_largeguest::splice::splice;
@@ -50,13 +50,13 @@ fn documents() -> Vec<(String, String)> {
 }
 
 #[test]
-fn every_document_reads_the_same_located_as_whole() {
+fn every_document_reads_the_same_pruned_as_whole() {
     for (name, text) in documents() {
         assert_agrees(&name, &text);
     }
 }
 
-/// The rewrite from the located tree is the rewrite from the whole tree,
+/// The rewrite from the pruned tree is the rewrite from the whole tree,
 /// byte for byte, for every document and the standard properties.
 #[test]
 fn the_edit_is_the_same_as_from_the_whole_tree() {
@@ -75,10 +75,10 @@ fn the_edit_is_the_same_as_from_the_whole_tree() {
                     let plan = plan(&domain, &request, None).map_err(|e| e.to_string())?;
                     Ok(splice(&whole, &text, Offsets::SAME, &domain, &plan))
                 });
-            let located = vdsm_hook_largeguest::splice::rewrite::rewrite(&text, &request, None)
+            let from_pruned = vdsm_hook_largeguest::splice::rewrite::rewrite(&text, &request, None)
                 .map(|outcome| outcome.text)
                 .map_err(|e| e.to_string());
-            assert_eq!(located, from_whole, "{name} with {properties}");
+            assert_eq!(from_pruned, from_whole, "{name} with {properties}");
         }
     }
 }
@@ -90,13 +90,13 @@ fn the_edit_is_the_same_as_from_the_whole_tree() {
 fn the_tree_of_a_huge_document_is_small() {
     let text = domxml::SIZES[2].1.domxml();
     let whole = Document::parse(&text).unwrap().descendants().count();
-    let mut reduced = Reduced::default();
-    let located = document::parse(&text, &mut reduced)
+    let mut pruned = Pruned::default();
+    let from_pruned = document::parse(&text, &mut pruned)
         .unwrap()
         .descendants()
         .count();
     assert!(whole > 30_000, "{whole}");
-    assert!(located < 2_000, "{located} nodes");
+    assert!(from_pruned < 2_000, "{from_pruned} nodes");
 }
 
 /// A broken document is refused with roxmltree's message, as before.
@@ -112,18 +112,18 @@ fn a_refusal_says_what_a_whole_parse_says() {
         "<domain>",
     ];
     for text in broken {
-        let mut reduced = Reduced::default();
-        let located = document::parse(text, &mut reduced).map(drop);
+        let mut pruned = Pruned::default();
+        let from_pruned = document::parse(text, &mut pruned).map(drop);
         let whole = parse_whole(text).map(drop);
         assert!(whole.is_err(), "{text}");
-        assert_eq!(located, whole, "{text}");
+        assert_eq!(from_pruned, whole, "{text}");
     }
 }
 
 fn check(before: &str, after: &str) -> Result<(), String> {
-    let mut reduced = Reduced::default();
-    document::parse(before, &mut reduced).expect("a document");
-    document::check_edit(before, after, &reduced).map_err(|e| e.to_string())
+    let mut pruned = Pruned::default();
+    document::parse(before, &mut pruned).expect("a document");
+    document::check_edit(before, after, &pruned).map_err(|e| e.to_string())
 }
 
 /// The output check scans what changed in the context of the root; what
@@ -194,15 +194,15 @@ fn the_quote_is_learned_even_from_what_the_tree_leaves_out() {
     }
 }
 
-/// The engine's metadata has an entry per device: the reduced tree keeps
+/// The engine's metadata has an entry per device: the pruned tree keeps
 /// only the policy entries `domain::metadata` reads, and reads them alike.
 #[test]
 fn the_metadata_keeps_the_cpu_policy_and_drops_the_device_entries() {
     let text = sample("engine-4.5");
     assert_agrees("engine-4.5", &text);
-    let mut reduced = Reduced::default();
-    assert!(reduced.reduce(&text));
-    let kept = reduced.text();
+    let mut pruned = Pruned::default();
+    assert!(pruned.prune(&text));
+    let kept = pruned.text();
     assert!(
         kept.contains("<ovirt-vm:cpuPolicy>manual</ovirt-vm:cpuPolicy>"),
         "{kept}"
