@@ -16,9 +16,9 @@ use vdsm_hook_largeguest::cpuset::CpuSet;
 use vdsm_hook_largeguest::domain::document::parse_whole;
 use vdsm_hook_largeguest_fuzz::agreement::disagreement;
 use vdsm_hook_largeguest::host::topology::HostLimits;
-use vdsm_hook_largeguest::plan::error::FitError;
+use vdsm_hook_largeguest::plan::refusal::Refusal;
 use vdsm_hook_largeguest::properties::{Property, Request};
-use vdsm_hook_largeguest::splice::rewrite::{rewrite, Refusal};
+use vdsm_hook_largeguest::splice::rewrite::{rewrite, RewriteError};
 
 use vdsm_hook_largeguest_fuzz as common;
 
@@ -83,7 +83,7 @@ fuzz_target!(|data: &[u8]| {
     }
     match rewrite(xml, &request, Some(&host())) {
         Ok(checked) => assert_eq!(checked, first, "host limits changed the edit"),
-        Err(Refusal::Fit(FitError::CpusNotOnline { .. } | FitError::NodesWithoutMemory { .. })) => {}
+        Err(RewriteError::Refused(Refusal::CpusNotOnline { .. } | Refusal::NodesWithoutMemory { .. })) => {}
         Err(other) => panic!("host limits gave an unexpected refusal: {other}"),
     }
 });

@@ -4,15 +4,16 @@
 
 pub mod binding;
 pub mod cells;
+pub mod cores;
 pub mod devices;
-pub mod error;
 pub mod fit;
+pub mod hotplug;
 pub mod hugepages;
 pub mod migration;
 pub mod numatune;
 pub mod policy;
+pub mod refusal;
 pub mod threads;
-pub mod topology;
 pub mod warning;
 
 use crate::cpuset::CpuSet;
@@ -26,9 +27,9 @@ use crate::wording::count;
 
 use self::binding::MemoryBinding;
 use self::cells::CellsPlan;
-use self::error::FitError;
 use self::hugepages::PageEdit;
 use self::numatune::NumaTunePlan;
+use self::refusal::Refusal;
 use self::warning::Warning;
 
 #[derive(Debug)]
@@ -61,7 +62,7 @@ pub fn plan<'a, 'i>(
     domain: &Domain<'a, 'i>,
     request: &Request,
     host: Option<&HostLimits>,
-) -> Result<Plan<'a, 'i>, FitError> {
+) -> Result<Plan<'a, 'i>, Refusal> {
     // First: what the engine's policy rules out, no value can fix.
     let mut warnings = policy::check(&domain.ovirt, domain.root, request, host)?;
     let cells = match &request.guestnuma {
@@ -91,6 +92,9 @@ pub fn plan<'a, 'i>(
     if threads::judged(request) {
         let isolated = isolated_cpus(files, &mut warnings);
         warnings.extend(threads::warnings(request, domain, &isolated));
+    }
+    if let Some(files) = files {
+        warnings.extend(threads::sibling_warnings(request, domain, &files.sysfs));
     }
     let mut summary = summary(request, cells.as_ref().map(Vec::len));
     if let Some(carried) = hugepages::summary(&pages.edits) {

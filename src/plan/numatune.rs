@@ -6,7 +6,7 @@ use roxmltree::Node;
 
 use crate::cpuset::{CpuSet, NodeSet};
 use crate::domain::facts::Domain;
-use crate::plan::error::FitError;
+use crate::plan::refusal::Refusal;
 use crate::properties::guestnuma::GuestCell;
 use crate::properties::numatune::{MemoryMode, NumaTune, Placement};
 use crate::xml::read::child;
@@ -56,7 +56,7 @@ pub fn plan<'a, 'i>(
     domain: &Domain<'a, 'i>,
     numatune: Option<&NumaTune>,
     cells: Option<&[GuestCell]>,
-) -> Result<Option<NumaTunePlan<'a, 'i>>, FitError> {
+) -> Result<Option<NumaTunePlan<'a, 'i>>, Refusal> {
     let existing = child(domain.root, "numatune");
     let old_memory = existing.and_then(|node| child(node, "memory"));
     let binds_cells = cells.is_some_and(|cells| cells.iter().any(|c| c.host_nodes.is_some()));
@@ -64,7 +64,7 @@ pub fn plan<'a, 'i>(
         return Ok(None);
     }
     if domain.numatune_count > 1 {
-        return Err(FitError::SeveralNumatunes {
+        return Err(Refusal::SeveralNumatunes {
             count: domain.numatune_count,
         });
     }
@@ -143,7 +143,7 @@ fn check_engine_memnodes(
     domain: &Domain,
     numatune: Option<&NumaTune>,
     cells: Option<&[GuestCell]>,
-) -> Result<(), FitError> {
+) -> Result<(), Refusal> {
     let rebound = |cellid: u32| {
         cells
             .and_then(|cells| cells.get(cellid as usize))
@@ -156,7 +156,7 @@ fn check_engine_memnodes(
         .collect();
     if let (Some(_), false) = (numatune, kept.is_empty()) {
         let cells = kept.iter().map(|memnode| memnode.cellid).collect();
-        return Err(FitError::EngineMemnodesOutrankNumatune { cells });
+        return Err(Refusal::EngineMemnodesOutrankNumatune { cells });
     }
     let Some(cells) = cells else {
         return Ok(());
@@ -175,7 +175,7 @@ fn check_engine_memnodes(
         if old_vcpus.is_some() && old_vcpus.as_ref() == new_vcpus {
             continue;
         }
-        return Err(FitError::EngineMemnodeMoved {
+        return Err(Refusal::EngineMemnodeMoved {
             cellid: memnode.cellid,
             nodes: memnode.node.attribute("nodeset").unwrap_or("").to_string(),
             new_vcpus: new_vcpus.cloned(),
@@ -191,12 +191,12 @@ fn memnodes<'a, 'i>(
     mode: &str,
     cells: Option<&[GuestCell]>,
     cell_count: usize,
-) -> Result<Vec<Memnode<'a, 'i>>, FitError> {
+) -> Result<Vec<Memnode<'a, 'i>>, Refusal> {
     let mut memnodes = Vec::new();
     for old in &domain.memnodes {
         let cellid = old.cellid;
         if cellid as usize >= cell_count && cells.is_none() {
-            return Err(FitError::MemnodeWithoutCell {
+            return Err(Refusal::MemnodeWithoutCell {
                 cellid,
                 cells: cell_count,
             });
@@ -216,7 +216,7 @@ fn memnodes<'a, 'i>(
     for (cellid, cell) in cells.unwrap_or_default().iter().enumerate() {
         if let Some(nodes) = &cell.host_nodes {
             if mode == MemoryMode::Preferred.as_str() && nodes.len() > 1 {
-                return Err(FitError::PreferredManyNodes {
+                return Err(Refusal::PreferredManyNodes {
                     cell: cellid as u32,
                     nodes: nodes.clone(),
                 });
@@ -239,10 +239,10 @@ fn check_modes(
     placement: MemoryPlacement,
     memnodes: &[Memnode],
     has_memory: bool,
-) -> Result<(), FitError> {
+) -> Result<(), Refusal> {
     match (placement, memnodes.is_empty()) {
-        (MemoryPlacement::Numad, false) => return Err(FitError::MemnodesWithAuto),
-        (MemoryPlacement::NumadFromVcpu, false) => return Err(FitError::MemnodesWithVcpuAuto),
+        (MemoryPlacement::Numad, false) => return Err(Refusal::MemnodesWithAuto),
+        (MemoryPlacement::NumadFromVcpu, false) => return Err(Refusal::MemnodesWithVcpuAuto),
         _ => {}
     }
     let mut modes: Vec<&str> = memnodes.iter().map(|m| m.mode.as_str()).collect();
@@ -256,7 +256,7 @@ fn check_modes(
     if restrictive > 0 && restrictive < modes.len() {
         modes.sort_unstable();
         modes.dedup();
-        return Err(FitError::RestrictiveMix {
+        return Err(Refusal::RestrictiveMix {
             modes: modes.join(", "),
         });
     }

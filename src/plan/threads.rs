@@ -4,19 +4,22 @@
 //! their own CPUs, the rest beside them on housekeeping CPUs.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::cpuset::CpuSet;
 use crate::domain::facts::Domain;
+use crate::domain::metadata::{CpuPolicy, ExclusivePolicy};
 use crate::domain::threads;
+use crate::host::files::read_list;
 use crate::host::topology::HostLimits;
-use crate::plan::error::FitError;
+use crate::plan::refusal::Refusal;
 use crate::plan::warning::Warning;
 use crate::properties::Request;
 use crate::wording::Ids;
 
 /// An `iothreadpin` naming a thread the VM does not have is refused, as
 /// libvirt would refuse the domain ("Cannot find 'iothread'").
-pub fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), FitError> {
+pub fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), Refusal> {
     let Some(pins) = &request.iothreadpin else {
         return Ok(());
     };
@@ -28,7 +31,7 @@ pub fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), FitErro
         true => "it has none".to_string(),
         false => format!("it has {}", Ids("I/O thread", &ids)),
     };
-    Err(FitError::IoThreadNotInDomain {
+    Err(Refusal::IoThreadNotInDomain {
         iothread,
         ids,
         declared,
@@ -36,7 +39,7 @@ pub fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), FitErro
 }
 
 /// Host CPUs the new pins name must be online, as for `cputune`.
-pub fn check_host(request: &Request, host: &HostLimits) -> Result<(), FitError> {
+pub fn check_host(request: &Request, host: &HostLimits) -> Result<(), Refusal> {
     let iothreads = request.iothreadpin.iter().flat_map(|p| &p.pins);
     let wanted = request
         .emulatorpin
@@ -46,7 +49,7 @@ pub fn check_host(request: &Request, host: &HostLimits) -> Result<(), FitError> 
     for (property, cpus) in wanted {
         let missing = cpus.difference(&host.online_cpus);
         if !missing.is_empty() {
-            return Err(FitError::CpusNotOnline {
+            return Err(Refusal::CpusNotOnline {
                 property,
                 missing,
                 online: host.online_cpus.clone(),
@@ -91,6 +94,49 @@ pub fn warnings(request: &Request, domain: &Domain, isolated: &CpuSet) -> Vec<Wa
         }
     }
     warnings
+}
+
+/// Under `isolate-threads` (and `siblings`) VDSM keeps the sibling threads
+/// of the CPUs the engine gave the vCPUs out of every other VM's pool, so
+/// that each vCPU has its core to itself (`cpumanagement._shared_pool`). An
+/// emulator or I/O thread pinned there shares those cores again: said, with
+/// the CPUs, since the engine itself may have written the pin.
+pub fn sibling_warnings(request: &Request, domain: &Domain, sysfs: &Path) -> Vec<Warning> {
+    let Some(CpuPolicy::Exclusive(
+        policy @ (ExclusivePolicy::IsolateThreads | ExclusivePolicy::Siblings),
+    )) = domain.ovirt.cpu_policy
+    else {
+        return Vec::new();
+    };
+    let vcpu_cpus = union(final_vcpu_pins(request, domain).values());
+    let mut siblings = CpuSet::new();
+    for cpu in vcpu_cpus.iter() {
+        let path = sysfs.join(format!(
+            "devices/system/cpu/cpu{cpu}/topology/thread_siblings_list"
+        ));
+        match read_list(&path) {
+            Ok(core) => core.iter().for_each(|id| siblings.insert(id)),
+            Err(err) => {
+                return vec![Warning::CheckSkipped {
+                    check: "the sibling thread check",
+                    reason: err.to_string(),
+                }]
+            }
+        }
+    }
+    let siblings = siblings.difference(&vcpu_cpus);
+    final_thread_pins(request, domain)
+        .into_iter()
+        .filter_map(|(property, thread, cpus)| {
+            let on = cpus.intersection(&siblings);
+            (!on.is_empty()).then_some(Warning::OnIsolatedSiblings {
+                property,
+                thread,
+                cpus: on,
+                policy,
+            })
+        })
+        .collect()
 }
 
 fn final_vcpu_pins(request: &Request, domain: &Domain) -> BTreeMap<u32, CpuSet> {

@@ -14,12 +14,12 @@ use crate::support::agreement::disagreement;
 use proptest::prelude::*;
 use roxmltree::{Document, Node};
 use vdsm_hook_largeguest::cpuset::CpuSet;
-use vdsm_hook_largeguest::plan::error::FitError;
+use vdsm_hook_largeguest::plan::refusal::Refusal;
 use vdsm_hook_largeguest::properties::cputune::{CpuTune, VcpuPin};
 use vdsm_hook_largeguest::properties::guestnuma::{GuestCell, GuestNuma};
 use vdsm_hook_largeguest::properties::numatune::{MemoryMode, NumaTune, Placement};
 use vdsm_hook_largeguest::properties::Request;
-use vdsm_hook_largeguest::splice::rewrite::{rewrite, Refusal};
+use vdsm_hook_largeguest::splice::rewrite::{rewrite, RewriteError};
 
 fn config() -> ProptestConfig {
     ProptestConfig {
@@ -380,18 +380,18 @@ fn pins(text: &str) -> Vec<(u32, String)> {
 
 /// Refusals a generated case may meet: combinations the request and the
 /// document make impossible. Any other refusal is a bug in the edit.
-fn expected_refusal(err: &Refusal) -> bool {
+fn expected_refusal(err: &RewriteError) -> bool {
     matches!(
         err,
-        Refusal::Fit(
-            FitError::RestrictiveMix { .. }
-                | FitError::MemnodeWithoutCell { .. }
-                | FitError::DimmWithoutCell { .. }
-                | FitError::CannotSplit(_)
+        RewriteError::Refused(
+            Refusal::RestrictiveMix { .. }
+                | Refusal::MemnodeWithoutCell { .. }
+                | Refusal::DimmWithoutCell { .. }
+                | Refusal::CannotSplit(_)
                 // The generated pins and memnodes stand for the engine's.
-                | FitError::EngineStringContradicts { .. }
-                | FitError::EngineMemnodesOutrankNumatune { .. }
-                | FitError::EngineMemnodeMoved { .. }
+                | Refusal::EngineStringContradicts { .. }
+                | Refusal::EngineMemnodesOutrankNumatune { .. }
+                | Refusal::EngineMemnodeMoved { .. }
         )
     )
 }

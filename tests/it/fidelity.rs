@@ -11,8 +11,8 @@ use assert_cmd::Command;
 use roxmltree::{Document, Node};
 use vdsm_hook_largeguest::cpuset::CpuSet;
 use vdsm_hook_largeguest::domain::document::DocumentError;
-use vdsm_hook_largeguest::plan::error::FitError;
-use vdsm_hook_largeguest::splice::rewrite::Refusal;
+use vdsm_hook_largeguest::plan::refusal::Refusal;
+use vdsm_hook_largeguest::splice::rewrite::RewriteError;
 
 use crate::support::samples::{
     corpus_files, run, sample, sample_names, standard_properties, CASES,
@@ -271,7 +271,7 @@ fn mem_access_the_old_cells_did_not_share_is_not_guessed() {
     let input = sample("memaccess-shared").replacen("memAccess='shared'", "memAccess='private'", 1);
     assert!(matches!(
         run(&input, "guestnuma=4"),
-        Err(Refusal::Fit(FitError::CellsDiffer {
+        Err(RewriteError::Refused(Refusal::CellsDiffer {
             attribute: "memAccess",
             new: 4,
             old: 2,
@@ -317,7 +317,10 @@ fn memnodes_of_changed_cells_are_refused_and_rebound_ones_replaced() {
     assert!(
         matches!(
             refused,
-            Err(Refusal::Fit(FitError::EngineMemnodeMoved { cellid: 0, .. }))
+            Err(RewriteError::Refused(Refusal::EngineMemnodeMoved {
+                cellid: 0,
+                ..
+            }))
         ),
         "{refused:?}"
     );
@@ -345,28 +348,28 @@ fn host_nodes_become_memnodes_in_the_memory_mode() {
 #[test]
 fn refusals() {
     let refused = |name: &str, properties: &str| match run(&sample(name), properties) {
-        Err(Refusal::Fit(err)) => err,
+        Err(RewriteError::Refused(err)) => err,
         other => panic!("{properties}: {other:?}"),
     };
     assert_eq!(
         refused("dimm-hotplug", "guestnuma=0-3#2G"),
-        FitError::DimmWithoutCell { node: 1, cells: 1 }
+        Refusal::DimmWithoutCell { node: 1, cells: 1 }
     );
     assert!(matches!(
         refused("numatune-memnodes", "numatune=restrictive#0-1"),
-        FitError::RestrictiveMix { .. }
+        Refusal::RestrictiveMix { .. }
     ));
     assert_eq!(
         refused("placement-auto", "guestnuma=0-1#2G#0,2-3#2G#1"),
-        FitError::MemnodesWithAuto
+        Refusal::MemnodesWithAuto
     );
     assert_eq!(
         refused("numatune-memnodes", "numatune=auto"),
-        FitError::MemnodesWithAuto
+        Refusal::MemnodesWithAuto
     );
     assert!(matches!(
         refused("no-cpu-gib", "guestnuma=0-1#4G,2-3#2G"),
-        FitError::MemoryMismatch {
+        Refusal::MemoryMismatch {
             cells: 6291456,
             expected: 8388608,
             ..
@@ -374,7 +377,7 @@ fn refusals() {
     ));
     assert!(matches!(
         refused("dimm-hotplug", "guestnuma=0-1#1536M,2-3#1536M"),
-        FitError::MemoryMismatch {
+        Refusal::MemoryMismatch {
             cells: 3145728,
             expected: 2097152,
             ..
@@ -382,7 +385,7 @@ fn refusals() {
     ));
     assert_eq!(
         refused("engine-4.4", "cputune=16#0"),
-        FitError::PinPastVcpus { vcpu: 16, max: 16 }
+        Refusal::PinPastVcpus { vcpu: 16, max: 16 }
     );
     assert!(
         run(&sample("engine-4.4"), "cputune=15#0").is_ok(),
@@ -390,7 +393,7 @@ fn refusals() {
     );
     assert_eq!(
         refused("engine-4.4", "guestnuma=0#2G,1#2G"),
-        FitError::VcpusInNoCell {
+        Refusal::VcpusInNoCell {
             missing: CpuSet::from_range(2, 15),
             max: 16
         }
@@ -399,7 +402,7 @@ fn refusals() {
         .replace("<cell id='1' cpus='4-7' memory='4194304' unit='KiB'/>", "");
     assert_eq!(
         run(&one_cell, "numatune=strict#0").unwrap_err(),
-        Refusal::Fit(FitError::MemnodeWithoutCell {
+        RewriteError::Refused(Refusal::MemnodeWithoutCell {
             cellid: 1,
             cells: 1
         })
@@ -407,13 +410,13 @@ fn refusals() {
     let broken = sample("crlf").replace("</numatune>", "</numatun>");
     let why = run(&broken, "cputune=0#0").unwrap_err();
     assert!(
-        matches!(why, Refusal::Document(DocumentError::NotWellFormed(_))),
+        matches!(why, RewriteError::Document(DocumentError::NotWellFormed(_))),
         "{why}"
     );
     assert!(why.to_string().contains("at line 11, column 3"), "{why}");
     assert_eq!(
         refused("dimm-hotplug", "guestnuma=0-1#1G,2-4#1G"),
-        FitError::CellsPastVcpus {
+        Refusal::CellsPastVcpus {
             vcpus: CpuSet::from_range(4, 4),
             max: 4
         }

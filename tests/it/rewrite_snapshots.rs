@@ -3,13 +3,13 @@
 //! replaced pins, and each sample's refusals with their messages.
 
 use crate::support::samples::{diff, fake_host, run, run_on, sample, sample_names, CASES};
-use vdsm_hook_largeguest::splice::rewrite::{Outcome, Refusal};
+use vdsm_hook_largeguest::splice::rewrite::{Outcome, RewriteError};
 
 fn report(input: &str, properties: &str) -> String {
     described(properties, input, run(input, properties))
 }
 
-fn described(properties: &str, input: &str, result: Result<Outcome, Refusal>) -> String {
+fn described(properties: &str, input: &str, result: Result<Outcome, RewriteError>) -> String {
     match result {
         Ok(outcome) => {
             let warnings: String = outcome

@@ -9,7 +9,7 @@ use similar::TextDiff;
 use super::manifest_dir;
 use vdsm_hook_largeguest::host::topology::HostLimits;
 use vdsm_hook_largeguest::properties::{split_pair, Request};
-use vdsm_hook_largeguest::splice::rewrite::{self, Outcome, Refusal};
+use vdsm_hook_largeguest::splice::rewrite::{self, Outcome, RewriteError};
 
 /// Every snapshot case, written once: `rewrite_cases!(then)` hands the list
 /// to the macro `then`, so that [`CASES`] and the one test per case in
@@ -256,11 +256,11 @@ pub fn request(properties: &str) -> Request {
     Request::from_pairs(pairs).expect("values the grammar accepts")
 }
 
-pub fn run(text: &str, properties: &str) -> Result<Outcome, Refusal> {
+pub fn run(text: &str, properties: &str) -> Result<Outcome, RewriteError> {
     rewrite::rewrite(text, &request(properties), None)
 }
 
-pub fn run_on(text: &str, properties: &str, host: &HostLimits) -> Result<Outcome, Refusal> {
+pub fn run_on(text: &str, properties: &str, host: &HostLimits) -> Result<Outcome, RewriteError> {
     rewrite::rewrite(text, &request(properties), Some(host))
 }
 

@@ -9,7 +9,7 @@ use crate::domain::metadata::ExclusivePolicy;
 use crate::wording::{count, Ids};
 
 #[derive(Debug, Error, PartialEq, Eq)]
-pub enum FitError {
+pub enum Refusal {
     /// A value the checks need from the domain XML that libvirt could not read either.
     #[error(transparent)]
     Domain(#[from] crate::domain::document::DocumentError),

@@ -6,7 +6,7 @@
 
 use crate::cpuset::CpuSet;
 use crate::domain::facts::GuestTopology;
-use crate::plan::error::FitError;
+use crate::plan::refusal::Refusal;
 use crate::plan::warning::Warning;
 use crate::properties::guestnuma::GuestCell;
 
@@ -16,7 +16,7 @@ pub fn check(
     cells: &[GuestCell],
     vcpus: u32,
     topology: &GuestTopology,
-) -> Result<Vec<Warning>, FitError> {
+) -> Result<Vec<Warning>, Refusal> {
     let levels = topology.levels();
     // libvirt refuses a topology that does not multiply out to <vcpu>.
     if levels[2].1 * u64::from(topology.sockets) != u64::from(vcpus) {
@@ -35,7 +35,7 @@ pub fn check(
         };
         if level == "core" {
             let second = split.start + split.change;
-            return Err(FitError::CoreSplit {
+            return Err(Refusal::CoreSplit {
                 first: second - 1,
                 second,
                 first_cell: owner[second as usize - 1],
