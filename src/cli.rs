@@ -20,7 +20,8 @@ const HELP: &str = "\
 usage: vdsm-hook-largeguest COMMAND [ARGS]
 
   check [NAME=VALUE...]        check property values, print them in canonical form
-  engine-config [--cver X.Y]   print the engine-config command declaring the properties
+  engine-config [--cver X.Y|all] --current VALUE|--current-file FILE
+                               print the engine-config command declaring the properties
   apply --domxml FILE [NAME=VALUE...] [--dry-run] [--diff]
                                rewrite a domain XML as the hook would
   hook before_vm_start|before_vm_migrate_destination|ksm

@@ -8,6 +8,9 @@ pub enum Error {
     /// The command line itself is wrong.
     #[error("{0}")]
     Usage(String),
+    /// What the engine declares now, given to `engine-config`, cannot be read.
+    #[error(transparent)]
+    Current(#[from] crate::commands::engine_config::CurrentError),
     /// A custom property value the grammar refuses.
     #[error(transparent)]
     Property(#[from] crate::grammar::problem::PropertyError),
