@@ -1,5 +1,5 @@
 //! A set of CPU or node ids: what every property, the domain XML and the
-//! host's sysfs lists talk about. Its grammar lives in `grammar::sets`.
+//! host's sysfs lists talk about. Its grammar lives in `properties::sets`.
 
 use std::fmt;
 
@@ -124,6 +124,15 @@ impl CpuSet {
             rest.remove(id);
         }
         rest
+    }
+
+    /// The ids in either; range by range, so two wide sets stay cheap.
+    pub fn union(&self, other: &CpuSet) -> CpuSet {
+        let mut both = self.clone();
+        for &(lo, hi) in &other.ranges {
+            both.insert_range(lo, hi);
+        }
+        both
     }
 
     /// Walks both range lists side by side: per-id work made a value of many

@@ -237,7 +237,7 @@ fn a_missing_hook_domxml_is_explained() {
 #[test]
 fn a_planted_temporary_name_is_never_followed() {
     let scene = Scene::new(DOMAIN.as_bytes());
-    // Symlinks sit at the first temporary names the hook tries.
+    // Symlinks at the names a counter would give: the hook's are random.
     let victim = scene.dir.join("victim");
     fs::write(&victim, "keep me").unwrap();
     let planted: Vec<PathBuf> = (0..3)
@@ -259,23 +259,102 @@ fn a_planted_temporary_name_is_never_followed() {
     }
 }
 
+/// The hook as [`Scene::run`] starts it, as a std command to spawn or
+/// change before exec.
+fn spawnable(scene: &Scene, properties: &[(&str, &str)]) -> std::process::Command {
+    let _link = scene.run(&[]);
+    let mut cmd = std::process::Command::new(scene.dir.join("50_largeguest"));
+    cmd.env_clear()
+        .env("_hook_domxml", scene.domxml())
+        .env("LARGEGUEST_SYSFS_ROOT", scene.dir.join("sys"))
+        .envs(properties.iter().copied());
+    cmd
+}
+
+/// The document grows past the file size limit half-way through the
+/// write (EFBIG, as on a full disk): refused, the file as it was, and the
+/// half-written temporary file removed.
 #[test]
-fn every_temporary_name_taken_refuses_and_keeps_the_file() {
+fn a_write_failing_half_way_keeps_the_file_and_no_temporary_one() {
+    use std::os::unix::process::CommandExt;
     let scene = Scene::new(DOMAIN.as_bytes());
-    for n in 0..16 {
-        fs::write(
-            scene.dir.join("vm").join(format!(".domxml.largeguest-{n}")),
-            "taken",
-        )
-        .unwrap();
-    }
     let before = fs::read(scene.domxml()).unwrap();
-    scene
-        .run(&[("cputune", "0#0")])
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains("cannot write the domain XML"));
+    let mut cmd = spawnable(&scene, &[("cputune", "0#0")]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 100,
+                rlim_max: 100,
+            };
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            match libc::setrlimit(libc::RLIMIT_FSIZE, &limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("vdsm-hook-largeguest: cannot write the domain XML")
+            && stderr.contains("it was left unchanged"),
+        "{stderr}"
+    );
     assert_eq!(fs::read(scene.domxml()).unwrap(), before);
+    assert_eq!(scene.files_in_vm(), ["domxml"]);
+}
+
+/// Killed at any instant, the hook leaves the old document or the new one
+/// whole, never a mix. Only its temporary file may remain, as after any
+/// SIGKILL; VDSM never reads it.
+#[test]
+fn a_hook_killed_half_way_leaves_the_old_document_or_the_new() {
+    let devices: String = (0..4000)
+        .map(|n| format!("    <interface type=\"bridge\"><alias name=\"net{n}\"/></interface>\n"))
+        .collect();
+    let old = DOMAIN.replace(
+        "  <devices/>\n",
+        &format!("  <devices>\n{devices}  </devices>\n"),
+    );
+    let scene = Scene::new(old.as_bytes());
+    let properties = [("cputune", "0#0_1#1_2#2_3#3")];
+    let started = std::time::Instant::now();
+    scene.run(&properties).assert().code(0);
+    let whole_run = started.elapsed();
+    let new = fs::read_to_string(scene.domxml()).unwrap();
+    assert!(new.contains("<vcpupin") && new.len() > old.len());
+    let (mut killed, mut finished) = (0, 0);
+    for step in 0..24u32 {
+        fs::write(scene.domxml(), &old).unwrap();
+        let mut child = spawnable(&scene, &properties)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(whole_run * step / 20);
+        let _ = child.kill();
+        match child.wait().unwrap().code() {
+            Some(0) => finished += 1,
+            None => killed += 1,
+            Some(code) => panic!("exit {code}"),
+        }
+        let left = fs::read_to_string(scene.domxml()).unwrap();
+        assert!(
+            left == old || left == new,
+            "a mix after a kill at step {step}"
+        );
+        for name in scene.files_in_vm() {
+            if name != "domxml" {
+                fs::remove_file(scene.dir.join("vm").join(name)).unwrap();
+            }
+        }
+    }
+    assert!(
+        killed > 0,
+        "no run was killed before it ended ({finished} finished)"
+    );
 }
 
 /// root writes into any folder, so as root the hook runs as `nobody`, the

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use serde_json::Value;
+use vdsm_hook_largeguest::cpuset::CpuSet;
 
 fn tree(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -153,4 +154,63 @@ fn tuned_host_keeps_the_emulator_off_the_isolated_cpus() {
 #[test]
 fn offline_cpus() {
     round_trip("offline-cpus", 26, 16 * GIB, 2, &[]);
+}
+
+/// Guests already running (testdata/procfs/guests: `db1` pins vCPUs to
+/// CPUs 2-3 and 50-51, `web,2` to 24-25, `floating` pins nothing):
+/// suggest plans around their CPUs and says so, `--empty-host` does not,
+/// and the hook warns about a pin on one of them, naming the guest.
+#[test]
+fn running_guests_are_planned_around_and_warned_about() {
+    let sysfs = tree("two-socket-ht");
+    let procfs = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/procfs/guests");
+    let suggest = |extra: &[&str]| {
+        let output = command(&sysfs)
+            .env("LARGEGUEST_PROCFS_ROOT", &procfs)
+            .args(["suggest", "--json", "--vcpus", "48", "--memory", "64G"])
+            .args(["--threads-per-core", "2"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+    let taken: CpuSet = "2-3,24-25,50-51".parse().unwrap();
+    let used = |plan: &Value| -> CpuSet {
+        let cells = plan["cells"].as_array().unwrap();
+        let sets = cells.iter().map(|c| c["host_cpus"].as_str().unwrap());
+        sets.fold(CpuSet::new(), |all, set| all.union(&set.parse().unwrap()))
+    };
+    let around = suggest(&[]);
+    assert_eq!(
+        around["planned_around"],
+        "planned around CPUs 2-3,24-25,50-51 that running guests pin: 'db1' (vCPUs 0-3 on CPUs 2-3,50-51), 'web,2' (vCPUs 0-1 on CPUs 24-25); --empty-host plans as if none ran"
+    );
+    assert_eq!(used(&around).len(), 48);
+    assert!(used(&around).intersection(&taken).is_empty());
+    let empty = suggest(&["--empty-host"]);
+    assert!(empty.get("planned_around").is_none());
+    assert!(!used(&empty).intersection(&taken).is_empty());
+
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("suggest-hook");
+    fs::create_dir_all(&work).unwrap();
+    let domxml = work.join("running-guests.xml");
+    let start = |cputune: &str| {
+        fs::write(&domxml, domain(2, 4 * GIB, 1, 1)).unwrap();
+        let output = command(&sysfs)
+            .env("LARGEGUEST_PROCFS_ROOT", &procfs)
+            .args(["hook", "before_vm_start"])
+            .env("_hook_domxml", &domxml)
+            .env("cputune", cputune)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stderr).unwrap()
+    };
+    let shared = start("0#3,1#30");
+    assert!(
+        shared.contains("warning: cputune: vCPU 0 pinned to CPU 3, which vCPUs of running guests are pinned to as well: 'db1' (vCPU 1 on CPU 3); they will take time from each other"),
+        "{shared}"
+    );
+    assert!(!start("0#30,1#31").contains("warning"));
 }

@@ -15,8 +15,8 @@ use thiserror::Error;
 
 use crate::commands::args::{print_help, text, Parsed};
 use crate::commands::error::Error;
-use crate::exit_codes::ExitCode;
-use crate::output;
+use crate::commands::exit_codes::ExitCode;
+use crate::commands::output;
 use crate::properties::Property;
 use crate::wording::{bare_path, quoted};
 

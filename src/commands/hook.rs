@@ -8,12 +8,16 @@ use lexopt::{Arg, Parser};
 
 use crate::commands::args::{print_help, usage, Parsed};
 use crate::commands::error::Error;
+use crate::commands::exit_codes::ExitCode;
+use crate::commands::output;
 use crate::commands::{host_limits, ksm};
-use crate::exit_codes::ExitCode;
-use crate::migration;
-use crate::output;
+use crate::cpuset::CpuSet;
+use crate::host::topology::HostLimits;
+use crate::host::{files, guests};
+use crate::plan::migration;
+use crate::plan::warning::Warning;
 use crate::properties::{Property, Request};
-use crate::rewrite::{self, DOMXML_VARIABLE};
+use crate::splice::rewrite::{self, DOMXML_VARIABLE};
 use crate::wording::quoted;
 
 const HELP: &str = "\
@@ -112,11 +116,44 @@ fn rewrite_job() -> Result<ExitCode, Error> {
         return Ok(ExitCode::Success);
     }
     let path = domxml_path()?;
-    let rewritten = rewrite::rewrite_file(&path, &request, host_limits().as_ref(), true)?;
+    let host = host_limits();
+    let rewritten = rewrite::rewrite_file(&path, &request, host.as_ref(), true)?;
     output::note(&rewritten.outcome.cpu_policy);
     rewritten.outcome.warnings.iter().for_each(output::warn);
+    if let Some(warning) = host
+        .as_ref()
+        .and_then(|host| shared_with_guests(&request, host))
+    {
+        output::warn(&warning);
+    }
     output::note(&rewritten.outcome.summary);
     Ok(ExitCode::Success)
+}
+
+/// The engine's scheduler does not know the hook's pins, so it may start
+/// this VM where another guest's vCPUs are already pinned: said, not refused
+/// (the administrator may share CPUs on purpose).
+fn shared_with_guests(request: &Request, host: &HostLimits) -> Option<Warning> {
+    let (tune, procfs) = (request.cputune.as_ref()?, files::guests_procfs_root()?);
+    let guests = guests::pinned(&procfs, &host.online_cpus);
+    let taken = guests
+        .iter()
+        .fold(CpuSet::new(), |taken, guest| taken.union(&guest.cpus()));
+    let mut vcpus = CpuSet::new();
+    let mut cpus = CpuSet::new();
+    for pin in &tune.pins {
+        let shared = pin.cpuset.intersection(&taken);
+        if !shared.is_empty() {
+            vcpus.insert(pin.vcpu);
+            cpus = cpus.union(&shared);
+        }
+    }
+    let others = guests::sharing(&guests, &cpus);
+    (!others.is_empty()).then(|| Warning::SharesCpusWithGuests {
+        vcpus,
+        cpus,
+        guests: others.join(", "),
+    })
 }
 
 /// `before_vm_migrate_destination`: refuse what this host cannot honour.

@@ -5,26 +5,28 @@ use lexopt::{Arg, Parser};
 
 use crate::commands::args::{describe, print_help, text, Parsed};
 use crate::commands::error::Error;
+use crate::commands::exit_codes::ExitCode;
+use crate::commands::output;
 use crate::cpuset::CpuSet;
-use crate::exit_codes::ExitCode;
-use crate::grammar::guestnuma;
-use crate::grammar::numatune::MemoryMode;
 use crate::host::files;
+use crate::host::guests::{self, GuestPins};
 use crate::host::isolation::Isolation;
 use crate::host::pci;
 use crate::host::topology::{Topology, TopologyError};
-use crate::output;
-use crate::suggest::{propose, Demand};
-use crate::wording::quoted;
+use crate::properties::guestnuma;
+use crate::properties::numatune::MemoryMode;
+use crate::suggest::{propose, Demand, Proposal};
+use crate::wording::{quoted, Ids};
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest suggest --vcpus N --memory SIZE [--threads-per-core T]
            [--mode strict|interleave|preferred] [--reserve CPUSET] [--nodes K]
-           [--iothreads N] [--hugepages SIZE] [--device DDDD:BB:SS.F]... [--json]
+           [--iothreads N] [--hugepages SIZE] [--device DDDD:BB:SS.F]...
+           [--empty-host] [--json]
 
 Chooses host nodes and CPUs for a guest on this host and prints the
 cputune, numatune, guestnuma, emulatorpin and iothreadpin values that
-place it there.
+place it there. No vCPU goes on a CPU a running guest's vCPU is pinned to.
 
   --vcpus N              the guest's vCPUs
   --memory SIZE          the guest's memory: 64G, 512M, or KiB
@@ -39,20 +41,29 @@ place it there.
   --hugepages SIZE       back the memory with huge pages of SIZE (2M, 1G):
                          each node offers its free pages of that size
   --device ADDR          a passthrough PCI device: its node is used first
+  --empty-host           plan as if no guest ran (the host's own capacity)
   --json                 the proposal as JSON";
 
 const USAGE: &str = "suggest --vcpus N --memory SIZE [--threads-per-core T] \
     [--mode strict|interleave|preferred] [--reserve CPUSET] [--nodes K] \
-    [--iothreads N] [--hugepages SIZE] [--device DDDD:BB:SS.F]... [--json]";
+    [--iothreads N] [--hugepages SIZE] [--device DDDD:BB:SS.F]... [--empty-host] [--json]";
 
 pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
-    let (mut demand, devices, json) =
+    let (mut demand, devices, Flags { json, empty_host }) =
         match parse(parser).map_err(|err| Error::Usage(describe(&err)))? {
             Parsed::Help => return print_help(HELP),
             Parsed::Run(parsed) => parsed,
         };
     let sysfs = files::sysfs_root();
     let topology = Topology::read(&sysfs)?;
+    let running = match (empty_host, files::guests_procfs_root()) {
+        (false, Some(procfs)) => guests::pinned(&procfs, &topology.online_cpus),
+        _ => Vec::new(),
+    };
+    let taken = running
+        .iter()
+        .fold(CpuSet::new(), |taken, guest| taken.union(&guest.cpus()));
+    let topology = topology.without_cpus(&taken);
     demand.isolated = Isolation::read(&sysfs)
         .map_err(TopologyError::from)?
         .reserved_for_vcpus();
@@ -64,15 +75,44 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
             )),
         }
     }
+    let around = planned_around(&running, &taken);
     let proposal = propose(&topology, &demand)?;
-    match json {
-        true => output::out(&format!("{}\n", proposal.to_json()))?,
-        false => output::out(&proposal.to_string())?,
+    match (json, around) {
+        (true, around) => output::out(&format!("{}\n", with_around(&proposal, around)))?,
+        (false, Some(line)) => output::out(&format!("# {line}\n{proposal}"))?,
+        (false, None) => output::out(&proposal.to_string())?,
     }
     Ok(ExitCode::Success)
 }
 
-type Options = (Demand, Vec<String>, bool);
+/// What the plan left out for the guests already running, in one line.
+fn planned_around(running: &[GuestPins], taken: &CpuSet) -> Option<String> {
+    (!taken.is_empty()).then(|| {
+        format!(
+            "planned around {} that running guests pin: {}; --empty-host plans as if none ran",
+            Ids("CPU", taken),
+            guests::sharing(running, taken).join(", ")
+        )
+    })
+}
+
+/// The proposal's JSON, with `planned_around` after its fields when the
+/// plan left CPUs out (the fields keep their order).
+fn with_around(proposal: &Proposal, around: Option<String>) -> String {
+    let json = output::to_json(&proposal.json());
+    let (Some(line), Some(body)) = (around, json.trim_end().strip_suffix('}')) else {
+        return json;
+    };
+    let value = serde_json::Value::from(line);
+    format!("{},\n  \"planned_around\": {value}\n}}", body.trim_end())
+}
+
+struct Flags {
+    json: bool,
+    empty_host: bool,
+}
+
+type Options = (Demand, Vec<String>, Flags);
 
 fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {
     let mut demand = Demand {
@@ -88,7 +128,11 @@ fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {
         isolated: CpuSet::new(),
     };
     let mut devices = Vec::new();
-    let (mut vcpus, mut memory, mut json) = (false, false, false);
+    let (mut vcpus, mut memory) = (false, false);
+    let mut flags = Flags {
+        json: false,
+        empty_host: false,
+    };
     while let Some(arg) = parser.next()? {
         let flag = match &arg {
             Arg::Long(flag) => format!("--{flag}"),
@@ -96,7 +140,8 @@ fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {
         };
         match arg {
             Arg::Long("help") | Arg::Short('h') => return Ok(Parsed::Help),
-            Arg::Long("json") => json = true,
+            Arg::Long("json") => flags.json = true,
+            Arg::Long("empty-host") => flags.empty_host = true,
             Arg::Long("vcpus") => (demand.vcpus, vcpus) = (number(&flag, parser)?, true),
             Arg::Long("memory") => (demand.memory_kib, memory) = (size(parser)?, true),
             Arg::Long("threads-per-core") => demand.threads_per_core = number(&flag, parser)?,
@@ -111,7 +156,7 @@ fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {
         }
     }
     match (vcpus, memory) {
-        (true, true) => Ok(Parsed::Run((demand, devices, json))),
+        (true, true) => Ok(Parsed::Run((demand, devices, flags))),
         _ => Err(with_usage("--vcpus and --memory are required")),
     }
 }
@@ -201,7 +246,7 @@ fn reserve(parser: &mut Parser) -> Result<CpuSet, lexopt::Error> {
     let value = value("--reserve", parser)?;
     value
         .parse()
-        .map_err(|err: crate::grammar::sets::ListError| {
+        .map_err(|err: crate::properties::sets::ListError| {
             with_usage(format!(
                 "--reserve takes a CPU set such as 0,48 or 0-1; {} is not one (column {})",
                 quoted(&value),

@@ -5,7 +5,7 @@ use roxmltree::Node;
 
 use crate::cpuset::{CpuSet, MAX_ID};
 use crate::domain::document::{number, DocumentError};
-use crate::domain::xml_edit::{child, children};
+use crate::xml::read::{child, children};
 
 /// The I/O thread ids libvirt gives the VM: those `<iothreadids>` lists,
 /// then, up to the `<iothreads>` count, the lowest ids not taken.

@@ -37,6 +37,18 @@ pub fn procfs_root() -> PathBuf {
     root(PROCFS_ROOT_VARIABLE, "/proc")
 }
 
+/// Where the running guests' QEMU processes are read, if anywhere: a fake
+/// sysfs describes another host, whose guests the real `/proc` does not
+/// show, so with `LARGEGUEST_SYSFS_ROOT` set the guests are read only from
+/// a `LARGEGUEST_PROCFS_ROOT` set beside it.
+pub fn guests_procfs_root() -> Option<PathBuf> {
+    let set = |variable| std::env::var_os(variable).is_some_and(|root| !root.is_empty());
+    match set(SYSFS_ROOT_VARIABLE) && !set(PROCFS_ROOT_VARIABLE) {
+        true => None,
+        false => Some(procfs_root()),
+    }
+}
+
 pub fn run_root() -> PathBuf {
     root(RUN_ROOT_VARIABLE, "/run")
 }
@@ -137,8 +149,10 @@ pub fn read_number(path: &Path) -> Result<u64, FileError> {
 pub fn read_list(path: &Path) -> Result<CpuSet, FileError> {
     read_text(path)?
         .parse()
-        .map_err(|err: crate::grammar::sets::ListError| FileError::NotAList {
-            path: path.to_path_buf(),
-            column: err.column,
-        })
+        .map_err(
+            |err: crate::properties::sets::ListError| FileError::NotAList {
+                path: path.to_path_buf(),
+                column: err.column,
+            },
+        )
 }

@@ -13,8 +13,8 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::cpuset::{CpuSet, NodeSet};
-use crate::grammar::guestnuma::Size;
 use crate::host::files::{read_list, read_number, read_text, FileError, KernelFiles};
+use crate::properties::guestnuma::Size;
 use crate::wording::quoted_path;
 
 #[derive(Debug, Error)]
@@ -125,6 +125,21 @@ impl Topology {
             offline_cpus,
             nodes,
         })
+    }
+
+    /// The host with `taken` CPUs gone from its nodes and cores, as a plan
+    /// that must not use them sees it; the online CPUs stay, so a reserve
+    /// naming a taken CPU is still one the host has.
+    pub fn without_cpus(mut self, taken: &CpuSet) -> Topology {
+        for node in &mut self.nodes {
+            node.cpus = node.cpus.difference(taken);
+            node.cores = std::mem::take(&mut node.cores)
+                .into_iter()
+                .map(|core| core.difference(taken))
+                .filter(|core| !core.is_empty())
+                .collect();
+        }
+        self
     }
 
     /// The distance between two nodes given by position in `nodes`.

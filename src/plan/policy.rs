@@ -11,14 +11,14 @@ use roxmltree::Node;
 
 use crate::cpuset::{CpuSet, NodeSet};
 use crate::domain::metadata::{CpuPolicy, OvirtMetadata};
-use crate::domain::xml_edit::{child, children};
-use crate::grammar::cputune::CpuTune;
-use crate::grammar::guestnuma::GuestNuma;
-use crate::grammar::numatune::Placement;
 use crate::host::topology::HostLimits;
 use crate::plan::error::FitError;
 use crate::plan::warning::Warning;
+use crate::properties::cputune::CpuTune;
+use crate::properties::guestnuma::GuestNuma;
+use crate::properties::numatune::Placement;
 use crate::properties::Request;
+use crate::xml::read::{child, children};
 
 /// The engine string that shows the admin what to type: these pins, one
 /// vCPU per entry, when short enough to read; else the first of them.
@@ -244,7 +244,7 @@ mod tests {
             .map(|i| format!("{i}#{i}"))
             .collect::<Vec<_>>()
             .join("_");
-        let tune = crate::grammar::cputune::parse(&pins).unwrap();
+        let tune = crate::properties::cputune::parse(&pins).unwrap();
         assert_eq!(engine_pins(&tune), "0#0");
     }
 
@@ -288,7 +288,7 @@ mod tests {
 
     #[test]
     fn manually_pinned_vcpus_bound_what_vdsm_keeps() {
-        let tune = crate::grammar::cputune::parse("0-3#0").unwrap();
+        let tune = crate::properties::cputune::parse("0-3#0").unwrap();
         let manual = CpuSet::from_range(0, 1);
         assert_eq!(
             check_manually_pinned(Some(&tune), Some(&manual)),

@@ -47,6 +47,12 @@ pub enum Warning {
         node: u32,
         nodes: CpuSet,
     },
+    #[error("cputune: {} pinned to {}, which vCPUs of running guests are pinned to as well: {guests}; they will take time from each other, and the engine's scheduler does not know the hook's pins; pin to CPUs no running guest's vCPU is pinned to ('vdsm-hook-largeguest suggest' plans around them)", Ids("vCPU", .vcpus), Ids("CPU", .cpus))]
+    SharesCpusWithGuests {
+        vcpus: CpuSet,
+        cpus: CpuSet,
+        guests: String,
+    },
     #[error("{check} skipped: {reason}")]
     CheckSkipped { check: &'static str, reason: String },
 }

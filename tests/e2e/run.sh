@@ -3,6 +3,7 @@
 #
 # usage: tests/e2e/run.sh [--direct] [SCENARIO...]   (arguments go to scenarios.py)
 #        tests/e2e/run.sh verify [--record DIR]      (verify.py alone)
+#        tests/e2e/run.sh qemu-argv [CASE...]        (qemu_argv.py alone)
 #
 # Needs root: it installs libvirt and QEMU if missing, starts virtlogd and
 # libvirtd unless they already run, and writes KSM settings in sysfs (put back
@@ -19,6 +20,7 @@ started_pids=()
 qemu_conf_backup=
 qemu_conf_created=
 sudoers_dropin=
+hugetlbfs_mounts=()
 work=
 
 say() { echo "e2e: $*"; }
@@ -51,6 +53,9 @@ cleanup() {
         rm -f "$qemu_conf"
     fi
     [ -n "$sudoers_dropin" ] && rm -f "$sudoers_dropin"
+    for name in "${hugetlbfs_mounts[@]}"; do
+        umount "$name" 2>/dev/null
+    done
     [ -n "$work" ] && rm -rf "$work"
 }
 
@@ -74,6 +79,30 @@ install_packages() {
     fi
 }
 
+# The QEMU driver builds a huge page guest's command line only where
+# qemu.conf's hugetlbfs_mount names a hugetlbfs of that page size: one of
+# each size the kernel offers, in the run's temporary folder, unmounted by
+# cleanup. No page is reserved: domxml-to-native and define need none.
+mount_hugetlbfs() {
+    local size dir
+    for size in /sys/kernel/mm/hugepages/hugepages-*kB; do
+        [ -d "$size" ] || continue
+        size=${size##*hugepages-}
+        dir="$work/hugetlbfs-$size"
+        mkdir -p "$dir"
+        mount -t hugetlbfs -o "pagesize=${size%kB}K" none "$dir" 2>>"$work/mount.log" || continue
+        hugetlbfs_mounts+=("$dir")
+    done
+}
+
+hugetlbfs_conf() {
+    local list="" dir
+    for dir in "${hugetlbfs_mounts[@]}"; do
+        list+="${list:+, }\"$dir\""
+    done
+    [ -n "$list" ] && echo "hugetlbfs_mount = [ $list ]"
+}
+
 # What the QEMU driver needs in a container without systemd: its user and
 # groups, its directories, and a config without a security driver or cgroups.
 prepare_libvirt() {
@@ -89,6 +118,7 @@ group = "root"
 security_driver = "none"
 cgroup_controllers = [ ]
 EOF
+    hugetlbfs_conf >>"$conf"
     if [ -e "$qemu_conf" ]; then
         cmp -s "$conf" "$qemu_conf" && return 0
         qemu_conf_backup="$qemu_conf.e2e-saved"
@@ -157,6 +187,13 @@ main() {
     say "building the release binary"
     (cd "$repo" && cargo build --release --quiet) || exit 1
     "$repo/tests/e2e/stage.sh" "$repo/target/release/vdsm-hook-largeguest" "$work/stage" || exit 1
+    mount_hugetlbfs
+    if [ "${1:-}" = qemu-argv ]; then
+        shift
+        start_libvirt
+        python3 "$repo/tests/e2e/qemu_argv.py" --stage "$work/stage" "$@"
+        return
+    fi
     allow_ksm_switch "$work/stage/usr/libexec/vdsm-hook-largeguest/vdsm-hook-largeguest"
 
     start_libvirt
@@ -167,6 +204,7 @@ main() {
     fi
     local status=0
     python3 "$repo/tests/e2e/qemu_define.py" --stage "$work/stage" || status=1
+    python3 "$repo/tests/e2e/qemu_argv.py" --stage "$work/stage" || status=1
     python3 "$repo/tests/e2e/scenarios.py" --stage "$work/stage" "$@" || status=1
     # verify reads guests back; run with every scenario, or alone: run.sh verify [--record DIR]
     if [ $# -eq 0 ]; then

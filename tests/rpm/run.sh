@@ -74,10 +74,10 @@ check "Release carries %{?dist}" grep -Eq '^Release: +[0-9]+%\{\?dist\}$' "$spec
 # The spec with its macros expanded; each cargo command appears once, in
 # %build or %check (rpmspec -P does not print every section's name).
 rpmspec -P "$spec" >"$work/parsed"
-check "%build runs cargo build --release --offline --frozen" \
-    grep -Eq '^cargo build --release --offline --frozen ' "$work/parsed"
+check "%build runs cargo build --profile rpm --offline --frozen" \
+    grep -Eq '^cargo build --profile rpm --offline --frozen ' "$work/parsed"
 check "%check runs the unit tests offline" \
-    grep -Eq '^cargo test --release --offline --frozen .*--lib --bins$' "$work/parsed"
+    grep -Eq '^cargo test --profile rpm --offline --frozen .*--lib --bins$' "$work/parsed"
 check "the default build links glibc statically, for the executable's crates only (--target)" \
     bash -c 'grep -Eq "^export .*RUSTFLAGS=\".*-C target-feature=\+crt-static\"$" "$1" &&
         grep -Eq "^cargo build .*--target " "$1"' _ "$work/parsed"

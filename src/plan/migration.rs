@@ -1,0 +1,127 @@
+//! The migration destination's check. VDSM throws away edits made in
+//! `before_vm_migrate_destination`, but the hook can still refuse a
+//! migration the host cannot honour, before libvirt fails it halfway.
+
+use roxmltree::Node;
+use thiserror::Error;
+
+use crate::cpuset::CpuSet;
+use crate::domain::document::{self, DocumentError, Reduced};
+use crate::domain::metadata::OvirtMetadata;
+use crate::host::topology::HostLimits;
+use crate::plan::policy;
+use crate::plan::warning::Warning;
+use crate::properties::Request;
+use crate::wording::Ids;
+use crate::xml::read::{child, children};
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum MigrationError {
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    #[error("migration refused: the VM's <{element}> pins to host {}, which this host does not have online (online: {online})", Ids("CPU", .missing))]
+    CpusMissing {
+        element: &'static str,
+        missing: CpuSet,
+        online: CpuSet,
+    },
+    #[error("migration refused: the VM's <numatune><{element}> binds memory to host {}, where this host has no memory (nodes with memory: {with_memory})", Ids("node", .missing))]
+    NodesMissing {
+        element: &'static str,
+        missing: CpuSet,
+        with_memory: CpuSet,
+    },
+}
+
+/// What the check saw of a migration it lets through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    /// The engine's CPU pinning policy, as a line.
+    pub cpu_policy: String,
+    pub warnings: Vec<Warning>,
+}
+
+/// Refuses when the incoming XML pins to CPUs that are not online here, or
+/// binds memory to nodes that have none here (without `host`, sysfs was
+/// unreadable: libvirt checks again). What the engine's CPU pinning policy
+/// would have refused at start comes back as a warning.
+pub fn check_incoming(
+    text: &str,
+    request: &Request,
+    host: Option<&HostLimits>,
+) -> Result<Incoming, MigrationError> {
+    let mut reduced = Reduced::default();
+    let doc = document::parse(text, &mut reduced)?;
+    let root = doc.root_element();
+    let metadata = OvirtMetadata::read(root);
+    let warnings = match policy::check(&metadata, root, request, host) {
+        Ok(warnings) => warnings,
+        Err(refused) => vec![Warning::RunningAgainstPolicy(refused.to_string())],
+    };
+    if let Some(host) = host {
+        check_host(root, host)?;
+    }
+    Ok(Incoming {
+        cpu_policy: policy::describe(metadata.cpu_policy.as_ref()),
+        warnings,
+    })
+}
+
+fn check_host(root: Node, host: &HostLimits) -> Result<(), MigrationError> {
+    for (element, cpus) in pinned_cpus(root) {
+        let missing = cpus.difference(&host.online_cpus);
+        if !missing.is_empty() {
+            let online = host.online_cpus.clone();
+            return Err(MigrationError::CpusMissing {
+                element,
+                missing,
+                online,
+            });
+        }
+    }
+    for (element, nodes) in bound_nodes(root) {
+        let missing = nodes.difference(&host.memory_nodes);
+        if !missing.is_empty() {
+            let with_memory = host.memory_nodes.clone();
+            return Err(MigrationError::NodesMissing {
+                element,
+                missing,
+                with_memory,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn pinned_cpus(root: Node) -> Vec<(&'static str, CpuSet)> {
+    let mut found: Vec<(&'static str, Node)> = Vec::new();
+    found.extend(child(root, "vcpu").map(|n| ("vcpu", n)));
+    if let Some(cputune) = child(root, "cputune") {
+        for name in ["vcpupin", "emulatorpin", "iothreadpin"] {
+            found.extend(children(cputune, name).map(|n| (name, n)));
+        }
+    }
+    found
+        .into_iter()
+        .filter_map(|(name, node)| Some((name, set(node.attribute("cpuset")?)?)))
+        .collect()
+}
+
+fn bound_nodes(root: Node) -> Vec<(&'static str, CpuSet)> {
+    let Some(numatune) = child(root, "numatune") else {
+        return Vec::new();
+    };
+    let memory = child(numatune, "memory").map(|n| ("memory", n));
+    let memnodes = children(numatune, "memnode").map(|n| ("memnode", n));
+    memory
+        .into_iter()
+        .chain(memnodes)
+        .filter_map(|(name, node)| Some((name, set(node.attribute("nodeset")?)?)))
+        .collect()
+}
+
+/// libvirt writes sets canonically; one this grammar cannot read was not
+/// written by this project, and libvirt itself will judge it.
+fn set(text: &str) -> Option<CpuSet> {
+    text.parse().ok()
+}

@@ -1,0 +1,367 @@
+//! The custom properties: the one list of them (each one's name, grammar,
+//! canonical form, engine regex and meaning) and their grammars, read with
+//! nom, one module per grammar. The hook jobs, `check`, `apply`,
+//! `engine-config`, the fuzz targets and the tests all read the list, so
+//! adding a property means adding it here. Imports `cpuset` and `wording`.
+//!
+//! Each parser has its rule above it, in a small EBNF: `:=` defines a rule,
+//! `|` separates choices, `?`, `*` and `+` mean optional, any number and one
+//! or more, `"x"` is literal text and `EOF` the end of the value. Indented
+//! lines under a rule say what it notes beyond the syntax: problems of
+//! meaning, collected in `Notes` while parsing goes on, so that a syntax
+//! error anywhere in the value wins.
+
+pub mod affinity;
+pub mod cputune;
+pub mod emulatorpin;
+pub mod guestnuma;
+pub mod iothreadpin;
+pub mod numatune;
+pub mod one_to_one;
+pub mod problem;
+pub mod regex;
+pub mod sets;
+pub mod switch;
+pub mod vcpupin;
+
+use std::fmt;
+
+use thiserror::Error;
+
+use crate::cpuset::CpuSet;
+use crate::wording::quoted;
+
+use self::affinity::PciNumaAffinity;
+use self::cputune::CpuTune;
+use self::guestnuma::GuestNuma;
+use self::iothreadpin::IoThreadPins;
+use self::numatune::NumaTune;
+use self::problem::{Problem, PropertyError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Property {
+    CpuTune,
+    NumaTune,
+    GuestNuma,
+    EmulatorPin,
+    IoThreadPin,
+    PciNumaAffinity,
+    KsmMergeAcrossNodes,
+}
+
+impl Property {
+    /// In the order `engine-config` declares them and `check` reports them.
+    pub const ALL: [Property; 7] = [
+        Property::CpuTune,
+        Property::NumaTune,
+        Property::GuestNuma,
+        Property::EmulatorPin,
+        Property::IoThreadPin,
+        Property::PciNumaAffinity,
+        Property::KsmMergeAcrossNodes,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Property::CpuTune => cputune::PROPERTY,
+            Property::NumaTune => numatune::PROPERTY,
+            Property::GuestNuma => guestnuma::PROPERTY,
+            Property::KsmMergeAcrossNodes => "ksm_merge_across_nodes",
+            Property::EmulatorPin => emulatorpin::PROPERTY,
+            Property::IoThreadPin => iothreadpin::PROPERTY,
+            Property::PciNumaAffinity => affinity::PROPERTY,
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Property> {
+        Property::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Property::CpuTune => {
+                "host CPUs each vCPU may run on (VCPU#CPUSET or VCPUS@SET:SET entries)"
+            }
+            Property::NumaTune => "host memory policy ([MODE#]NODESET or auto)",
+            Property::GuestNuma => {
+                "guest NUMA cells (VCPUS#MEMORY[#HOSTNODES] entries, or a count)"
+            }
+            Property::KsmMergeAcrossNodes => {
+                "whether KSM may merge pages across host NUMA nodes (0 or 1)"
+            }
+            Property::EmulatorPin => "host CPUs QEMU's emulator threads may run on (a CPUSET)",
+            Property::IoThreadPin => "host CPUs each I/O thread may run on (IOTHREAD#CPUSET entries)",
+            Property::PciNumaAffinity => {
+                "whether a passthrough device outside the guest's memory nodes refuses the start (required) or warns (preferred)"
+            }
+        }
+    }
+
+    /// The regex the engine checks a value against before the VM starts.
+    pub fn engine_regex(self) -> String {
+        match self {
+            Property::CpuTune => regex::cputune(),
+            Property::NumaTune => regex::numatune(),
+            Property::GuestNuma => regex::guestnuma(),
+            Property::KsmMergeAcrossNodes => regex::switch(),
+            Property::EmulatorPin => regex::emulatorpin(),
+            Property::IoThreadPin => regex::iothreadpin(),
+            Property::PciNumaAffinity => regex::pci_numa_affinity(),
+        }
+    }
+
+    /// Whether the rewrite job reads the property: it changes the domain XML
+    /// or decides a check of it (`pci_numa_affinity`); the others act on the host.
+    pub fn edits_domain(self) -> bool {
+        !matches!(self, Property::KsmMergeAcrossNodes)
+    }
+
+    pub fn parse(self, text: &str) -> Result<Value, PropertyError> {
+        Ok(match self {
+            Property::CpuTune => Value::CpuTune(cputune::parse(text)?),
+            Property::NumaTune => Value::NumaTune(numatune::parse(text)?),
+            Property::GuestNuma => Value::GuestNuma(guestnuma::parse(text)?),
+            Property::KsmMergeAcrossNodes => Value::Switch(switch::parse(self.name(), text)?),
+            Property::EmulatorPin => Value::EmulatorPin(emulatorpin::parse(text)?),
+            Property::IoThreadPin => Value::IoThreadPin(iothreadpin::parse(text)?),
+            Property::PciNumaAffinity => Value::PciNumaAffinity(affinity::parse(text)?),
+        })
+    }
+
+    /// The raw value VDSM passed in the environment, if the VM sets it.
+    pub fn from_env(self) -> Option<Result<String, PropertyError>> {
+        let raw = std::env::var_os(self.name())?;
+        Some(raw.into_string().map_err(|raw| {
+            let text = raw.to_string_lossy().into_owned();
+            PropertyError::new(self.name(), &text, &text, Problem::NotUtf8)
+        }))
+    }
+}
+
+/// `NAME=VALUE` as `check` and `apply` take it on their command lines.
+pub fn split_pair(arg: &str) -> Result<(Property, &str), String> {
+    let Some((name, value)) = arg.split_once('=') else {
+        return Err(format!(
+            "{} is not NAME=VALUE, e.g. cputune=0#2",
+            quoted(arg)
+        ));
+    };
+    let Some(property) = Property::from_name(name) else {
+        let known: Vec<&str> = Property::ALL.iter().map(|p| p.name()).collect();
+        return Err(format!(
+            "unknown property {}; known: {}",
+            quoted(name),
+            known.join(", ")
+        ));
+    };
+    Ok((property, value))
+}
+
+/// The engine keeps all of a VM's user-defined custom properties in one
+/// `name=value;name=value` string of at most this many characters
+/// (`VmBase.userDefinedProperties`, a `varchar(4000)`): longer sets cannot
+/// be saved, whatever the regexes say.
+pub const ENGINE_STORAGE_LIMIT: usize = 4000;
+
+/// A set of values the engine could not store.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error(
+    "these values take {total} characters as the engine stores them (NAME=VALUE joined by ';'), over the {ENGINE_STORAGE_LIMIT} it keeps for all of a VM's custom properties, other hooks' included; {}",
+    shorten_hint(*.canonical_total, .longest, *.longest_len)
+)]
+pub struct TooLongForEngine {
+    pub total: usize,
+    /// The same values in canonical form (one-to-one runs compact).
+    pub canonical_total: usize,
+    /// The longest value in canonical form, and its length with its name.
+    pub longest: Property,
+    pub longest_len: usize,
+}
+
+fn shorten_hint(canonical_total: usize, longest: &Property, len: usize) -> String {
+    if canonical_total <= ENGINE_STORAGE_LIMIT {
+        return format!(
+            "in the canonical form printed above, where one-to-one pins are runs (A-B@SET), they take {canonical_total}: set those"
+        );
+    }
+    format!(
+        "even in the canonical form printed above they take {canonical_total}, {} alone {len}: shorten it",
+        longest.name()
+    )
+}
+
+/// The `name=value;...` length of `pairs`, counted as the engine counts
+/// (UTF-16 units), and the longest pair.
+fn stored_length(pairs: &[(Property, &str)]) -> (usize, Option<(Property, usize)>) {
+    let length = |(property, value): &(Property, &str)| {
+        property.name().len() + 1 + value.encode_utf16().count()
+    };
+    let total = pairs.iter().map(length).sum::<usize>() + pairs.len().saturating_sub(1);
+    let longest = pairs
+        .iter()
+        .max_by_key(|pair| length(pair))
+        .map(|pair| (pair.0, length(pair)));
+    (total, longest)
+}
+
+/// Refuses values whose `name=value` pairs, joined by `;`, are longer than
+/// the engine stores; `canonical` are the same values in canonical form,
+/// which the refusal offers when they fit.
+pub fn check_engine_storage(
+    typed: &[(Property, &str)],
+    canonical: &[(Property, &str)],
+) -> Result<(), TooLongForEngine> {
+    let (total, _) = stored_length(typed);
+    if total <= ENGINE_STORAGE_LIMIT {
+        return Ok(());
+    }
+    let (canonical_total, longest) = stored_length(canonical);
+    let (longest, longest_len) = longest.unwrap_or((Property::CpuTune, 0));
+    Err(TooLongForEngine {
+        total,
+        canonical_total,
+        longest,
+        longest_len,
+    })
+}
+
+/// A parsed value; it prints in canonical form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    CpuTune(CpuTune),
+    NumaTune(NumaTune),
+    GuestNuma(GuestNuma),
+    Switch(bool),
+    EmulatorPin(CpuSet),
+    IoThreadPin(IoThreadPins),
+    PciNumaAffinity(PciNumaAffinity),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::CpuTune(value) => value.fmt(f),
+            Value::NumaTune(value) => value.fmt(f),
+            Value::GuestNuma(value) => value.fmt(f),
+            Value::Switch(on) => write!(f, "{}", u8::from(*on)),
+            Value::EmulatorPin(value) => value.fmt(f),
+            Value::IoThreadPin(value) => value.fmt(f),
+            Value::PciNumaAffinity(value) => value.fmt(f),
+        }
+    }
+}
+
+/// What a VM asks for; `None` leaves that part alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    pub cputune: Option<CpuTune>,
+    pub numatune: Option<NumaTune>,
+    pub guestnuma: Option<GuestNuma>,
+    pub ksm_merge_across_nodes: Option<bool>,
+    pub emulatorpin: Option<CpuSet>,
+    pub iothreadpin: Option<IoThreadPins>,
+    /// `None` is the default, preferred.
+    pub pci_numa_affinity: Option<PciNumaAffinity>,
+}
+
+impl Request {
+    /// The properties the environment sets, as VDSM passes them to a hook,
+    /// of those `wanted` picks: each job reads only what it acts on.
+    pub fn from_env(wanted: impl Fn(Property) -> bool) -> Result<Request, PropertyError> {
+        let mut request = Request::default();
+        for property in Property::ALL.into_iter().filter(|p| wanted(*p)) {
+            if let Some(text) = property.from_env() {
+                request.set(property.parse(&text?)?);
+            }
+        }
+        Ok(request)
+    }
+
+    /// Parsed `(property, text)` pairs, as `apply` and the tests give them.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (Property, &'a str)>,
+    ) -> Result<Request, PropertyError> {
+        let mut request = Request::default();
+        for (property, text) in pairs {
+            request.set(property.parse(text)?);
+        }
+        Ok(request)
+    }
+
+    pub fn set(&mut self, value: Value) {
+        match value {
+            Value::CpuTune(value) => self.cputune = Some(value),
+            Value::NumaTune(value) => self.numatune = Some(value),
+            Value::GuestNuma(value) => self.guestnuma = Some(value),
+            Value::Switch(on) => self.ksm_merge_across_nodes = Some(on),
+            Value::EmulatorPin(value) => self.emulatorpin = Some(value),
+            Value::IoThreadPin(value) => self.iothreadpin = Some(value),
+            Value::PciNumaAffinity(value) => self.pci_numa_affinity = Some(value),
+        }
+    }
+
+    /// True when nothing in the domain XML is asked for: the rewrite then
+    /// does not even open the file.
+    pub fn leaves_domain_alone(&self) -> bool {
+        self.cputune.is_none()
+            && self.numatune.is_none()
+            && self.guestnuma.is_none()
+            && self.emulatorpin.is_none()
+            && self.iothreadpin.is_none()
+            && self.pci_numa_affinity.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engine_counts_names_equals_and_semicolons() {
+        // 8 for "cputune=" and 3,992 for the value: exactly the limit. The
+        // count does not read the values, so any text of that length will do.
+        let value = "0".repeat(3992);
+        let typed = [(Property::CpuTune, value.as_str())];
+        assert_eq!(check_engine_storage(&typed, &typed), Ok(()));
+        // One more property: its name, '=', its value and a ';' too many.
+        let typed = [
+            (Property::CpuTune, value.as_str()),
+            (Property::NumaTune, "0"),
+        ];
+        let err = check_engine_storage(&typed, &typed).unwrap_err();
+        assert_eq!(
+            (err.total, err.canonical_total, err.longest, err.longest_len),
+            (4011, 4011, Property::CpuTune, 4000)
+        );
+        assert!(
+            err.to_string()
+                .ends_with("even in the canonical form printed above they take 4011, cputune alone 4000: shorten it"),
+            "{err}"
+        );
+        assert_eq!(check_engine_storage(&[], &[]), Ok(()));
+        // Java counts UTF-16 units: one per character here, two for an emoji.
+        let wide = "\u{1f600}".repeat(1996);
+        let typed = [(Property::CpuTune, wide.as_str())];
+        assert!(check_engine_storage(&typed, &typed).is_ok());
+        let wider = "\u{1f600}".repeat(1997);
+        let typed = [(Property::CpuTune, wider.as_str())];
+        assert!(check_engine_storage(&typed, &typed).is_err());
+    }
+
+    #[test]
+    fn the_canonical_form_is_offered_when_it_fits() {
+        let pins: Vec<String> = (0..600).map(|i| format!("{i}#{i}")).collect();
+        let typed = pins.join("_");
+        let canonical = cputune::parse(&typed).unwrap().to_string();
+        assert_eq!(canonical, "0-599@0-599");
+        let err = check_engine_storage(
+            &[(Property::CpuTune, &typed)],
+            &[(Property::CpuTune, &canonical)],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().ends_with("they take 19: set those"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,372 @@
+//! The splice: the plan carried out on the document's bytes, and
+//! (`rewrite`) the hook's job end to end with its atomic write. Imports
+//! `plan` and the layers below it.
+//!
+//! Everything was decided and checked in the plan, so the splice cannot
+//! refuse; what is here is only where each element goes and what of the
+//! old bytes stays.
+
+pub mod rewrite;
+
+use std::collections::HashMap;
+
+use roxmltree::{Document, Node};
+
+use crate::cpuset::CpuSet;
+use crate::domain::facts::Domain;
+use crate::plan::cells::{CellsPlan, NewCell};
+use crate::plan::numatune::{Memnode, MemnodeSource, MemoryElement, NumaTunePlan};
+use crate::plan::Plan;
+use crate::properties::numatune::{NumaTune, Placement};
+use crate::xml::edit::{Content, Editor, NewElement};
+use crate::xml::read::{child, children, in_no_namespace, is_blank};
+
+/// libvirt's order of `<domain>` children, used to place a new element
+/// where libvirt itself would print it.
+const DOMAIN_ORDER: &[&str] = &[
+    "name",
+    "uuid",
+    "genid",
+    "title",
+    "description",
+    "metadata",
+    "maxMemory",
+    "memory",
+    "currentMemory",
+    "blkiotune",
+    "memtune",
+    "memoryBacking",
+    "vcpu",
+    "vcpus",
+    "iothreads",
+    "iothreadids",
+    "defaultiothread",
+    "cputune",
+    "numatune",
+    "resource",
+    "sysinfo",
+    "bootloader",
+    "bootloader_args",
+    "os",
+    "idmap",
+    "features",
+    "cpu",
+    "clock",
+    "on_poweroff",
+    "on_reboot",
+    "on_crash",
+    "on_lockfailure",
+    "pm",
+    "perf",
+    "devices",
+];
+
+/// libvirt's order of `<cputune>` children, used to place a new pin where
+/// libvirt itself would print it.
+const CPUTUNE_ORDER: &[&str] = &[
+    "shares",
+    "period",
+    "quota",
+    "global_period",
+    "global_quota",
+    "emulator_period",
+    "emulator_quota",
+    "iothread_period",
+    "iothread_quota",
+    "vcpupin",
+    "emulatorpin",
+    "iothreadpin",
+    "emulatorsched",
+    "vcpusched",
+    "iothreadsched",
+    "cachetune",
+    "memorytune",
+];
+
+/// The document with the plan applied.
+pub fn splice(doc: &Document, text: &str, domain: &Domain, plan: &Plan) -> String {
+    let mut editor = Editor::new(doc, text);
+    splice_cputune(&mut editor, domain, plan);
+    if let Some(numatune) = &plan.numatune {
+        splice_numatune(&mut editor, domain, numatune);
+    }
+    if let Some(cells) = &plan.cells {
+        splice_cells(&mut editor, domain, cells);
+    }
+    for edit in &plan.page_edits {
+        editor.set_attribute(edit.page, "nodeset", &edit.nodeset.to_string());
+    }
+    editor.splices.apply(text)
+}
+
+/// One pin element: the one it replaces (same vCPU or I/O thread), if any.
+struct Pin<'a, 'i> {
+    replaces: Option<Node<'a, 'i>>,
+    element: NewElement,
+}
+
+/// Writes the vcpupins, the emulatorpin and the iothreadpins: each replaces
+/// the VM's pin of the same vCPU or thread in place, the others go where
+/// libvirt prints them; every other child of `<cputune>` stays as it is.
+fn splice_cputune(editor: &mut Editor, domain: &Domain, plan: &Plan) {
+    let existing = child(domain.root, "cputune");
+    let mut pins = Vec::new();
+    if let Some(tune) = &plan.pins {
+        // libvirt reads the pins of every <cputune> as one list, so a pin
+        // is replaced where it is, whichever <cputune> holds it.
+        let old = domain.pins.iter().map(|pin| (pin.vcpu, pin.node));
+        let wanted = tune.pins.iter().map(|p| (p.vcpu, &p.cpuset));
+        pins.extend(keyed_pins(old, "vcpupin", "vcpu", wanted));
+    }
+    if let Some(cpus) = &plan.emulatorpin {
+        pins.push(Pin {
+            replaces: existing.and_then(|cputune| child(cputune, "emulatorpin")),
+            element: NewElement::new("emulatorpin").attribute("cpuset", cpus),
+        });
+    }
+    if let Some(threads) = &plan.iothreadpins {
+        let old = existing
+            .into_iter()
+            .flat_map(|cputune| children(cputune, "iothreadpin"))
+            .filter_map(|node| {
+                let id = node.attribute("iothread")?.trim().parse::<u32>().ok()?;
+                Some((id, node))
+            });
+        let wanted = threads.pins.iter().map(|p| (p.iothread, &p.cpuset));
+        pins.extend(keyed_pins(old, "iothreadpin", "iothread", wanted));
+    }
+    if pins.is_empty() {
+        return;
+    }
+    let Some(cputune) = existing else {
+        let children = pins.into_iter().map(|pin| pin.element).collect();
+        return insert_in_domain(
+            editor,
+            domain.root,
+            NewElement::new("cputune").children(children),
+        );
+    };
+    let mut added: Vec<NewElement> = Vec::new();
+    for pin in pins {
+        match pin.replaces {
+            Some(old) => editor.replace(old, &pin.element),
+            None => added.push(pin.element),
+        }
+    }
+    // Pins come in libvirt's order; those sharing a place go in at once, in it.
+    let mut places: Vec<(Place, Vec<NewElement>)> = Vec::new();
+    for group in added.chunk_by(|a, b| a.name == b.name) {
+        let place = place_in_cputune(cputune, group[0].name);
+        match places.last_mut() {
+            Some((last, elements)) if *last == place => elements.extend_from_slice(group),
+            _ => places.push((place, group.to_vec())),
+        }
+    }
+    for (place, elements) in places {
+        match place {
+            Place::After(node) => editor.insert_after(node, &elements),
+            Place::Before(node) => editor.insert_before(node, &elements),
+            Place::End => editor.append(cputune, &elements),
+        }
+    }
+}
+
+/// The pins of `name` keyed by `key` (a vCPU, an I/O thread), each
+/// replacing the VM's first pin of the same key.
+fn keyed_pins<'a, 'i, 's>(
+    old: impl Iterator<Item = (u32, Node<'a, 'i>)>,
+    name: &'static str,
+    key: &'static str,
+    wanted: impl Iterator<Item = (u32, &'s CpuSet)>,
+) -> Vec<Pin<'a, 'i>> {
+    // By key, the first pin of each winning as before: a search per wanted
+    // pin made re-pinning 1024 vCPUs quadratic.
+    let mut by_key = HashMap::new();
+    for (id, node) in old {
+        by_key.entry(id).or_insert(node);
+    }
+    wanted
+        .map(|(id, cpuset)| Pin {
+            replaces: by_key.get(&id).copied(),
+            element: NewElement::new(name)
+                .attribute(key, id)
+                .attribute("cpuset", cpuset),
+        })
+        .collect()
+}
+
+/// Where new children go in an element the edit keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place<'a, 'i> {
+    After(Node<'a, 'i>),
+    Before(Node<'a, 'i>),
+    End,
+}
+
+/// Where libvirt prints a new pin called `name`: after the VM's last child
+/// that comes no later in libvirt's order, else before its first that
+/// comes later, else at the end.
+fn place_in_cputune<'a, 'i>(cputune: Node<'a, 'i>, name: &str) -> Place<'a, 'i> {
+    let rank = |name: &str| CPUTUNE_ORDER.iter().position(|&known| known == name);
+    let Some(own) = rank(name) else {
+        return Place::End;
+    };
+    let ranked = || {
+        cputune
+            .children()
+            .filter(|n| n.is_element() && in_no_namespace(*n))
+            .filter_map(|n| rank(n.tag_name().name()).map(|r| (r, n)))
+    };
+    let before = ranked().rfind(|&(r, _)| r <= own);
+    let after = ranked().find(|&(r, _)| r > own);
+    match (before, after) {
+        (Some((_, node)), _) => Place::After(node),
+        (None, Some((_, node))) => Place::Before(node),
+        (None, None) => Place::End,
+    }
+}
+
+/// Rewrites `<numatune>` whole, the VM's comments first.
+fn splice_numatune(editor: &mut Editor, domain: &Domain, plan: &NumaTunePlan) {
+    let existing = child(domain.root, "numatune");
+    let mut items = kept_comments(editor.text, existing);
+    match &plan.memory {
+        Some(MemoryElement::New(tune)) => items.push(memory_element(tune)),
+        Some(MemoryElement::Kept(old)) => {
+            items.push(NewElement::verbatim(&editor.text[old.range()]))
+        }
+        None => {}
+    }
+    items.extend(
+        plan.memnodes
+            .iter()
+            .map(|m| memnode_element(editor.text, m)),
+    );
+    let new = NewElement::new("numatune").children(items);
+    match existing {
+        Some(old) if new.is_childless() => editor.remove(old),
+        Some(old) => editor.replace(old, &new),
+        None if new.is_childless() => {}
+        None => insert_in_domain(editor, domain.root, new),
+    }
+}
+
+fn memory_element(tune: &NumaTune) -> NewElement {
+    let memory = NewElement::new("memory").attribute("mode", tune.mode);
+    match &tune.placement {
+        Placement::Nodes(nodes) => memory.attribute("nodeset", nodes),
+        Placement::Auto => memory.attribute("placement", "auto"),
+    }
+}
+
+fn memnode_element(text: &str, memnode: &Memnode) -> NewElement {
+    match &memnode.source {
+        MemnodeSource::Kept(old) => NewElement::verbatim(&text[old.range()]),
+        MemnodeSource::Bound(nodes) => NewElement::new("memnode")
+            .attribute("cellid", memnode.cellid)
+            .attribute("mode", &memnode.mode)
+            .attribute("nodeset", nodes),
+    }
+}
+
+/// Rewrites `<cpu><numa>` whole, the VM's comments first.
+fn splice_cells(editor: &mut Editor, domain: &Domain, plan: &CellsPlan) {
+    let mut items: Vec<NewElement> = plan
+        .cells
+        .iter()
+        .enumerate()
+        .map(|(id, cell)| cell_element(editor.text, id, cell))
+        .collect();
+    let numa = domain.numa();
+    if plan.keeps_other_children {
+        let others = numa
+            .into_iter()
+            .flat_map(|n| n.children())
+            .filter(|n| n.is_element() && n.tag_name().name() != "cell");
+        items.extend(others.map(|node| NewElement::verbatim(&editor.text[node.range()])));
+    }
+    items.splice(0..0, kept_comments(editor.text, numa));
+    let new_numa = NewElement::new("numa").children(items);
+    match (numa, child(domain.root, "cpu")) {
+        (Some(numa), _) => editor.replace(numa, &new_numa),
+        (None, Some(cpu)) => editor.append(cpu, &[new_numa]),
+        (None, None) => {
+            let cpu = NewElement::new("cpu").children(vec![new_numa]);
+            insert_in_domain(editor, domain.root, cpu);
+        }
+    }
+}
+
+fn cell_element(text: &str, id: usize, new: &NewCell) -> NewElement {
+    let mut element = NewElement::new("cell")
+        .attribute("id", id)
+        .attribute("cpus", &new.cell.cpus)
+        .attribute("memory", new.cell.memory_kib)
+        .attribute("unit", "KiB");
+    if let Some(value) = &new.mem_access {
+        element = element.attribute("memAccess", value);
+    }
+    if let Some(value) = &new.discard {
+        element = element.attribute("discard", value);
+    }
+    match new.children_of.and_then(|old| inner_text(text, old)) {
+        Some(inner) => NewElement {
+            content: Content::Verbatim(inner),
+            ..element
+        },
+        None => element,
+    }
+}
+
+/// Comments of an element the edit rebuilds, carried into the new one (at
+/// its start) so that nothing an administrator wrote there is lost.
+fn kept_comments(text: &str, element: Option<Node>) -> Vec<NewElement> {
+    let comments = element
+        .into_iter()
+        .flat_map(|node| node.children())
+        .filter(|n| n.is_comment());
+    comments
+        .map(|comment| NewElement::verbatim(&text[comment.range()]))
+        .collect()
+}
+
+/// The text between a cell's tags when it has element children.
+fn inner_text(text: &str, cell: Node) -> Option<String> {
+    let first = cell.children().find(|n| !is_blank(*n))?;
+    let last = cell.children().rev().find(|n| !is_blank(*n))?;
+    let start = first
+        .prev_sibling()
+        .filter(|n| is_blank(*n))
+        .map_or(first.range().start, |n| n.range().start);
+    let end = last
+        .next_sibling()
+        .filter(|n| is_blank(*n))
+        .map_or(last.range().end, |n| n.range().end);
+    Some(text[start..end].to_string())
+}
+
+/// Puts a new child of `<domain>` where libvirt prints it: after the
+/// present element that comes latest before it in libvirt's order.
+fn insert_in_domain(editor: &mut Editor, root: Node, new: NewElement) {
+    let rank = |name: &str| DOMAIN_ORDER.iter().position(|&known| known == name);
+    let Some(own) = rank(new.name) else {
+        return editor.append(root, &[new]);
+    };
+    let elements = || {
+        root.children()
+            .filter(|n| n.is_element() && in_no_namespace(*n))
+    };
+    let before = elements()
+        .filter_map(|n| {
+            rank(n.tag_name().name())
+                .filter(|&r| r < own)
+                .map(|r| (r, n))
+        })
+        .max_by_key(|&(r, n)| (r, n.range().start));
+    let after = elements().find(|n| rank(n.tag_name().name()).is_some_and(|r| r > own));
+    match (before, after) {
+        (Some((_, node)), _) => editor.insert_after(node, &[new]),
+        (None, Some(node)) => editor.insert_before(node, &[new]),
+        (None, None) => editor.append(root, &[new]),
+    }
+}
