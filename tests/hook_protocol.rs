@@ -8,6 +8,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::PathBuf;
 
 mod scene;
+use scene::overrides;
 
 use assert_cmd::Command;
 use scene::{running_as_root, Scene};
@@ -361,6 +362,7 @@ fn a_hook_killed_half_way_leaves_the_old_document_or_the_new() {
 /// way VDSM runs it as its own unprivileged user.
 #[test]
 fn a_read_only_folder_refuses_and_keeps_the_file() {
+    overrides::allow();
     // Under the system's temporary folder, with its own copy of the
     // executable, so `nobody` can reach both wherever the checkout lives.
     let scene = Scene::new_in(&std::env::temp_dir(), DOMAIN.as_bytes());
@@ -449,6 +451,7 @@ fn the_migration_destination_refuses_pins_it_cannot_honour() {
 
 #[test]
 fn the_hook_subcommand_runs_the_same_job() {
+    overrides::allow();
     let scene = Scene::new(DOMAIN.as_bytes());
     Command::cargo_bin("vdsm-hook-largeguest")
         .unwrap()

@@ -16,9 +16,12 @@ use std::process::Output;
 use std::time::Duration;
 
 mod scene;
+use scene::overrides;
 
 use assert_cmd::Command;
 use scene::{running_as_root, Scene};
+use vdsm_hook_largeguest::commands::environment::OVERRIDES_MARKER;
+use vdsm_hook_largeguest::host::paths;
 use vdsm_hook_largeguest::properties::Request;
 use vdsm_hook_largeguest::properties::{cputune, numatune};
 use vdsm_hook_largeguest::splice::rewrite::rewrite;
@@ -506,6 +509,7 @@ fn writable_tree(root: &Path, cpu_list: &str) {
 
 #[test]
 fn the_root_variables_only_make_the_rewrite_read_another_tree() {
+    overrides::allow();
     let scene = Scene::new(DOMAIN.as_bytes());
     let tree = scene.dir.join("tree");
     for cpu_list in [format!("{SECRET}\n"), "0-7\n".to_string()] {
@@ -547,6 +551,7 @@ fn the_root_variables_only_make_the_rewrite_read_another_tree() {
 /// repeats their text, and where that MoM manages KSM it writes nothing.
 #[test]
 fn the_mom_variable_only_makes_the_ksm_entry_read_another_configuration() {
+    overrides::allow();
     let scene = Scene::new(b"");
     let tree = scene.dir.join("tree");
     writable_tree(&tree, "0-7\n");
@@ -598,6 +603,7 @@ fn the_mom_variable_only_makes_the_ksm_entry_read_another_configuration() {
 /// FIFOs no one writes to, so a read would hang until the timeout.
 #[test]
 fn ksm_switch_ignores_the_root_variables() {
+    overrides::allow();
     let scene = Scene::new(b"");
     let tree = scene.dir.join("tree");
     writable_tree(&tree, "0-7\n");
@@ -709,4 +715,43 @@ fn a_long_tag_name_in_a_broken_document_does_not_make_a_long_message() {
     let scene = Scene::new(doc.as_bytes());
     let out = scene.run(&[("cputune", "0#0")]).output().unwrap();
     refused(&scene, &out, "not well-formed at line 1", doc.as_bytes());
+}
+
+/// A program outside a build folder, as a package installs it (no
+/// `largeguest-test-overrides` beside it), reads the real host whatever the
+/// test variables say: a VM property of one of their names changes nothing.
+/// With the marker beside the same copy they count, so the check can fail.
+#[test]
+fn a_program_without_the_marker_ignores_every_test_variable() {
+    let dir = std::env::temp_dir().join(format!("largeguest-installed-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let program = dir.join("vdsm-hook-largeguest");
+    fs::copy(BIN, &program).unwrap();
+    let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/sysfs/epyc-nps4");
+    let nowhere = dir.join("nowhere");
+    let run = |variables: bool, args: &[&str]| {
+        let mut command = std::process::Command::new(&program);
+        command.args(args).env_clear();
+        if variables {
+            for variable in paths::VARIABLES {
+                command.env(variable, &nowhere);
+            }
+            command.env(paths::SYSFS_ROOT_VARIABLE, &fake);
+        }
+        let out = command.output().unwrap();
+        (out.status.code(), out.stdout, out.stderr)
+    };
+    let real = run(false, &["topology"]);
+    assert_eq!(run(true, &["topology"]), real, "the fake sysfs was read");
+    let numad = run(true, &["check", "numatune=auto"]);
+    assert!(!String::from_utf8_lossy(&numad.2).contains("nowhere"));
+    fs::write(dir.join(OVERRIDES_MARKER), "").unwrap();
+    let faked = run(true, &["topology"]);
+    assert_ne!(faked, real, "with the marker the variables count");
+    assert!(
+        String::from_utf8_lossy(&faked.1).contains("node 7"),
+        "{faked:?}"
+    );
+    fs::remove_dir_all(&dir).unwrap();
 }

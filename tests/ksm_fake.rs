@@ -1,6 +1,7 @@
 //! The KSM switch on fake sysfs/procfs trees with an emulated ksmd.
 
 mod ksm_support;
+use ksm_support::overrides;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -20,6 +21,7 @@ fn one_line(stderr: &str) -> &str {
 
 #[test]
 fn absent_property_does_not_even_read_sysfs() {
+    overrides::allow();
     let missing = Path::new("/nonexistent/largeguest-sysfs");
     let out = assert_cmd::Command::new(BIN)
         .args(["hook", "ksm"])
@@ -95,6 +97,7 @@ fn wanted_value_already_set_changes_nothing() {
 /// Runs through a hook entry named like the installed one, as VDSM does.
 #[test]
 fn switch_with_pages_shared_unmerges_then_puts_run_back() {
+    overrides::allow();
     let host = FakeHost::new(1, 1, 100, 900);
     let ksmd = host.ksmd(Duration::from_millis(150), None);
     let entries = TempDir::new("entry");
@@ -249,6 +252,7 @@ fn unwritable_run_file_changes_nothing() {
 
 #[test]
 fn ksm_switch_takes_exactly_zero_or_one() {
+    overrides::allow();
     for args in [
         vec![],
         vec!["2"],

@@ -3,6 +3,7 @@
 //! Every KSM setting it touches is put back, on success and on failure.
 
 mod ksm_support;
+use ksm_support::overrides;
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -147,6 +148,7 @@ fn saw_zero_shared_during(body: impl FnOnce()) -> bool {
 /// Switches to `to` through the executable with real pages shared, and
 /// checks the value flipped, the pages were unmerged and run came back to 1.
 fn switch_through_executable(args: &[&str], property: Option<&str>, to: u64) {
+    overrides::allow();
     wait_for_sharing();
     // The premise: a bare write is refused while pages are shared.
     let bare = write("merge_across_nodes", to).expect_err("the kernel accepted a bare write");

@@ -3,6 +3,7 @@
 //! what it was asked and answers as the real one would.
 
 mod ksm_support;
+use ksm_support::overrides;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -22,6 +23,7 @@ struct Setup {
 /// A fake tree with merge_across_nodes=1 and a hook entry symlink, all
 /// owned by nobody; `sudo_script` (if any) becomes `sudo` on PATH.
 fn setup(sudo_script: Option<&str>) -> Setup {
+    overrides::allow();
     let host = FakeHost::new(1, 1, 10, 30);
     let bin_dir = TempDir::new("sudo");
     if let Some(body) = sudo_script {

@@ -5,6 +5,8 @@
 //! value holding quotes cannot bring the other kind in.
 
 mod common;
+#[path = "support/overrides.rs"]
+mod overrides;
 mod strategies;
 
 use std::fs;
@@ -167,6 +169,7 @@ impl Drop for Hostile {
 
 /// The program with none of the properties in its environment.
 fn program() -> Command {
+    overrides::allow();
     let mut command = Command::cargo_bin(PROGRAM).unwrap();
     for name in ["cputune", "numatune", "guestnuma", "ksm_merge_across_nodes"] {
         command.env_remove(name);

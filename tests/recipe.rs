@@ -8,6 +8,7 @@ use std::fs;
 use std::path::PathBuf;
 
 mod scene;
+use scene::overrides;
 
 use assert_cmd::Command;
 use scene::Scene;
@@ -219,6 +220,7 @@ fn a_device_off_the_memory_nodes_warns_or_refuses() {
 
 #[test]
 fn apply_diff_shows_the_new_pins_and_the_warnings() {
+    overrides::allow();
     let scene = tuned("iothreads");
     let out = Command::cargo_bin("vdsm-hook-largeguest")
         .unwrap()
@@ -253,6 +255,7 @@ fn apply_diff_shows_the_new_pins_and_the_warnings() {
 
 #[test]
 fn check_prints_the_new_properties_canonically() {
+    overrides::allow();
     let out = Command::cargo_bin("vdsm-hook-largeguest")
         .unwrap()
         .args([

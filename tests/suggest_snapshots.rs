@@ -1,9 +1,12 @@
 //! `suggest` on every fake sysfs tree: a guest that fits, one that needs
 //! several nodes or sibling pairs, and one refused, per machine.
 
+#[path = "support/overrides.rs"]
+mod overrides;
 use assert_cmd::Command;
 
 fn suggest(tree: &str, args: &str) -> String {
+    overrides::allow();
     let root = format!("{}/testdata/sysfs/{tree}", env!("CARGO_MANIFEST_DIR"));
     let output = Command::cargo_bin("vdsm-hook-largeguest")
         .unwrap()

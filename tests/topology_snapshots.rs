@@ -1,5 +1,7 @@
 //! `topology` and `topology --json` on every fake sysfs tree.
 
+#[path = "support/overrides.rs"]
+mod overrides;
 use assert_cmd::Command;
 
 const TREES: [&str; 6] = [
@@ -12,6 +14,7 @@ const TREES: [&str; 6] = [
 ];
 
 fn topology(tree: &str, args: &[&str]) -> String {
+    overrides::allow();
     let root = format!("{}/testdata/sysfs/{tree}", env!("CARGO_MANIFEST_DIR"));
     let output = Command::cargo_bin("vdsm-hook-largeguest")
         .unwrap()
@@ -44,6 +47,7 @@ fn json() {
 
 #[test]
 fn a_missing_tree_is_one_line_naming_the_file() {
+    overrides::allow();
     let output = Command::cargo_bin("vdsm-hook-largeguest")
         .unwrap()
         .env("LARGEGUEST_SYSFS_ROOT", "/nonexistent-sysfs")

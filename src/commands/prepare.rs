@@ -8,7 +8,7 @@ use lexopt::{Arg, Parser};
 use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
-use crate::commands::output;
+use crate::commands::{environment, output};
 use crate::host::files;
 use crate::host::kernel::KernelRelease;
 use crate::host::topology::{Topology, TopologyError};
@@ -71,9 +71,10 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         .map(GuestValues::needs)
         .collect::<Result<Vec<_>, _>>()
         .map_err(PrepareError::from)?;
-    let (sysfs, procfs) = (files::sysfs_root(), files::procfs_root());
-    let topology = Topology::read(&sysfs)?;
-    let kernel = KernelRelease::read(&procfs).map_err(TopologyError::from)?;
+    let paths = environment::host_paths();
+    let (sysfs, procfs) = (&paths.sysfs, &paths.procfs);
+    let topology = Topology::read(sysfs)?;
+    let kernel = KernelRelease::read(procfs).map_err(TopologyError::from)?;
     let config = plan_host(&topology, &needs, kernel).map_err(PrepareError::from)?;
     for warning in &config.warnings {
         output::warn(warning);
@@ -97,8 +98,8 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         }
         Mode::Check { root, json } => {
             let trees = HostTrees {
-                sysfs: &sysfs,
-                procfs: &procfs,
+                sysfs,
+                procfs,
                 root: &root,
             };
             let report = check(&config, &trees).map_err(TopologyError::from)?;

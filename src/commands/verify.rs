@@ -6,8 +6,7 @@ use lexopt::{Arg, Parser};
 use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
-use crate::commands::output;
-use crate::host::files;
+use crate::commands::{environment, output};
 use crate::verify::verify;
 
 const HELP: &str = "\
@@ -35,7 +34,8 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(options) => options,
     };
-    let report = verify(&files::run_root(), &files::procfs_root(), &options.domain)?;
+    let paths = environment::host_paths();
+    let report = verify(&paths.run, &paths.procfs, &options.domain)?;
     match options.json {
         true => output::out(&format!("{}\n", output::to_json(&report)))?,
         false => output::out(&report.to_string())?,

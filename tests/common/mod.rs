@@ -319,7 +319,11 @@ pub const HOST_CASES: &[HostCase] = &[
 /// The host a fake tree describes, as the hook would read it.
 pub fn fake_host(tree: &str) -> HostLimits {
     let testdata = manifest_dir().join("testdata");
-    let mut host = HostLimits::read(&testdata.join("sysfs").join(tree)).expect("a fake tree");
+    let mut host = HostLimits::read(
+        &testdata.join("sysfs").join(tree),
+        std::path::Path::new("/proc"),
+    )
+    .expect("a fake tree");
     if let Some(files) = host.files.as_mut() {
         files.procfs = testdata.join("procfs").join(tree);
     }

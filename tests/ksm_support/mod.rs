@@ -1,6 +1,8 @@
 //! Fake sysfs and procfs trees with an emulated ksmd, for the KSM tests.
 #![allow(dead_code)] // each test file uses its own part of this module
 
+#[path = "../support/overrides.rs"]
+pub mod overrides;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -106,6 +108,7 @@ impl FakeHost {
 
     /// The executable with this host's overrides and no KSM property.
     pub fn command(&self) -> Command {
+        overrides::allow();
         let mut cmd = Command::new(BIN);
         cmd.envs(self.overrides())
             .env_remove("ksm_merge_across_nodes");
