@@ -454,16 +454,19 @@ fn engine_config_refuses_a_level_engine_4_5_lacks() {
             )]
         );
     }
-    for args in [
-        &["--cver"][..],
-        &["--cver", "4.7", "--current", "", "x"][..],
-        &["4.7"][..],
+    for (args, problem) in [
+        (&["--cver"][..], "missing argument for option '--cver'"),
+        (
+            &["--cver", "4.7", "--current", "", "x"][..],
+            "unexpected argument 'x'",
+        ),
+        (&["4.7"][..], "unexpected argument '4.7'"),
     ] {
         let run = engine_config(args);
         assert_eq!(run.code, 2, "{args:?}");
         assert_eq!(
             run.stderr,
-            ["vdsm-hook-largeguest: usage: engine-config [--cver X.Y|all] (--current VALUE | --current-file FILE)"]
+            [format!("vdsm-hook-largeguest: {problem}; run 'vdsm-hook-largeguest engine-config --help' for its usage")]
         );
     }
 }

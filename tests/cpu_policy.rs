@@ -11,6 +11,7 @@ use std::fs;
 
 use assert_cmd::Command;
 use common::{run, sample};
+use vdsm_hook_largeguest::properties::Property;
 
 const MANUAL: &str = "<ovirt-vm:cpuPolicy>manual</ovirt-vm:cpuPolicy>";
 
@@ -34,7 +35,13 @@ enum Expect {
 }
 use Expect::*;
 
-const CPUTUNE: &str = "cputune=0#1,1#2";
+/// Agrees with the engine's string in the sample (`0#0`), as a restore needs.
+const CPUTUNE: &str = "cputune=0#0,1#2";
+/// Pins vCPU 0 elsewhere than the engine's string does.
+const CPUTUNE_AGAINST_ENGINE: &str = "cputune=0#1,1#2";
+const AGAINST_ENGINE: &str = "cputune: vCPU 0 is pinned to CPU 1 here, but the engine's CPU \
+    Pinning topology pins it to CPU 0, which the VM would get there; VDSM rebuilds the pins \
+    from that string when the VM resumes from hibernation or a memory snapshot";
 const NUMATUNE: &str = "numatune=strict#0";
 const CELLS: &str = "guestnuma=0-7#2G,8-15#2G";
 const CELLS_ON_NODES: &str = "guestnuma=0-7#2G#0,8-15#2G#1";
@@ -54,6 +61,8 @@ fn table() -> Vec<(Option<&'static str>, &'static str, Expect)> {
         }
     }
     rows.extend([
+        (None, CPUTUNE_AGAINST_ENGINE, Refused(AGAINST_ENGINE)),
+        (Some("manual"), CPUTUNE_AGAINST_ENGINE, Refused(AGAINST_ENGINE)),
         (Some("none"), CPUTUNE, Refused(NONE_PINS)),
         (Some("none"), NUMATUNE, Warned(FLOAT_NUMATUNE)),
         (Some("none"), CELLS, Done),
@@ -145,7 +154,7 @@ fn pins_outside_manually_pinned_cpus_are_refused() {
         MANUAL,
         &format!("{MANUAL}<ovirt-vm:manuallyPinedCPUs>0,1</ovirt-vm:manuallyPinedCPUs>"),
     );
-    assert!(run(&text, "cputune=0#1,1#2").is_ok());
+    assert!(run(&text, "cputune=0#0,1#2").is_ok());
     let err = run(&text, "cputune=0-3#1")
         .expect_err("refused")
         .to_string();
@@ -164,8 +173,8 @@ fn apply_and_the_migration_check_say_which_policy_they_saw() {
     let domxml = dir.join("vm.xml");
     let program = || {
         let mut command = Command::cargo_bin("vdsm-hook-largeguest").unwrap();
-        for name in ["cputune", "numatune", "guestnuma", "ksm_merge_across_nodes"] {
-            command.env_remove(name);
+        for property in Property::ALL {
+            command.env_remove(property.name());
         }
         command.env("LARGEGUEST_SYSFS_ROOT", dir.join("no-sysfs"));
         command

@@ -3,17 +3,17 @@
 
 use std::process::Command;
 
+use vdsm_hook_largeguest::commands::table;
+
 const BIN: &str = env!("CARGO_BIN_EXE_vdsm-hook-largeguest");
-const COMMANDS: [&str; 8] = [
-    "check",
-    "apply",
-    "engine-config",
-    "hook",
-    "ksm",
-    "topology",
-    "suggest",
-    "prepare",
-];
+
+/// The commands the help lists, from the command table.
+fn commands() -> impl Iterator<Item = &'static str> {
+    table::COMMANDS
+        .iter()
+        .filter(|command| command.is_listed())
+        .map(|command| command.name)
+}
 
 fn help(args: &[&str]) -> String {
     let out = Command::new(BIN).args(args).output().unwrap();
@@ -44,7 +44,7 @@ fn options(text: &str) -> Vec<String> {
 
 #[test]
 fn every_command_has_its_own_help() {
-    for command in COMMANDS {
+    for command in commands() {
         for flag in ["--help", "-h"] {
             let text = help(&[command, flag]);
             assert!(
@@ -58,7 +58,7 @@ fn every_command_has_its_own_help() {
 #[test]
 fn the_top_help_lists_every_command() {
     let text = help(&["--help"]);
-    for command in COMMANDS {
+    for command in commands() {
         assert!(
             text.contains(&format!("\n  {command} ")),
             "{command} missing: {text}"
@@ -69,7 +69,7 @@ fn the_top_help_lists_every_command() {
 #[test]
 fn the_man_page_names_every_command_and_option_the_help_names() {
     let man = man_page();
-    for command in COMMANDS {
+    for command in commands() {
         assert!(man.contains(command), "{command} is not in the man page");
         for option in options(&help(&[command, "--help"])) {
             assert!(

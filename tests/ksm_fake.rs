@@ -328,7 +328,7 @@ fn ksm_set_arguments_are_checked() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert_eq!(
             one_line(&stderr_of(&out)),
-            format!("vdsm-hook-largeguest: {message}; run 'vdsm-hook-largeguest --help' for the commands")
+            format!("vdsm-hook-largeguest: {message}; run 'vdsm-hook-largeguest ksm --help' for its usage")
         );
     }
     assert_eq!((host.get("merge_across_nodes"), host.get("run")), (1, 1));

@@ -19,49 +19,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
-use ksm_support::{is_root, skip, stderr_of, FakeHost};
+use ksm_support::{is_root, mom_conf, skip, socket, stderr_of, FakeHost};
 use serde_json::Value;
 
 const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mom/mom_ksm_model.py");
-
-/// MoM's configuration as VDSM installs it, in the host's tree: the KSM
-/// controller, a policy folder whose KSM policy sets the control, and the
-/// RPC socket.
-fn mom_conf(host: &FakeHost, rpc: bool) -> PathBuf {
-    let etc = host.dir.0.join("etc/vdsm");
-    let policies = etc.join("mom.d");
-    fs::create_dir_all(&policies).unwrap();
-    fs::write(
-        policies.join("00-defines.policy"),
-        "(defvar False 0)\n(defvar True 1)\n(defvar ksmMergeAcrossNodes 1)\n(defvar ksmEnabled 1)\n",
-    )
-    .unwrap();
-    fs::write(
-        policies.join("03-ksm.policy"),
-        "# Reset ksm_merge_across_nodes when there are no shared pages\n\
-         (if (== Host.ksm_pages_shared 0)\n    (Host.Control \"ksm_merge_across_nodes\" ksmMergeAcrossNodes)\n    0)\n",
-    )
-    .unwrap();
-    let rpc_port = match rpc {
-        true => socket(host).display().to_string(),
-        false => "-1".to_string(),
-    };
-    let conf = etc.join("mom.conf");
-    fs::write(
-        &conf,
-        format!(
-            "[main]\npolicy-engine-interval: 15\ncontrollers: Balloon, KSM, CpuTune, IoTune\n\
-             rpc-port: {rpc_port}\npolicy-dir: {}\n[host]\ncollectors: HostMemory, HostKSM, HostCpu\n",
-            policies.display()
-        ),
-    )
-    .unwrap();
-    conf
-}
-
-fn socket(host: &FakeHost) -> PathBuf {
-    host.dir.0.join("mom-vdsm.sock")
-}
 
 /// The model, one cycle per [`MomModel::cycle`], serving the RPC socket
 /// all the while.

@@ -16,7 +16,7 @@ use assert_cmd::Command;
 use proptest::prelude::*;
 use vdsm_hook_largeguest::properties::problem::PropertyError;
 use vdsm_hook_largeguest::properties::{
-    affinity, cputune, emulatorpin, guestnuma, iothreadpin, numatune, switch,
+    affinity, cputune, emulatorpin, guestnuma, iothreadpin, numatune, switch, Property,
 };
 use vdsm_hook_largeguest::wording::{is_clean_message, quoted};
 
@@ -171,8 +171,8 @@ impl Drop for Hostile {
 fn program() -> Command {
     overrides::allow();
     let mut command = Command::cargo_bin(PROGRAM).unwrap();
-    for name in ["cputune", "numatune", "guestnuma", "ksm_merge_across_nodes"] {
-        command.env_remove(name);
+    for property in Property::ALL {
+        command.env_remove(property.name());
     }
     command
 }

@@ -312,11 +312,32 @@ fn what_the_host_cannot_hold_is_refused_in_one_line_naming_where() {
         );
     }
     let missing = host.run(&["no-such-plan.json"]);
-    assert_eq!(missing.code, Some(2));
-    assert!(missing
-        .stderr
-        .starts_with("vdsm-hook-largeguest: cannot read no-such-plan.json:"));
-    assert_eq!(missing.stderr.lines().count(), 1);
+    assert_eq!(
+        (missing.code, missing.stderr.as_str()),
+        (
+            Some(2),
+            "vdsm-hook-largeguest: cannot read the plan 'no-such-plan.json': No such file or directory (os error 2)\n"
+        )
+    );
+    let endless = host.run(&["/dev/zero"]);
+    assert_eq!(
+        endless.stderr,
+        "vdsm-hook-largeguest: cannot read the plan '/dev/zero': longer than 4194304 bytes, so not a plan\n"
+    );
+    let binary = host.dir.join("binary.json");
+    fs::write(&binary, b"{\"cputune\": \"\xff\"}").unwrap();
+    let out = host.run(&[binary.to_str().unwrap()]);
+    assert!(
+        out.stderr.ends_with(": not UTF-8 text, so not a plan\n"),
+        "{}",
+        out.stderr
+    );
+    let folder = host.run(&[host.dir.to_str().unwrap()]);
+    assert_eq!((folder.code, folder.stderr.lines().count()), (Some(2), 1));
+    let not_json = host.run_with_stdin(&["-"], "cputune=0#1\n");
+    assert!(not_json.stderr.starts_with(
+        "vdsm-hook-largeguest: plan 1 (-): not a plan as 'suggest --json' prints it: "
+    ));
 }
 
 #[test]
@@ -390,6 +411,11 @@ fn written_files_are_the_printed_ones_and_other_lines_stay() {
         fs::metadata(&script).unwrap().permissions().mode() & 0o777,
         0o755
     );
+
+    // Written again, nothing changes, and it says so.
+    let again = host.run(&args);
+    assert_eq!(again.code, Some(0));
+    assert_eq!(again.stdout, out.stdout.replace("wrote ", "unchanged "));
 
     // The same guest moved to node 1: node 0's unit and its link go.
     let out = host.run(&[
@@ -640,4 +666,117 @@ fn check_on_a_kernel_that_reads_per_node_counts_looks_at_its_command_line() {
         "{}",
         out.stdout
     );
+}
+
+/// systemd's own reading of the units: keys it knows, an ExecStart it can
+/// run, and an order without a cycle (without DefaultDependencies=no a unit
+/// ordered before sysinit.target would be after it too).
+#[test]
+fn systemd_reads_the_written_units_without_a_complaint() {
+    let host = Host::new("two-socket-ht", EL9);
+    let root = host.root();
+    let out = host.run(&[
+        "--guest",
+        "guestnuma=0-3#16G#0,4-7#8G#1",
+        "hugepages=1G",
+        "--write",
+        root.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let units = root.join("etc/systemd/system");
+    for node in [0, 1] {
+        let unit = units.join(format!(
+            "vdsm-hook-largeguest-hugepages-node{node}-1048576kB.service"
+        ));
+        let verified = Process::new("systemd-analyze")
+            .args(["verify", "--man=no"])
+            .arg(&unit)
+            .output()
+            .expect("systemd-analyze (systemd) is needed to check the units");
+        assert_eq!(
+            (
+                verified.status.code(),
+                String::from_utf8_lossy(&verified.stderr).into_owned()
+            ),
+            (Some(0), String::new()),
+            "{}",
+            unit.display()
+        );
+    }
+}
+
+/// Node 0's pool of 2M pages on the running kernel, put back on drop.
+struct RealPool {
+    path: PathBuf,
+    was: String,
+}
+
+impl Drop for RealPool {
+    fn drop(&mut self) {
+        let _ = fs::write(&self.path, &self.was);
+    }
+}
+
+/// The unit's script on the running kernel: it raises node 0's pool of 2M
+/// pages by four (8 MiB) and reads back what the kernel gave, and
+/// `--check` reads the real pool.
+#[test]
+#[ignore = "changes the running kernel's huge page pool (as root): flock /tmp/lg-host.lock cargo test --test prepare -- --ignored"]
+fn the_units_script_reserves_pages_on_the_running_kernel() {
+    let pool = RealPool {
+        path: PathBuf::from(
+            "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages",
+        ),
+        was: fs::read_to_string(
+            "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages",
+        )
+        .expect("a NUMA kernel with 2M pages"),
+    };
+    let want = pool.was.trim().parse::<u64>().unwrap() + 4;
+    let root =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("prepare-real-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    fs::create_dir_all(&root).unwrap();
+    let memory = format!("guestnuma=0#{}M#0", want * 2);
+    let run = |extra: &[&str]| {
+        Command::cargo_bin("vdsm-hook-largeguest")
+            .unwrap()
+            .env_remove("LARGEGUEST_SYSFS_ROOT")
+            .env_remove("LARGEGUEST_PROCFS_ROOT")
+            .args(["prepare", "--guest", &memory, "hugepages=2048"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["--write", root.to_str().unwrap()]).status.success());
+    let script = root.join("etc/vdsm-hook-largeguest/reserve-hugepages");
+    let out = Process::new("/bin/sh")
+        .arg(&script)
+        .env_remove("LARGEGUEST_SYSFS_ROOT")
+        .env("NODE", "0")
+        .env("SIZE_KB", "2048")
+        .env("PAGES", want.to_string())
+        .output()
+        .unwrap();
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        ),
+        (
+            Some(0),
+            format!("node 0, 2048 kB pages: {want} reserved ({want} asked)\n")
+        ),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let checked = run(&["--check", "--root", root.to_str().unwrap()]);
+    let report = String::from_utf8(checked.stdout).unwrap();
+    assert!(
+        report.contains(&format!(
+            "ok      hugepages  node 0, 2M pages: expected at least {want}, found {want}\n"
+        )),
+        "{report}"
+    );
+    let _ = fs::remove_dir_all(&root);
 }

@@ -408,7 +408,10 @@ fn corpus() -> Vec<(&'static str, String, bool)> {
         let property = Property::from_name(&property).expect("a README heading names a property");
         (property.name(), value)
     });
+    // Each registry entry's example, which `check --help` shows.
+    let examples = Property::ALL.map(|p| (p.name(), p.definition().example.to_string()));
     chosen
+        .chain(examples)
         .chain(readme)
         .chain(generated())
         .chain(long_values())
@@ -509,10 +512,22 @@ fn regexes_agree_with_the_parser_in_java_and_in_the_browser() {
 
 /// The corpus holds what the engine test above needs to mean something:
 /// accepted and refused values of every property, and accepted ones as
-/// long as the engine stores.
+/// long as the engine stores; each registry example is among the accepted.
 #[test]
 fn corpus_holds_long_and_refused_values_of_every_property() {
     let corpus = corpus();
+    for property in Property::ALL {
+        let example = property.definition().example;
+        let found = corpus
+            .iter()
+            .find(|c| c.0 == property.name() && c.1 == example);
+        assert_eq!(
+            found.map(|c| c.2),
+            Some(true),
+            "{}={example}",
+            property.name()
+        );
+    }
     for property in Property::ALL.map(Property::name) {
         let of = |accepted: bool| {
             corpus

@@ -39,6 +39,7 @@ fn verify(root: &Path, args: &[&str]) -> Outcome {
         .unwrap()
         .env("LARGEGUEST_RUN_ROOT", root.join("run"))
         .env("LARGEGUEST_PROCFS_ROOT", root.join("proc"))
+        .env("LARGEGUEST_ETC_ROOT", root.join("etc"))
         .arg("verify")
         .args(args)
         .timeout(Duration::from_secs(60))
@@ -164,7 +165,8 @@ fn a_vcpu_repinned_by_libvirt_and_an_emulator_moved_outside_it_are_named() {
              the live XML pins it to CPU 0: re-pinned after start (virsh vcpupin, or VDSM's \
              CPU management when the VM's CPU pinning policy is not Manual)",
             "emulator: <emulatorpin> asks host CPUs 0-1, but the main QEMU thread (tid 6634) \
-             may run on CPU 1",
+             may run on CPU 1; libvirt still records CPUs 0-1, so the affinity was changed \
+             outside libvirt (taskset, a cgroup cpuset)",
         ]
     );
     assert_eq!(last_line(&out.stdout), "verify: 8 checks hold, 2 differ");
@@ -392,20 +394,30 @@ fn restrictive_holds_only_where_the_cgroup_limits_the_nodes() {
     );
 }
 
-#[test]
-fn without_properties_the_live_xml_is_what_was_asked() {
-    let domain = "largeguest-verify-two-cells";
-    let copy = Copy::of("two-cells-strict-repinned");
+/// The status XML without the properties in its metadata, as a domain
+/// started from `apply`'s output outside oVirt has it.
+fn without_properties(copy: &Copy, domain: &str) {
     let status = copy.status_xml(domain);
     let text = fs::read_to_string(&status).unwrap();
     let start = text.find("<ovirt-vm:custom>").unwrap();
     let end = text.find("</ovirt-vm:custom>").unwrap() + "</ovirt-vm:custom>".len();
     copy.edit(&status, &text[start..end], "");
+}
+
+#[test]
+fn without_properties_or_definition_the_live_xml_is_what_was_asked() {
+    let domain = "largeguest-verify-two-cells";
+    let copy = Copy::of("two-cells-strict-repinned");
+    without_properties(&copy, domain);
     let out = copy.verify(domain);
     // vCPU 1 was re-pinned through libvirt: the live XML agrees with it now.
     assert_eq!(
         differences(&out.stdout),
-        ["emulator: <emulatorpin> asks host CPUs 0-1, but the main QEMU thread (tid 6634) may run on CPU 1"]
+        [
+            "emulator: <emulatorpin> asks host CPUs 0-1, but the main QEMU thread (tid 6634) \
+          may run on CPU 1; libvirt still records CPUs 0-1, so the affinity was changed \
+          outside libvirt (taskset, a cgroup cpuset)"
+        ]
     );
     assert!(
         out.stdout.contains("vCPU 1      6643  0      <vcpupin>"),
@@ -413,6 +425,101 @@ fn without_properties_the_live_xml_is_what_was_asked() {
         out.stdout
     );
     assert!(out.stdout.contains("strict 0  <memnode>"), "{}", out.stdout);
+    assert!(out.stdout.lines().nth(1).unwrap().starts_with(
+        "asked: the live domain XML (no custom properties in the metadata, and no persistent definition"
+    ));
+}
+
+/// The live re-pin of a domain without properties is found against the
+/// definition libvirt keeps of it, which `virsh vcpupin --live` leaves.
+#[test]
+fn without_properties_the_persistent_definition_is_what_was_asked() {
+    let domain = "largeguest-verify-two-cells";
+    let copy = Copy::of("two-cells-strict-repinned");
+    without_properties(&copy, domain);
+    // The definition: the domain as it was started, before the re-pin.
+    let started = fs::read_to_string(
+        recorded("two-cells-strict").join(format!("run/libvirt/qemu/{domain}.xml")),
+    )
+    .unwrap();
+    let start = started.find("<domain ").unwrap();
+    let end = started.rfind("</domain>").unwrap() + "</domain>".len();
+    let defined = copy.root.join(format!("etc/libvirt/qemu/{domain}.xml"));
+    fs::create_dir_all(defined.parent().unwrap()).unwrap();
+    fs::write(&defined, &started[start..end]).unwrap();
+    let out = copy.verify(domain);
+    assert_eq!(out.code, Some(1));
+    assert_eq!(
+        out.stdout.lines().nth(1).unwrap(),
+        format!(
+            "asked: the persistent definition {} (the domain carries no custom properties in its metadata)",
+            defined.display()
+        )
+    );
+    assert_eq!(
+        differences(&out.stdout),
+        [
+            "vCPU 1: defined <vcpupin> asks host CPU 1, but its thread (tid 6643) may run on \
+             CPU 0; the live XML pins it to CPU 0: re-pinned after start (virsh vcpupin, or \
+             VDSM's CPU management when the VM's CPU pinning policy is not Manual)",
+            "emulator: defined <emulatorpin> asks host CPUs 0-1, but the main QEMU thread (tid \
+             6634) may run on CPU 1; libvirt still records CPUs 0-1, so the affinity was changed \
+             outside libvirt (taskset, a cgroup cpuset)",
+        ]
+    );
+    assert!(
+        out.stdout.contains("strict 0  defined <memnode>"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// `virsh emulatorpin --live` and `virsh iothreadpin --live` change the
+/// live XML with the thread; the properties still say what was asked.
+#[test]
+fn the_emulator_and_io_threads_are_judged_against_their_properties() {
+    let domain = "largeguest-verify-two-cells";
+    let copy = Copy::of("two-cells-strict");
+    let status = copy.status_xml(domain);
+    copy.edit(
+        &status,
+        "<ovirt-vm:cputune>",
+        "<ovirt-vm:emulatorpin>0-1</ovirt-vm:emulatorpin><ovirt-vm:iothreadpin>1#1</ovirt-vm:iothreadpin><ovirt-vm:cputune>",
+    );
+    assert_eq!(copy.verify(domain).code, Some(0));
+    // The live re-pins: libvirt's XML and the threads' affinity together.
+    copy.edit(
+        &status,
+        "<emulatorpin cpuset='0-1'/>",
+        "<emulatorpin cpuset='1'/>",
+    );
+    copy.edit(
+        &status,
+        "<iothreadpin iothread='1' cpuset='1'/>",
+        "<iothreadpin iothread='1' cpuset='0'/>",
+    );
+    copy.edit(
+        &copy.proc("task/6634/status"),
+        "Cpus_allowed_list:\t0-1",
+        "Cpus_allowed_list:\t1",
+    );
+    copy.edit(
+        &copy.proc("task/6639/status"),
+        "Cpus_allowed_list:\t1",
+        "Cpus_allowed_list:\t0",
+    );
+    let out = copy.verify(domain);
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert_eq!(
+        differences(&out.stdout),
+        [
+            "emulator: emulatorpin asks host CPUs 0-1, but the main QEMU thread (tid 6634) may \
+             run on CPU 1; the live XML pins it to CPU 1: re-pinned after start (virsh emulatorpin)",
+            "iothread 1: iothreadpin asks host CPU 1, but its thread 'IO iothread1' (tid 6639) \
+             may run on CPU 0; the live XML pins it to CPU 0: re-pinned after start (virsh \
+             iothreadpin)",
+        ]
+    );
 }
 
 #[test]

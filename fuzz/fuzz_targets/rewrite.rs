@@ -32,12 +32,9 @@ fn request(lines: [&str; 3]) -> Option<Request> {
         if line.is_empty() {
             continue;
         }
-        match property.parse(line) {
-            Ok(value) => request.set(value),
-            Err(err) => {
-                common::refused(&err.to_string());
-                return None;
-            }
+        if let Err(err) = request.read(property, line) {
+            common::refused(&err.to_string());
+            return None;
         }
     }
     Some(request)

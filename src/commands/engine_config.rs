@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use lexopt::{Arg, Parser};
 use thiserror::Error;
 
-use crate::commands::args::{print_help, text, Parsed};
+use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
 use crate::commands::output;
@@ -34,8 +34,6 @@ one the engine has, so it needs what the engine declares now:
   --current-file FILE  the same, saved in FILE ('-' reads standard input); with
                        --cver all, the output of 'engine-config -g
                        UserDefinedVMProperties', which lists every level";
-
-const USAGE: &str = "usage: engine-config [--cver X.Y|all] (--current VALUE | --current-file FILE)";
 
 /// The cluster levels of engine 4.5.7 (`SupportedClusterLevels`).
 pub const CLUSTER_LEVELS: [&str; 7] = ["4.2", "4.3", "4.4", "4.5", "4.6", "4.7", "4.8"];
@@ -79,12 +77,18 @@ pub enum CurrentError {
     NotPerLevel,
 }
 
+/// A current value that cannot be read is a wrong value on the command line.
+impl From<CurrentError> for Error {
+    fn from(err: CurrentError) -> Error {
+        Error::Usage(err.to_string())
+    }
+}
+
 pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
-    let options = match parse(parser) {
-        Ok(Parsed::Help) => return print_help(HELP),
-        Ok(Parsed::Run(Some(options))) => options,
-        Ok(Parsed::Run(None)) => return Err(Error::Usage(no_current())),
-        Err(_) => return Err(Error::Usage(USAGE.into())),
+    let options = match parse(parser).map_err(usage)? {
+        Parsed::Help => return print_help(HELP),
+        Parsed::Run(Some(options)) => options,
+        Parsed::Run(None) => return Err(Error::Usage(no_current())),
     };
     if let Levels::One(level) = &options.levels {
         check_level(level)?;

@@ -5,12 +5,13 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum Error {
-    /// The command line itself is wrong.
+    /// The command line does not parse (an unknown option, a missing
+    /// value); the dispatch adds where to read the usage.
+    #[error("{0}")]
+    Arguments(String),
+    /// The command line parses, but a value in it is wrong.
     #[error("{0}")]
     Usage(String),
-    /// What the engine declares now, given to `engine-config`, cannot be read.
-    #[error(transparent)]
-    Current(#[from] crate::commands::engine_config::CurrentError),
     /// A custom property value the grammar refuses.
     #[error(transparent)]
     Property(#[from] crate::properties::problem::PropertyError),

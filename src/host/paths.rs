@@ -18,6 +18,8 @@ pub const SYSFS_ROOT_VARIABLE: &str = "LARGEGUEST_SYSFS_ROOT";
 pub const PROCFS_ROOT_VARIABLE: &str = "LARGEGUEST_PROCFS_ROOT";
 /// Replaces `/run`, where libvirt keeps its running guests' status files.
 pub const RUN_ROOT_VARIABLE: &str = "LARGEGUEST_RUN_ROOT";
+/// Replaces `/etc`, where libvirt keeps its persistent domains' definitions.
+pub const ETC_ROOT_VARIABLE: &str = "LARGEGUEST_ETC_ROOT";
 /// Replaces `/usr/bin/numad`, where libvirt runs numad from (a path fixed
 /// when libvirt is built); the hook only looks whether it is there.
 pub const NUMAD_VARIABLE: &str = "LARGEGUEST_NUMAD";
@@ -26,10 +28,11 @@ pub const NUMAD_VARIABLE: &str = "LARGEGUEST_NUMAD";
 pub const MOM_CONF_VARIABLE: &str = "LARGEGUEST_MOM_CONF";
 
 /// Every variable that moves a path, for the README's table and the tests.
-pub const VARIABLES: [&str; 5] = [
+pub const VARIABLES: [&str; 6] = [
     SYSFS_ROOT_VARIABLE,
     PROCFS_ROOT_VARIABLE,
     RUN_ROOT_VARIABLE,
+    ETC_ROOT_VARIABLE,
     NUMAD_VARIABLE,
     MOM_CONF_VARIABLE,
 ];
@@ -50,6 +53,11 @@ pub struct HostPaths {
     /// does not show, so with sysfs moved they are read only from a procfs
     /// moved beside it.
     pub guests_procfs: Option<PathBuf>,
+    /// Where libvirt's persistent definitions are read, if anywhere: with
+    /// the run folder moved, the running domains are a test's, whose
+    /// definitions the real `/etc` does not hold, so only an `/etc` moved
+    /// beside it is read.
+    pub etc: Option<PathBuf>,
 }
 
 impl HostPaths {
@@ -62,6 +70,7 @@ impl HostPaths {
             numad: "/usr/bin/numad".into(),
             mom_conf: REAL_MOM_CONF.into(),
             guests_procfs: Some("/proc".into()),
+            etc: Some("/etc".into()),
         }
     }
 
@@ -77,6 +86,10 @@ impl HostPaths {
                 true => None,
                 false => Some(procfs.clone()),
             };
+        let etc = match set(RUN_ROOT_VARIABLE).is_some() && set(ETC_ROOT_VARIABLE).is_none() {
+            true => None,
+            false => Some(moved(ETC_ROOT_VARIABLE, "/etc".into())),
+        };
         HostPaths {
             sysfs: moved(SYSFS_ROOT_VARIABLE, real.sysfs),
             procfs,
@@ -84,6 +97,7 @@ impl HostPaths {
             numad: moved(NUMAD_VARIABLE, real.numad),
             mom_conf: moved(MOM_CONF_VARIABLE, real.mom_conf),
             guests_procfs,
+            etc,
         }
     }
 
@@ -115,6 +129,7 @@ mod tests {
         ]));
         assert_eq!(paths.sysfs, Path::new("/t/sys"));
         assert_eq!(paths.run, Path::new("/run"), "an empty value moves nothing");
+        assert_eq!(paths.etc.as_deref(), Some(Path::new("/etc")));
         assert_eq!(paths.mom_conf, Path::new("/t/mom.conf"));
         assert_eq!(paths.procfs, Path::new("/proc"));
         assert_eq!(

@@ -28,6 +28,10 @@ impl fmt::Display for Preparation<'_> {
                     "# housekeeping CPUs, for the host, VDSM, emulator and I/O threads: {}",
                     config.housekeeping
                 )?;
+                writeln!(
+                    f,
+                    "# isolation keeps host tasks and interrupts off them, not other VMs: VDSM's shared pool, where VMs of CPU Pinning Policy None run, still holds them"
+                )?;
             }
         }
         for pages in &config.pages {

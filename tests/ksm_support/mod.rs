@@ -252,3 +252,42 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 pub fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// MoM's configuration as VDSM installs it, in the host's tree: the KSM
+/// controller, a policy folder whose KSM policy sets the control, and the
+/// RPC socket.
+pub fn mom_conf(host: &FakeHost, rpc: bool) -> PathBuf {
+    let etc = host.dir.0.join("etc/vdsm");
+    let policies = etc.join("mom.d");
+    fs::create_dir_all(&policies).unwrap();
+    fs::write(
+        policies.join("00-defines.policy"),
+        "(defvar False 0)\n(defvar True 1)\n(defvar ksmMergeAcrossNodes 1)\n(defvar ksmEnabled 1)\n",
+    )
+    .unwrap();
+    fs::write(
+        policies.join("03-ksm.policy"),
+        "# Reset ksm_merge_across_nodes when there are no shared pages\n\
+         (if (== Host.ksm_pages_shared 0)\n    (Host.Control \"ksm_merge_across_nodes\" ksmMergeAcrossNodes)\n    0)\n",
+    )
+    .unwrap();
+    let rpc_port = match rpc {
+        true => socket(host).display().to_string(),
+        false => "-1".to_string(),
+    };
+    let conf = etc.join("mom.conf");
+    fs::write(
+        &conf,
+        format!(
+            "[main]\npolicy-engine-interval: 15\ncontrollers: Balloon, KSM, CpuTune, IoTune\n\
+             rpc-port: {rpc_port}\npolicy-dir: {}\n[host]\ncollectors: HostMemory, HostKSM, HostCpu\n",
+            policies.display()
+        ),
+    )
+    .unwrap();
+    conf
+}
+
+pub fn socket(host: &FakeHost) -> PathBuf {
+    host.dir.0.join("mom-vdsm.sock")
+}
