@@ -17,7 +17,7 @@ pub enum Error {
     Property(#[from] crate::properties::problem::PropertyError),
     /// The domain XML, or what the properties ask of it, cannot be honoured.
     #[error(transparent)]
-    Refused(#[from] crate::splice::rewrite::Refusal),
+    Rewrite(#[from] crate::splice::rewrite::RewriteError),
     /// The migration destination cannot honour the VM's pins.
     #[error(transparent)]
     Migration(#[from] crate::plan::migration::MigrationError),

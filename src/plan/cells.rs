@@ -5,7 +5,7 @@
 use roxmltree::Node;
 
 use crate::domain::facts::Domain;
-use crate::plan::error::FitError;
+use crate::plan::refusal::Refusal;
 use crate::properties::guestnuma::GuestCell;
 
 /// `<cpu><numa>` rebuilt with these cells.
@@ -37,9 +37,9 @@ const CARRIED: [&str; 2] = ["memAccess", "discard"];
 pub fn plan<'a, 'i>(
     domain: &Domain<'a, 'i>,
     cells: &[GuestCell],
-) -> Result<CellsPlan<'a, 'i>, FitError> {
+) -> Result<CellsPlan<'a, 'i>, Refusal> {
     if domain.cpu_count > 1 {
-        return Err(FitError::SeveralCpus {
+        return Err(Refusal::SeveralCpus {
             count: domain.cpu_count,
         });
     }
@@ -78,7 +78,7 @@ fn carried(
     domain: &Domain,
     attribute: &'static str,
     new: usize,
-) -> Result<Vec<Option<String>>, FitError> {
+) -> Result<Vec<Option<String>>, Refusal> {
     let old: Vec<Option<String>> = (0..domain.cells.len() as u32)
         .map(|id| {
             let cell = domain.cell_by_id(id)?;
@@ -93,7 +93,7 @@ fn carried(
     };
     match old.iter().position(|value| value != first) {
         None => Ok(vec![first.clone(); new]),
-        Some(other) => Err(FitError::CellsDiffer {
+        Some(other) => Err(Refusal::CellsDiffer {
             attribute,
             first: 0,
             other: other as u32,

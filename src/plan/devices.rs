@@ -11,7 +11,7 @@ use crate::domain::facts::Domain;
 use crate::host::files::KernelFiles;
 use crate::host::pci::numa_node;
 use crate::plan::binding::MemoryBinding;
-use crate::plan::error::FitError;
+use crate::plan::refusal::Refusal;
 use crate::plan::warning::Warning;
 use crate::properties::affinity::PciNumaAffinity;
 
@@ -22,7 +22,7 @@ pub fn check(
     binding: &MemoryBinding,
     policy: PciNumaAffinity,
     files: &KernelFiles,
-) -> Result<Vec<Warning>, FitError> {
+) -> Result<Vec<Warning>, Refusal> {
     let Some(nodes) = strict_nodes(cells, binding) else {
         return Ok(Vec::new());
     };
@@ -46,7 +46,7 @@ pub fn check(
         let (element, nodes) = (device.element, nodes.clone());
         match policy {
             PciNumaAffinity::Required => {
-                return Err(FitError::DeviceOffNodes {
+                return Err(Refusal::DeviceOffNodes {
                     element,
                     address,
                     node,

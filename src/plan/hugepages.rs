@@ -18,7 +18,7 @@ use crate::domain::hugepages::{self, Page, SYSTEM_PAGE_KIB};
 use crate::host::files::KernelFiles;
 use crate::host::hugepages::{default_size_kib, free_on_node};
 use crate::plan::binding::MemoryBinding;
-use crate::plan::error::FitError;
+use crate::plan::refusal::Refusal;
 use crate::plan::warning::Warning;
 use crate::properties::guestnuma::{GuestCell, Size};
 use crate::wording::count;
@@ -30,7 +30,7 @@ pub struct PageEdit<'a, 'i> {
     pub nodeset: CpuSet,
 }
 
-/// Past this many distinct (nodes, size) demands, only each one alone is
+/// Past this many distinct (nodes, size) needs, only each one alone is
 /// compared with the free pages, not every union of them.
 const MAX_GROUPS_COMPARED_TOGETHER: usize = 10;
 
@@ -45,7 +45,7 @@ pub fn plan<'a, 'i>(
     cells: Option<&[GuestCell]>,
     binding: &MemoryBinding,
     files: Option<&KernelFiles>,
-) -> Result<HugePagesPlan<'a, 'i>, FitError> {
+) -> Result<HugePagesPlan<'a, 'i>, Refusal> {
     let mut pages = hugepages::pages(domain.root)?;
     let mut plan = HugePagesPlan {
         edits: Vec::new(),
@@ -69,9 +69,9 @@ pub fn plan<'a, 'i>(
         }
         _ => None,
     };
-    let demands = demands(domain, cells, &pages, default, binding)?;
+    let needs = needs(domain, cells, &pages, default, binding)?;
     if let Some(files) = files {
-        if let Err(err) = check_free(&demands, &files.sysfs) {
+        if let Err(err) = check_free(&needs, &files.sysfs) {
             match err {
                 Shortfall::Refused(err) => return Err(err),
                 Shortfall::Unreadable(reason) => plan.warnings.push(skipped(reason)),
@@ -94,7 +94,7 @@ fn carry_over<'a, 'i>(
     pages: &mut [Page<'a, 'i>],
     old_cells: usize,
     new_cells: usize,
-) -> Result<Vec<PageEdit<'a, 'i>>, FitError> {
+) -> Result<Vec<PageEdit<'a, 'i>>, Refusal> {
     let (old_all, new_all) = (first_n(old_cells), first_n(new_cells));
     let mut edits = Vec::new();
     for page in pages.iter_mut() {
@@ -113,7 +113,7 @@ fn carry_over<'a, 'i>(
         }
         let missing = nodeset.difference(&new_all);
         if !missing.is_empty() {
-            return Err(FitError::PageNodesetWithoutCell {
+            return Err(Refusal::PageNodesetWithoutCell {
                 size: node.attribute("size").unwrap_or("").to_string(),
                 nodeset: nodeset.clone(),
                 missing,
@@ -131,20 +131,20 @@ fn first_n(count: usize) -> CpuSet {
 
 /// Pages of one size a cell (`None`: the whole guest) needs, from the host
 /// nodes it is bound to in strict mode.
-struct Demand {
+struct PagesNeeded {
     cell: Option<u32>,
     size_kib: u64,
     pages: u64,
     nodes: NodeSet,
 }
 
-fn demands(
+fn needs(
     domain: &Domain,
     cells: Option<&[GuestCell]>,
     pages: &[Page],
     default: Option<u64>,
     binding: &MemoryBinding,
-) -> Result<Vec<Demand>, FitError> {
+) -> Result<Vec<PagesNeeded>, Refusal> {
     let mut found = Vec::new();
     for (cell, kib) in cell_memory(domain, cells) {
         let Some(page) = hugepages::page_for(pages, cell) else {
@@ -157,7 +157,7 @@ fn demands(
             continue;
         }
         if kib % size_kib != 0 {
-            return Err(FitError::NotWholePages {
+            return Err(Refusal::NotWholePages {
                 place: place(cell),
                 kib,
                 size: Size(size_kib).to_string(),
@@ -165,7 +165,7 @@ fn demands(
             });
         }
         if let Some(nodes) = binding.of(cell).and_then(|bind| bind.strict_nodes()) {
-            found.push(Demand {
+            found.push(PagesNeeded {
                 cell,
                 size_kib,
                 pages: kib / size_kib,
@@ -209,11 +209,11 @@ fn cell_memory(domain: &Domain, cells: Option<&[GuestCell]>) -> Vec<(Option<u32>
 }
 
 enum Shortfall {
-    Refused(FitError),
+    Refused(Refusal),
     Unreadable(String),
 }
 
-/// The demands of one page size on one set of nodes, added up.
+/// The needs of one page size on one set of nodes, added up.
 #[derive(Debug, Clone)]
 struct Group {
     nodes: NodeSet,
@@ -221,26 +221,26 @@ struct Group {
     cells: CpuSet,
 }
 
-/// Every group of demands against the free pages of the nodes they share:
+/// Every group of needs against the free pages of the nodes they share:
 /// two cells bound to one node draw on one pool, so each union of node sets
-/// must hold the demands that fit inside it.
-fn check_free(demands: &[Demand], sysfs: &std::path::Path) -> Result<(), Shortfall> {
+/// must hold the needs that fit inside it.
+fn check_free(needs: &[PagesNeeded], sysfs: &std::path::Path) -> Result<(), Shortfall> {
     let mut by_size: BTreeMap<u64, Vec<Group>> = BTreeMap::new();
-    for demand in demands {
-        let groups = by_size.entry(demand.size_kib).or_default();
-        let index = match groups.iter().position(|g| g.nodes == demand.nodes) {
+    for need in needs {
+        let groups = by_size.entry(need.size_kib).or_default();
+        let index = match groups.iter().position(|g| g.nodes == need.nodes) {
             Some(index) => index,
             None => {
                 groups.push(Group {
-                    nodes: demand.nodes.clone(),
+                    nodes: need.nodes.clone(),
                     pages: 0,
                     cells: CpuSet::new(),
                 });
                 groups.len() - 1
             }
         };
-        groups[index].pages = groups[index].pages.saturating_add(demand.pages);
-        if let Some(cell) = demand.cell {
+        groups[index].pages = groups[index].pages.saturating_add(need.pages);
+        if let Some(cell) = need.cell {
             groups[index].cells.insert(cell);
         }
     }
@@ -271,7 +271,7 @@ fn check_free(demands: &[Demand], sysfs: &std::path::Path) -> Result<(), Shortfa
                     1 => format!("cell {cells}"),
                     _ => format!("cells {cells}"),
                 };
-                return Err(Shortfall::Refused(FitError::NotEnoughHugePages {
+                return Err(Shortfall::Refused(Refusal::NotEnoughHugePages {
                     place,
                     size: Size(size).to_string(),
                     nodes: union,

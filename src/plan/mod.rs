@@ -4,15 +4,15 @@
 
 pub mod binding;
 pub mod cells;
+pub mod cores;
 pub mod devices;
-pub mod error;
 pub mod fit;
 pub mod hugepages;
 pub mod migration;
 pub mod numatune;
 pub mod policy;
+pub mod refusal;
 pub mod threads;
-pub mod topology;
 pub mod warning;
 
 use crate::cpuset::CpuSet;
@@ -26,9 +26,9 @@ use crate::wording::count;
 
 use self::binding::MemoryBinding;
 use self::cells::CellsPlan;
-use self::error::FitError;
 use self::hugepages::PageEdit;
 use self::numatune::NumaTunePlan;
+use self::refusal::Refusal;
 use self::warning::Warning;
 
 #[derive(Debug)]
@@ -61,7 +61,7 @@ pub fn plan<'a, 'i>(
     domain: &Domain<'a, 'i>,
     request: &Request,
     host: Option<&HostLimits>,
-) -> Result<Plan<'a, 'i>, FitError> {
+) -> Result<Plan<'a, 'i>, Refusal> {
     // First: what the engine's policy rules out, no value can fix.
     let mut warnings = policy::check(&domain.ovirt, domain.root, request, host)?;
     let cells = match &request.guestnuma {

@@ -89,6 +89,10 @@ impl Preparation<'_> {
                 "# kernel {} reads per-node counts: the pages are reserved at boot, the units then only check them",
                 release.unwrap_or("?")
             )?;
+            writeln!(
+                f,
+                "# keep VDSM's use_dynamic_hugepages off (its default): when on, VDSM reads hugepages= as one number"
+            )?;
         } else if !config.pages.is_empty() {
             let kernel = match release {
                 Some(release) => format!("kernel {release} reads"),

@@ -80,13 +80,13 @@ same_files() { diff "$work/before" <(files_under_root); }
 fails() { ! "$@"; }
 check "in check mode nothing is written" same_files
 check "in check mode the report says nothing was written, and what differs" \
-    grep -q 'localhost: check mode: nothing written; 8 of 8 checks differ' "$work/run.log"
+    grep -q 'localhost: check mode: nothing written; 8 of 9 checks differ' "$work/run.log"
 check "the report names the missing unit" \
     grep -q 'DIFFERS file .*vdsm-hook-largeguest-hugepages-node0-1048576kB.service' "$work/run.log"
 
 check "for real the playbook runs" play
 check "it reports the host as written, with what still differs" \
-    grep -q 'localhost: written; 3 of 8 checks differ, reboot the host' "$work/run.log"
+    grep -q 'localhost: written; 3 of 9 checks differ, reboot the host' "$work/run.log"
 check "the unit is written" \
     test -f "$host/root/etc/systemd/system/vdsm-hook-largeguest-hugepages-node0-1048576kB.service"
 check "irqbalance's banned CPUs are the vCPUs' of both guests" \

@@ -22,7 +22,7 @@
 //   java -Xint -Xss1m RegexDepth.java corpus REGEXES CORPUS
 //       the backend's answer (String.matches) on every value of CORPUS, one
 //       "property<TAB>accept|refuse<TAB>hex of the UTF-8 value" per line
-//       (tests/regex_agreement.rs writes it), against the expected one; a
+//       (tests/it/regex_agreement.rs writes it), against the expected one; a
 //       regex that does not compile or a StackOverflowError is a failure
 //
 // REGEXES: one "name=regex" per line, as the engine-config command declares

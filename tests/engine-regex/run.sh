@@ -5,7 +5,7 @@
 #   default 1 MiB stack (the engine sets none), on values of every repetitive
 #   shape up to CHARS characters;
 # - in Java and in the VM dialog's JavaScript (node), over every value the
-#   project's tests use, against the parser (tests/regex_agreement.rs).
+#   project's tests use, against the parser (tests/it/regex_agreement.rs).
 #
 # usage: tests/engine-regex/run.sh [--regexes FILE] [--max CHARS] [--agree FILE]
 #   --regexes FILE  name=regex lines to measure (default: the ones that
@@ -57,7 +57,7 @@ fi
 echo "--- the engine's own checks before the regexes"
 java -Xint -Xss1m "$here/RegexDepth.java" engine-syntax "$max" || status=1
 echo "--- the parser's answers, in Java and in the VM dialog's JavaScript"
-(cd "$repo" && cargo test -q --locked --test regex_agreement -- --ignored --nocapture) || status=1
+(cd "$repo" && cargo test -q --locked --test it -- --ignored --nocapture regex_agreement::) || status=1
 if [ -n "$agree" ]; then
     echo "--- same values accepted by $regexes and $agree"
     java "$here/RegexDepth.java" agree "$regexes" "$agree" || status=1
