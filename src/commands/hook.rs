@@ -12,26 +12,29 @@ use crate::commands::exit_codes::ExitCode;
 use crate::commands::output;
 use crate::commands::{environment, host_limits, ksm};
 use crate::cpuset::CpuSet;
+use crate::host::files::KernelFiles;
 use crate::host::guests;
 use crate::host::topology::HostLimits;
-use crate::plan::migration;
 use crate::plan::warning::Warning;
+use crate::plan::{hotplug, migration};
 use crate::properties::{Property, Request};
 use crate::splice::rewrite::{self, FileJob, DOMXML_VARIABLE};
 use crate::wording::quoted;
 
 const HELP: &str = "\
-usage: vdsm-hook-largeguest hook before_vm_start|before_vm_migrate_destination|ksm
+usage: vdsm-hook-largeguest hook before_vm_start|before_vm_migrate_destination|before_nic_hotplug|ksm
 
 Runs one hook job as VDSM would: the custom properties come from the
 environment, the domain XML from the file named by _hook_domxml.
 
   before_vm_start                 rewrite the domain XML
   before_vm_migrate_destination   refuse a migration this host cannot honour
+  before_nic_hotplug              judge a hot-plugged SR-IOV interface's node
   ksm                             switch KSM's merge_across_nodes as the VM asks
 
 Installed as VDSM hook entries (NN_largeguest, NN_largeguest_validate,
-NN_largeguest_ksm), the job is chosen by the entry's name instead.";
+NN_largeguest_nic, NN_largeguest_ksm), the job is chosen by the entry's
+name instead.";
 
 /// The jobs a VDSM hook entry can run, chosen by the entry's file name so
 /// that entries are plain symlinks to the executable, with no shell between.
@@ -42,13 +45,17 @@ pub enum HookJob {
     /// `before_vm_migrate_destination`: VDSM drops edits there, so only refuse
     /// a migration this host cannot honour.
     Validate,
+    /// `before_nic_hotplug`: VDSM hands over the `<interface>` alone; judge
+    /// an SR-IOV function's node against the binding the properties ask.
+    Nic,
     /// Switch KSM's merge_across_nodes to what the VM asks for.
     Ksm,
 }
 
 impl HookJob {
     /// `50_largeguest` -> Rewrite, `50_largeguest_validate` -> Validate,
-    /// `60_largeguest_ksm` -> Ksm; anything else is not a hook entry.
+    /// `50_largeguest_nic` -> Nic, `60_largeguest_ksm` -> Ksm; anything
+    /// else is not a hook entry.
     pub fn from_entry_name(argv0: &Path) -> Option<HookJob> {
         let name = argv0.file_name()?.to_str()?;
         let (prefix, job) = name.split_once('_')?;
@@ -58,6 +65,7 @@ impl HookJob {
         match job {
             "largeguest" => Some(HookJob::Rewrite),
             "largeguest_validate" => Some(HookJob::Validate),
+            "largeguest_nic" => Some(HookJob::Nic),
             "largeguest_ksm" => Some(HookJob::Ksm),
             _ => None,
         }
@@ -67,6 +75,7 @@ impl HookJob {
         match name {
             "before_vm_start" => Some(HookJob::Rewrite),
             "before_vm_migrate_destination" => Some(HookJob::Validate),
+            "before_nic_hotplug" => Some(HookJob::Nic),
             "ksm" => Some(HookJob::Ksm),
             _ => None,
         }
@@ -104,6 +113,7 @@ pub fn run(job: HookJob) -> Result<ExitCode, Error> {
     match job {
         HookJob::Rewrite => rewrite_job(),
         HookJob::Validate => validate_job(),
+        HookJob::Nic => nic_job(),
         HookJob::Ksm => ksm_job(),
     }
 }
@@ -179,6 +189,28 @@ fn validate_job() -> Result<ExitCode, Error> {
     Ok(ExitCode::Success)
 }
 
+/// `before_nic_hotplug`: a refusal fails the hotplug (VDSM raises the hook
+/// error); the NIC XML is never changed. With none of the properties set,
+/// the file is not even opened.
+fn nic_job() -> Result<ExitCode, Error> {
+    let request = Request::from_values(Property::edits_domain, environment::variable)?;
+    if request.leaves_domain_alone() {
+        return Ok(ExitCode::Success);
+    }
+    let text = rewrite::read_domxml(&domxml_path()?).map_err(rewrite::RewriteError::from)?;
+    let doc = crate::domain::document::parse_whole(&text).map_err(rewrite::RewriteError::from)?;
+    let paths = environment::host_paths();
+    let files = KernelFiles {
+        sysfs: paths.sysfs.clone(),
+        procfs: paths.procfs.clone(),
+    };
+    let outcome = hotplug::check_nic(doc.root_element(), &request, &files)
+        .map_err(rewrite::RewriteError::from)?;
+    outcome.warnings.iter().for_each(output::warn);
+    outcome.notes.iter().for_each(|note| output::note(note));
+    Ok(ExitCode::Success)
+}
+
 /// `NN_largeguest_ksm`. No property: no look at the host at all.
 fn ksm_job() -> Result<ExitCode, Error> {
     let request = Request::from_values(
@@ -211,6 +243,7 @@ mod tests {
         );
         assert_eq!(job("50_largeguest_validate"), Some(HookJob::Validate));
         assert_eq!(job("60_largeguest_ksm"), Some(HookJob::Ksm));
+        assert_eq!(job("50_largeguest_nic"), Some(HookJob::Nic));
         assert_eq!(job("vdsm-hook-largeguest"), None);
         assert_eq!(job("_largeguest"), None);
         assert_eq!(job("5a_largeguest"), None);

@@ -129,10 +129,10 @@ fn edit(
     request: &Request,
     host: Option<&HostLimits>,
 ) -> Result<Outcome, RewriteError> {
-    let doc = document::parse(text, pruned)?;
+    let (doc, offsets) = document::parse_located(text, pruned)?;
     let domain = Domain::read(&doc)?;
     let plan = plan(&domain, request, host)?;
-    let text = splice(&doc, text, &domain, &plan);
+    let text = splice(&doc, text, offsets, &domain, &plan);
     Ok(Outcome {
         text,
         summary: plan.summary,

@@ -1,5 +1,5 @@
 //! The switch on the running kernel, with pages really shared by KSM.
-//! Runs only as root with /sys/kernel/mm/ksm writable; says why otherwise.
+//! Ignored unless asked for: it needs root and /sys/kernel/mm/ksm writable.
 //! Every KSM setting it touches is put back, on success and on failure.
 
 use std::fs::{self, OpenOptions};
@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::ksm::{page_size, skip};
-use crate::support::{is_root, std_program, stderr_of};
+use crate::support::ksm::page_size;
+use crate::support::{needs_root, std_program, stderr_of};
 
 const KSM: &str = "/sys/kernel/mm/ksm";
 /// Saved and put back; `run` last, after the others are restored.
@@ -41,13 +41,12 @@ fn write(name: &str, value: u64) -> std::io::Result<()> {
         .write_all(format!("{value}\n").as_bytes())
 }
 
-fn skip_reason() -> Option<String> {
-    if !is_root() {
-        return Some("not root".to_string());
-    }
-    match OpenOptions::new().write(true).open(path("run")) {
-        Ok(_) => None,
-        Err(err) => Some(format!("{} is not writable: {err}", path("run"))),
+/// Root, and a kernel whose KSM it may switch: else the test fails, saying
+/// which is missing (it runs only when asked for, with --include-ignored).
+fn needs_a_switchable_ksm() {
+    needs_root();
+    if let Err(err) = OpenOptions::new().write(true).open(path("run")) {
+        panic!("{} is not writable: {err}", path("run"));
     }
 }
 
@@ -178,11 +177,9 @@ fn switch_through_executable(args: &[&str], property: Option<&str>, to: u64) {
 }
 
 #[test]
+#[ignore = "needs root: switches the running kernel's KSM (tests/run-all.sh runs it)"]
 fn switch_on_the_real_kernel_with_pages_shared() {
-    if let Some(reason) = skip_reason() {
-        skip(&format!("real-kernel KSM test: {reason}"));
-        return;
-    }
+    needs_a_switchable_ksm();
     let _saved = Saved::capture();
     let start = read("merge_across_nodes");
     let _pages = MergeablePages::new(PAGES);

@@ -166,6 +166,15 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// For the tests marked `#[ignore = "needs root"]`: run without root (as
+/// `--include-ignored` would), they fail saying so instead of passing.
+pub fn needs_root() {
+    assert!(
+        is_root(),
+        "this test needs root; without root, run the tests without --include-ignored"
+    );
+}
+
 pub fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
