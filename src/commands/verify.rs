@@ -18,8 +18,9 @@ usage: vdsm-hook-largeguest verify DOMAIN [--json]
 
 Reads the running guest DOMAIN (name or UUID) on this host, as root: where
 each vCPU, the emulator and each I/O thread may run, and where the guest's
-memory is, and compares them with the live domain XML and the VM's custom
-properties (cputune, numatune, guestnuma).
+memory is, and compares them with the VM's custom properties (cputune,
+numatune, guestnuma, emulatorpin, iothreadpin) and the live domain XML; a
+domain without properties, with its persistent definition.
 
   --all               every running guest carrying the project's properties
                       or pins of its own: one row each, the differences,

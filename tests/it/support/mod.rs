@@ -18,6 +18,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use vdsm_hook_largeguest::commands::environment::OVERRIDES_MARKER;
 use vdsm_hook_largeguest::host::paths::VARIABLES;
@@ -72,6 +73,42 @@ pub fn testdata(path: &str) -> PathBuf {
 /// A fake host of `testdata/sysfs/NAME`.
 pub fn sysfs_tree(name: &str) -> PathBuf {
     testdata("sysfs").join(name)
+}
+
+/// How long one run of the executable may take before the test calls it
+/// hung. A correct run ends in milliseconds, so this never decides a run a
+/// busy machine makes slow; it only turns a hang (a read of a FIFO no one
+/// writes, an endless loop) into a failure.
+pub const HANG_GUARD: Duration = Duration::from_secs(120);
+
+/// Copies the executable to `to` with `cp`, in a process of its own. A copy
+/// written from this process would be open for writing, for an instant, in
+/// any child another test thread forks meanwhile, and running the copy then
+/// fails with ETXTBSY; `cp` is a child no other thread shares a file with.
+pub fn copy_executable(to: &Path) {
+    let status = std::process::Command::new("cp")
+        .arg(BIN)
+        .arg(to)
+        .status()
+        .expect("cp runs");
+    assert!(status.success(), "cp {BIN} {}", to.display());
+}
+
+/// Sets the modification time of `root` and of everything under it to one
+/// long past, so that a test comparing times before and after a run sees
+/// any write, however coarse the file system's clock.
+pub fn backdate(root: &Path) {
+    let past = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = fs::symlink_metadata(&path).unwrap();
+        if meta.is_dir() {
+            stack.extend(fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        }
+        if meta.is_file() || meta.is_dir() {
+            fs::File::open(&path).unwrap().set_modified(past).unwrap();
+        }
+    }
 }
 
 /// Writes each `(path, text)` under `root`, making the folders on the way:
