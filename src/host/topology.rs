@@ -338,3 +338,27 @@ fn read_hugepages(dir: &Path) -> Result<Vec<HugePages>, TopologyError> {
     pages.sort_by_key(|pages| pages.size_kib);
     Ok(pages)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpus_taken_leave_their_nodes_and_cores_but_stay_online() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/sysfs/two-socket-ht");
+        let host = Topology::read(&root).unwrap();
+        let taken: CpuSet = "2,24,50".parse().unwrap();
+        let left = host.clone().without_cpus(&taken);
+        assert_eq!(left.online_cpus, host.online_cpus);
+        assert_eq!(left.nodes[0].cpus, host.nodes[0].cpus.difference(&taken));
+        assert_eq!(left.nodes[1].cpus, host.nodes[1].cpus.difference(&taken));
+        // CPU 2's sibling 50 went too: that core is gone; 24's sibling 72 stays alone.
+        assert_eq!(left.nodes[0].cores.len(), host.nodes[0].cores.len() - 1);
+        assert!(left.nodes[1].cores.contains(&"72".parse().unwrap()));
+        assert!(left
+            .nodes
+            .iter()
+            .flat_map(|n| &n.cores)
+            .all(|c| !c.is_empty()));
+    }
+}
