@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use vdsm_hook_largeguest::commands::environment::OVERRIDES_MARKER;
+use vdsm_hook_largeguest::host::paths::VARIABLES;
 use vdsm_hook_largeguest::properties::Property;
 
 /// The executable under test.
@@ -28,14 +30,17 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_vdsm-hook-largeguest");
 /// What every line the executable writes on stderr starts with, before `: `.
 pub const PROGRAM: &str = "vdsm-hook-largeguest";
 
-/// The variables that point the executable at other trees than the host's.
-const TEST_VARIABLES: [&str; 5] = [
-    "LARGEGUEST_SYSFS_ROOT",
-    "LARGEGUEST_PROCFS_ROOT",
-    "LARGEGUEST_MOM_CONF",
-    "LARGEGUEST_NUMAD",
-    "LARGEGUEST_RUN_ROOT",
-];
+/// Lets the built executable honour the `LARGEGUEST_*` test variables: it
+/// does only where its folder holds this marker (`commands::environment`),
+/// which no package installs. Every way the tests start it calls this.
+pub fn allow_test_variables() {
+    let marker = Path::new(BIN).with_file_name(OVERRIDES_MARKER);
+    if !marker.is_file() {
+        let why =
+            "lets the LARGEGUEST_* test variables move the host's paths for the program here\n";
+        fs::write(&marker, why).expect("the test variables' marker");
+    }
+}
 
 /// The executable with no property and no test variable inherited from the
 /// shell that runs the tests: each test sets what it means to.
@@ -45,11 +50,12 @@ pub fn program() -> assert_cmd::Command {
 
 /// [`program`], as a `std::process::Command` (for pipes and setpriv).
 pub fn std_program() -> std::process::Command {
+    allow_test_variables();
     let mut command = std::process::Command::new(BIN);
     for property in Property::ALL {
         command.env_remove(property.name());
     }
-    for name in TEST_VARIABLES.iter().chain(&["_hook_domxml"]) {
+    for name in VARIABLES.iter().chain(&["_hook_domxml"]) {
         command.env_remove(name);
     }
     command
