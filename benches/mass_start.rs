@@ -432,7 +432,7 @@ fn options() -> (usize, usize) {
                 rounds = args
                     .next()
                     .and_then(|n| n.parse().ok())
-                    .expect("--rounds N")
+                    .expect("--rounds N");
             }
             "--vms" => vms = args.next().and_then(|n| n.parse().ok()).expect("--vms N"),
             _ => {} // `--bench`, added by cargo

@@ -19,9 +19,9 @@ each with the regex the engine checks values against, for one cluster level
 
 /// The cluster level used when none is given: the newest engine 4.5.7
 /// offers (its SupportedClusterLevels go up to 4.8).
-pub const DEFAULT_CLUSTER_LEVEL: &str = "4.8";
+pub(crate) const DEFAULT_CLUSTER_LEVEL: &str = "4.8";
 
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let level = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(level) => level,
@@ -52,7 +52,7 @@ fn parse(parser: &mut Parser) -> Result<Parsed<String>, lexopt::Error> {
 }
 
 /// The command to run on the engine for one cluster level.
-pub fn declaration(cluster_level: &str) -> Result<String, Error> {
+pub(crate) fn declaration(cluster_level: &str) -> Result<String, Error> {
     let well_formed = cluster_level
         .split_once('.')
         .is_some_and(|(major, minor)| is_number(major) && is_number(minor));

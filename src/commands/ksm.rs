@@ -33,7 +33,7 @@ enum KsmCommand {
     },
 }
 
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let command = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(command) => command,
@@ -79,7 +79,7 @@ fn parse(parser: &mut Parser) -> Result<Parsed<KsmCommand>, lexopt::Error> {
 /// The hook job: already as asked is a no-op; otherwise switch, as root
 /// directly or through the one command line sudo allows. Where MoM manages
 /// KSM, never a write: the host satisfies the VM, or the start is refused.
-pub fn switch_for_vm(wanted: bool) -> Result<ExitCode, Error> {
+pub(crate) fn switch_for_vm(wanted: bool) -> Result<ExitCode, Error> {
     let host = Host::from_env();
     if let Some(mom) = host.mom()? {
         let verdict = mom::judge(wanted, host.kernel_state()?, mom::cluster_ksm(&mom));
@@ -97,7 +97,7 @@ pub fn switch_for_vm(wanted: bool) -> Result<ExitCode, Error> {
 
 /// `ksm-switch 0|1`: exactly the two command lines the sudoers drop-in
 /// allows, on the real host whatever the environment says.
-pub fn privileged(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn privileged(parser: &mut Parser) -> Result<ExitCode, Error> {
     let mut values = Vec::new();
     while let Some(arg) = parser.next().map_err(usage)? {
         match arg {

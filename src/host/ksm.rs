@@ -22,10 +22,10 @@ use crate::host::sudo::SudoError;
 use crate::wording::{bare_path, quoted};
 
 /// How long the lock and the unmerging may take, unless configured.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Root-owned, because the privileged side cannot trust its environment and
 /// its sudo command line is fixed: this file is the only honest setting.
-pub const CONFIG_FILE: &str = "/etc/vdsm-hook-largeguest/ksm.conf";
+pub(crate) const CONFIG_FILE: &str = "/etc/vdsm-hook-largeguest/ksm.conf";
 const TIMEOUT_KEY: &str = "unmerge_timeout";
 const REAL_LOCK: &str = "/run/lock/vdsm-hook-largeguest-ksm.lock";
 const LOCK_NAME: &str = "vdsm-hook-largeguest-ksm.lock";
@@ -128,7 +128,7 @@ fn write_hint(err: &io::Error) -> &'static str {
 /// Where the host's files are. Tests point these at fake trees through the
 /// environment; the privileged side always uses [`Host::real`].
 #[derive(Debug, Clone)]
-pub struct Host {
+pub(crate) struct Host {
     ksm: PathBuf,
     nodes: PathBuf,
     meminfo: PathBuf,
@@ -139,7 +139,7 @@ pub struct Host {
 
 impl Host {
     /// The running kernel's files, whatever the environment says.
-    pub fn real() -> Host {
+    pub(crate) fn real() -> Host {
         Host::at(
             Path::new("/sys"),
             Path::new("/proc"),
@@ -152,7 +152,7 @@ impl Host {
     /// `LARGEGUEST_MOM_CONF`. A fake
     /// sysfs gets its own lock file, so tests on separate trees do not wait
     /// for each other or for the real host.
-    pub fn from_env() -> Host {
+    pub(crate) fn from_env() -> Host {
         let sysfs = files::sysfs_root();
         let procfs = files::procfs_root();
         let lock = if sysfs == Path::new("/sys") {
@@ -174,12 +174,12 @@ impl Host {
     }
 
     /// MoM, when its configuration makes it manage merge_across_nodes here.
-    pub fn mom(&self) -> Result<Option<mom::Mom>, KsmError> {
+    pub(crate) fn mom(&self) -> Result<Option<mom::Mom>, KsmError> {
         Ok(mom::managing(&self.mom_conf)?)
     }
 
     /// What MoM's judgement needs of the kernel.
-    pub fn kernel_state(&self) -> Result<KernelKsm, KsmError> {
+    pub(crate) fn kernel_state(&self) -> Result<KernelKsm, KsmError> {
         Ok(KernelKsm {
             merge_across_nodes: self.merge_across_nodes()?,
             run: self.read("run")?,
@@ -205,7 +205,7 @@ impl Host {
     }
 
     /// Current merge_across_nodes, read without any privilege.
-    pub fn merge_across_nodes(&self) -> Result<bool, KsmError> {
+    pub(crate) fn merge_across_nodes(&self) -> Result<bool, KsmError> {
         Ok(self.read("merge_across_nodes")? != 0)
     }
 }
@@ -220,7 +220,7 @@ fn write_number(path: &Path, value: u64) -> io::Result<()> {
 
 /// What a switch did, printed as the one-line summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Unchanged {
         value: bool,
     },
@@ -258,7 +258,7 @@ impl fmt::Display for Outcome {
 
 /// The whole documented sequence, under a lock so that two VMs starting at
 /// once do not interleave it. `timeout` bounds the lock wait and the unmerge.
-pub fn switch(host: &Host, wanted: bool, timeout: Duration) -> Result<Outcome, KsmError> {
+pub(crate) fn switch(host: &Host, wanted: bool, timeout: Duration) -> Result<Outcome, KsmError> {
     // Whoever asks, a switch behind MoM's back only costs an unmerge.
     let mom = host.mom()?;
     let start = Instant::now();
@@ -413,7 +413,7 @@ fn optional_counter(host: &Host, name: &str) -> Result<u64, KsmError> {
     }
 }
 
-pub fn page_size() -> u64 {
+pub(crate) fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions; it returns -1 only for unknown names.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     u64::try_from(size).unwrap_or(4096)
@@ -466,7 +466,7 @@ fn write_retrying_busy(
 }
 
 /// The timeout from [`CONFIG_FILE`]; no file means the default.
-pub fn configured_timeout() -> Result<Duration, KsmError> {
+pub(crate) fn configured_timeout() -> Result<Duration, KsmError> {
     let path = Path::new(CONFIG_FILE);
     match fs::read_to_string(path) {
         Ok(text) => parse_config(path, &text),
@@ -507,7 +507,7 @@ fn parse_config(path: &Path, text: &str) -> Result<Duration, KsmError> {
 }
 
 /// Whole seconds, at least one.
-pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
     match text.parse::<u64>() {
         Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
         _ => Err(format!(
@@ -519,7 +519,7 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
 
 /// The sudo target. Runs as root on the real host: an override variable could
 /// come from a VM property, so the environment is not listened to here.
-pub fn privileged_switch(wanted: bool) -> Result<Outcome, KsmError> {
+pub(crate) fn privileged_switch(wanted: bool) -> Result<Outcome, KsmError> {
     switch(&Host::real(), wanted, configured_timeout()?)
 }
 
@@ -556,7 +556,7 @@ fn meaning(name: &str) -> &'static str {
 
 /// Every file in the KSM folder with its meaning, the memory saved, and
 /// whether `merge_across_nodes` matters at all on this host.
-pub fn status(host: &Host) -> Result<String, KsmError> {
+pub(crate) fn status(host: &Host) -> Result<String, KsmError> {
     let read_dir_err = |source| {
         KsmError::from(FileError::Read {
             path: host.ksm.clone(),

@@ -16,7 +16,7 @@ use crate::wording::Ids;
 
 /// An `iothreadpin` naming a thread the VM does not have is refused, as
 /// libvirt would refuse the domain ("Cannot find 'iothread'").
-pub fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), Refusal> {
+pub(crate) fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), Refusal> {
     let Some(pins) = &request.iothreadpin else {
         return Ok(());
     };
@@ -36,7 +36,7 @@ pub fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), Refusal
 }
 
 /// Host CPUs the new pins name must be online, as for `cputune`.
-pub fn check_host(request: &Request, host: &HostLimits) -> Result<(), Refusal> {
+pub(crate) fn check_host(request: &Request, host: &HostLimits) -> Result<(), Refusal> {
     let iothreads = request.iothreadpin.iter().flat_map(|p| &p.pins);
     let wanted = request
         .emulatorpin
@@ -57,13 +57,13 @@ pub fn check_host(request: &Request, host: &HostLimits) -> Result<(), Refusal> {
 }
 
 /// Whether the request sets a pin, so that the pins are judged.
-pub fn judged(request: &Request) -> bool {
+pub(crate) fn judged(request: &Request) -> bool {
     request.cputune.is_some() || request.emulatorpin.is_some() || request.iothreadpin.is_some()
 }
 
 /// The pins as they will be once written, the VM's own where the request
 /// leaves them.
-pub fn warnings(request: &Request, domain: &Domain, isolated: &CpuSet) -> Vec<Warning> {
+pub(crate) fn warnings(request: &Request, domain: &Domain, isolated: &CpuSet) -> Vec<Warning> {
     let vcpus = final_vcpu_pins(request, domain);
     let mut warnings = Vec::new();
     for (property, thread, cpus) in final_thread_pins(request, domain) {

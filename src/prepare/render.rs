@@ -9,7 +9,7 @@ use crate::prepare::files::{boot_reserves_pages, hugepage_arguments, TUNED_PROFI
 use crate::prepare::{host_files, Content};
 use crate::properties::guestnuma::Size;
 
-pub struct Preparation<'a> {
+pub(crate) struct Preparation<'a> {
     pub config: &'a HostConfig,
     /// The guests, as messages name them.
     pub guests: &'a [String],

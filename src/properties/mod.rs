@@ -17,12 +17,12 @@ pub mod emulatorpin;
 pub mod guestnuma;
 pub mod iothreadpin;
 pub mod numatune;
-pub mod one_to_one;
+pub(crate) mod one_to_one;
 pub mod problem;
-pub mod regex;
+pub(crate) mod regex;
 pub mod sets;
 pub mod switch;
-pub mod vcpupin;
+pub(crate) mod vcpupin;
 
 use thiserror::Error;
 

@@ -96,31 +96,31 @@ fn by_comma_one_to_one() -> String {
 }
 
 /// `VCPUS#CPUSET` or `VCPUS@SET:SET...`, joined by `_` or by `,`.
-pub fn cputune() -> String {
+pub(crate) fn cputune() -> String {
     format!("^(?:{}|{})$", by_underscore(true), by_comma_one_to_one())
 }
 
-pub fn emulatorpin() -> String {
+pub(crate) fn emulatorpin() -> String {
     format!("^{}$", set())
 }
 
 /// `cputune`'s `#` entries and separators, with I/O thread ids in front.
-pub fn iothreadpin() -> String {
+pub(crate) fn iothreadpin() -> String {
     format!("^(?:{}|{})$", by_underscore(false), by_comma_shared())
 }
 
-pub fn pci_numa_affinity() -> String {
+pub(crate) fn pci_numa_affinity() -> String {
     "^(required|preferred)$".to_string()
 }
 
-pub fn numatune() -> String {
+pub(crate) fn numatune() -> String {
     format!(
         "^(?:(?:strict|interleave|preferred|restrictive)#)?(?:auto|{})$",
         set()
     )
 }
 
-pub fn guestnuma() -> String {
+pub(crate) fn guestnuma() -> String {
     let memory = "[0-9]+(?:KiB|MiB|GiB|TiB|K|M|G|T)?";
     let set = set();
     let wide = format!("{set}#{memory}(?:#{set})?");
@@ -132,6 +132,6 @@ pub fn guestnuma() -> String {
     )
 }
 
-pub fn switch() -> String {
+pub(crate) fn switch() -> String {
     "^(0|1|true|false)$".to_string()
 }

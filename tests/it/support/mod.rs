@@ -2,17 +2,17 @@
 //! the caller's environment, the one kind of temporary folder, fake sysfs
 //! trees, and who the tests run as.
 
-pub mod agreement;
-pub mod ksm;
-pub mod libvirt_reading;
+pub(crate) mod agreement;
+pub(crate) mod ksm;
+pub(crate) mod libvirt_reading;
 #[macro_use]
-pub mod samples;
-pub mod scene;
-pub mod strategies;
+pub(crate) mod samples;
+pub(crate) mod scene;
+pub(crate) mod strategies;
 
 #[allow(dead_code)] // the benchmarks use the rest
 #[path = "../../../benches/support/domxml.rs"]
-pub mod domxml;
+pub(crate) mod domxml;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -22,10 +22,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use vdsm_hook_largeguest::properties::Property;
 
 /// The executable under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_vdsm-hook-largeguest");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_vdsm-hook-largeguest");
 
 /// What every line the executable writes on stderr starts with, before `: `.
-pub const PROGRAM: &str = "vdsm-hook-largeguest";
+pub(crate) const PROGRAM: &str = "vdsm-hook-largeguest";
 
 /// The variables that point the executable at other trees than the host's.
 const TEST_VARIABLES: [&str; 5] = [
@@ -38,12 +38,12 @@ const TEST_VARIABLES: [&str; 5] = [
 
 /// The executable with no property and no test variable inherited from the
 /// shell that runs the tests: each test sets what it means to.
-pub fn program() -> assert_cmd::Command {
+pub(crate) fn program() -> assert_cmd::Command {
     assert_cmd::Command::from_std(std_program())
 }
 
 /// [`program`], as a `std::process::Command` (for pipes and setpriv).
-pub fn std_program() -> std::process::Command {
+pub(crate) fn std_program() -> std::process::Command {
     let mut command = std::process::Command::new(BIN);
     for property in Property::ALL {
         command.env_remove(property.name());
@@ -54,23 +54,23 @@ pub fn std_program() -> std::process::Command {
     command
 }
 
-pub fn manifest_dir() -> &'static Path {
+pub(crate) fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// `testdata/PATH`.
-pub fn testdata(path: &str) -> PathBuf {
+pub(crate) fn testdata(path: &str) -> PathBuf {
     manifest_dir().join("testdata").join(path)
 }
 
 /// A fake host of `testdata/sysfs/NAME`.
-pub fn sysfs_tree(name: &str) -> PathBuf {
+pub(crate) fn sysfs_tree(name: &str) -> PathBuf {
     testdata("sysfs").join(name)
 }
 
 /// Writes each `(path, text)` under `root`, making the folders on the way:
 /// a fake sysfs or procfs tree of exactly these files.
-pub fn write_tree(root: &Path, files: &[(&str, &str)]) {
+pub(crate) fn write_tree(root: &Path, files: &[(&str, &str)]) {
     for (path, text) in files {
         let path = root.join(path);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -80,7 +80,7 @@ pub fn write_tree(root: &Path, files: &[(&str, &str)]) {
 
 /// Copies the tree `from` to `to`, files and folders only: a recorded tree
 /// to edit, or a fake sysfs to write into.
-pub fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -97,11 +97,11 @@ pub fn copy_tree(from: &Path, to: &Path) {
 /// A temporary folder of its own, removed on drop. It lives in the system's
 /// temporary folder and every user may enter it, so that a test running as
 /// root can run the executable as `nobody` on what it holds.
-pub struct TempDir(pub PathBuf);
+pub(crate) struct TempDir(pub PathBuf);
 
 impl TempDir {
     /// `tag` says which test made it; it may hold any character a path can.
-    pub fn new(tag: &str) -> TempDir {
+    pub(crate) fn new(tag: &str) -> TempDir {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         let n = COUNT.fetch_add(1, Ordering::SeqCst);
         let path =
@@ -112,7 +112,7 @@ impl TempDir {
         TempDir(path)
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -155,11 +155,11 @@ impl Drop for TempDir {
     }
 }
 
-pub fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
 
-pub fn stderr_of(output: &std::process::Output) -> String {
+pub(crate) fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
