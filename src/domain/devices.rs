@@ -39,23 +39,28 @@ pub(crate) fn pci_devices(root: Node) -> Vec<PassedDevice> {
     let Some(devices) = child(root, "devices") else {
         return Vec::new();
     };
-    let mut found = Vec::new();
-    for node in devices.children().filter(Node::is_element) {
-        let element = match (node.tag_name().name(), node.attribute("type")) {
-            ("hostdev", Some("pci")) => "hostdev",
-            ("interface", Some("hostdev")) => "interface",
-            _ => continue,
-        };
-        let addresses = child(node, "source")
-            .into_iter()
-            .flat_map(|s| children(s, "address"));
-        for address in addresses {
-            if let Some(address) = pci_address(address) {
-                found.push(PassedDevice { address, element });
-            }
-        }
-    }
-    found
+    devices
+        .children()
+        .filter(Node::is_element)
+        .flat_map(passed_device)
+        .collect()
+}
+
+/// The host PCI functions one device element takes: none unless it is a
+/// `<hostdev type='pci'>` or an `<interface type='hostdev'>`. A NIC
+/// hotplug hands the hook such an element alone.
+pub(crate) fn passed_device(node: Node) -> Vec<PassedDevice> {
+    let element = match (node.tag_name().name(), node.attribute("type")) {
+        ("hostdev", Some("pci")) => "hostdev",
+        ("interface", Some("hostdev")) => "interface",
+        _ => return Vec::new(),
+    };
+    child(node, "source")
+        .into_iter()
+        .flat_map(|s| children(s, "address"))
+        .filter_map(pci_address)
+        .map(|address| PassedDevice { address, element })
+        .collect()
 }
 
 /// libvirt writes each part in hex with `0x`; the domain defaults to 0.

@@ -7,6 +7,7 @@ pub(crate) mod cells;
 pub(crate) mod cores;
 pub(crate) mod devices;
 pub(crate) mod fit;
+pub(crate) mod hotplug;
 pub(crate) mod hugepages;
 pub(crate) mod migration;
 pub(crate) mod numatune;
@@ -91,6 +92,9 @@ pub fn plan<'a, 'i>(
     if threads::judged(request) {
         let isolated = isolated_cpus(files, &mut warnings);
         warnings.extend(threads::warnings(request, domain, &isolated));
+    }
+    if let Some(files) = files {
+        warnings.extend(threads::sibling_warnings(request, domain, &files.sysfs));
     }
     let mut summary = summary(request, cells.as_ref().map(Vec::len));
     if let Some(carried) = hugepages::summary(&pages.edits) {

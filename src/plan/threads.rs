@@ -4,10 +4,13 @@
 //! their own CPUs, the rest beside them on housekeeping CPUs.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::cpuset::CpuSet;
 use crate::domain::facts::Domain;
+use crate::domain::metadata::{CpuPolicy, ExclusivePolicy};
 use crate::domain::threads;
+use crate::host::files::read_list;
 use crate::host::topology::HostLimits;
 use crate::plan::refusal::Refusal;
 use crate::plan::warning::Warning;
@@ -91,6 +94,49 @@ pub(crate) fn warnings(request: &Request, domain: &Domain, isolated: &CpuSet) ->
         }
     }
     warnings
+}
+
+/// Under `isolate-threads` (and `siblings`) VDSM keeps the sibling threads
+/// of the CPUs the engine gave the vCPUs out of every other VM's pool, so
+/// that each vCPU has its core to itself (`cpumanagement._shared_pool`). An
+/// emulator or I/O thread pinned there shares those cores again: said, with
+/// the CPUs, since the engine itself may have written the pin.
+pub(crate) fn sibling_warnings(request: &Request, domain: &Domain, sysfs: &Path) -> Vec<Warning> {
+    let Some(CpuPolicy::Exclusive(
+        policy @ (ExclusivePolicy::IsolateThreads | ExclusivePolicy::Siblings),
+    )) = domain.ovirt.cpu_policy
+    else {
+        return Vec::new();
+    };
+    let vcpu_cpus = union(final_vcpu_pins(request, domain).values());
+    let mut siblings = CpuSet::new();
+    for cpu in vcpu_cpus.iter() {
+        let path = sysfs.join(format!(
+            "devices/system/cpu/cpu{cpu}/topology/thread_siblings_list"
+        ));
+        match read_list(&path) {
+            Ok(core) => core.iter().for_each(|id| siblings.insert(id)),
+            Err(err) => {
+                return vec![Warning::CheckSkipped {
+                    check: "the sibling thread check",
+                    reason: err.to_string(),
+                }]
+            }
+        }
+    }
+    let siblings = siblings.difference(&vcpu_cpus);
+    final_thread_pins(request, domain)
+        .into_iter()
+        .filter_map(|(property, thread, cpus)| {
+            let on = cpus.intersection(&siblings);
+            (!on.is_empty()).then_some(Warning::OnIsolatedSiblings {
+                property,
+                thread,
+                cpus: on,
+                policy,
+            })
+        })
+        .collect()
 }
 
 fn final_vcpu_pins(request: &Request, domain: &Domain) -> BTreeMap<u32, CpuSet> {

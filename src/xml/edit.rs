@@ -26,7 +26,11 @@ pub struct Style {
 }
 
 impl Style {
-    pub fn of(doc: &Document, text: &str) -> Style {
+    /// Learned from the tree and the text it was built from; the line
+    /// ending from `document`, the whole text, whose first line break may
+    /// lie in a part the tree's text leaves out.
+    pub fn of(doc: &Document, document: &str) -> Style {
+        let text = doc.input_text();
         let root = doc.root_element();
         let quote = root
             .descendants()
@@ -45,7 +49,9 @@ impl Style {
         // The first line break decides: the edit only writes after it, so
         // the next run decides the same (a lone CR before a new LF would
         // otherwise turn a LF document into a CRLF one for the next run).
-        let crlf = text.find('\n').is_some_and(|nl| text[..nl].ends_with('\r'));
+        let crlf = document
+            .find('\n')
+            .is_some_and(|nl| document[..nl].ends_with('\r'));
         let eol = match (on_own_line, crlf) {
             (false, _) => "",
             (true, true) => "\r\n",
@@ -207,7 +213,17 @@ impl Splices {
 
     /// Insertions at a point come before a replacement starting there, and
     /// keep the order they were made in.
-    pub fn apply(mut self, text: &str) -> String {
+    pub fn apply(self, text: &str) -> String {
+        self.apply_to(text, |at| at)
+    }
+
+    /// Applied to `document`, of which the splices' text is a shortened
+    /// copy: `original` takes each of their offsets to the document's.
+    pub fn apply_to(mut self, document: &str, original: impl Fn(usize) -> usize) -> String {
+        let text = document;
+        for (range, _) in &mut self.edits {
+            *range = original(range.start)..original(range.end);
+        }
         self.edits
             .sort_by_key(|(range, _)| (range.start, range.end));
         // Sized once: growing a megabyte document doubles it and copies it.
@@ -232,10 +248,12 @@ pub struct Editor<'t> {
 }
 
 impl<'t> Editor<'t> {
-    pub fn new(doc: &Document, text: &'t str) -> Editor<'t> {
+    /// Edits expressed on the tree's own text, which may be a shortened
+    /// copy of `document` (`Splices::apply_to` puts them back in place).
+    pub fn new(doc: &Document<'t>, document: &str) -> Editor<'t> {
         Editor {
-            text,
-            style: Style::of(doc, text),
+            text: doc.input_text(),
+            style: Style::of(doc, document),
             splices: Splices::default(),
         }
     }

@@ -3,9 +3,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use crate::support::{copy_tree, program, testdata, TempDir};
+use crate::support::{copy_tree, program, testdata, TempDir, HANG_GUARD};
 
 /// Each recorded tree and the domain it holds, written once: the table
 /// [`TREES`] and one snapshot test per tree in `tables` (the snapshot named
@@ -52,7 +51,7 @@ fn verify(root: &Path, args: &[&str]) -> Outcome {
         .env("LARGEGUEST_ETC_ROOT", root.join("etc"))
         .arg("verify")
         .args(args)
-        .timeout(Duration::from_secs(60))
+        .timeout(HANG_GUARD)
         .output()
         .unwrap();
     Outcome {

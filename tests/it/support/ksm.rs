@@ -166,33 +166,27 @@ impl Drop for FakeKsmd {
     }
 }
 
-/// Says why a test did nothing, past the test harness's output capture, so
-/// that a skip shows in every run (CI logs included).
-pub(crate) fn skip(reason: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "skipped: {reason}");
-}
-
 pub(crate) fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     unsafe { libc::sysconf(libc::_SC_PAGESIZE) as u64 }
 }
 
 /// `program` as an unprivileged user: directly when the tests are not root,
-/// else through setpriv as `nobody`. Err(reason to skip) when neither works.
-pub(crate) fn as_nobody(program: &Path) -> Result<std::process::Command, String> {
+/// else through setpriv (util-linux) as `nobody`.
+pub(crate) fn as_nobody(program: &Path) -> std::process::Command {
     if !is_root() {
-        return Ok(std::process::Command::new(program));
+        return std::process::Command::new(program);
     }
-    if !Path::new("/usr/bin/setpriv").exists() {
-        return Err("running as root and /usr/bin/setpriv is missing".to_string());
-    }
+    assert!(
+        Path::new("/usr/bin/setpriv").exists(),
+        "running as root, the test runs the executable as nobody through /usr/bin/setpriv (util-linux), which is missing"
+    );
     let mut cmd = std::process::Command::new("/usr/bin/setpriv");
     cmd.arg(format!("--reuid={NOBODY}"))
         .arg(format!("--regid={NOBODY}"))
         .arg("--clear-groups")
         .arg(program);
-    Ok(cmd)
+    cmd
 }
 
 /// Gives the whole tree to `nobody` (when root), so that only the mode bits
