@@ -7,6 +7,7 @@ pub mod args;
 pub mod check;
 pub mod cli;
 pub mod engine_config;
+pub mod environment;
 pub mod error;
 pub mod exit_codes;
 pub mod hook;
@@ -18,13 +19,13 @@ pub mod table;
 pub mod topology;
 pub mod verify;
 
-use crate::host::files;
 use crate::host::topology::HostLimits;
 
 /// The host's limits, or `None` with a warning when sysfs cannot be read:
 /// libvirt checks the host again at start, so the VM is not refused for it.
 pub fn host_limits() -> Option<HostLimits> {
-    match HostLimits::read(&files::sysfs_root()) {
+    let paths = environment::host_paths();
+    match HostLimits::read(&paths.sysfs, &paths.procfs) {
         Ok(limits) => Some(limits),
         Err(err) => {
             output::warn(&format!("host checks skipped: {err}"));

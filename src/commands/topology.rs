@@ -5,8 +5,7 @@ use lexopt::{Arg, Parser};
 use crate::commands::args::{print_help, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
-use crate::commands::output;
-use crate::host::files;
+use crate::commands::{environment, output};
 use crate::host::topology::Topology;
 
 const HELP: &str = "\
@@ -22,7 +21,7 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(json) => json,
     };
-    let topology = Topology::read(&files::sysfs_root())?;
+    let topology = Topology::read(&environment::host_paths().sysfs)?;
     match json {
         true => output::out(&format!("{}\n", output::to_json(&topology)))?,
         false => output::out(&topology.to_string())?,

@@ -18,6 +18,7 @@ use thiserror::Error;
 
 use crate::host::files::{self, FileError};
 use crate::host::mom::{self, KernelKsm, MomError, MomKeeps};
+use crate::host::paths::HostPaths;
 use crate::host::sudo::SudoError;
 use crate::wording::{bare_path, quoted};
 
@@ -125,8 +126,8 @@ fn write_hint(err: &io::Error) -> &'static str {
     }
 }
 
-/// Where the host's files are. Tests point these at fake trees through the
-/// environment; the privileged side always uses [`Host::real`].
+/// Where the host's files are. Tests point these at fake trees; the
+/// privileged side always uses [`Host::real`].
 #[derive(Debug, Clone)]
 pub struct Host {
     ksm: PathBuf,
@@ -140,27 +141,17 @@ pub struct Host {
 impl Host {
     /// The running kernel's files, whatever the environment says.
     pub fn real() -> Host {
-        Host::at(
-            Path::new("/sys"),
-            Path::new("/proc"),
-            PathBuf::from(REAL_LOCK),
-            PathBuf::from(mom::REAL_CONF),
-        )
+        Host::from_paths(&HostPaths::real())
     }
 
-    /// Honours `LARGEGUEST_SYSFS_ROOT`, `LARGEGUEST_PROCFS_ROOT` and
-    /// `LARGEGUEST_MOM_CONF`. A fake
-    /// sysfs gets its own lock file, so tests on separate trees do not wait
-    /// for each other or for the real host.
-    pub fn from_env() -> Host {
-        let sysfs = files::sysfs_root();
-        let procfs = files::procfs_root();
-        let lock = if sysfs == Path::new("/sys") {
-            PathBuf::from(REAL_LOCK)
-        } else {
-            sysfs.join(LOCK_NAME)
+    /// The host at `paths`. A fake sysfs gets its own lock file, so tests
+    /// on separate trees do not wait for each other or for the real host.
+    pub fn from_paths(paths: &HostPaths) -> Host {
+        let lock = match paths.is_real_sysfs() {
+            true => PathBuf::from(REAL_LOCK),
+            false => paths.sysfs.join(LOCK_NAME),
         };
-        Host::at(&sysfs, &procfs, lock, mom::conf_path())
+        Host::at(&paths.sysfs, &paths.procfs, lock, paths.mom_conf.clone())
     }
 
     fn at(sysfs: &Path, procfs: &Path, lock: PathBuf, mom_conf: PathBuf) -> Host {

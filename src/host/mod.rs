@@ -9,6 +9,7 @@ pub mod isolation;
 pub mod kernel;
 pub mod ksm;
 pub mod mom;
+pub mod paths;
 pub mod pci;
 pub mod sudo;
 pub mod topology;

@@ -28,12 +28,6 @@ use thiserror::Error;
 use crate::host::files::{self, FileError};
 use crate::wording::bare_path;
 
-/// MoM's configuration as VDSM installs it (`mom-vdsm.service` runs
-/// `momd -c /etc/vdsm/mom.conf`).
-pub const REAL_CONF: &str = "/etc/vdsm/mom.conf";
-/// Replaces [`REAL_CONF`] for tests; its `policy-dir` and `rpc-port` then
-/// point into the test's own tree. Never honoured as root.
-pub const CONF_VARIABLE: &str = "LARGEGUEST_MOM_CONF";
 /// VDSM's own client waits this long for MoM (`momIF.py`).
 const RPC_TIMEOUT: Duration = Duration::from_secs(2);
 /// The policies are a few KiB; anything larger is not MoM answering.
@@ -52,14 +46,6 @@ pub enum MomError {
         path: PathBuf,
         source: std::io::Error,
     },
-}
-
-/// MoM's configuration file, as the unprivileged side reads it.
-pub fn conf_path() -> PathBuf {
-    match std::env::var_os(CONF_VARIABLE) {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => PathBuf::from(REAL_CONF),
-    }
 }
 
 /// MoM as configured on this host, when it manages merge_across_nodes.

@@ -16,7 +16,7 @@ use crate::host::isolation::Isolation;
 use crate::host::kernel::command_line;
 use crate::prepare::config::HostConfig;
 use crate::prepare::files::{
-    boot_reserves_pages, cpu_list, hugepage_arguments, variable, IRQBALANCE, IRQBALANCE_LIST,
+    boot_reserves_pages, hugepage_arguments, variable, IRQBALANCE, IRQBALANCE_LIST,
     IRQBALANCE_MASK, TUNED_ACTIVE, TUNED_ISOLATED, TUNED_PROFILE, TUNED_VARIABLES,
 };
 use crate::prepare::vdsm_conf::{dynamic_hugepages, DYNAMIC_HUGEPAGES, SECTION, VDSM_CONF};
@@ -137,7 +137,7 @@ fn isolation_checks(
     trees: &HostTrees,
     checks: &mut Vec<Check>,
 ) -> Result<(), FileError> {
-    let wanted = cpu_list(&config.isolated);
+    let wanted = config.isolated.to_string();
     let kernel = Isolation::read(trees.sysfs)?.reserved_for_vcpus();
     checks.push(Check {
         what: "isolated",

@@ -10,7 +10,6 @@
 
 use std::fmt::Write;
 
-use crate::cpuset::CpuSet;
 use crate::prepare::config::{HostConfig, NodePages};
 use crate::properties::guestnuma::Size;
 
@@ -179,11 +178,6 @@ pub fn variable(text: &str, name: &str) -> Option<String> {
         .find(|line| assigns(line, name))
         .and_then(|line| line.split_once('='))
         .map(|(_, value)| value.trim().trim_matches(['"', '\'']).to_string())
-}
-
-/// The CPU list text tuned and irqbalance are given.
-pub fn cpu_list(cpus: &CpuSet) -> String {
-    cpus.to_string()
 }
 
 #[cfg(test)]

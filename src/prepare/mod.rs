@@ -19,8 +19,8 @@ use thiserror::Error;
 
 use crate::prepare::config::HostConfig;
 use crate::prepare::files::{
-    cpu_list, unit_name, unit_text, IRQBALANCE, IRQBALANCE_LIST, IRQBALANCE_MASK, SCRIPT,
-    SCRIPT_TEXT, TUNED_ISOLATED, TUNED_VARIABLES, UNIT_DIR, WANTS_DIR,
+    unit_name, unit_text, IRQBALANCE, IRQBALANCE_LIST, IRQBALANCE_MASK, SCRIPT, SCRIPT_TEXT,
+    TUNED_ISOLATED, TUNED_VARIABLES, UNIT_DIR, WANTS_DIR,
 };
 
 /// What goes into one file of the host.
@@ -78,7 +78,7 @@ pub fn host_files(config: &HostConfig) -> Vec<HostFile> {
             path: TUNED_VARIABLES.to_string(),
             content: Content::Set {
                 name: TUNED_ISOLATED,
-                value: cpu_list(&config.isolated),
+                value: config.isolated.to_string(),
                 disable: None,
             },
         });
@@ -86,7 +86,7 @@ pub fn host_files(config: &HostConfig) -> Vec<HostFile> {
             path: IRQBALANCE.to_string(),
             content: Content::Set {
                 name: IRQBALANCE_LIST,
-                value: cpu_list(&config.isolated),
+                value: config.isolated.to_string(),
                 disable: Some(IRQBALANCE_MASK),
             },
         });

@@ -24,6 +24,8 @@ pub mod sets;
 pub mod switch;
 pub mod vcpupin;
 
+use std::ffi::OsString;
+
 use thiserror::Error;
 
 use crate::cpuset::CpuSet;
@@ -248,13 +250,13 @@ impl Property {
         (self.definition().canonical)(request)
     }
 
-    /// The raw value VDSM passed in the environment, if the VM sets it.
-    pub fn from_env(self) -> Option<Result<String, PropertyError>> {
-        let raw = std::env::var_os(self.name())?;
-        Some(raw.into_string().map_err(|raw| {
+    /// The raw value VDSM passed in the environment (as `commands` read
+    /// it), as text.
+    pub fn text_of(self, raw: OsString) -> Result<String, PropertyError> {
+        raw.into_string().map_err(|raw| {
             let text = raw.to_string_lossy().into_owned();
             PropertyError::new(self.name(), &text, &text, Problem::NotUtf8)
-        }))
+        })
     }
 }
 
@@ -359,13 +361,16 @@ pub struct Request {
 }
 
 impl Request {
-    /// The properties the environment sets, as VDSM passes them to a hook,
-    /// of those `wanted` picks: each job reads only what it acts on.
-    pub fn from_env(wanted: impl Fn(Property) -> bool) -> Result<Request, PropertyError> {
+    /// The properties VDSM set, as `lookup` gives each one's raw value, of
+    /// those `wanted` picks: each job reads only what it acts on.
+    pub fn from_values(
+        wanted: impl Fn(Property) -> bool,
+        lookup: impl Fn(&str) -> Option<OsString>,
+    ) -> Result<Request, PropertyError> {
         let mut request = Request::default();
         for property in Property::ALL.into_iter().filter(|p| wanted(*p)) {
-            if let Some(text) = property.from_env() {
-                request.read(property, &text?)?;
+            if let Some(raw) = lookup(property.name()) {
+                request.read(property, &property.text_of(raw)?)?;
             }
         }
         Ok(request)

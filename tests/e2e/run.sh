@@ -2,7 +2,7 @@
 # End-to-end tests: the hook's output started as real libvirt + QEMU guests.
 #
 # usage: tests/e2e/run.sh [--direct] [SCENARIO...]   (arguments go to scenarios.py)
-#        tests/e2e/run.sh verify [--record DIR]      (verify.py alone)
+#        tests/e2e/run.sh verify [--record DIR] [SCENARIO...]   (verify.py alone)
 #        tests/e2e/run.sh qemu-argv [CASE...]        (qemu_argv.py alone)
 #
 # Needs root: it installs libvirt and QEMU if missing, starts virtlogd and
@@ -196,6 +196,9 @@ main() {
     fi
     allow_ksm_switch "$work/stage/usr/libexec/vdsm-hook-largeguest/vdsm-hook-largeguest"
 
+    # promtool lints verify --all's metrics.
+    "$repo/packaging/install-deps.sh" promtool:golang-github-prometheus:prometheus >"$work/promtool.log" 2>&1 ||
+        say "promtool could not be installed: $(tail -n 1 "$work/promtool.log")"
     start_libvirt
     if [ "${1:-}" = verify ]; then
         shift

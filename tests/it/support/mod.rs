@@ -18,7 +18,10 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
+use vdsm_hook_largeguest::commands::environment::OVERRIDES_MARKER;
+use vdsm_hook_largeguest::host::paths::VARIABLES;
 use vdsm_hook_largeguest::properties::Property;
 
 /// The executable under test.
@@ -27,14 +30,17 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_vdsm-hook-largeguest");
 /// What every line the executable writes on stderr starts with, before `: `.
 pub const PROGRAM: &str = "vdsm-hook-largeguest";
 
-/// The variables that point the executable at other trees than the host's.
-const TEST_VARIABLES: [&str; 5] = [
-    "LARGEGUEST_SYSFS_ROOT",
-    "LARGEGUEST_PROCFS_ROOT",
-    "LARGEGUEST_MOM_CONF",
-    "LARGEGUEST_NUMAD",
-    "LARGEGUEST_RUN_ROOT",
-];
+/// Lets the built executable honour the `LARGEGUEST_*` test variables: it
+/// does only where its folder holds this marker (`commands::environment`),
+/// which no package installs. Every way the tests start it calls this.
+pub fn allow_test_variables() {
+    let marker = Path::new(BIN).with_file_name(OVERRIDES_MARKER);
+    if !marker.is_file() {
+        let why =
+            "lets the LARGEGUEST_* test variables move the host's paths for the program here\n";
+        fs::write(&marker, why).expect("the test variables' marker");
+    }
+}
 
 /// The executable with no property and no test variable inherited from the
 /// shell that runs the tests: each test sets what it means to.
@@ -44,11 +50,12 @@ pub fn program() -> assert_cmd::Command {
 
 /// [`program`], as a `std::process::Command` (for pipes and setpriv).
 pub fn std_program() -> std::process::Command {
+    allow_test_variables();
     let mut command = std::process::Command::new(BIN);
     for property in Property::ALL {
         command.env_remove(property.name());
     }
-    for name in TEST_VARIABLES.iter().chain(&["_hook_domxml"]) {
+    for name in VARIABLES.iter().chain(&["_hook_domxml"]) {
         command.env_remove(name);
     }
     command
@@ -66,6 +73,42 @@ pub fn testdata(path: &str) -> PathBuf {
 /// A fake host of `testdata/sysfs/NAME`.
 pub fn sysfs_tree(name: &str) -> PathBuf {
     testdata("sysfs").join(name)
+}
+
+/// How long one run of the executable may take before the test calls it
+/// hung. A correct run ends in milliseconds, so this never decides a run a
+/// busy machine makes slow; it only turns a hang (a read of a FIFO no one
+/// writes, an endless loop) into a failure.
+pub const HANG_GUARD: Duration = Duration::from_secs(120);
+
+/// Copies the executable to `to` with `cp`, in a process of its own. A copy
+/// written from this process would be open for writing, for an instant, in
+/// any child another test thread forks meanwhile, and running the copy then
+/// fails with ETXTBSY; `cp` is a child no other thread shares a file with.
+pub fn copy_executable(to: &Path) {
+    let status = std::process::Command::new("cp")
+        .arg(BIN)
+        .arg(to)
+        .status()
+        .expect("cp runs");
+    assert!(status.success(), "cp {BIN} {}", to.display());
+}
+
+/// Sets the modification time of `root` and of everything under it to one
+/// long past, so that a test comparing times before and after a run sees
+/// any write, however coarse the file system's clock.
+pub fn backdate(root: &Path) {
+    let past = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = fs::symlink_metadata(&path).unwrap();
+        if meta.is_dir() {
+            stack.extend(fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        }
+        if meta.is_file() || meta.is_dir() {
+            fs::File::open(&path).unwrap().set_modified(past).unwrap();
+        }
+    }
 }
 
 /// Writes each `(path, text)` under `root`, making the folders on the way:
@@ -167,6 +210,35 @@ pub fn needs_root() {
         is_root(),
         "this test needs root; without root, run the tests without --include-ignored"
     );
+}
+
+/// How a run of the executable ended, its output as text.
+pub struct Outcome {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<std::process::Output> for Outcome {
+    fn from(output: std::process::Output) -> Outcome {
+        Outcome {
+            code: output.status.code(),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+}
+
+impl Outcome {
+    /// The exit code and both outputs, as a snapshot shows them.
+    pub fn transcript(&self) -> String {
+        format!(
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code.unwrap_or(-1),
+            self.stdout,
+            self.stderr
+        )
+    }
 }
 
 pub fn stderr_of(output: &std::process::Output) -> String {

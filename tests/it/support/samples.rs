@@ -2,7 +2,7 @@
 //! combinations tried on each sample, and running the rewrite on them.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use similar::TextDiff;
 
@@ -201,7 +201,8 @@ rewrite_cases!(case_table);
 /// The host a fake tree describes, as the hook would read it.
 pub fn fake_host(tree: &str) -> HostLimits {
     let testdata = manifest_dir().join("testdata");
-    let mut host = HostLimits::read(&testdata.join("sysfs").join(tree)).expect("a fake tree");
+    let mut host = HostLimits::read(&testdata.join("sysfs").join(tree), Path::new("/proc"))
+        .expect("a fake tree");
     if let Some(files) = host.files.as_mut() {
         files.procfs = testdata.join("procfs").join(tree);
     }

@@ -6,11 +6,10 @@ use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use assert_cmd::Command;
 
-use super::{TempDir, BIN};
+use super::{TempDir, BIN, HANG_GUARD};
 
 /// Removed with everything in it when dropped, read-only folders included.
 pub struct Scene {
@@ -61,6 +60,7 @@ impl Scene {
     pub fn hook(&self, entry: &str, properties: &[(&str, impl AsRef<OsStr>)]) -> Command {
         let link = self.dir.join(entry);
         if fs::symlink_metadata(&link).is_err() {
+            super::allow_test_variables();
             symlink(BIN, &link).unwrap();
         }
         let mut cmd = Command::new(link);
@@ -71,7 +71,7 @@ impl Scene {
             // An executable where the hook looks for numad, so that
             // numatune=auto is written; the numad tests point elsewhere.
             .env("LARGEGUEST_NUMAD", "/bin/true")
-            .timeout(Duration::from_secs(120));
+            .timeout(HANG_GUARD);
         for (name, value) in properties {
             cmd.env(name, value);
         }
