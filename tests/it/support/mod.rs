@@ -75,6 +75,31 @@ pub fn sysfs_tree(name: &str) -> PathBuf {
     testdata("sysfs").join(name)
 }
 
+/// The `## TITLE` section of the documentation (the README or a page of
+/// `docs/`), up to the next `## `: the tests that check the documentation's
+/// examples find them wherever the section lives.
+pub fn documented_section(title: &str) -> String {
+    let mut pages = vec![manifest_dir().join("README.md")];
+    if let Ok(entries) = fs::read_dir(manifest_dir().join("docs")) {
+        let mut docs: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
+        docs.sort();
+        pages.extend(
+            docs.into_iter()
+                .filter(|p| p.extension().is_some_and(|x| x == "md")),
+        );
+    }
+    let heading = format!("## {title}\n");
+    for page in pages {
+        let text = fs::read_to_string(&page).unwrap();
+        if let Some(start) = text.find(&heading) {
+            let rest = &text[start..];
+            let end = rest[2..].find("\n## ").map_or(rest.len(), |at| at + 2);
+            return rest[..end].to_string();
+        }
+    }
+    panic!("no page of the documentation has a section {heading:?}");
+}
+
 /// How long one run of the executable may take before the test calls it
 /// hung. A correct run ends in milliseconds, so this never decides a run a
 /// busy machine makes slow; it only turns a hang (a read of a FIFO no one
