@@ -25,19 +25,24 @@ step() {
 # virt-xml-validate and virsh let the tests check every rewritten document
 # against libvirt's schema and parser (virt-xml-validate needs xmllint to
 # tell which schema a file uses); visudo checks the sudoers drop-in;
-# promtool (Prometheus's own checker) lints verify's metrics.
+# promtool (Prometheus's own checker) lints verify's metrics; java and node
+# run the engine's regexes as the engine's backend and VM dialog do.
 step deps packaging/install-deps.sh \
     virt-xml-validate:libvirt-client:libvirt-clients \
     virsh:libvirt-client:libvirt-clients \
     xmllint:libxml2:libxml2-utils \
     visudo:sudo:sudo \
-    promtool:golang-github-prometheus:prometheus
+    promtool:golang-github-prometheus:prometheus \
+    java:java-17-openjdk-headless:openjdk-17-jdk-headless \
+    node:nodejs:nodejs
 # --include-ignored: the tests marked #[ignore] need root (they switch the
 # running kernel's KSM, or would reach the real host through sudo) or the
 # tools installed above; a run without root lists them as ignored.
 step cargo-test cargo test --locked -- --include-ignored
-# The engine-config regexes on a fresh engine's java.util.regex: no stack
-# overflow on any value up to the engine's 4,000 characters (BENCHMARKS.md).
+# The engine-config regexes where the engine runs them: java.util.regex on a
+# fresh JVM (no stack overflow on any value up to the engine's 4,000
+# characters, BENCHMARKS.md) and the VM dialog's JavaScript in node, each
+# agreeing with the parser on every value the tests use.
 step engine-regex bash tests/engine-regex/run.sh
 step mom-model python3 -m unittest discover -s tests/mom
 step vdsm-runner python3 -m unittest discover -s tests/runner

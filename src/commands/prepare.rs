@@ -8,8 +8,7 @@ use lexopt::{Arg, Parser};
 use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
-use crate::commands::output;
-use crate::host::files;
+use crate::commands::{environment, output};
 use crate::host::kernel::KernelRelease;
 use crate::host::topology::{Topology, TopologyError};
 use crate::prepare::check::{check, HostTrees};
@@ -60,7 +59,7 @@ struct Options {
     mode: Mode,
 }
 
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let options = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(options) => options,
@@ -71,9 +70,10 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         .map(GuestValues::needs)
         .collect::<Result<Vec<_>, _>>()
         .map_err(PrepareError::from)?;
-    let (sysfs, procfs) = (files::sysfs_root(), files::procfs_root());
-    let topology = Topology::read(&sysfs)?;
-    let kernel = KernelRelease::read(&procfs).map_err(TopologyError::from)?;
+    let paths = environment::host_paths();
+    let (sysfs, procfs) = (&paths.sysfs, &paths.procfs);
+    let topology = Topology::read(sysfs)?;
+    let kernel = KernelRelease::read(procfs).map_err(TopologyError::from)?;
     let config = plan_host(&topology, &needs, kernel).map_err(PrepareError::from)?;
     for warning in &config.warnings {
         output::warn(warning);
@@ -100,8 +100,8 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         }
         Mode::Check { root, json } => {
             let trees = HostTrees {
-                sysfs: &sysfs,
-                procfs: &procfs,
+                sysfs,
+                procfs,
                 root: &root,
             };
             let report = check(&config, &trees).map_err(TopologyError::from)?;

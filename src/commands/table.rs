@@ -36,7 +36,7 @@ pub const COMMANDS: &[Command] = &[
     Command {
         name: "engine-config",
         synopsis: &[(
-            "[--cver X.Y]",
+            "[--cver X.Y|all] --current VALUE|--current-file FILE",
             "print the engine-config command declaring the properties",
         )],
         run: engine_config::command,

@@ -2,8 +2,7 @@
 //!
 //! The hook checks property values against this before a VM starts, and
 //! `topology` / `suggest` show and plan with it. Everything here only reads.
-//! The root can be moved by `LARGEGUEST_SYSFS_ROOT`, which may point at any
-//! file, so a message never repeats a file's text: only the path, and at
+//! Tests move the root into fake trees, which may hold any file, so a message never repeats a file's text: only the path, and at
 //! most the column where parsing stopped.
 
 use std::fmt;
@@ -42,7 +41,8 @@ pub struct HostLimits {
 }
 
 impl HostLimits {
-    pub fn read(sysfs: &Path) -> Result<HostLimits, TopologyError> {
+    /// `procfs` is where the checks that only some VMs need read the rest.
+    pub fn read(sysfs: &Path, procfs: &Path) -> Result<HostLimits, TopologyError> {
         let online_cpus = read_list(&sysfs.join("devices/system/cpu/online"))?;
         let node_dir = sysfs.join("devices/system/node");
         let memory_nodes = match node_dir.is_dir() {
@@ -55,7 +55,7 @@ impl HostLimits {
             memory_nodes,
             files: Some(KernelFiles {
                 sysfs: sysfs.to_path_buf(),
-                procfs: crate::host::files::procfs_root(),
+                procfs: procfs.to_path_buf(),
             }),
         })
     }

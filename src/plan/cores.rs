@@ -12,7 +12,7 @@ use crate::properties::guestnuma::GuestCell;
 
 /// Refuses a split core; warns once per level about split dies and sockets.
 /// Runs after the cells were checked to cover exactly vCPUs 0..vcpus.
-pub fn check(
+pub(crate) fn check(
     cells: &[GuestCell],
     vcpus: u32,
     topology: &GuestTopology,

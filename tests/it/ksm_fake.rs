@@ -100,6 +100,7 @@ fn switch_with_pages_shared_unmerges_then_puts_run_back() {
     let ksmd = host.ksmd(Duration::from_millis(150), None);
     let entries = TempDir::new("entry");
     let entry = entries.0.join("60_largeguest_ksm");
+    crate::support::allow_test_variables();
     std::os::unix::fs::symlink(BIN, &entry).unwrap();
     let out = assert_cmd::Command::new(&entry)
         .env("LARGEGUEST_SYSFS_ROOT", host.sysfs())
