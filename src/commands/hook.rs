@@ -224,7 +224,7 @@ fn ksm_job() -> Result<ExitCode, Error> {
 }
 
 fn domxml_path() -> Result<PathBuf, Error> {
-    std::env::var_os(DOMXML_VARIABLE)
+    environment::variable(DOMXML_VARIABLE)
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
         .ok_or(Error::NoDomxml)

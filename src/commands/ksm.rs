@@ -7,7 +7,7 @@ use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
 use crate::commands::{environment, output};
-use crate::host::ksm::{self, Host, Outcome};
+use crate::host::ksm::{self, KsmFiles, Outcome};
 use crate::host::mom;
 use crate::host::sudo;
 use crate::properties::switch;
@@ -38,7 +38,7 @@ pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(command) => command,
     };
-    let host = Host::from_paths(environment::host_paths());
+    let host = KsmFiles::from_paths(environment::host_paths());
     match command {
         KsmCommand::Status => {
             output::out(&ksm::status(&host)?)?;
@@ -80,7 +80,7 @@ fn parse(parser: &mut Parser) -> Result<Parsed<KsmCommand>, lexopt::Error> {
 /// directly or through the one command line sudo allows. Where MoM manages
 /// KSM, never a write: the host satisfies the VM, or the start is refused.
 pub(crate) fn switch_for_vm(wanted: bool) -> Result<ExitCode, Error> {
-    let host = Host::from_paths(environment::host_paths());
+    let host = KsmFiles::from_paths(environment::host_paths());
     if let Some(mom) = host.mom()? {
         let verdict = mom::judge(wanted, host.kernel_state()?, mom::cluster_ksm(&mom));
         return summarise(verdict.map_err(ksm::KsmError::from)?);

@@ -17,11 +17,10 @@ pub(crate) fn check(
     vcpus: u32,
     topology: &GuestTopology,
 ) -> Result<Vec<Warning>, Refusal> {
-    let levels = topology.levels();
-    // libvirt refuses a topology that does not multiply out to <vcpu>.
-    if levels[2].1 * u64::from(topology.sockets) != u64::from(vcpus) {
+    if !topology.holds(vcpus) {
         return Ok(Vec::new());
     }
+    let levels = topology.levels();
     let owner = owners(cells, vcpus);
     let mut warnings = Vec::new();
     for (index, &(level, size)) in levels.iter().enumerate() {

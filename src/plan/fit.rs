@@ -62,7 +62,7 @@ fn split_evenly(count: usize, domain: &Domain) -> Result<Vec<GuestCell>, Refusal
         return Err(Refusal::CannotSplit(why));
     }
     let per_cell = (vcpus / count) as u32;
-    if let Some(shape) = &domain.topology {
+    if let Some(shape) = domain.topology.as_ref().filter(|t| t.holds(domain.vcpus)) {
         check_whole_cores(count, per_cell, domain.vcpus, shape)?;
     }
     let total = split_memory(count, domain)?;

@@ -3,6 +3,7 @@
 //! node early at boot, the vCPUs' CPUs isolated from host tasks (tuned's
 //! cpu-partitioning) and from interrupts (irqbalance), and the kernel
 //! arguments the engine sets. `check` compares a running host with it.
+//! Imports `properties` (the values it plans from), `host` and the words.
 //!
 //! needs (one guest's values) -> config (all guests on this host, or a
 //! refusal) -> files (the text) -> write (under a root) / check.

@@ -1,5 +1,6 @@
 //! `verify DOMAIN`: whether a running guest is where its properties and its
-//! live domain XML say it should be.
+//! live domain XML say it should be. Imports `xml`, `domain`, `host` and
+//! `properties`: it reads a running guest the way the hook reads a new one.
 //!
 //! Nothing in oVirt reads placement back once a VM runs, and much moves it
 //! afterwards: VDSM's CPU management re-pins vCPUs, `preferred` and
