@@ -34,7 +34,7 @@ struct Options {
 
 /// `--dry-run` prints the new document (or with `--diff` the diff) and
 /// writes nothing; otherwise the file is rewritten as the hook would.
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let options = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(options) => options,

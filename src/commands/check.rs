@@ -40,7 +40,7 @@ fn help() -> String {
 
 /// Checks `NAME=VALUE` arguments, or with none the properties found in the
 /// environment, printing each canonical value or its error.
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let args = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(&help()),
         Parsed::Run(args) => args,

@@ -36,10 +36,10 @@ one the engine has, so it needs what the engine declares now:
                        UserDefinedVMProperties', which lists every level";
 
 /// The cluster levels of engine 4.5.7 (`SupportedClusterLevels`).
-pub const CLUSTER_LEVELS: [&str; 7] = ["4.2", "4.3", "4.4", "4.5", "4.6", "4.7", "4.8"];
+pub(crate) const CLUSTER_LEVELS: [&str; 7] = ["4.2", "4.3", "4.4", "4.5", "4.6", "4.7", "4.8"];
 
 /// The cluster level used when none is given: the newest engine 4.5.7 has.
-pub const DEFAULT_CLUSTER_LEVEL: &str = "4.8";
+pub(crate) const DEFAULT_CLUSTER_LEVEL: &str = "4.8";
 
 /// The engine's name for the setting.
 const KEY: &str = "UserDefinedVMProperties";
@@ -84,7 +84,7 @@ impl From<CurrentError> for Error {
     }
 }
 
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let options = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(Some(options)) => options,
@@ -192,7 +192,7 @@ fn commands(levels: &Levels, current: &[(Option<String>, String)]) -> Result<Str
                 match CLUSTER_LEVELS.contains(&level.as_str()) {
                     true => chosen.push((level, value.as_str())),
                     false => {
-                        out += &format!("# {level}: not a level engine 4.5 has, left as it is\n")
+                        out += &format!("# {level}: not a level engine 4.5 has, left as it is\n");
                     }
                 }
             }
@@ -257,7 +257,7 @@ fn summary(current: &str) -> String {
 }
 
 /// The command for one cluster level, given what it declares now.
-pub fn declaration(cluster_level: &str, current: &str) -> String {
+pub(crate) fn declaration(cluster_level: &str, current: &str) -> String {
     let ours = Property::ALL
         .into_iter()
         .map(|property| format!("{}={}", property.name(), property.engine_regex()));

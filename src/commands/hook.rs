@@ -39,7 +39,7 @@ name instead.";
 /// The jobs a VDSM hook entry can run, chosen by the entry's file name so
 /// that entries are plain symlinks to the executable, with no shell between.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HookJob {
+pub(crate) enum HookJob {
     /// `before_vm_start`: rewrite the domain XML.
     Rewrite,
     /// `before_vm_migrate_destination`: VDSM drops edits there, so only refuse
@@ -56,7 +56,7 @@ impl HookJob {
     /// `50_largeguest` -> Rewrite, `50_largeguest_validate` -> Validate,
     /// `50_largeguest_nic` -> Nic, `60_largeguest_ksm` -> Ksm; anything
     /// else is not a hook entry.
-    pub fn from_entry_name(argv0: &Path) -> Option<HookJob> {
+    pub(crate) fn from_entry_name(argv0: &Path) -> Option<HookJob> {
         let name = argv0.file_name()?.to_str()?;
         let (prefix, job) = name.split_once('_')?;
         if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
@@ -83,7 +83,7 @@ impl HookJob {
 }
 
 /// `hook JOB`, the jobs run by name.
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     match parse(parser).map_err(usage)? {
         Parsed::Help => print_help(HELP),
         Parsed::Run(job) => run(job),
@@ -109,7 +109,7 @@ fn parse(parser: &mut Parser) -> Result<Parsed<HookJob>, lexopt::Error> {
         .ok_or_else(|| "hook takes one job name".into())
 }
 
-pub fn run(job: HookJob) -> Result<ExitCode, Error> {
+pub(crate) fn run(job: HookJob) -> Result<ExitCode, Error> {
     match job {
         HookJob::Rewrite => rewrite_job(),
         HookJob::Validate => validate_job(),
@@ -224,7 +224,7 @@ fn ksm_job() -> Result<ExitCode, Error> {
 }
 
 fn domxml_path() -> Result<PathBuf, Error> {
-    std::env::var_os(DOMXML_VARIABLE)
+    environment::variable(DOMXML_VARIABLE)
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
         .ok_or(Error::NoDomxml)

@@ -2,22 +2,22 @@
 //! arguments, calls the library and prints. May import every layer;
 //! nothing imports it.
 
-pub mod apply;
-pub mod args;
-pub mod check;
+pub(crate) mod apply;
+pub(crate) mod args;
+pub(crate) mod check;
 pub mod cli;
-pub mod engine_config;
+pub(crate) mod engine_config;
 pub mod environment;
-pub mod error;
+pub(crate) mod error;
 pub mod exit_codes;
-pub mod hook;
-pub mod ksm;
-pub mod output;
-pub mod prepare;
-pub mod suggest;
+pub(crate) mod hook;
+pub(crate) mod ksm;
+pub(crate) mod output;
+pub(crate) mod prepare;
+pub(crate) mod suggest;
 pub mod table;
-pub mod topology;
-pub mod verify;
+pub(crate) mod topology;
+pub(crate) mod verify;
 
 use crate::host::topology::HostLimits;
 

@@ -59,7 +59,7 @@ struct Options {
     mode: Mode,
 }
 
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let options = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(options) => options,

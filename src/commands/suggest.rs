@@ -43,7 +43,7 @@ place it there. No vCPU goes on a CPU a running guest's vCPU is pinned to.
   --empty-host           plan as if no guest ran (the host's own capacity)
   --json                 the proposal as JSON";
 
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let (mut demand, devices, Flags { json, empty_host }) = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(parsed) => parsed,

@@ -16,7 +16,7 @@ pages, and the node distances, as read from sysfs.
 
   --json   the same as JSON, for scripts";
 
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let json = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(json) => json,

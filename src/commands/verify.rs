@@ -43,7 +43,7 @@ struct Options {
 
 /// 0 when every check holds, 1 when one differs, 2 (an error) when the
 /// domain cannot be read.
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let options = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(options) => options,

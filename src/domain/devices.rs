@@ -9,7 +9,7 @@ use crate::xml::read::{child, children};
 
 /// `DDDD:BB:SS.F`, the name sysfs gives the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PciAddress {
+pub(crate) struct PciAddress {
     pub domain: u32,
     pub bus: u32,
     pub slot: u32,
@@ -27,7 +27,7 @@ impl fmt::Display for PciAddress {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PassedDevice {
+pub(crate) struct PassedDevice {
     pub address: PciAddress,
     /// `hostdev` or `interface`, as the message names it.
     pub element: &'static str,
@@ -35,7 +35,7 @@ pub struct PassedDevice {
 
 /// Every PCI device the VM takes from the host, in document order. One
 /// whose address libvirt could not read either is left to libvirt.
-pub fn pci_devices(root: Node) -> Vec<PassedDevice> {
+pub(crate) fn pci_devices(root: Node) -> Vec<PassedDevice> {
     let Some(devices) = child(root, "devices") else {
         return Vec::new();
     };
@@ -49,7 +49,7 @@ pub fn pci_devices(root: Node) -> Vec<PassedDevice> {
 /// The host PCI functions one device element takes: none unless it is a
 /// `<hostdev type='pci'>` or an `<interface type='hostdev'>`. A NIC
 /// hotplug hands the hook such an element alone.
-pub fn passed_device(node: Node) -> Vec<PassedDevice> {
+pub(crate) fn passed_device(node: Node) -> Vec<PassedDevice> {
     let element = match (node.tag_name().name(), node.attribute("type")) {
         ("hostdev", Some("pci")) => "hostdev",
         ("interface", Some("hostdev")) => "interface",

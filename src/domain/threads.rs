@@ -9,7 +9,7 @@ use crate::xml::read::{child, children};
 
 /// The I/O thread ids libvirt gives the VM: those `<iothreadids>` lists,
 /// then, up to the `<iothreads>` count, the lowest ids not taken.
-pub fn iothread_ids(root: Node) -> Result<CpuSet, DocumentError> {
+pub(crate) fn iothread_ids(root: Node) -> Result<CpuSet, DocumentError> {
     let listed: CpuSet = child(root, "iothreadids")
         .into_iter()
         .flat_map(|ids| children(ids, "iothread"))
@@ -36,7 +36,7 @@ pub fn iothread_ids(root: Node) -> Result<CpuSet, DocumentError> {
 
 /// `(id, cpuset)` of each pin element called `name` with id attribute
 /// `id`; an element libvirt would refuse (no id, a bad set) is left to it.
-pub fn pins(root: Node, name: &'static str, id: &str) -> Vec<(u32, CpuSet)> {
+pub(crate) fn pins(root: Node, name: &'static str, id: &str) -> Vec<(u32, CpuSet)> {
     child(root, "cputune")
         .into_iter()
         .flat_map(|cputune| children(cputune, name))
@@ -48,7 +48,7 @@ pub fn pins(root: Node, name: &'static str, id: &str) -> Vec<(u32, CpuSet)> {
 }
 
 /// The emulator threads' pin already in the VM.
-pub fn emulator_pin(root: Node) -> Option<CpuSet> {
+pub(crate) fn emulator_pin(root: Node) -> Option<CpuSet> {
     let pin = child(child(root, "cputune")?, "emulatorpin")?;
     pin.attribute("cpuset")?.parse().ok()
 }

@@ -14,14 +14,14 @@ use crate::xml::read::{child, children};
 
 /// One policy: its mode, and its host nodes (`None`: numad places it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bind {
+pub(crate) struct Bind {
     pub mode: String,
     pub nodes: Option<NodeSet>,
 }
 
 impl Bind {
     /// The host nodes when the memory may come from nowhere else.
-    pub fn strict_nodes(&self) -> Option<&NodeSet> {
+    pub(crate) fn strict_nodes(&self) -> Option<&NodeSet> {
         (self.mode == MemoryMode::Strict.as_str())
             .then_some(self.nodes.as_ref())
             .flatten()
@@ -29,7 +29,7 @@ impl Bind {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MemoryBinding {
+pub(crate) struct MemoryBinding {
     /// `<numatune><memory>`: every cell without a memnode.
     pub memory: Option<Bind>,
     /// `<memnode cellid=>`, by cell.
@@ -38,12 +38,12 @@ pub struct MemoryBinding {
 
 impl MemoryBinding {
     /// The policy of guest cell `cell`, or of all memory (`None`).
-    pub fn of(&self, cell: Option<u32>) -> Option<&Bind> {
+    pub(crate) fn of(&self, cell: Option<u32>) -> Option<&Bind> {
         cell.and_then(|cell| self.cells.get(&cell))
             .or(self.memory.as_ref())
     }
 
-    pub fn after(domain: &Domain, plan: Option<&NumaTunePlan>) -> MemoryBinding {
+    pub(crate) fn after(domain: &Domain, plan: Option<&NumaTunePlan>) -> MemoryBinding {
         match plan {
             Some(plan) => planned(plan),
             None => existing(child(domain.root, "numatune")),

@@ -20,13 +20,17 @@ use crate::properties::Request;
 
 /// What the check found of a hot-plugged NIC it lets through.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct NicOutcome {
+pub(crate) struct NicOutcome {
     pub notes: Vec<String>,
     pub warnings: Vec<Warning>,
 }
 
 /// `nic` is the root of the document VDSM handed the hook.
-pub fn check_nic(nic: Node, request: &Request, files: &KernelFiles) -> Result<NicOutcome, Refusal> {
+pub(crate) fn check_nic(
+    nic: Node,
+    request: &Request,
+    files: &KernelFiles,
+) -> Result<NicOutcome, Refusal> {
     let mut outcome = NicOutcome::default();
     let devices = passed_device(nic);
     if devices.is_empty() {

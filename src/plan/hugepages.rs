@@ -34,13 +34,13 @@ pub struct PageEdit<'a, 'i> {
 /// compared with the free pages, not every union of them.
 const MAX_GROUPS_COMPARED_TOGETHER: usize = 10;
 
-pub struct HugePagesPlan<'a, 'i> {
+pub(crate) struct HugePagesPlan<'a, 'i> {
     pub edits: Vec<PageEdit<'a, 'i>>,
     pub warnings: Vec<Warning>,
 }
 
 /// `cells` are the cells the edit writes (`None`: the VM's own stay).
-pub fn plan<'a, 'i>(
+pub(crate) fn plan<'a, 'i>(
     domain: &Domain<'a, 'i>,
     cells: Option<&[GuestCell]>,
     binding: &MemoryBinding,
@@ -328,7 +328,7 @@ fn unions(groups: &[Group]) -> Vec<NodeSet> {
 }
 
 /// For the summary line: where the carried-over nodesets now point.
-pub fn summary(edits: &[PageEdit]) -> Option<String> {
+pub(crate) fn summary(edits: &[PageEdit]) -> Option<String> {
     let edit = edits.first()?;
     Some(format!(
         "huge page nodeset carried over to {} ({})",

@@ -2,18 +2,18 @@
 //! decision the edit carries out, and every refusal. Imports `properties`,
 //! `domain`, `host` and `xml`; the splice then only applies it.
 
-pub mod binding;
-pub mod cells;
-pub mod cores;
-pub mod devices;
-pub mod fit;
-pub mod hotplug;
-pub mod hugepages;
-pub mod migration;
-pub mod numatune;
-pub mod policy;
+pub(crate) mod binding;
+pub(crate) mod cells;
+pub(crate) mod cores;
+pub(crate) mod devices;
+pub(crate) mod fit;
+pub(crate) mod hotplug;
+pub(crate) mod hugepages;
+pub(crate) mod migration;
+pub(crate) mod numatune;
+pub(crate) mod policy;
 pub mod refusal;
-pub mod threads;
+pub(crate) mod threads;
 pub mod warning;
 
 use crate::cpuset::CpuSet;

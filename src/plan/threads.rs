@@ -19,7 +19,7 @@ use crate::wording::Ids;
 
 /// An `iothreadpin` naming a thread the VM does not have is refused, as
 /// libvirt would refuse the domain ("Cannot find 'iothread'").
-pub fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), Refusal> {
+pub(crate) fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), Refusal> {
     let Some(pins) = &request.iothreadpin else {
         return Ok(());
     };
@@ -39,7 +39,7 @@ pub fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), Refusal
 }
 
 /// Host CPUs the new pins name must be online, as for `cputune`.
-pub fn check_host(request: &Request, host: &HostLimits) -> Result<(), Refusal> {
+pub(crate) fn check_host(request: &Request, host: &HostLimits) -> Result<(), Refusal> {
     let iothreads = request.iothreadpin.iter().flat_map(|p| &p.pins);
     let wanted = request
         .emulatorpin
@@ -60,13 +60,13 @@ pub fn check_host(request: &Request, host: &HostLimits) -> Result<(), Refusal> {
 }
 
 /// Whether the request sets a pin, so that the pins are judged.
-pub fn judged(request: &Request) -> bool {
+pub(crate) fn judged(request: &Request) -> bool {
     request.cputune.is_some() || request.emulatorpin.is_some() || request.iothreadpin.is_some()
 }
 
 /// The pins as they will be once written, the VM's own where the request
 /// leaves them.
-pub fn warnings(request: &Request, domain: &Domain, isolated: &CpuSet) -> Vec<Warning> {
+pub(crate) fn warnings(request: &Request, domain: &Domain, isolated: &CpuSet) -> Vec<Warning> {
     let vcpus = final_vcpu_pins(request, domain);
     let mut warnings = Vec::new();
     for (property, thread, cpus) in final_thread_pins(request, domain) {
@@ -101,7 +101,7 @@ pub fn warnings(request: &Request, domain: &Domain, isolated: &CpuSet) -> Vec<Wa
 /// that each vCPU has its core to itself (`cpumanagement._shared_pool`). An
 /// emulator or I/O thread pinned there shares those cores again: said, with
 /// the CPUs, since the engine itself may have written the pin.
-pub fn sibling_warnings(request: &Request, domain: &Domain, sysfs: &Path) -> Vec<Warning> {
+pub(crate) fn sibling_warnings(request: &Request, domain: &Domain, sysfs: &Path) -> Vec<Warning> {
     let Some(CpuPolicy::Exclusive(
         policy @ (ExclusivePolicy::IsolateThreads | ExclusivePolicy::Siblings),
     )) = domain.ovirt.cpu_policy

@@ -26,7 +26,7 @@ use crate::properties::guestnuma::Size;
 
 /// One comparison of the host with the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     /// hugepages, vdsm, isolated, tuned, irqbalance, file, kernel.
     pub what: &'static str,
     /// Which node, file or setting.
@@ -40,20 +40,20 @@ pub struct Check {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CheckReport {
+pub(crate) struct CheckReport {
     pub holds: bool,
     pub checks: Vec<Check>,
 }
 
 /// Where the running host is read: its kernel trees, and the root its
 /// configuration files are under.
-pub struct HostTrees<'a> {
+pub(crate) struct HostTrees<'a> {
     pub sysfs: &'a Path,
     pub procfs: &'a Path,
     pub root: &'a Path,
 }
 
-pub fn check(config: &HostConfig, trees: &HostTrees) -> Result<CheckReport, FileError> {
+pub(crate) fn check(config: &HostConfig, trees: &HostTrees) -> Result<CheckReport, FileError> {
     let mut checks = Vec::new();
     for pages in &config.pages {
         let path = trees.sysfs.join(format!(

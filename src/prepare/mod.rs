@@ -3,17 +3,18 @@
 //! node early at boot, the vCPUs' CPUs isolated from host tasks (tuned's
 //! cpu-partitioning) and from interrupts (irqbalance), and the kernel
 //! arguments the engine sets. `check` compares a running host with it.
+//! Imports `properties` (the values it plans from), `host` and the words.
 //!
 //! needs (one guest's values) -> config (all guests on this host, or a
 //! refusal) -> files (the text) -> write (under a root) / check.
 
-pub mod check;
-pub mod config;
-pub mod files;
-pub mod needs;
-pub mod render;
-pub mod vdsm_conf;
-pub mod write;
+pub(crate) mod check;
+pub(crate) mod config;
+pub(crate) mod files;
+pub(crate) mod needs;
+pub(crate) mod render;
+pub(crate) mod vdsm_conf;
+pub(crate) mod write;
 
 use thiserror::Error;
 
@@ -25,7 +26,7 @@ use crate::prepare::files::{
 
 /// What goes into one file of the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Content {
+pub(crate) enum Content {
     /// The whole file, owned by this program.
     Whole { text: String, mode: u32 },
     /// One variable in a file another package owns; the rest stays.
@@ -41,13 +42,13 @@ pub enum Content {
 
 /// A file of the host configuration, by its absolute path on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostFile {
+pub(crate) struct HostFile {
     pub path: String,
     pub content: Content,
 }
 
 /// Every file `config` needs, in the order they are shown and written.
-pub fn host_files(config: &HostConfig) -> Vec<HostFile> {
+pub(crate) fn host_files(config: &HostConfig) -> Vec<HostFile> {
     let mut files = Vec::new();
     if !config.pages.is_empty() {
         files.push(HostFile {

@@ -11,7 +11,7 @@ use crate::prepare::files::{boot_reserves_pages, hugepage_arguments, TUNED_PROFI
 use crate::prepare::{host_files, Content};
 use crate::properties::guestnuma::Size;
 
-pub struct Preparation<'a> {
+pub(crate) struct Preparation<'a> {
     pub config: &'a HostConfig,
     /// The guests, as messages name them.
     pub guests: &'a [String],
@@ -147,7 +147,7 @@ impl Preparation<'_> {
 /// The same configuration for scripts and playbooks: sets as cpuset text,
 /// each file with what goes into it.
 #[derive(Serialize)]
-pub struct PreparationJson<'a> {
+pub(crate) struct PreparationJson<'a> {
     guests: &'a [String],
     isolated: String,
     housekeeping: String,
@@ -184,7 +184,7 @@ struct FileJson {
 }
 
 impl Preparation<'_> {
-    pub fn to_json(&self) -> PreparationJson<'_> {
+    pub(crate) fn to_json(&self) -> PreparationJson<'_> {
         let config = self.config;
         let files = host_files(config)
             .into_iter()

@@ -126,7 +126,7 @@ impl fmt::Display for IoThreadPins {
         for pin in &self.pins {
             match runs.last_mut() {
                 Some((_, last, set)) if *last + 1 == pin.iothread && **set == pin.cpuset => {
-                    *last = pin.iothread
+                    *last = pin.iothread;
                 }
                 _ => runs.push((pin.iothread, pin.iothread, &pin.cpuset)),
             }

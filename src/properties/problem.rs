@@ -119,7 +119,7 @@ impl Problem {
             Problem::AfterNodes(_) => "to bind a cell to a list of host nodes, separate \
                 the cells with '_', as in 0-3#4G#0,2_4-7#4G#1,3"
                 .into(),
-            Problem::IdTooLarge { .. } => format!("ids go from 0 to {}", MAX_ID),
+            Problem::IdTooLarge { .. } => format!("ids go from 0 to {MAX_ID}"),
             Problem::Reversed { lo, hi } => format!("write it low to high, {hi}-{lo}"),
             Problem::RemovesNothing { .. } => {
                 "put each exclusion after the range it cuts into, as in 0-3,^2".into()

@@ -98,16 +98,16 @@ fn cputune_by_comma() -> String {
 }
 
 /// `VCPUS#CPUSET` or `VCPUS@SET:SET...`, joined by `_` or by `,`.
-pub fn cputune() -> String {
+pub(crate) fn cputune() -> String {
     format!("^(?:{}|{})$", cputune_by_underscore(), cputune_by_comma())
 }
 
-pub fn emulatorpin() -> String {
+pub(crate) fn emulatorpin() -> String {
     format!("^{}$", set())
 }
 
 /// `cputune`'s `#` entries and separators, with I/O thread ids in front.
-pub fn iothreadpin() -> String {
+pub(crate) fn iothreadpin() -> String {
     let end = then(",_");
     let head = format!("{RANGE}#{TERM}{end}");
     let by_underscore = scan(
@@ -124,11 +124,11 @@ pub fn iothreadpin() -> String {
     format!("^(?:{by_underscore}|{by_comma})$")
 }
 
-pub fn pci_numa_affinity() -> String {
+pub(crate) fn pci_numa_affinity() -> String {
     "^(required|preferred)$".to_string()
 }
 
-pub fn numatune() -> String {
+pub(crate) fn numatune() -> String {
     format!(
         "^(?:(?:strict|interleave|preferred|restrictive)#)?(?:auto|{})$",
         set()
@@ -137,7 +137,7 @@ pub fn numatune() -> String {
 
 /// A count of cells, or cells `CPUS#MEMORY[#NODES]` separated by `_`
 /// (where NODES is a set) or by `,` (where NODES is one range).
-pub fn guestnuma() -> String {
+pub(crate) fn guestnuma() -> String {
     // By `_`: each cell is checked whole where it starts, its sets' first
     // terms included; the terms after a comma where the comma is.
     let nodes = format!("#{TERM}{}{SET_CHARS}", then(",_"));
@@ -158,6 +158,6 @@ pub fn guestnuma() -> String {
     format!("^(?:[0-9]+|{by_underscore}|{by_comma})$")
 }
 
-pub fn switch() -> String {
+pub(crate) fn switch() -> String {
     "^(0|1|true|false)$".to_string()
 }

@@ -240,7 +240,7 @@ fn splice_numatune(editor: &mut Editor, domain: &Domain, plan: &NumaTunePlan) {
     match &plan.memory {
         Some(MemoryElement::New(tune)) => items.push(memory_element(tune)),
         Some(MemoryElement::Kept(old)) => {
-            items.push(NewElement::verbatim(&editor.text[old.range()]))
+            items.push(NewElement::verbatim(&editor.text[old.range()]));
         }
         None => {}
     }

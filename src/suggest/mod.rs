@@ -1,5 +1,6 @@
 //! `suggest`: choose host nodes and CPUs for a guest and write the three
 //! property values, so nobody types a pinning of 48 vCPUs by hand.
+//! Imports `properties` (the values it writes), `host` and `cpuset`.
 //!
 //! The rules, in order: the fewest host nodes that hold the vCPUs and the
 //! memory; among those, the nodes closest to each other, then the most free

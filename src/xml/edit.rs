@@ -145,40 +145,55 @@ impl NewElement {
 
     /// The element's text when its first line is indented by `indent`.
     pub fn render(&self, style: &Style, indent: &str) -> String {
+        let mut out = String::new();
+        self.render_into(&mut out, style, indent);
+        out
+    }
+
+    /// Written straight into `out`: a thousand pins, each formatted into
+    /// strings of its own, cost the edit more than reading the document.
+    fn render_into(&self, out: &mut String, style: &Style, indent: &str) {
         if let Content::Kept(text) = &self.content {
-            return text.clone();
+            return out.push_str(text);
         }
-        let mut out = format!("<{}", self.name);
+        out.push('<');
+        out.push_str(self.name);
         for (name, value) in &self.attributes {
-            let q = style.quote;
-            out.push_str(&format!(" {name}={q}{}{q}", escape(value, q)));
+            out.extend([" ", name, "="]);
+            out.push(style.quote);
+            escape_into(out, value, style.quote);
+            out.push(style.quote);
         }
         match &self.content {
             Content::Empty | Content::Kept(_) => out.push_str("/>"),
-            Content::Verbatim(inner) => out.push_str(&format!(">{inner}</{}>", self.name)),
+            Content::Verbatim(inner) => out.extend([">", inner, "</", self.name, ">"]),
             Content::Children(children) => {
                 out.push('>');
-                out.push_str(&render_children(children, style, indent));
-                out.push_str(&format!("{}{indent}</{}>", style.eol, self.name));
+                render_children(out, children, style, indent);
+                out.extend([style.eol, indent, "</", self.name, ">"]);
             }
         }
-        out
     }
 }
 
 /// Children one level in from `indent`, each on its own line.
-fn render_children(children: &[NewElement], style: &Style, indent: &str) -> String {
+fn render_children(out: &mut String, children: &[NewElement], style: &Style, indent: &str) {
     let inner = format!("{indent}{}", style.unit);
-    children
-        .iter()
-        .map(|child| format!("{}{inner}{}", style.eol, child.render(style, &inner)))
-        .collect()
+    for child in children {
+        out.extend([style.eol, &inner]);
+        child.render_into(out, style, &inner);
+    }
 }
 
 /// Values come from validated grammars and never need escaping; this is the
 /// last line of defence should that ever change.
 fn escape(value: &str, quote: char) -> String {
     let mut out = String::with_capacity(value.len());
+    escape_into(&mut out, value, quote);
+    out
+}
+
+fn escape_into(out: &mut String, value: &str, quote: char) {
     for c in value.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -189,7 +204,6 @@ fn escape(value: &str, quote: char) -> String {
             _ => out.push(c),
         }
     }
-    out
 }
 
 /// Splices collected against the original text, applied at once.
@@ -334,10 +348,11 @@ impl<'t> Editor<'t> {
     pub fn insert_after(&mut self, sibling: Node, new: &[NewElement]) {
         let indent = self.indent(sibling);
         let style = self.style_near(sibling);
-        let text: String = new
-            .iter()
-            .map(|el| format!("{}{indent}{}", style.eol, el.render(&style, &indent)))
-            .collect();
+        let mut text = String::new();
+        for element in new {
+            text.extend([style.eol, &indent]);
+            element.render_into(&mut text, &style, &indent);
+        }
         self.splices.insert(sibling.range().end, text);
     }
 
@@ -345,10 +360,11 @@ impl<'t> Editor<'t> {
     pub fn insert_before(&mut self, sibling: Node, new: &[NewElement]) {
         let indent = self.indent(sibling);
         let style = self.style_near(sibling);
-        let text: String = new
-            .iter()
-            .map(|el| format!("{}{}{indent}", el.render(&style, &indent), style.eol))
-            .collect();
+        let mut text = String::new();
+        for element in new {
+            element.render_into(&mut text, &style, &indent);
+            text.extend([style.eol, &indent]);
+        }
         self.splices.insert(sibling.range().start, text);
     }
 
@@ -359,11 +375,11 @@ impl<'t> Editor<'t> {
             return self.insert_after(last, new);
         }
         let indent = self.indent(parent);
-        let children: String = {
-            let wrapper = NewElement::new("x").children(new.to_vec());
-            let full = wrapper.render(&self.style_near(parent), &indent);
-            full["<x>".len()..full.len() - "</x>".len()].to_string()
-        };
+        // What a parent rendered around them holds between its tags.
+        let style = self.style_near(parent);
+        let mut children = String::new();
+        render_children(&mut children, new, &style, &indent);
+        children.extend([style.eol, &indent]);
         let tag = start_tag(self.text, parent);
         if tag.self_closing {
             let name = qualified_name(self.text, parent);

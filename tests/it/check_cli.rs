@@ -9,7 +9,7 @@ use assert_cmd::Command;
 use regex::Regex;
 use vdsm_hook_largeguest::wording::quoted;
 
-use crate::support::{manifest_dir, program, PROGRAM};
+use crate::support::{documented_section, program, PROGRAM};
 
 /// The properties the README's table gives examples of.
 const PROPERTIES: [&str; 5] = [
@@ -481,15 +481,9 @@ fn engine_config_without_the_current_value_says_how_to_get_it() {
 
 // ---- the README's examples ----
 
-/// The `## Property grammars` section of the README.
+/// The `## Property grammars` section of the documentation.
 fn readme_section() -> String {
-    let readme = std::fs::read_to_string(manifest_dir().join("README.md")).expect("README.md");
-    let start = readme
-        .find("## Property grammars")
-        .expect("a Property grammars section");
-    let rest = &readme[start..];
-    let end = rest[2..].find("\n## ").map_or(rest.len(), |at| at + 2);
-    rest[..end].to_string()
+    documented_section("Property grammars")
 }
 
 /// `(property, value, canonical)` from the rows of the section's tables

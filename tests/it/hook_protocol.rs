@@ -287,7 +287,7 @@ fn a_write_failing_half_way_keeps_the_file_and_no_temporary_one() {
                 rlim_max: 100,
             };
             libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            match libc::setrlimit(libc::RLIMIT_FSIZE, &limit) {
+            match libc::setrlimit(libc::RLIMIT_FSIZE, &raw const limit) {
                 0 => Ok(()),
                 _ => Err(std::io::Error::last_os_error()),
             }

@@ -92,7 +92,7 @@ impl MergeablePages {
         assert_ne!(addr, libc::MAP_FAILED, "mmap failed");
         // SAFETY: addr..addr+len is the mapping made above, readable and writable.
         unsafe {
-            std::ptr::write_bytes(addr as *mut u8, 0x5a, len);
+            std::ptr::write_bytes(addr.cast::<u8>(), 0x5a, len);
             assert_eq!(
                 libc::madvise(addr, len, libc::MADV_MERGEABLE),
                 0,

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
-use crate::support::{copy_tree, program, sysfs_tree, TempDir};
+use crate::support::{copy_tree, program, sysfs_tree, Outcome, TempDir};
 
 const EL9: &str = "5.14.0-427.13.1.el9_4.x86_64";
 const UPSTREAM: &str = "6.8.0-45-generic";
@@ -68,11 +68,7 @@ impl Host {
             .write_stdin(stdin)
             .output()
             .unwrap();
-        Outcome {
-            code: output.status.code(),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        }
+        Outcome::from(output)
     }
 
     /// A plan as `suggest --json` prints it on this host.
@@ -124,11 +120,7 @@ impl Host {
                     }
                 }
                 let output = process.output().unwrap();
-                Outcome {
-                    code: output.status.code(),
-                    stdout: String::from_utf8(output.stdout).unwrap(),
-                    stderr: String::from_utf8(output.stderr).unwrap(),
-                }
+                Outcome::from(output)
             })
             .collect()
     }
@@ -154,23 +146,6 @@ impl Host {
             "virtual-host cpu-partitioning\n",
         )
         .unwrap();
-    }
-}
-
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn transcript(&self) -> String {
-        format!(
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code.unwrap_or(-1),
-            self.stdout,
-            self.stderr
-        )
     }
 }
 

@@ -11,10 +11,10 @@
 //! characters; each is expected to pass exactly when the parser finds it
 //! well formed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-use crate::support::strategies;
+use crate::support::{documented_section, strategies};
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use vdsm_hook_largeguest::properties::{Property, ENGINE_STORAGE_LIMIT};
@@ -230,15 +230,7 @@ const CHOSEN: &[(&str, &[&str])] = &[
 /// `(property, value)` from the README's property grammars: each table
 /// row's value and canonical form, and the values of its error examples.
 fn readme_examples() -> Vec<(String, String)> {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .expect("README.md");
-    let start = readme
-        .find("## Property grammars")
-        .expect("a Property grammars section");
-    let section = &readme[start..];
-    let section = &section[..section[2..]
-        .find("\n## ")
-        .map_or(section.len(), |at| at + 2)];
+    let section = documented_section("Property grammars");
     let mut property = None;
     let mut examples = Vec::new();
     for line in section.lines() {

@@ -80,8 +80,7 @@ fn a_directory_or_huge_file_is_not_sysfs() {
     assert!(
         matches!(
             err,
-            TopologyError::File(FileError::NotAKernelFile { .. })
-                | TopologyError::File(FileError::Read { .. })
+            TopologyError::File(FileError::NotAKernelFile { .. } | FileError::Read { .. })
         ),
         "{err:?}"
     );

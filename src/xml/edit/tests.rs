@@ -272,7 +272,7 @@ fn replace_keeps_an_element_sharing_its_line_on_that_line() {
 #[test]
 fn remove_takes_the_line_break_and_indentation_before_the_element() {
     let out = edited(CPUTUNE, |doc, editor| {
-        editor.remove(element(doc, "cputune"))
+        editor.remove(element(doc, "cputune"));
     });
     assert_eq!(out, "<domain type='kvm'>\n  <vcpu>2</vcpu>\n</domain>\n");
     let crlf = "<domain>\r\n  <a/>\r\n  <b/>\r\n</domain>";

@@ -22,6 +22,7 @@ type Agreement = Result<(), String>;
 /// hook can see: the root, the children of `<domain>` with their names and
 /// attributes, every kept element whole at the same offsets, and the style
 /// the editor learns.
+#[allow(unreachable_pub)] // The fuzz crate's lib includes this file and exports it.
 pub fn disagreement(text: &str) -> Option<String> {
     let mut pruned = Pruned::default();
     let scanned = pruned.prune(text);
