@@ -10,13 +10,14 @@ use crate::wording::Ids;
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum Warning {
-    #[error("guestnuma: guest {level} {id} (vCPUs {vcpus}) is split across cells {cells}; QEMU starts it, but the guest sees one {level} on several NUMA nodes; to keep each {level} whole, give every cell whole {level}s of {size} vCPUs")]
+    #[error("guestnuma: guest {level} {id} (vCPUs {vcpus}) is split across cells {cells}; QEMU starts it, but the guest sees one {level} on several NUMA nodes; {}", hint.wording(level, *.size))]
     SplitsTopology {
         level: &'static str,
         id: u64,
         vcpus: CpuSet,
         cells: String,
         size: u64,
+        hint: TopologyHint,
     },
     #[error("{property}: CPU pinning policy none lets VDSM run the vCPUs on any host CPU of its shared pool, so memory bound to {} is remote to them part of the time; to keep them near it, set CPU Pinning Policy to Manual on the engine and pin them with cputune", Ids("node", .nodes))]
     VcpusFloat {
@@ -67,4 +68,29 @@ pub enum Warning {
     },
     #[error("{check} skipped: {reason}")]
     CheckSkipped { check: &'static str, reason: String },
+}
+
+/// How to keep a guest socket (or die, cluster) in one cell: cells of whole
+/// units when their sizes allow it, else a topology of one unit a cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopologyHint {
+    WholeUnits,
+    OneUnitPerCell { cells: usize },
+}
+
+impl TopologyHint {
+    fn wording(self, level: &str, size: u64) -> String {
+        match self {
+            TopologyHint::WholeUnits => {
+                format!(
+                    "to keep each {level} whole, give every cell whole {level}s of {size} vCPUs"
+                )
+            }
+            TopologyHint::OneUnitPerCell { cells } => format!(
+                "to keep each {level} whole, give the VM {cells} {level}s, one a cell (sockets: \
+                 Edit VM > System > Advanced Parameters > Virtual Sockets), or cells of whole \
+                 {level}s of {size} vCPUs"
+            ),
+        }
+    }
 }
