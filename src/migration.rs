@@ -8,6 +8,8 @@ use thiserror::Error;
 use crate::cpuset::CpuSet;
 use crate::domain::document::{self, DocumentError, Reduced};
 use crate::domain::metadata::OvirtMetadata;
+use crate::domain::threads;
+use crate::domain::values::{libvirt_bitmap, BITMAP_SIZE};
 use crate::domain::xml_edit::{child, children};
 use crate::host::topology::HostLimits;
 use crate::plan::policy;
@@ -93,18 +95,17 @@ fn check_host(root: Node, host: &HostLimits) -> Result<(), MigrationError> {
     Ok(())
 }
 
+/// Every pin libvirt will apply, read as the rewrite reads them: the pins
+/// of every `<cputune>` (`threads::tuned_pins`), and `<vcpu cpuset>`.
 fn pinned_cpus(root: Node) -> Vec<(&'static str, CpuSet)> {
-    let mut found: Vec<(&'static str, Node)> = Vec::new();
-    found.extend(child(root, "vcpu").map(|n| ("vcpu", n)));
-    if let Some(cputune) = child(root, "cputune") {
-        for name in ["vcpupin", "emulatorpin", "iothreadpin"] {
-            found.extend(children(cputune, name).map(|n| (name, n)));
-        }
+    let mut found: Vec<(&'static str, CpuSet)> = Vec::new();
+    let vcpu_set = child(root, "vcpu").and_then(|n| n.attribute("cpuset"));
+    found.extend(vcpu_set.and_then(set).map(|cpus| ("vcpu", cpus)));
+    for name in ["vcpupin", "emulatorpin", "iothreadpin"] {
+        let pins = threads::tuned_pins(root, name).into_iter();
+        found.extend(pins.filter_map(|pin| Some((name, pin.cpuset?))));
     }
     found
-        .into_iter()
-        .filter_map(|(name, node)| Some((name, set(node.attribute("cpuset")?)?)))
-        .collect()
 }
 
 fn bound_nodes(root: Node) -> Vec<(&'static str, CpuSet)> {
@@ -120,8 +121,7 @@ fn bound_nodes(root: Node) -> Vec<(&'static str, CpuSet)> {
         .collect()
 }
 
-/// libvirt writes sets canonically; one this grammar cannot read was not
-/// written by this project, and libvirt itself will judge it.
+/// A set as libvirt reads it; one it cannot read, libvirt itself refuses.
 fn set(text: &str) -> Option<CpuSet> {
-    text.parse().ok()
+    libvirt_bitmap(text, BITMAP_SIZE)
 }

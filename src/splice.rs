@@ -8,9 +8,8 @@ use roxmltree::{Document, Node};
 
 use crate::cpuset::CpuSet;
 use crate::domain::facts::Domain;
-use crate::domain::xml_edit::{
-    child, children, in_no_namespace, is_blank, Content, Editor, NewElement,
-};
+use crate::domain::threads;
+use crate::domain::xml_edit::{child, in_no_namespace, is_blank, Content, Editor, NewElement};
 use crate::grammar::numatune::{NumaTune, Placement};
 use crate::plan::cells::{CellsPlan, NewCell};
 use crate::plan::numatune::{Memnode, MemnodeSource, MemoryElement, NumaTunePlan};
@@ -113,21 +112,21 @@ fn splice_cputune(editor: &mut Editor, domain: &Domain, plan: &Plan) {
         let wanted = tune.pins.iter().map(|p| (p.vcpu, &p.cpuset));
         pins.extend(keyed_pins(old, "vcpupin", "vcpu", wanted));
     }
+    // The emulator's and the I/O threads' pins too are replaced in
+    // whichever <cputune> holds them: a second one would be a duplicate
+    // libvirt refuses ("only one emulatorpin is supported").
     if let Some(cpus) = &plan.emulatorpin {
+        let old = threads::tuned_pins(domain.root, "emulatorpin");
         pins.push(Pin {
-            replaces: existing.and_then(|cputune| child(cputune, "emulatorpin")),
+            replaces: old.first().map(|pin| pin.node),
             element: NewElement::new("emulatorpin").attribute("cpuset", cpus),
         });
     }
-    if let Some(threads) = &plan.iothreadpins {
-        let old = existing
+    if let Some(wanted) = &plan.iothreadpins {
+        let old = threads::tuned_pins(domain.root, "iothreadpin")
             .into_iter()
-            .flat_map(|cputune| children(cputune, "iothreadpin"))
-            .filter_map(|node| {
-                let id = node.attribute("iothread")?.trim().parse::<u32>().ok()?;
-                Some((id, node))
-            });
-        let wanted = threads.pins.iter().map(|p| (p.iothread, &p.cpuset));
+            .map(|pin| (pin.id, pin.node));
+        let wanted = wanted.pins.iter().map(|p| (p.iothread, &p.cpuset));
         pins.extend(keyed_pins(old, "iothreadpin", "iothread", wanted));
     }
     if pins.is_empty() {

@@ -9,4 +9,5 @@ pub mod locate;
 pub mod metadata;
 pub mod scan;
 pub mod threads;
+pub mod values;
 pub mod xml_edit;

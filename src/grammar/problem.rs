@@ -30,6 +30,18 @@ pub enum Noun {
     IoThread,
 }
 
+impl Noun {
+    /// The highest id a value may name: libvirt reads CPU, node and vCPU
+    /// sets into bitmaps of 16384 bits, and an I/O thread id as any
+    /// unsigned int (`virDomainIOThreadIDDefParseXML`).
+    pub fn max_id(self) -> u32 {
+        match self {
+            Noun::IoThread => u32::MAX,
+            Noun::Cpu | Noun::Node | Noun::Vcpu => MAX_ID,
+        }
+    }
+}
+
 impl fmt::Display for Noun {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -119,7 +131,7 @@ impl Problem {
             Problem::AfterNodes(_) => "to bind a cell to a list of host nodes, separate \
                 the cells with '_', as in 0-3#4G#0,2_4-7#4G#1,3"
                 .into(),
-            Problem::IdTooLarge { .. } => format!("ids go from 0 to {}", MAX_ID),
+            Problem::IdTooLarge { noun, .. } => format!("ids go from 0 to {}", noun.max_id()),
             Problem::Reversed { lo, hi } => format!("write it low to high, {hi}-{lo}"),
             Problem::RemovesNothing { .. } => {
                 "put each exclusion after the range it cuts into, as in 0-3,^2".into()

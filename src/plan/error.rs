@@ -49,6 +49,8 @@ pub enum FitError {
         missing: CpuSet,
         nodes: CpuSet,
     },
+    #[error("guestnuma: the guest <topology> has clusters='{clusters}', which libvirt 10.1 and later count and EL8's libvirt 8.0 and EL9's 9.x ignore, so the cells' dies and sockets (and whether libvirt accepts the vCPU count) depend on the host; give the topology without clusters (fold them into cores) to use guestnuma")]
+    ClustersByVersion { clusters: u32 },
     #[error("guestnuma: vCPUs {first} and {second} are threads of one guest core (the guest <topology> has {threads} threads per core) but would sit in cells {first_cell} and {second_cell}, and a Linux guest then drops their SMT relation with a kernel warning; keep each core's {threads} vCPUs in one cell")]
     CoreSplit {
         first: u32,

@@ -44,6 +44,12 @@ pub fn resolve_cells(
         GuestNuma::Even(count) => split_evenly(*count, domain)?,
     };
     check_cells(&cells, domain)?;
+    // virCPUDefParseXML reads clusters from libvirt 10.1 on; EL8's 8.0 and
+    // EL9's 9.x ignore the attribute, so the size of a die or socket, and
+    // whether the domain defines at all, depend on the host's libvirt.
+    if let Some(clusters) = domain.topology.map(|t| t.clusters).filter(|&c| c != 1) {
+        return Err(FitError::ClustersByVersion { clusters });
+    }
     let warnings = match &domain.topology {
         Some(shape) => topology::check(&cells, domain.vcpus, shape)?,
         None => Vec::new(),

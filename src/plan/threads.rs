@@ -94,7 +94,7 @@ pub fn warnings(request: &Request, domain: &Domain, isolated: &CpuSet) -> Vec<Wa
 }
 
 fn final_vcpu_pins(request: &Request, domain: &Domain) -> BTreeMap<u32, CpuSet> {
-    let mut pins: BTreeMap<u32, CpuSet> = threads::pins(domain.root, "vcpupin", "vcpu")
+    let mut pins: BTreeMap<u32, CpuSet> = threads::pins(domain.root, "vcpupin")
         .into_iter()
         .filter(|(vcpu, _)| *vcpu < domain.vcpus)
         .collect();
@@ -110,10 +110,9 @@ fn final_thread_pins(request: &Request, domain: &Domain) -> Vec<(&'static str, S
         .emulatorpin
         .clone()
         .or_else(|| threads::emulator_pin(domain.root));
-    let mut iothreads: BTreeMap<u32, CpuSet> =
-        threads::pins(domain.root, "iothreadpin", "iothread")
-            .into_iter()
-            .collect();
+    let mut iothreads: BTreeMap<u32, CpuSet> = threads::pins(domain.root, "iothreadpin")
+        .into_iter()
+        .collect();
     for pin in request.iothreadpin.iter().flat_map(|p| &p.pins) {
         iothreads.insert(pin.iothread, pin.cpuset.clone());
     }
