@@ -11,7 +11,7 @@ use vdsm_hook_largeguest::domain::document::{self, Reduced};
 use vdsm_hook_largeguest::domain::facts::Domain;
 use vdsm_hook_largeguest::host::topology::HostLimits;
 use vdsm_hook_largeguest::properties::{Property, Request};
-use vdsm_hook_largeguest::rewrite;
+use vdsm_hook_largeguest::splice::rewrite;
 
 #[path = "support/domxml.rs"]
 mod domxml;

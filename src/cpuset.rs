@@ -1,5 +1,5 @@
 //! A set of CPU or node ids: what every property, the domain XML and the
-//! host's sysfs lists talk about. Its grammar lives in `grammar::sets`.
+//! host's sysfs lists talk about. Its grammar lives in `properties::sets`.
 
 use std::fmt;
 

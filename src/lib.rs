@@ -1,27 +1,45 @@
 //! vdsm-hook-largeguest: per-vCPU pinning, memory binding and guest NUMA cells
 //! for large oVirt guests, written into the domain XML by a VDSM hook.
 //!
-//! The data path, one module a step: the environment -> `properties` (the
-//! registry, parsing with `grammar`) -> `plan` (every decision and every
-//! refusal, against the `domain` facts and the `host`) -> `splice` (the
-//! byte-preserving edit) -> `rewrite` (the safety check and the atomic
-//! write). `commands` sits on top and nothing below imports it; `main.rs`
-//! only hands argv to `cli`, so tests, benchmarks and fuzz targets drive the
-//! same code VDSM runs.
+//! The folders are the data path, in order: `commands` reads the
+//! environment and the arguments -> `properties` (the registry and the
+//! grammars) -> `domain` (the domain XML as libvirt reads it, on the generic
+//! `xml` layer) and `host` -> `plan` (every decision and every refusal) ->
+//! `splice` (the byte-preserving edit, the safety check and the atomic
+//! write). A module imports only those listed above it here; `main.rs` only
+//! hands argv to `commands::cli`, so tests, benchmarks and fuzz targets
+//! drive the same code VDSM runs.
 
-pub mod cli;
-pub mod commands;
+// The words every layer speaks: sets of CPU and node ids, and how messages
+// quote and count.
 pub mod cpuset;
-pub mod domain;
-pub mod exit_codes;
-pub mod grammar;
-pub mod host;
-pub mod migration;
-pub mod output;
-pub mod plan;
+pub mod wording;
+
+// The pipeline, one folder a stage, in order (cargo fmt would sort the
+// lines of one block, so each stands alone):
+// XML with nothing of libvirt: the scan, the format-preserving edit.
+pub mod xml;
+
+// The custom properties: the registry and the grammars.
 pub mod properties;
-pub mod rewrite;
+
+// The domain XML as libvirt reads it.
+pub mod domain;
+
+// The host the VM starts on.
+pub mod host;
+
+// Every decision and every refusal.
+pub mod plan;
+
+// The plan carried out on the bytes, checked, and written atomically.
 pub mod splice;
+
+// The jobs beside the hook: proposing properties, checking a running VM,
+// preparing the host for the guests planned on it.
+pub mod prepare;
 pub mod suggest;
 pub mod verify;
-pub mod wording;
+
+// On top: the executable's commands.
+pub mod commands;

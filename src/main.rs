@@ -15,7 +15,7 @@ pub extern "C" fn main(
     // As std does: a closed pipe is an EPIPE error to handle, not a signal.
     // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    let code = vdsm_hook_largeguest::cli::main(std::env::args_os().collect());
+    let code = vdsm_hook_largeguest::commands::cli::main(std::env::args_os().collect());
     // std flushes stdout at exit only when it started the program itself.
     let _ = std::io::stdout().flush();
     code.code()

@@ -7,6 +7,9 @@ use std::path::Path;
 
 use crate::cpuset::CpuSet;
 
+/// The name every message starts with, as VDSM logs it.
+pub const PROGRAM: &str = "vdsm-hook-largeguest";
+
 /// `1 cell`, `2 cells`: a count in a message reads right at any size.
 pub fn count(n: usize, noun: &str) -> String {
     match n {

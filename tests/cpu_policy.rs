@@ -32,7 +32,13 @@ enum Expect {
 }
 use Expect::*;
 
-const CPUTUNE: &str = "cputune=0#1,1#2";
+/// Agrees with the engine's string in the sample (`0#0`), as a restore needs.
+const CPUTUNE: &str = "cputune=0#0,1#2";
+/// Pins vCPU 0 elsewhere than the engine's string does.
+const CPUTUNE_AGAINST_ENGINE: &str = "cputune=0#1,1#2";
+const AGAINST_ENGINE: &str = "cputune: vCPU 0 is pinned to CPU 1 here, but the engine's CPU \
+    Pinning topology pins it to CPU 0, which the VM would get there; VDSM rebuilds the pins \
+    from that string when the VM resumes from hibernation or a memory snapshot";
 const NUMATUNE: &str = "numatune=strict#0";
 const CELLS: &str = "guestnuma=0-7#2G,8-15#2G";
 const CELLS_ON_NODES: &str = "guestnuma=0-7#2G#0,8-15#2G#1";
@@ -52,6 +58,8 @@ fn table() -> Vec<(Option<&'static str>, &'static str, Expect)> {
         }
     }
     rows.extend([
+        (None, CPUTUNE_AGAINST_ENGINE, Refused(AGAINST_ENGINE)),
+        (Some("manual"), CPUTUNE_AGAINST_ENGINE, Refused(AGAINST_ENGINE)),
         (Some("none"), CPUTUNE, Refused(NONE_PINS)),
         (Some("none"), NUMATUNE, Warned(FLOAT_NUMATUNE)),
         (Some("none"), CELLS, Done),
@@ -143,7 +151,7 @@ fn pins_outside_manually_pinned_cpus_are_refused() {
         MANUAL,
         &format!("{MANUAL}<ovirt-vm:manuallyPinedCPUs>0,1</ovirt-vm:manuallyPinedCPUs>"),
     );
-    assert!(run(&text, "cputune=0#1,1#2").is_ok());
+    assert!(run(&text, "cputune=0#0,1#2").is_ok());
     let err = run(&text, "cputune=0-3#1")
         .expect_err("refused")
         .to_string();

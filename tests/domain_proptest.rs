@@ -6,20 +6,23 @@
 //! pins asked for are there, libvirt still defines the document, and the
 //! tree the hook reads both documents through agrees with a whole parse.
 
+#[path = "support/agreement.rs"]
+mod agreement;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+use agreement::disagreement;
 use proptest::prelude::*;
 use roxmltree::{Document, Node};
 use vdsm_hook_largeguest::cpuset::CpuSet;
-use vdsm_hook_largeguest::domain::agreement::disagreement;
-use vdsm_hook_largeguest::grammar::cputune::{CpuTune, VcpuPin};
-use vdsm_hook_largeguest::grammar::guestnuma::{GuestCell, GuestNuma};
-use vdsm_hook_largeguest::grammar::numatune::{MemoryMode, NumaTune, Placement};
 use vdsm_hook_largeguest::plan::error::FitError;
+use vdsm_hook_largeguest::properties::cputune::{CpuTune, VcpuPin};
+use vdsm_hook_largeguest::properties::guestnuma::{GuestCell, GuestNuma};
+use vdsm_hook_largeguest::properties::numatune::{MemoryMode, NumaTune, Placement};
 use vdsm_hook_largeguest::properties::Request;
-use vdsm_hook_largeguest::rewrite::{rewrite, Refusal};
+use vdsm_hook_largeguest::splice::rewrite::{rewrite, Refusal};
 
 fn config() -> ProptestConfig {
     ProptestConfig {

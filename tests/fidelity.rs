@@ -14,7 +14,7 @@ use roxmltree::{Document, Node};
 use vdsm_hook_largeguest::cpuset::CpuSet;
 use vdsm_hook_largeguest::domain::document::DocumentError;
 use vdsm_hook_largeguest::plan::error::FitError;
-use vdsm_hook_largeguest::rewrite::Refusal;
+use vdsm_hook_largeguest::splice::rewrite::Refusal;
 
 use common::{corpus_files, run, sample, sample_names, standard_properties, CASES};
 

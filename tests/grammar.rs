@@ -3,10 +3,10 @@
 //! refusal an administrator can meet.
 
 use vdsm_hook_largeguest::cpuset::CpuSet;
-use vdsm_hook_largeguest::grammar::cputune::{self, CpuTune};
-use vdsm_hook_largeguest::grammar::guestnuma::{self, GuestCell, GuestNuma};
-use vdsm_hook_largeguest::grammar::numatune::{self, MemoryMode, NumaTune, Placement};
-use vdsm_hook_largeguest::grammar::problem::{PropertyError, MAX_VALUE_LEN};
+use vdsm_hook_largeguest::properties::cputune::{self, CpuTune};
+use vdsm_hook_largeguest::properties::guestnuma::{self, GuestCell, GuestNuma};
+use vdsm_hook_largeguest::properties::numatune::{self, MemoryMode, NumaTune, Placement};
+use vdsm_hook_largeguest::properties::problem::{PropertyError, MAX_VALUE_LEN};
 use vdsm_hook_largeguest::wording::is_clean_message;
 
 fn set(ranges: &[(u32, u32)]) -> CpuSet {
@@ -482,7 +482,7 @@ fn one_to_one_pins_get_the_usual_checks() {
          a set needs at least one id"
     );
     // Each pin of a '@' entry holds one CPU range toward the bound.
-    use vdsm_hook_largeguest::grammar::problem::Problem;
+    use vdsm_hook_largeguest::properties::problem::Problem;
     let eight_ranges = "8192-16383#0,2,4,6,8,10,12,14";
     assert_eq!(pins(eight_ranges).len(), 8192);
     let err = cputune::parse(&format!("0-8191@0-8191_{eight_ranges}")).unwrap_err();
@@ -971,8 +971,8 @@ fn a_semantic_problem_does_not_hide_a_later_syntax_error() {
 
 #[test]
 fn a_short_value_cannot_fan_out_into_a_huge_set_of_pins() {
-    use vdsm_hook_largeguest::grammar::cputune::{self, MAX_PINNED_RANGES};
-    use vdsm_hook_largeguest::grammar::problem::Problem;
+    use vdsm_hook_largeguest::properties::cputune::{self, MAX_PINNED_RANGES};
+    use vdsm_hook_largeguest::properties::problem::Problem;
     let every_other: Vec<String> = (0..16384).step_by(2).map(|id| id.to_string()).collect();
     let value = format!("0-16383#{}", every_other.join(","));
     assert!(value.len() < 64 * 1024);

@@ -8,11 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use vdsm_hook_largeguest::cpuset::{CpuSet, MAX_ID};
-use vdsm_hook_largeguest::grammar::cputune::{self, CpuTune, VcpuPin};
-use vdsm_hook_largeguest::grammar::guestnuma::{self, GuestCell, GuestNuma, MAX_CELLS};
-use vdsm_hook_largeguest::grammar::numatune::{self, MemoryMode, NumaTune, Placement};
-use vdsm_hook_largeguest::grammar::{emulatorpin, iothreadpin};
+use vdsm_hook_largeguest::properties::cputune::{self, CpuTune, VcpuPin};
+use vdsm_hook_largeguest::properties::guestnuma::{self, GuestCell, GuestNuma, MAX_CELLS};
+use vdsm_hook_largeguest::properties::numatune::{self, MemoryMode, NumaTune, Placement};
 use vdsm_hook_largeguest::properties::Property;
+use vdsm_hook_largeguest::properties::{emulatorpin, iothreadpin};
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {

@@ -4,7 +4,7 @@
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vdsm-hook-largeguest");
-const COMMANDS: [&str; 7] = [
+const COMMANDS: [&str; 8] = [
     "check",
     "apply",
     "engine-config",
@@ -12,6 +12,7 @@ const COMMANDS: [&str; 7] = [
     "ksm",
     "topology",
     "suggest",
+    "prepare",
 ];
 
 fn help(args: &[&str]) -> String {

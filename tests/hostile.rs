@@ -19,9 +19,9 @@ mod scene;
 
 use assert_cmd::Command;
 use scene::{running_as_root, Scene};
-use vdsm_hook_largeguest::grammar::{cputune, numatune};
 use vdsm_hook_largeguest::properties::Request;
-use vdsm_hook_largeguest::rewrite::rewrite;
+use vdsm_hook_largeguest::properties::{cputune, numatune};
+use vdsm_hook_largeguest::splice::rewrite::rewrite;
 use vdsm_hook_largeguest::wording::is_clean_message;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vdsm-hook-largeguest");

@@ -4,6 +4,8 @@
 //! output check, which scans only what an edit changed, catches what a
 //! whole parse catches.
 
+#[path = "support/agreement.rs"]
+mod agreement;
 mod common;
 #[allow(dead_code)]
 #[path = "../benches/support/domxml.rs"]
@@ -12,12 +14,12 @@ mod domxml;
 use std::fs;
 
 use roxmltree::Document;
-use vdsm_hook_largeguest::domain::agreement::disagreement;
 use vdsm_hook_largeguest::domain::document::{self, parse_whole, Reduced};
 use vdsm_hook_largeguest::domain::facts::Domain;
 use vdsm_hook_largeguest::plan::plan;
 use vdsm_hook_largeguest::splice::splice;
 
+use agreement::disagreement;
 use common::{corpus_files, manifest_dir, request, sample, sample_names, standard_properties};
 
 fn assert_agrees(name: &str, text: &str) {
@@ -78,7 +80,7 @@ fn the_edit_is_the_same_as_from_the_whole_tree() {
                     let plan = plan(&domain, &request, None).map_err(|e| e.to_string())?;
                     Ok(splice(&whole, &text, &domain, &plan))
                 });
-            let located = vdsm_hook_largeguest::rewrite::rewrite(&text, &request, None)
+            let located = vdsm_hook_largeguest::splice::rewrite::rewrite(&text, &request, None)
                 .map(|outcome| outcome.text)
                 .map_err(|e| e.to_string());
             assert_eq!(located, from_whole, "{name} with {properties}");
@@ -189,9 +191,10 @@ fn the_quote_is_learned_even_from_what_the_tree_leaves_out() {
                       <disk type=\"file\"/>\n  </devices>\n  <os type='hvm'/>\n</domain>\n";
     for text in [in_metadata, in_devices] {
         assert_agrees(text, text);
-        let out = vdsm_hook_largeguest::rewrite::rewrite(text, &request("cputune=0#0"), None)
-            .unwrap()
-            .text;
+        let out =
+            vdsm_hook_largeguest::splice::rewrite::rewrite(text, &request("cputune=0#0"), None)
+                .unwrap()
+                .text;
         assert!(out.contains("<vcpupin vcpu=\"0\" cpuset=\"0\"/>"), "{out}");
     }
 }

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 
 use assert_cmd::Command;
 use proptest::prelude::*;
-use vdsm_hook_largeguest::grammar::problem::PropertyError;
-use vdsm_hook_largeguest::grammar::{
+use vdsm_hook_largeguest::properties::problem::PropertyError;
+use vdsm_hook_largeguest::properties::{
     affinity, cputune, emulatorpin, guestnuma, iothreadpin, numatune, switch,
 };
 use vdsm_hook_largeguest::wording::{is_clean_message, quoted};

@@ -14,11 +14,11 @@ use std::sync::LazyLock;
 
 use proptest::prelude::*;
 use regex::Regex;
-use vdsm_hook_largeguest::grammar::problem::PropertyError;
-use vdsm_hook_largeguest::grammar::{
+use vdsm_hook_largeguest::properties::problem::PropertyError;
+use vdsm_hook_largeguest::properties::Property;
+use vdsm_hook_largeguest::properties::{
     affinity, cputune, emulatorpin, guestnuma, iothreadpin, numatune,
 };
-use vdsm_hook_largeguest::properties::Property;
 
 /// Compiled once: compiling per case was most of the suite's time.
 static REGEXES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {

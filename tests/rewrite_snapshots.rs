@@ -5,7 +5,7 @@
 mod common;
 
 use common::{diff, fake_host, run, run_on, sample, sample_names, HostCase, CASES, HOST_CASES};
-use vdsm_hook_largeguest::rewrite::{Outcome, Refusal};
+use vdsm_hook_largeguest::splice::rewrite::{Outcome, Refusal};
 
 fn report(input: &str, properties: &str) -> String {
     described(properties, input, run(input, properties))

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use proptest::prelude::*;
 use vdsm_hook_largeguest::cpuset::CpuSet;
-use vdsm_hook_largeguest::grammar::guestnuma::GuestNuma;
-use vdsm_hook_largeguest::grammar::numatune::MemoryMode;
 use vdsm_hook_largeguest::host::topology::Topology;
+use vdsm_hook_largeguest::properties::guestnuma::GuestNuma;
+use vdsm_hook_largeguest::properties::numatune::MemoryMode;
 use vdsm_hook_largeguest::suggest::{propose, Demand, Proposal, Shortage, SuggestError};
 
 const GIB: u64 = 1024 * 1024;

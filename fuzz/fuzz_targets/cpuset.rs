@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use libfuzzer_sys::fuzz_target;
 use vdsm_hook_largeguest::cpuset::{CpuSet, MAX_ID};
-use vdsm_hook_largeguest::grammar::problem::{parse_value, PropertyError, MAX_VALUE_LEN};
-use vdsm_hook_largeguest::grammar::sets;
+use vdsm_hook_largeguest::properties::problem::{parse_value, PropertyError, MAX_VALUE_LEN};
+use vdsm_hook_largeguest::properties::sets;
 
 use vdsm_hook_largeguest_fuzz as common;
 

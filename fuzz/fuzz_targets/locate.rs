@@ -12,7 +12,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use vdsm_hook_largeguest::domain::document::{self, parse_whole, Reduced};
-use vdsm_hook_largeguest::domain::agreement::disagreement;
+use vdsm_hook_largeguest_fuzz::agreement::disagreement;
 
 /// The nearest character boundary at or before `at`.
 fn boundary(text: &str, at: usize) -> usize {

@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    vdsm_hook_largeguest_fuzz::grammar(data, vdsm_hook_largeguest::grammar::numatune::parse);
+    vdsm_hook_largeguest_fuzz::grammar(data, vdsm_hook_largeguest::properties::numatune::parse);
 });

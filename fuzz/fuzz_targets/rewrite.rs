@@ -14,11 +14,11 @@
 use libfuzzer_sys::fuzz_target;
 use vdsm_hook_largeguest::cpuset::CpuSet;
 use vdsm_hook_largeguest::domain::document::parse_whole;
-use vdsm_hook_largeguest::domain::agreement::disagreement;
+use vdsm_hook_largeguest_fuzz::agreement::disagreement;
 use vdsm_hook_largeguest::host::topology::HostLimits;
 use vdsm_hook_largeguest::plan::error::FitError;
 use vdsm_hook_largeguest::properties::{Property, Request};
-use vdsm_hook_largeguest::rewrite::{rewrite, Refusal};
+use vdsm_hook_largeguest::splice::rewrite::{rewrite, Refusal};
 
 use vdsm_hook_largeguest_fuzz as common;
 

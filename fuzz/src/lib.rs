@@ -3,6 +3,10 @@
 
 use std::fmt::{Debug, Display};
 
+/// The located tree's oracle, shared with the tests.
+#[path = "../../tests/support/agreement.rs"]
+pub mod agreement;
+
 /// Characters that would let a value become markup, or break the one-line
 /// message or the quoted attribute it is written into.
 pub fn is_dangerous(c: char) -> bool {

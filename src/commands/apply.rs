@@ -8,11 +8,11 @@ use similar::TextDiff;
 
 use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
+use crate::commands::exit_codes::ExitCode;
 use crate::commands::host_limits;
-use crate::exit_codes::ExitCode;
-use crate::output;
+use crate::commands::output;
 use crate::properties::{split_pair, Property, Request};
-use crate::rewrite;
+use crate::splice::rewrite;
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest apply --domxml FILE [NAME=VALUE...] [--dry-run] [--diff]

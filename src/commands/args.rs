@@ -4,9 +4,10 @@
 use std::ffi::OsString;
 
 use crate::commands::error::Error;
-use crate::exit_codes::ExitCode;
-use crate::output::{self, PROGRAM};
+use crate::commands::exit_codes::ExitCode;
+use crate::commands::output;
 use crate::wording::quoted;
+use crate::wording::PROGRAM;
 
 /// A command line that `--help` may interrupt.
 pub enum Parsed<T> {

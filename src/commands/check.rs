@@ -4,8 +4,8 @@ use lexopt::{Arg, Parser};
 
 use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
-use crate::exit_codes::ExitCode;
-use crate::output;
+use crate::commands::exit_codes::ExitCode;
+use crate::commands::output;
 use crate::properties::{check_engine_storage, split_pair, Property};
 
 const HELP: &str = "\

@@ -5,8 +5,8 @@ use lexopt::{Arg, Parser};
 
 use crate::commands::args::{print_help, text, Parsed};
 use crate::commands::error::Error;
-use crate::exit_codes::ExitCode;
-use crate::output;
+use crate::commands::exit_codes::ExitCode;
+use crate::commands::output;
 use crate::properties::Property;
 use crate::wording::quoted;
 

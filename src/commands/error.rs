@@ -10,15 +10,15 @@ pub enum Error {
     Usage(String),
     /// A custom property value the grammar refuses.
     #[error(transparent)]
-    Property(#[from] crate::grammar::problem::PropertyError),
+    Property(#[from] crate::properties::problem::PropertyError),
     /// The domain XML, or what the properties ask of it, cannot be honoured.
     #[error(transparent)]
-    Refused(#[from] crate::rewrite::Refusal),
+    Refused(#[from] crate::splice::rewrite::Refusal),
     /// The migration destination cannot honour the VM's pins.
     #[error(transparent)]
-    Migration(#[from] crate::migration::MigrationError),
+    Migration(#[from] crate::plan::migration::MigrationError),
     /// The VDSM protocol: `_hook_domxml` is missing.
-    #[error("{} is not set: this job runs as a VDSM hook; to try it by hand use '{} apply --domxml FILE'", crate::rewrite::DOMXML_VARIABLE, crate::output::PROGRAM)]
+    #[error("{} is not set: this job runs as a VDSM hook; to try it by hand use '{} apply --domxml FILE'", crate::splice::rewrite::DOMXML_VARIABLE, crate::wording::PROGRAM)]
     NoDomxml,
     /// The host's sysfs could not be read as expected.
     #[error(transparent)]
@@ -29,6 +29,9 @@ pub enum Error {
     /// The KSM switch failed or was refused; `run` is back as it was.
     #[error(transparent)]
     Ksm(#[from] crate::host::ksm::KsmError),
+    /// `prepare` was given values it cannot use, or a host that cannot hold them.
+    #[error(transparent)]
+    Prepare(#[from] crate::prepare::PrepareError),
     /// `verify` could not read the running domain.
     #[error(transparent)]
     Verify(#[from] crate::verify::VerifyError),

@@ -8,16 +8,16 @@ use lexopt::{Arg, Parser};
 
 use crate::commands::args::{print_help, usage, Parsed};
 use crate::commands::error::Error;
+use crate::commands::exit_codes::ExitCode;
+use crate::commands::output;
 use crate::commands::{host_limits, ksm};
 use crate::cpuset::CpuSet;
-use crate::exit_codes::ExitCode;
 use crate::host::topology::HostLimits;
 use crate::host::{files, guests};
-use crate::migration;
-use crate::output;
+use crate::plan::migration;
 use crate::plan::warning::Warning;
 use crate::properties::{Property, Request};
-use crate::rewrite::{self, DOMXML_VARIABLE};
+use crate::splice::rewrite::{self, DOMXML_VARIABLE};
 use crate::wording::quoted;
 
 const HELP: &str = "\

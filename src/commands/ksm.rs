@@ -5,12 +5,12 @@ use lexopt::{Arg, Parser};
 
 use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
-use crate::exit_codes::ExitCode;
-use crate::grammar::switch;
+use crate::commands::exit_codes::ExitCode;
+use crate::commands::output;
 use crate::host::ksm::{self, Host, Outcome};
 use crate::host::mom;
 use crate::host::sudo;
-use crate::output;
+use crate::properties::switch;
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest ksm status

@@ -1,20 +1,24 @@
-//! One file per command: each reads its own arguments, calls the library,
-//! and prints. Nothing below this folder imports it.
+//! The executable: `cli` dispatches, one file per command reads its own
+//! arguments, calls the library and prints. May import every layer;
+//! nothing imports it.
 
 pub mod apply;
 pub mod args;
 pub mod check;
+pub mod cli;
 pub mod engine_config;
 pub mod error;
+pub mod exit_codes;
 pub mod hook;
 pub mod ksm;
+pub mod output;
+pub mod prepare;
 pub mod suggest;
 pub mod topology;
 pub mod verify;
 
 use crate::host::files;
 use crate::host::topology::HostLimits;
-use crate::output;
 
 /// The host's limits, or `None` with a warning when sysfs cannot be read:
 /// libvirt checks the host again at start, so the VM is not refused for it.

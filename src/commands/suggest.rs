@@ -5,16 +5,16 @@ use lexopt::{Arg, Parser};
 
 use crate::commands::args::{describe, print_help, text, Parsed};
 use crate::commands::error::Error;
+use crate::commands::exit_codes::ExitCode;
+use crate::commands::output;
 use crate::cpuset::CpuSet;
-use crate::exit_codes::ExitCode;
-use crate::grammar::guestnuma;
-use crate::grammar::numatune::MemoryMode;
 use crate::host::files;
 use crate::host::guests::{self, GuestPins};
 use crate::host::isolation::Isolation;
 use crate::host::pci;
 use crate::host::topology::{Topology, TopologyError};
-use crate::output;
+use crate::properties::guestnuma;
+use crate::properties::numatune::MemoryMode;
 use crate::suggest::{propose, Demand, Proposal};
 use crate::wording::{quoted, Ids};
 
@@ -99,7 +99,7 @@ fn planned_around(running: &[GuestPins], taken: &CpuSet) -> Option<String> {
 /// The proposal's JSON, with `planned_around` after its fields when the
 /// plan left CPUs out (the fields keep their order).
 fn with_around(proposal: &Proposal, around: Option<String>) -> String {
-    let json = proposal.to_json();
+    let json = output::to_json(&proposal.json());
     let (Some(line), Some(body)) = (around, json.trim_end().strip_suffix('}')) else {
         return json;
     };
@@ -246,7 +246,7 @@ fn reserve(parser: &mut Parser) -> Result<CpuSet, lexopt::Error> {
     let value = value("--reserve", parser)?;
     value
         .parse()
-        .map_err(|err: crate::grammar::sets::ListError| {
+        .map_err(|err: crate::properties::sets::ListError| {
             with_usage(format!(
                 "--reserve takes a CPU set such as 0,48 or 0-1; {} is not one (column {})",
                 quoted(&value),

@@ -4,10 +4,10 @@ use lexopt::{Arg, Parser};
 
 use crate::commands::args::{print_help, usage, Parsed};
 use crate::commands::error::Error;
-use crate::exit_codes::ExitCode;
+use crate::commands::exit_codes::ExitCode;
+use crate::commands::output;
 use crate::host::files;
 use crate::host::topology::Topology;
-use crate::output;
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest topology [--json]

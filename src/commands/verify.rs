@@ -5,9 +5,9 @@ use lexopt::{Arg, Parser};
 
 use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
-use crate::exit_codes::ExitCode;
+use crate::commands::exit_codes::ExitCode;
+use crate::commands::output;
 use crate::host::files;
-use crate::output;
 use crate::verify::verify;
 
 const HELP: &str = "\

@@ -6,7 +6,7 @@ use std::fmt;
 use roxmltree::Node;
 
 use crate::domain::values::{c_unsigned, Base};
-use crate::domain::xml_edit::{child, children};
+use crate::xml::read::{child, children};
 
 /// `DDDD:BB:SS.F`, the name sysfs gives the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

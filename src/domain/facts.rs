@@ -9,8 +9,8 @@ use crate::domain::document::{
     attribute_number, bad_value, kib, libvirt_number, number, DocumentError,
 };
 use crate::domain::metadata::OvirtMetadata;
-use crate::domain::xml_edit::{child, children};
 use crate::wording::{quoted, shorten};
+use crate::xml::read::{child, children};
 
 /// The facts of the VM the checks compare the properties against.
 pub struct Domain<'a, 'i> {

@@ -8,7 +8,7 @@ use roxmltree::Node;
 use crate::cpuset::CpuSet;
 use crate::domain::document::{attribute_kib, DocumentError};
 use crate::domain::values::{libvirt_bitmap, BITMAP_SIZE};
-use crate::domain::xml_edit::{child, children};
+use crate::xml::read::{child, children};
 
 /// The page size of regular memory: libvirt treats a "huge" page of this
 /// size as no huge page at all.

@@ -12,7 +12,7 @@
 
 use std::ops::Range;
 
-use crate::domain::scan::{self, Attribute, QName, StartTag, Visitor, NAMESPACE_LIMIT};
+use crate::xml::scan::{self, Attribute, QName, StartTag, Visitor, NAMESPACE_LIMIT};
 
 /// An element the hook reads or edits.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +28,8 @@ pub enum Kept {
 /// Everything the hook reads or edits, kept whole in the tree. A plan or a
 /// splice that reads another element must add it here: anything else is
 /// an empty element in the tree (a child of `<domain>`) or not there at
-/// all (a device).
+/// all (a device). Public, with the names below, because the tests'
+/// oracle (`tests/support/agreement.rs`) checks the tree against them.
 pub const KEPT: &[Kept] = &[
     Kept::Child("maxMemory"),
     Kept::Child("memory"),
@@ -47,16 +48,16 @@ pub const KEPT: &[Kept] = &[
 ];
 
 /// The child of `<domain>` whose own children are sorted out one by one.
-pub(crate) const DEVICES: &str = "devices";
+pub const DEVICES: &str = "devices";
 
 /// In `<metadata>`, the engine's `<ovirt-vm:vm>` is kept but for its
 /// children, which are sorted out as devices are: only these are read (by
 /// `domain::metadata`), and a VM has an entry per device there besides.
 /// The names are matched without their prefix; roxmltree checks the
 /// namespace on what is kept.
-pub(crate) const METADATA: &str = "metadata";
-pub(crate) const METADATA_VM: &str = "vm";
-pub(crate) const METADATA_KEPT: &[&str] = &["cpuPolicy", "manuallyPinedCPUs"];
+pub const METADATA: &str = "metadata";
+pub const METADATA_VM: &str = "vm";
+pub const METADATA_KEPT: &[&str] = &["cpuPolicy", "manuallyPinedCPUs"];
 
 /// The reduced text roxmltree parses, and what the output check needs to
 /// know of the document. Owned by the caller of `document::parse`, since
@@ -378,12 +379,12 @@ impl<'t> Visitor<'t> for Locator<'t> {
 }
 
 impl Kept {
-    pub(crate) fn is_child(&self, name: QName) -> bool {
+    pub fn is_child(&self, name: QName) -> bool {
         matches!(self, Kept::Child(kept) if is_plain(name, kept))
     }
 
     /// A `type` with a reference in it is kept whatever it says.
-    pub(crate) fn is_device(&self, tag: &StartTag) -> bool {
+    pub fn is_device(&self, tag: &StartTag) -> bool {
         match *self {
             Kept::Child(_) => false,
             Kept::Device(kept) => is_plain(tag.name, kept),
@@ -398,7 +399,7 @@ impl Kept {
 }
 
 /// The name with no prefix, as the hook's lookups want it.
-pub(crate) fn is_plain(name: QName, local: &str) -> bool {
+pub fn is_plain(name: QName, local: &str) -> bool {
     name.prefix.is_empty() && name.local == local
 }
 

@@ -6,7 +6,7 @@ use roxmltree::Node;
 use crate::cpuset::CpuSet;
 use crate::domain::document::{number, DocumentError};
 use crate::domain::values::{c_unsigned, libvirt_bitmap, Base, BITMAP_SIZE};
-use crate::domain::xml_edit::{child, children};
+use crate::xml::read::{child, children};
 
 /// The I/O thread ids libvirt gives the VM: those `<iothreadids>` lists
 /// (`virDomainIOThreadIDDefParseXML`: any unsigned int but 0, base 10),

@@ -149,8 +149,10 @@ pub fn read_number(path: &Path) -> Result<u64, FileError> {
 pub fn read_list(path: &Path) -> Result<CpuSet, FileError> {
     read_text(path)?
         .parse()
-        .map_err(|err: crate::grammar::sets::ListError| FileError::NotAList {
-            path: path.to_path_buf(),
-            column: err.column,
-        })
+        .map_err(
+            |err: crate::properties::sets::ListError| FileError::NotAList {
+                path: path.to_path_buf(),
+                column: err.column,
+            },
+        )
 }

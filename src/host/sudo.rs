@@ -8,8 +8,7 @@ use std::process::{Command, Stdio};
 
 use thiserror::Error;
 
-use crate::output::PROGRAM;
-use crate::wording::{bare, quoted};
+use crate::wording::{bare, quoted, PROGRAM};
 
 /// The subcommand sudo may run; its only argument is `0` or `1`.
 pub const SWITCH_COMMAND: &str = "ksm-switch";

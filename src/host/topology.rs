@@ -13,8 +13,8 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::cpuset::{CpuSet, NodeSet};
-use crate::grammar::guestnuma::Size;
 use crate::host::files::{read_list, read_number, read_text, FileError, KernelFiles};
+use crate::properties::guestnuma::Size;
 use crate::wording::quoted_path;
 
 #[derive(Debug, Error)]

@@ -8,9 +8,9 @@ use roxmltree::Node;
 
 use crate::cpuset::NodeSet;
 use crate::domain::facts::Domain;
-use crate::domain::xml_edit::{child, children};
-use crate::grammar::numatune::{MemoryMode, Placement};
 use crate::plan::numatune::{MemnodeSource, MemoryElement, NumaTunePlan};
+use crate::properties::numatune::{MemoryMode, Placement};
+use crate::xml::read::{child, children};
 
 /// One policy: its mode, and its host nodes (`None`: numad places it).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,8 +5,8 @@
 use roxmltree::Node;
 
 use crate::domain::facts::Domain;
-use crate::grammar::guestnuma::GuestCell;
 use crate::plan::error::FitError;
+use crate::properties::guestnuma::GuestCell;
 
 /// `<cpu><numa>` rebuilt with these cells.
 #[derive(Debug)]

@@ -8,12 +8,12 @@
 use crate::cpuset::NodeSet;
 use crate::domain::devices::pci_devices;
 use crate::domain::facts::Domain;
-use crate::grammar::affinity::PciNumaAffinity;
 use crate::host::files::KernelFiles;
 use crate::host::pci::numa_node;
 use crate::plan::binding::MemoryBinding;
 use crate::plan::error::FitError;
 use crate::plan::warning::Warning;
+use crate::properties::affinity::PciNumaAffinity;
 
 /// `cells`: how many guest cells the VM will have.
 pub fn check(

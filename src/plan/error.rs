@@ -61,6 +61,14 @@ pub enum FitError {
     },
     #[error("cputune: the engine starts this VM with CPU pinning policy none, so VDSM replaces these pins with its shared pool of host CPUs as soon as the VM runs; to keep them, in Edit VM set Resource Allocation > CPU Pinning Policy to Manual with a CPU Pinning topology, e.g. {example} (Manual needs Host > Start Running On: Specific Host(s); REST: cpu_pinning_policy manual with cpu_tune vcpu_pins), or remove cputune")]
     PinsUndoneByPolicyNone { example: String },
+    #[error("cputune: vCPU {vcpu} is pinned to {} here, but {reason}; VDSM rebuilds the pins from that string when the VM resumes from hibernation or a memory snapshot; in Edit VM set Resource Allocation > CPU Pinning topology to {fix} (REST: cpu_tune vcpu_pins), or remove cputune", Ids("CPU", .cpus))]
+    EngineStringContradicts {
+        vcpu: u32,
+        cpus: CpuSet,
+        reason: EngineStringReason,
+        /// The engine string that agrees, as the message offers it.
+        fix: String,
+    },
     #[error("cputune: the engine pins this VM itself (CPU pinning policy {policy}) and VDSM keeps other VMs off those host CPUs by reading the pins, so pins written here would let VMs overlap; remove cputune, or set Edit VM > Resource Allocation > CPU Pinning Policy to Manual")]
     EnginePinsCpus { policy: ExclusivePolicy },
     #[error("numatune: the engine places this VM itself (CPU pinning policy {policy}): it picks the host CPUs when it schedules the VM and binds the memory of the VM's NUMA nodes to theirs, so nodes named here may not be local to them; remove numatune, or set CPU Pinning Policy to Manual and pin the vCPUs with cputune")]
@@ -169,6 +177,34 @@ impl std::fmt::Display for IoThreadsHint<'_> {
         match self.0.is_empty() {
             true => f.write_str("give the VM I/O threads first (<iothreads>, set by the engine for a VM with I/O threads enabled)"),
             false => write!(f, "pin only {}", Ids("I/O thread", self.0)),
+        }
+    }
+}
+
+/// How the engine's CPU pinning string disagrees with `cputune`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineStringReason {
+    /// It pins the vCPU to these CPUs.
+    OtherCpus(CpuSet),
+    /// It leaves the vCPU out but pins a later one: VDSM then writes
+    /// `cpuset="None"`, which libvirt cannot read.
+    Unpinned { last: u32 },
+}
+
+impl std::fmt::Display for EngineStringReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineStringReason::OtherCpus(cpus) => write!(
+                f,
+                "the engine's CPU Pinning topology pins it to {}, which the VM would get there",
+                Ids("CPU", cpus)
+            ),
+            EngineStringReason::Unpinned { last } => write!(
+                f,
+                "the engine's CPU Pinning topology leaves it out while pinning vCPU {last}, \
+                 and VDSM then writes cpuset='None' for it, which libvirt cannot read, so the \
+                 VM would not resume"
+            ),
         }
     }
 }

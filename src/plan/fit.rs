@@ -5,13 +5,13 @@
 
 use crate::cpuset::{CpuSet, NodeSet, MAX_ID};
 use crate::domain::facts::{Domain, GuestTopology};
-use crate::grammar::cputune::CpuTune;
-use crate::grammar::guestnuma::{GuestCell, GuestNuma};
-use crate::grammar::numatune::{NumaTune, Placement};
 use crate::host::topology::HostLimits;
 use crate::plan::error::FitError;
 use crate::plan::topology;
 use crate::plan::warning::Warning;
+use crate::properties::cputune::CpuTune;
+use crate::properties::guestnuma::{GuestCell, GuestNuma};
+use crate::properties::numatune::{NumaTune, Placement};
 use crate::properties::Request;
 use crate::wording;
 

@@ -15,12 +15,12 @@ use crate::cpuset::{CpuSet, NodeSet};
 use crate::domain::document::attribute_kib;
 use crate::domain::facts::Domain;
 use crate::domain::hugepages::{self, Page, SYSTEM_PAGE_KIB};
-use crate::grammar::guestnuma::{GuestCell, Size};
 use crate::host::files::KernelFiles;
 use crate::host::hugepages::{default_size_kib, free_on_node};
 use crate::plan::binding::MemoryBinding;
 use crate::plan::error::FitError;
 use crate::plan::warning::Warning;
+use crate::properties::guestnuma::{GuestCell, Size};
 use crate::wording::count;
 
 /// A `<page>` whose nodeset the edit rewrites.

@@ -1,6 +1,6 @@
 //! The plan: from the request, the domain's facts and the host, every
-//! decision the edit carries out, and every refusal. The splice then only
-//! applies it, and cannot refuse.
+//! decision the edit carries out, and every refusal. Imports `properties`,
+//! `domain`, `host` and `xml`; the splice then only applies it.
 
 pub mod binding;
 pub mod cells;
@@ -8,6 +8,7 @@ pub mod devices;
 pub mod error;
 pub mod fit;
 pub mod hugepages;
+pub mod migration;
 pub mod numatune;
 pub mod policy;
 pub mod threads;
@@ -16,10 +17,10 @@ pub mod warning;
 
 use crate::cpuset::CpuSet;
 use crate::domain::facts::Domain;
-use crate::grammar::cputune::CpuTune;
-use crate::grammar::iothreadpin::IoThreadPins;
-use crate::grammar::numatune::Placement;
 use crate::host::topology::HostLimits;
+use crate::properties::cputune::CpuTune;
+use crate::properties::iothreadpin::IoThreadPins;
+use crate::properties::numatune::Placement;
 use crate::properties::Request;
 use crate::wording::count;
 

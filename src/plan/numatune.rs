@@ -6,10 +6,10 @@ use roxmltree::Node;
 
 use crate::cpuset::NodeSet;
 use crate::domain::facts::Domain;
-use crate::domain::xml_edit::child;
-use crate::grammar::guestnuma::GuestCell;
-use crate::grammar::numatune::{MemoryMode, NumaTune, Placement};
 use crate::plan::error::FitError;
+use crate::properties::guestnuma::GuestCell;
+use crate::properties::numatune::{MemoryMode, NumaTune, Placement};
+use crate::xml::read::child;
 
 /// `<numatune>` rebuilt whole: its only children are `<memory>` and the
 /// memnodes, and the plan decides all of them.

@@ -11,14 +11,14 @@ use roxmltree::Node;
 
 use crate::cpuset::{CpuSet, NodeSet};
 use crate::domain::metadata::{CpuPolicy, OvirtMetadata};
-use crate::domain::xml_edit::{child, children};
-use crate::grammar::cputune::CpuTune;
-use crate::grammar::guestnuma::GuestNuma;
-use crate::grammar::numatune::Placement;
 use crate::host::topology::HostLimits;
-use crate::plan::error::FitError;
+use crate::plan::error::{EngineStringReason, FitError};
 use crate::plan::warning::Warning;
+use crate::properties::cputune::CpuTune;
+use crate::properties::guestnuma::GuestNuma;
+use crate::properties::numatune::Placement;
 use crate::properties::Request;
+use crate::xml::read::{child, children};
 
 /// The engine string that shows the admin what to type: these pins, one
 /// vCPU per entry, when short enough to read; else the first of them.
@@ -34,12 +34,19 @@ pub fn check(
     host: Option<&HostLimits>,
 ) -> Result<Vec<Warning>, FitError> {
     let Some(policy) = &metadata.cpu_policy else {
-        // Engine 4.4 and older: VDSM infers `manual` from the pins.
+        // Engine 4.4 and older: VDSM infers `manual` from the pins, and
+        // restores from the engine's string all the same.
+        if let Some(cputune) = &request.cputune {
+            check_engine_string(cputune, &engine_vcpupins(root))?;
+        }
         return Ok(Vec::new());
     };
     match policy {
         CpuPolicy::Manual => {
             check_manually_pinned(request.cputune.as_ref(), metadata.manually_pinned.as_ref())?;
+            if let Some(cputune) = &request.cputune {
+                check_engine_string(cputune, &engine_vcpupins(root))?;
+            }
             Ok(Vec::new())
         }
         CpuPolicy::NoPinning => {
@@ -104,6 +111,55 @@ fn check_manually_pinned(
             manual: manual.clone(),
         }),
     }
+}
+
+/// A restore from hibernation or a memory snapshot rebuilds the pins from
+/// the engine's string, the `<vcpupin>`s of the XML the engine sent
+/// (`cpumanagement.replace_cpu_pinning` with `initialVCPUPin`): a vCPU both
+/// pin gets the engine's CPUs, and a vCPU only `cputune` pins, below the
+/// last one the engine pins, gets `cpuset="None"`, which libvirt refuses.
+/// A vCPU past the engine's last one keeps the hook's pin.
+fn check_engine_string(cputune: &CpuTune, engine: &[(u32, CpuSet)]) -> Result<(), FitError> {
+    let Some(last) = engine.iter().map(|(vcpu, _)| *vcpu).max() else {
+        return Ok(());
+    };
+    for pin in &cputune.pins {
+        let reason = match engine.iter().find(|(vcpu, _)| *vcpu == pin.vcpu) {
+            Some((_, cpus)) if *cpus == pin.cpuset => continue,
+            Some((_, cpus)) => EngineStringReason::OtherCpus(cpus.clone()),
+            None if pin.vcpu < last => EngineStringReason::Unpinned { last },
+            None => continue,
+        };
+        return Err(FitError::EngineStringContradicts {
+            vcpu: pin.vcpu,
+            cpus: pin.cpuset.clone(),
+            reason,
+            fix: agreeing_string(cputune),
+        });
+    }
+    Ok(())
+}
+
+/// The engine string to type: these pins when short, else the first of
+/// them alone, which a restore also leaves the later ones alone with.
+fn agreeing_string(cputune: &CpuTune) -> String {
+    let example = engine_pins(cputune);
+    match cputune.pins.len() > 1 && !example.contains('_') {
+        true => format!("{example}, the first of these pins (or all of them, one vCPU an entry)"),
+        false => format!("the same pins, {example}"),
+    }
+}
+
+/// The engine's CPU pinning string as it wrote it: one `<vcpupin>` per
+/// entry. A cpuset this grammar cannot read is left to libvirt.
+fn engine_vcpupins(root: Node) -> Vec<(u32, CpuSet)> {
+    children(root, "cputune")
+        .flat_map(|cputune| children(cputune, "vcpupin"))
+        .filter_map(|pin| {
+            let vcpu = pin.attribute("vcpu")?.trim().parse().ok()?;
+            Some((vcpu, pin.attribute("cpuset")?.parse().ok()?))
+        })
+        .collect()
 }
 
 /// Under `none` the memory binding stays but the vCPUs float over the
@@ -244,7 +300,7 @@ mod tests {
             .map(|i| format!("{i}#{i}"))
             .collect::<Vec<_>>()
             .join("_");
-        let tune = crate::grammar::cputune::parse(&pins).unwrap();
+        let tune = crate::properties::cputune::parse(&pins).unwrap();
         assert_eq!(engine_pins(&tune), "0#0");
     }
 
@@ -288,7 +344,7 @@ mod tests {
 
     #[test]
     fn manually_pinned_vcpus_bound_what_vdsm_keeps() {
-        let tune = crate::grammar::cputune::parse("0-3#0").unwrap();
+        let tune = crate::properties::cputune::parse("0-3#0").unwrap();
         let manual = CpuSet::from_range(0, 1);
         assert_eq!(
             check_manually_pinned(Some(&tune), Some(&manual)),
@@ -298,6 +354,51 @@ mod tests {
             })
         );
         assert_eq!(check_manually_pinned(Some(&tune), None), Ok(()));
+    }
+
+    #[test]
+    fn the_engine_string_must_agree_with_cputune_for_a_restore() {
+        let tune = crate::properties::cputune::parse("0#4,1#5,3#7").unwrap();
+        let set = |lo, hi| CpuSet::from_range(lo, hi);
+        // The same pins, or fewer entries at the start: the restore keeps them.
+        assert_eq!(check_engine_string(&tune, &[(0, set(4, 4))]), Ok(()));
+        assert_eq!(check_engine_string(&tune, &[]), Ok(()));
+        let other = check_engine_string(&tune, &[(0, set(0, 0))]);
+        assert_eq!(
+            other,
+            Err(FitError::EngineStringContradicts {
+                vcpu: 0,
+                cpus: set(4, 4),
+                reason: EngineStringReason::OtherCpus(set(0, 0)),
+                fix: "the same pins, 0#4_1#5_3#7".into(),
+            })
+        );
+        let gap = check_engine_string(&tune, &[(0, set(4, 4)), (2, set(6, 6))]);
+        assert!(matches!(
+            gap,
+            Err(FitError::EngineStringContradicts {
+                vcpu: 1,
+                reason: EngineStringReason::Unpinned { last: 2 },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn manual_reads_the_engine_pins_from_the_domain() {
+        let xml = "<domain><vcpu>4</vcpu><cputune><vcpupin vcpu='0' cpuset='0'/>\
+            </cputune></domain>";
+        let refused = decide(Some(CpuPolicy::Manual), xml, &[(Property::CpuTune, "0#1")]);
+        assert!(matches!(
+            refused,
+            Err(FitError::EngineStringContradicts { vcpu: 0, .. })
+        ));
+        let agreed = decide(
+            Some(CpuPolicy::Manual),
+            xml,
+            &[(Property::CpuTune, "0-3@0-3")],
+        );
+        assert_eq!(agreed, Ok(vec![]));
     }
 
     #[test]

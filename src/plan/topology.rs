@@ -6,9 +6,9 @@
 
 use crate::cpuset::CpuSet;
 use crate::domain::facts::GuestTopology;
-use crate::grammar::guestnuma::GuestCell;
 use crate::plan::error::FitError;
 use crate::plan::warning::Warning;
+use crate::properties::guestnuma::GuestCell;
 
 /// Refuses a split core; warns once per level about split dies and sockets.
 /// Runs after the cells were checked to cover exactly vCPUs 0..vcpus.

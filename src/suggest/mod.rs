@@ -20,12 +20,11 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::cpuset::{CpuSet, NodeSet};
-use crate::grammar::cputune::{CpuTune, VcpuPin};
-use crate::grammar::guestnuma::{GuestCell, GuestNuma, Size};
-use crate::grammar::iothreadpin::{IoThreadPin, IoThreadPins};
-use crate::grammar::numatune::{MemoryMode, NumaTune, Placement};
 use crate::host::topology::{Gib, Topology};
-use crate::output::to_json;
+use crate::properties::cputune::{CpuTune, VcpuPin};
+use crate::properties::guestnuma::{GuestCell, GuestNuma, Size};
+use crate::properties::iothreadpin::{IoThreadPin, IoThreadPins};
+use crate::properties::numatune::{MemoryMode, NumaTune, Placement};
 
 /// Past this many node combinations for one count, the host is too big to
 /// compare them all and the administrator is asked to narrow the choice.
@@ -807,8 +806,9 @@ struct CellJson {
 }
 
 impl Proposal {
-    pub fn to_json(&self) -> String {
-        let json = ProposalJson {
+    /// What `suggest --json` prints: the commands layer renders it.
+    pub fn json(&self) -> impl Serialize + '_ {
+        ProposalJson {
             cputune: self.cputune.to_string(),
             numatune: self.numatune.to_string(),
             guestnuma: self.guestnuma.to_string(),
@@ -826,8 +826,7 @@ impl Proposal {
                 })
                 .collect(),
             xml: self.fragment(),
-        };
-        to_json(&json)
+        }
     }
 }
 

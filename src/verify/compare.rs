@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use serde::{Serialize, Serializer};
 
 use crate::cpuset::{CpuSet, NodeSet};
-use crate::grammar::cputune::{self, CpuTune};
-use crate::grammar::guestnuma::{self, GuestNuma};
-use crate::grammar::numatune::{self, MemoryMode, NumaTune, Placement};
+use crate::properties::cputune::{self, CpuTune};
+use crate::properties::guestnuma::{self, GuestNuma};
+use crate::properties::numatune::{self, MemoryMode, NumaTune, Placement};
 
 use super::live::LiveDomain;
 use super::proc::{Mapping, Policy, PolicyMode, Process, Thread};

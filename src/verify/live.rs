@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use roxmltree::{Document, Node};
 
 use crate::cpuset::{CpuSet, NodeSet};
-use crate::domain::xml_edit::{child, children};
-use crate::grammar::numatune::{MemoryMode, NumaTune, Placement};
+use crate::properties::numatune::{MemoryMode, NumaTune, Placement};
 use crate::wording::quoted;
+use crate::xml::read::{child, children};
 
 use super::{read_file, VerifyError};
 
@@ -405,9 +405,9 @@ fn properties(domain: Node) -> Properties {
             .map(|node| node.text().unwrap_or("").to_string())
     };
     Properties {
-        cputune: value(crate::grammar::cputune::PROPERTY),
-        numatune: value(crate::grammar::numatune::PROPERTY),
-        guestnuma: value(crate::grammar::guestnuma::PROPERTY),
+        cputune: value(crate::properties::cputune::PROPERTY),
+        numatune: value(crate::properties::numatune::PROPERTY),
+        guestnuma: value(crate::properties::guestnuma::PROPERTY),
     }
 }
 

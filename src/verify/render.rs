@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::grammar::guestnuma::Size;
+use crate::properties::guestnuma::Size;
 use crate::wording::count;
 
 use super::compare::{CellRow, Report, ThreadRow, Verdict, TOLERANCE_CAP_KIB, TOLERANCE_PERCENT};

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use similar::TextDiff;
 use vdsm_hook_largeguest::host::topology::HostLimits;
 use vdsm_hook_largeguest::properties::{split_pair, Request};
-use vdsm_hook_largeguest::rewrite::{self, Outcome, Refusal};
+use vdsm_hook_largeguest::splice::rewrite::{self, Outcome, Refusal};
 
 /// One property combination tried on a sample, written as the properties
 /// are set: `name=value` separated by spaces.

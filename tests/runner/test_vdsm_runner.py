@@ -67,6 +67,82 @@ class CpuStep(unittest.TestCase):
             runner.cpulist_parse("0-7,^2-3")
 
 
+def pins_of(root):
+    return {p.get("vcpu"): p.get("cpuset") for p in root.iter("vcpupin")}
+
+
+def cputune(pins):
+    return "".join(f'<vcpupin vcpu="{v}" cpuset="{c}"/>' for v, c in pins.items())
+
+
+class ReplaceCpuPinning(unittest.TestCase):
+    """cpumanagement.replace_cpu_pinning, as restore and migration call it."""
+
+    def live(self, pins):
+        return ET.fromstring(f"<domain><cputune>{cputune(pins)}</cputune></domain>")
+
+    def test_none_drops_every_pin_then_sets_the_target(self):
+        root = runner.replace_cpu_pinning(self.live({0: "5", 1: "6"}), "none", set(), {1: "9"})
+        self.assertEqual(pins_of(root), {"1": "9"})
+
+    def test_manual_keeps_manual_vcpus_and_gives_them_the_engine_cpuset(self):
+        root = runner.replace_cpu_pinning(self.live({0: "5", 1: "6", 2: "0-7"}), "manual",
+                                          {0, 1}, {0: "0"})
+        # vCPU 0: the engine's string wins; vCPU 1 lies past it and keeps its pin.
+        self.assertEqual(pins_of(root), {"0": "0", "1": "6"})
+
+    def test_a_manual_vcpu_the_engine_skips_below_its_last_gets_none(self):
+        root = runner.replace_cpu_pinning(self.live({0: "5", 1: "6"}), "manual", {0, 1},
+                                          {0: "5", 2: "7"})
+        self.assertEqual(pins_of(root), {"0": "5", "1": "None", "2": "7"})
+        with self.assertRaises(runner.Refused):
+            runner.check_cpusets(root)
+
+    def test_no_target_keeps_only_manual_pins(self):
+        root = runner.replace_cpu_pinning(self.live({0: "5", 3: "6"}), "manual", {3}, None)
+        self.assertEqual(pins_of(root), {"3": "6"})
+
+
+class LiveXml(unittest.TestCase):
+    def test_the_cpu_step_and_its_metadata_land_in_the_live_xml(self):
+        root = ET.fromstring(engine("manual", PINS))
+        state = runner.after_start(root, root, runner.cpulist_parse("0-7"))
+        live = runner.live_xml(root, state)
+        self.assertEqual(pins_of(live), {"0": "2", "1": "3-4", "2": "0-7", "3": "0-7"})
+        self.assertEqual(runner.cpu_state(live), ("manual", {0, 1}))
+
+
+class DynamicHugepages(unittest.TestCase):
+    def tree(self, free):
+        import tempfile
+        sysfs = tempfile.mkdtemp()
+        self.addCleanup(__import__("shutil").rmtree, sysfs)
+        for node, pages in enumerate(free):
+            folder = os.path.join(sysfs, f"devices/system/node/node{node}/hugepages/hugepages-2048kB")
+            os.makedirs(folder)
+            for name in ("nr_hugepages", "free_hugepages"):
+                with open(os.path.join(folder, name), "w") as f:
+                    f.write(f"{pages}\n")
+        return sysfs
+
+    def free(self, sysfs, node):
+        path = f"devices/system/node/node{node}/hugepages/hugepages-2048kB/free_hugepages"
+        with open(os.path.join(sysfs, path)) as f:
+            return int(f.read())
+
+    def test_what_the_free_pages_lack_is_spread_over_the_nodes(self):
+        sysfs = self.tree([1, 0])
+        root = ET.fromstring("<domain><memory unit='KiB'>12288</memory></domain>")
+        # 6 pages of 2 MiB, 1 free: 5 allocated, round-robin from node 0.
+        self.assertEqual(runner.allocate_hugepages(sysfs, root, {"hugepages": "2048"}), 5)
+        self.assertEqual((self.free(sysfs, 0), self.free(sysfs, 1)), (4, 2))
+
+    def test_nothing_without_the_property(self):
+        sysfs = self.tree([0, 0])
+        root = ET.fromstring("<domain><memory unit='KiB'>12288</memory></domain>")
+        self.assertEqual(runner.allocate_hugepages(sysfs, root, {}), 0)
+
+
 class HookInput(unittest.TestCase):
     def test_elementtree_reserialisation(self):
         text = runner.hook_input(engine("none", PINS))

@@ -7,15 +7,18 @@ use thiserror::Error;
 
 use crate::cpuset::CpuSet;
 use crate::domain::document::{self, DocumentError, Reduced};
-use crate::domain::metadata::OvirtMetadata;
+use crate::domain::facts::Domain;
+use crate::domain::metadata::{CpuPolicy, OvirtMetadata};
 use crate::domain::threads;
 use crate::domain::values::{libvirt_bitmap, BITMAP_SIZE};
-use crate::domain::xml_edit::{child, children};
 use crate::host::topology::HostLimits;
-use crate::plan::policy;
+use crate::plan::binding::MemoryBinding;
+use crate::plan::error::FitError;
 use crate::plan::warning::Warning;
+use crate::plan::{hugepages, policy};
 use crate::properties::Request;
 use crate::wording::Ids;
+use crate::xml::read::{child, children};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum MigrationError {
@@ -27,6 +30,8 @@ pub enum MigrationError {
         missing: CpuSet,
         online: CpuSet,
     },
+    #[error("migration refused: {0}")]
+    HugePages(#[from] FitError),
     #[error("migration refused: the VM's <numatune><{element}> binds memory to host {}, where this host has no memory (nodes with memory: {with_memory})", Ids("node", .missing))]
     NodesMissing {
         element: &'static str,
@@ -60,8 +65,12 @@ pub fn check_incoming(
         Ok(warnings) => warnings,
         Err(refused) => vec![Warning::RunningAgainstPolicy(refused.to_string())],
     };
+    let engine_rebinds = matches!(metadata.cpu_policy, Some(CpuPolicy::Exclusive(_)));
+    let mut warnings = warnings;
     if let Some(host) = host {
-        check_host(root, host)?;
+        check_host(root, host, engine_rebinds)?;
+        let domain = Domain::read(&doc)?;
+        warnings.extend(check_hugepages(&domain, host, engine_rebinds)?);
     }
     Ok(Incoming {
         cpu_policy: policy::describe(metadata.cpu_policy.as_ref()),
@@ -69,7 +78,12 @@ pub fn check_incoming(
     })
 }
 
-fn check_host(root: Node, host: &HostLimits) -> Result<(), MigrationError> {
+/// `engine_rebinds`: under `dedicated`, `isolate-threads` and `siblings`
+/// the engine sends the destination's `numaNodesets`, and VDSM writes them
+/// into the `<memnode>`s of the XML libvirt gets, not of the one this hook
+/// sees: those memnodes are the source's, and say nothing of this host.
+/// The pins it sees are already the destination's (`cpusets`).
+fn check_host(root: Node, host: &HostLimits, engine_rebinds: bool) -> Result<(), MigrationError> {
     for (element, cpus) in pinned_cpus(root) {
         let missing = cpus.difference(&host.online_cpus);
         if !missing.is_empty() {
@@ -82,6 +96,9 @@ fn check_host(root: Node, host: &HostLimits) -> Result<(), MigrationError> {
         }
     }
     for (element, nodes) in bound_nodes(root) {
+        if engine_rebinds && element == "memnode" {
+            continue;
+        }
         let missing = nodes.difference(&host.memory_nodes);
         if !missing.is_empty() {
             let with_memory = host.memory_nodes.clone();
@@ -93,6 +110,23 @@ fn check_host(root: Node, host: &HostLimits) -> Result<(), MigrationError> {
         }
     }
     Ok(())
+}
+
+/// The start entry's free huge page check, on the XML the destination
+/// gets: VDSM allocated the VM's pages (`use_dynamic_hugepages`) before
+/// this hook runs, as it does before a start, so the free pages counted
+/// include them.
+fn check_hugepages(
+    domain: &Domain,
+    host: &HostLimits,
+    engine_rebinds: bool,
+) -> Result<Vec<Warning>, FitError> {
+    let mut binding = MemoryBinding::after(domain, None);
+    if engine_rebinds {
+        binding.cells.clear();
+    }
+    let pages = hugepages::plan(domain, None, &binding, host.files.as_ref())?;
+    Ok(pages.warnings)
 }
 
 /// Every pin libvirt will apply, read as the rewrite reads them: the pins
@@ -124,4 +158,47 @@ fn bound_nodes(root: Node) -> Vec<(&'static str, CpuSet)> {
 /// A set as libvirt reads it; one it cannot read, libvirt itself refuses.
 fn set(text: &str) -> Option<CpuSet> {
     libvirt_bitmap(text, BITMAP_SIZE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incoming(policy: &str, numatune: &str) -> Result<Incoming, MigrationError> {
+        let xml = format!(
+            "<domain xmlns:ovirt-vm='http://ovirt.org/vm/1.0'><vcpu>2</vcpu>\
+             <cputune><vcpupin vcpu='0' cpuset='1'/></cputune><numatune>{numatune}</numatune>\
+             <metadata><ovirt-vm:vm><ovirt-vm:cpuPolicy>{policy}</ovirt-vm:cpuPolicy>\
+             </ovirt-vm:vm></metadata></domain>"
+        );
+        let host = HostLimits {
+            online_cpus: CpuSet::from_range(0, 3),
+            memory_nodes: CpuSet::from_range(0, 1),
+            files: None,
+        };
+        check_incoming(&xml, &Request::default(), Some(&host))
+    }
+
+    #[test]
+    fn the_engine_rebinds_memnodes_of_exclusive_policies_after_this_check() {
+        let memnode = "<memnode cellid='0' mode='strict' nodeset='3'/>";
+        for policy in ["dedicated", "isolate-threads", "siblings"] {
+            assert!(incoming(policy, memnode).is_ok(), "{policy}");
+        }
+        assert!(matches!(
+            incoming("manual", memnode),
+            Err(MigrationError::NodesMissing {
+                element: "memnode",
+                ..
+            })
+        ));
+        // <memory> travels as it is, under every policy.
+        assert!(matches!(
+            incoming("dedicated", "<memory mode='strict' nodeset='3'/>"),
+            Err(MigrationError::NodesMissing {
+                element: "memory",
+                ..
+            })
+        ));
+    }
 }

@@ -13,10 +13,10 @@ use nom::sequence::{preceded, terminated};
 use nom::Parser;
 
 use crate::cpuset::NodeSet;
-use crate::grammar::problem::{
+use crate::properties::problem::{
     end, expect, parse_value, Fail, Notes, Noun, PResult, Problem, PropertyError,
 };
-use crate::grammar::sets::{self, SetEnd};
+use crate::properties::sets::{self, SetEnd};
 
 pub const PROPERTY: &str = "numatune";
 

@@ -10,11 +10,11 @@ use lexopt::{Arg, Parser};
 
 use crate::commands::args::{print_help, text, usage};
 use crate::commands::error::Error;
+use crate::commands::exit_codes::ExitCode;
 use crate::commands::hook::{self, HookJob};
-use crate::commands::{apply, check, engine_config, ksm, suggest, topology, verify};
-use crate::exit_codes::ExitCode;
-use crate::output::{self, PROGRAM};
-use crate::wording::quoted;
+use crate::commands::output;
+use crate::commands::{apply, check, engine_config, ksm, prepare, suggest, topology, verify};
+use crate::wording::{quoted, PROGRAM};
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest COMMAND [ARGS]
@@ -31,6 +31,8 @@ usage: vdsm-hook-largeguest COMMAND [ARGS]
   suggest --vcpus N --memory SIZE [...]
                                propose cputune, numatune and guestnuma values
   verify DOMAIN [--json]       check a running guest against what it asked for
+  prepare PLAN.json... [--write ROOT | --check]
+                               the host configuration the planned guests need
 
 'vdsm-hook-largeguest COMMAND --help' describes one command.
 
@@ -92,6 +94,7 @@ fn run(args: Vec<OsString>) -> Result<ExitCode, Error> {
         "topology" => topology::command(&mut parser),
         "suggest" => suggest::command(&mut parser),
         "verify" => verify::command(&mut parser),
+        "prepare" => prepare::command(&mut parser),
         "ksm" => ksm::command(&mut parser),
         "ksm-switch" => ksm::privileged(&mut parser),
         "help" => print_help(HELP),

@@ -6,7 +6,7 @@ use nom::bytes::complete::tag;
 use nom::combinator::{all_consuming, value};
 use nom::Parser;
 
-use crate::grammar::problem::{expect, parse_value, Notes, PResult, PropertyError};
+use crate::properties::problem::{expect, parse_value, Notes, PResult, PropertyError};
 
 /// The one reading of `0|1|true|false`, for the property, `ksm set` and the
 /// privileged `ksm-switch` alike.

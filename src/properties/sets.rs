@@ -15,7 +15,7 @@ use nom::sequence::{preceded, terminated};
 use nom::Parser;
 
 use crate::cpuset::CpuSet;
-use crate::grammar::problem::{
+use crate::properties::problem::{
     end, expect, located, parse_value, Fail, Notes, Noun, PResult, Problem,
 };
 use crate::wording::shorten;

@@ -11,12 +11,12 @@ use thiserror::Error;
 
 use crate::domain::document::{self, DocumentError, Reduced};
 use crate::domain::facts::Domain;
-use crate::grammar::numatune::Placement;
 use crate::host::files;
 use crate::host::topology::HostLimits;
 use crate::plan::error::FitError;
 use crate::plan::plan;
 use crate::plan::warning::Warning;
+use crate::properties::numatune::Placement;
 use crate::properties::Request;
 use crate::splice::splice;
 use crate::wording::{bare, quoted_path};
@@ -250,7 +250,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grammar::guestnuma::GuestNuma;
+    use crate::properties::guestnuma::GuestNuma;
 
     fn even(count: usize) -> Request {
         Request {
@@ -267,7 +267,7 @@ mod tests {
                     <cell id='0' cpus='0-1' memory='2097152' unit='KiB'/>\n    </numa>\n  \
                     </cpu>\n</domain>\n";
         let request = Request {
-            numatune: Some(crate::grammar::numatune::parse("interleave#0").unwrap()),
+            numatune: Some(crate::properties::numatune::parse("interleave#0").unwrap()),
             guestnuma: Some(GuestNuma::Even(2)),
             ..Request::default()
         };

@@ -2,15 +2,19 @@
 //! from the reduced text differs from roxmltree's tree of the whole
 //! document, if it does. The fuzz targets `locate` and `rewrite`, the
 //! property test of the domain edit and `tests/locate.rs` run it on every
-//! document they have.
+//! document they have; it is a test's judge, so it lives with the tests
+//! and does not ship in the library.
 
 use roxmltree::{Document, Node};
 
-use crate::domain::document::{parse_whole, Reduced};
-use crate::domain::locate::{is_plain, DEVICES, KEPT, METADATA, METADATA_KEPT, METADATA_VM};
-use crate::domain::metadata::OvirtMetadata;
-use crate::domain::scan::{self, Attribute, QName, StartTag, NAMESPACE_LIMIT};
-use crate::domain::xml_edit::{qualified_name, Style};
+use vdsm_hook_largeguest::domain::document::{parse_whole, Reduced};
+use vdsm_hook_largeguest::domain::locate::{
+    is_plain, DEVICES, KEPT, METADATA, METADATA_KEPT, METADATA_VM,
+};
+use vdsm_hook_largeguest::domain::metadata::OvirtMetadata;
+use vdsm_hook_largeguest::xml::edit::Style;
+use vdsm_hook_largeguest::xml::read::qualified_name;
+use vdsm_hook_largeguest::xml::scan::{self, Attribute, QName, StartTag, NAMESPACE_LIMIT};
 
 type Agreement = Result<(), String>;
 

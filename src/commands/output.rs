@@ -4,10 +4,7 @@
 
 use std::io::Write;
 
-use crate::wording::{is_clean_message, message_line};
-
-/// The name every message starts with, as VDSM logs it.
-pub const PROGRAM: &str = "vdsm-hook-largeguest";
+use crate::wording::{is_clean_message, message_line, PROGRAM};
 
 /// Prints to stdout; a closed pipe ends the output quietly.
 pub fn out(text: &str) -> Result<(), std::io::Error> {

@@ -10,6 +10,8 @@ use std::ops::Range;
 
 use roxmltree::{Document, Node};
 
+use crate::xml::read::{is_blank, qualified_name};
+
 /// How the document writes itself, learned from the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Style {
@@ -354,11 +356,6 @@ impl<'t> Editor<'t> {
     }
 }
 
-/// A whitespace-only text node: the line breaks and indentation between elements.
-pub fn is_blank(node: Node) -> bool {
-    node.is_text() && node.text().is_some_and(|t| t.trim().is_empty())
-}
-
 struct StartTag {
     /// The `>` or `/>` that ends the start tag.
     close: Range<usize>,
@@ -396,35 +393,6 @@ fn end_tag_start(text: &str, node: Node) -> usize {
     text[range.clone()]
         .rfind("</")
         .map_or(range.end, |at| range.start + at)
-}
-
-/// The element's name as written, prefix included.
-pub fn qualified_name<'t>(text: &'t str, node: Node) -> &'t str {
-    let after = &text[node.range().start + 1..node.range().end];
-    let len = after
-        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
-        .unwrap_or(after.len());
-    &after[..len]
-}
-
-/// The first child element of `parent` called `name` in no namespace.
-pub fn child<'a, 'i>(parent: Node<'a, 'i>, name: &'static str) -> Option<Node<'a, 'i>> {
-    children(parent, name).next()
-}
-
-pub fn children<'a, 'i: 'a>(
-    parent: Node<'a, 'i>,
-    name: &'static str,
-) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
-    parent.children().filter(move |node| {
-        node.is_element() && node.tag_name().name() == name && in_no_namespace(*node)
-    })
-}
-
-/// `xmlns=""` puts an element back in no namespace, which roxmltree
-/// reports as `Some("")`: such an element is libvirt's all the same.
-pub fn in_no_namespace(node: Node) -> bool {
-    node.tag_name().namespace().is_none_or(str::is_empty)
 }
 
 #[cfg(test)]
@@ -855,46 +823,5 @@ mod tests {
             editor.append(doc.root_element(), &[NewElement::new("vcpu")]);
         });
         assert_eq!(out, "<domain>\n  <vcpu/>\n</domain>");
-    }
-
-    // ---- the helpers the domain reader uses ----
-
-    #[test]
-    fn is_blank_is_whitespace_text_only() {
-        let text = "<a>\n  <b/>x<!-- c --><d> </d>\r\n</a>";
-        let doc = Document::parse(text).unwrap();
-        let blank: Vec<bool> = doc.root_element().children().map(is_blank).collect();
-        assert_eq!(blank, [true, false, false, false, false, true]);
-        assert!(is_blank(element(&doc, "d").first_child().unwrap()));
-    }
-
-    #[test]
-    fn qualified_name_is_the_name_as_written() {
-        let text = "<q:domain xmlns:q='urn:q'><cpu\n mode='x'/><vcpu>1</vcpu><q:numa/></q:domain>";
-        let doc = Document::parse(text).unwrap();
-        let names: Vec<&str> = doc
-            .descendants()
-            .filter(|node| node.is_element())
-            .map(|node| qualified_name(text, node))
-            .collect();
-        assert_eq!(names, ["q:domain", "cpu", "vcpu", "q:numa"]);
-    }
-
-    #[test]
-    fn children_are_the_elements_of_that_name_in_no_namespace() {
-        let text = "<domain xmlns:q='urn:q'><vcpu>1</vcpu><q:vcpu>2</q:vcpu>\
-                    <vcpu xmlns=''>3</vcpu><vcpu xmlns='urn:o'>4</vcpu><cpu/><vcpu>5</vcpu></domain>";
-        let doc = Document::parse(text).unwrap();
-        let root = doc.root_element();
-        let found: Vec<&str> = children(root, "vcpu").filter_map(|n| n.text()).collect();
-        assert_eq!(found, ["1", "3", "5"]);
-        assert_eq!(child(root, "vcpu").and_then(|n| n.text()), Some("1"));
-        assert!(child(root, "memory").is_none());
-        let namespaced: Vec<bool> = root
-            .children()
-            .filter(|n| n.is_element())
-            .map(in_no_namespace)
-            .collect();
-        assert_eq!(namespaced, [true, false, true, false, true, true]);
     }
 }

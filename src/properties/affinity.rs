@@ -9,7 +9,7 @@ use nom::bytes::complete::tag;
 use nom::combinator::{all_consuming, value};
 use nom::Parser;
 
-use crate::grammar::problem::{expect, parse_value, Notes, PResult, PropertyError};
+use crate::properties::problem::{expect, parse_value, Notes, PResult, PropertyError};
 
 pub const PROPERTY: &str = "pci_numa_affinity";
 

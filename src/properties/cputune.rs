@@ -17,11 +17,11 @@ use nom::sequence::preceded;
 use nom::Parser;
 
 use crate::cpuset::CpuSet;
-use crate::grammar::one_to_one::{self, Run};
-use crate::grammar::problem::{
+use crate::properties::one_to_one::{self, Run};
+use crate::properties::problem::{
     expect, located, parse_value, Fail, Notes, Noun, PResult, Problem, PropertyError,
 };
-use crate::grammar::sets::{self, SetEnd};
+use crate::properties::sets::{self, SetEnd};
 
 pub const PROPERTY: &str = "cputune";
 
@@ -31,7 +31,7 @@ pub const PROPERTY: &str = "cputune";
 /// below it.
 pub const MAX_PINNED_RANGES: usize = 65536;
 
-pub use crate::grammar::vcpupin::VcpuPin;
+pub use crate::properties::vcpupin::VcpuPin;
 
 /// Every pin the property asks for, one per vCPU, in vCPU order.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,15 +9,15 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::cpuset::CpuSet;
-use crate::grammar::cputune::MAX_PINNED_RANGES;
+use crate::properties::cputune::MAX_PINNED_RANGES;
 use nom::character::complete::char;
 use nom::sequence::preceded;
 use nom::Parser;
 
-use crate::grammar::problem::{
+use crate::properties::problem::{
     expect, parse_value, Fail, Notes, Noun, PResult, Problem, PropertyError,
 };
-use crate::grammar::sets::{self, SetEnd};
+use crate::properties::sets::{self, SetEnd};
 
 pub const PROPERTY: &str = "iothreadpin";
 

@@ -19,10 +19,10 @@ use nom::sequence::{preceded, terminated};
 use nom::Parser;
 
 use crate::cpuset::{CpuSet, NodeSet};
-use crate::grammar::problem::{
+use crate::properties::problem::{
     end, expect, located, parse_value, Fail, Notes, Noun, PResult, Problem, PropertyError,
 };
-use crate::grammar::sets::{self, SetEnd};
+use crate::properties::sets::{self, SetEnd};
 use crate::wording::shorten;
 
 pub const PROPERTY: &str = "guestnuma";

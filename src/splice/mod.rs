@@ -1,6 +1,12 @@
-//! The splice: the plan carried out on the document's bytes. Everything was
-//! decided and checked in the plan, so nothing here can refuse; what is
-//! here is only where each element goes and what of the old bytes stays.
+//! The splice: the plan carried out on the document's bytes, and
+//! (`rewrite`) the hook's job end to end with its atomic write. Imports
+//! `plan` and the layers below it.
+//!
+//! Everything was decided and checked in the plan, so the splice cannot
+//! refuse; what is here is only where each element goes and what of the
+//! old bytes stays.
+
+pub mod rewrite;
 
 use std::collections::HashMap;
 
@@ -9,11 +15,12 @@ use roxmltree::{Document, Node};
 use crate::cpuset::CpuSet;
 use crate::domain::facts::Domain;
 use crate::domain::threads;
-use crate::domain::xml_edit::{child, in_no_namespace, is_blank, Content, Editor, NewElement};
-use crate::grammar::numatune::{NumaTune, Placement};
 use crate::plan::cells::{CellsPlan, NewCell};
 use crate::plan::numatune::{Memnode, MemnodeSource, MemoryElement, NumaTunePlan};
 use crate::plan::Plan;
+use crate::properties::numatune::{NumaTune, Placement};
+use crate::xml::edit::{Content, Editor, NewElement};
+use crate::xml::read::{child, in_no_namespace, is_blank};
 
 /// libvirt's order of `<domain>` children, used to place a new element
 /// where libvirt itself would print it.

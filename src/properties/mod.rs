@@ -1,22 +1,42 @@
-//! The one list of the custom properties: each one's name, grammar,
-//! canonical form, engine regex and meaning. The hook jobs, `check`,
-//! `apply`, `engine-config`, the fuzz targets and the tests all read it, so
-//! adding a property means adding it here.
+//! The custom properties: the one list of them (each one's name, grammar,
+//! canonical form, engine regex and meaning) and their grammars, read with
+//! nom, one module per grammar. The hook jobs, `check`, `apply`,
+//! `engine-config`, the fuzz targets and the tests all read the list, so
+//! adding a property means adding it here. Imports `cpuset` and `wording`.
+//!
+//! Each parser has its rule above it, in a small EBNF: `:=` defines a rule,
+//! `|` separates choices, `?`, `*` and `+` mean optional, any number and one
+//! or more, `"x"` is literal text and `EOF` the end of the value. Indented
+//! lines under a rule say what it notes beyond the syntax: problems of
+//! meaning, collected in `Notes` while parsing goes on, so that a syntax
+//! error anywhere in the value wins.
+
+pub mod affinity;
+pub mod cputune;
+pub mod emulatorpin;
+pub mod guestnuma;
+pub mod iothreadpin;
+pub mod numatune;
+pub mod one_to_one;
+pub mod problem;
+pub mod regex;
+pub mod sets;
+pub mod switch;
+pub mod vcpupin;
 
 use std::fmt;
 
 use thiserror::Error;
 
 use crate::cpuset::CpuSet;
-use crate::grammar::affinity::{self, PciNumaAffinity};
-use crate::grammar::cputune::{self, CpuTune};
-use crate::grammar::emulatorpin;
-use crate::grammar::guestnuma::{self, GuestNuma};
-use crate::grammar::iothreadpin::{self, IoThreadPins};
-use crate::grammar::numatune::{self, NumaTune};
-use crate::grammar::problem::{Problem, PropertyError};
-use crate::grammar::{regex, switch};
 use crate::wording::quoted;
+
+use self::affinity::PciNumaAffinity;
+use self::cputune::CpuTune;
+use self::guestnuma::GuestNuma;
+use self::iothreadpin::IoThreadPins;
+use self::numatune::NumaTune;
+use self::problem::{Problem, PropertyError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Property {

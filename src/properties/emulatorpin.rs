@@ -9,8 +9,8 @@ use crate::cpuset::CpuSet;
 use nom::sequence::terminated;
 use nom::Parser;
 
-use crate::grammar::problem::{end, expect, parse_value, Notes, Noun, PResult, PropertyError};
-use crate::grammar::sets::{self, SetEnd};
+use crate::properties::problem::{end, expect, parse_value, Notes, Noun, PResult, PropertyError};
+use crate::properties::sets::{self, SetEnd};
 
 pub const PROPERTY: &str = "emulatorpin";
 

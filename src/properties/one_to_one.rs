@@ -12,8 +12,8 @@ use std::cmp::Reverse;
 use std::fmt;
 
 use crate::cpuset::{CpuSet, MAX_ID};
-use crate::grammar::problem::Problem;
-use crate::grammar::vcpupin::VcpuPin;
+use crate::properties::problem::Problem;
+use crate::properties::vcpupin::VcpuPin;
 use crate::wording::shorten;
 
 /// The sets must be of one size and hold one CPU per vCPU of `first..=last`;

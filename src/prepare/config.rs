@@ -1,0 +1,262 @@
+//! What the host must hold for all its guests together, or why it cannot:
+//! the CPUs kept for vCPUs (isolated) and for everything else
+//! (housekeeping), and the huge pages reserved per node and size.
+
+use std::collections::BTreeMap;
+
+use thiserror::Error;
+
+use crate::cpuset::CpuSet;
+use crate::host::kernel::KernelRelease;
+use crate::host::topology::{Gib, Topology};
+use crate::prepare::needs::GuestNeeds;
+use crate::properties::guestnuma::Size;
+
+/// Huge pages of one size to reserve on one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodePages {
+    pub node: u32,
+    pub size_kib: u64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostConfig {
+    /// CPUs that run only pinned vCPUs: no host task, no interrupt.
+    pub isolated: CpuSet,
+    /// Every other CPU the host has: VDSM, libvirt, emulator and I/O threads.
+    pub housekeeping: CpuSet,
+    /// By node, then size.
+    pub pages: Vec<NodePages>,
+    /// The running kernel, which decides the form of the kernel arguments.
+    pub kernel: Option<KernelRelease>,
+    /// One line each: what holds but an administrator should know.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum HostError {
+    #[error("{guest}: cputune pins vCPUs to host CPUs {cpus}, which this host does not have online (its online CPUs: {online})")]
+    CpusMissing {
+        guest: String,
+        cpus: CpuSet,
+        online: CpuSet,
+    },
+    #[error("{guest}: its emulator and I/O threads are pinned to host CPUs {cpus}, which this host does not have online (its online CPUs: {online})")]
+    ThreadCpusMissing {
+        guest: String,
+        cpus: CpuSet,
+        online: CpuSet,
+    },
+    #[error("{guest}: its emulator and I/O threads are pinned to host CPUs {cpus}, which {owner} pins vCPUs to; those CPUs are isolated, so give the threads housekeeping CPUs")]
+    ThreadsOnIsolated {
+        guest: String,
+        cpus: CpuSet,
+        owner: String,
+    },
+    #[error("the guests' vCPUs take every online host CPU ({online}); leave at least one core for the host, VDSM and the emulator threads")]
+    NoHousekeeping { online: CpuSet },
+    #[error("{guest}: guestnuma cell {cell} is on host node {node}, which this host does not have (its nodes: {nodes})")]
+    NodeMissing {
+        guest: String,
+        cell: usize,
+        node: u32,
+        nodes: CpuSet,
+    },
+    #[error("node {node}: the kernel offers no {} huge pages there (no hugepages-{size_kib}kB pool); {}", Size(*.size_kib), size_hint(*.size_kib))]
+    NoPool { node: u32, size_kib: u64 },
+    #[error("node {node} cannot hold {} of huge pages ({}) with {} of memory", Size(*.need_kib), .pages, Gib(*.total_kib))]
+    BeyondNode {
+        node: u32,
+        pages: String,
+        need_kib: u64,
+        total_kib: u64,
+    },
+}
+
+fn size_hint(size_kib: u64) -> &'static str {
+    match size_kib {
+        1048576 => "1G pages need a CPU with pdpe1gb (and, for a guest, a host that passes it)",
+        _ => "use a size the host lists under /sys/kernel/mm/hugepages",
+    }
+}
+
+/// Below this much memory left to the host on a node, prepare warns.
+const HOST_MEMORY_KIB: u64 = 4 * 1024 * 1024;
+
+/// The host configuration for `guests`, refused when the host cannot hold it.
+pub fn plan_host(
+    topology: &Topology,
+    guests: &[GuestNeeds],
+    kernel: Option<KernelRelease>,
+) -> Result<HostConfig, HostError> {
+    let online = &topology.online_cpus;
+    let mut isolated = CpuSet::new();
+    let mut owners: Vec<(&str, &CpuSet)> = Vec::new();
+    let mut warnings = Vec::new();
+    for guest in guests {
+        let missing = guest.vcpu_cpus.difference(online);
+        if !missing.is_empty() {
+            return Err(HostError::CpusMissing {
+                guest: guest.source.clone(),
+                cpus: missing,
+                online: online.clone(),
+            });
+        }
+        for (owner, cpus) in &owners {
+            let shared = guest.vcpu_cpus.intersection(cpus);
+            if !shared.is_empty() {
+                warnings.push(format!(
+                    "{} and {owner} pin vCPUs to the same host CPUs {shared}: they will share them",
+                    guest.source
+                ));
+            }
+        }
+        owners.push((&guest.source, &guest.vcpu_cpus));
+        for cpu in guest.vcpu_cpus.iter() {
+            isolated.insert(cpu);
+        }
+    }
+    check_threads(guests, online, &owners)?;
+    let housekeeping = online.difference(&isolated);
+    if housekeeping.is_empty() && !isolated.is_empty() {
+        return Err(HostError::NoHousekeeping {
+            online: online.clone(),
+        });
+    }
+    warnings.extend(split_cores(topology, &isolated));
+    let pages = node_pages(topology, guests, &mut warnings)?;
+    Ok(HostConfig {
+        isolated,
+        housekeeping,
+        pages,
+        kernel,
+        warnings,
+    })
+}
+
+/// Emulator and I/O threads stay on online housekeeping CPUs.
+fn check_threads(
+    guests: &[GuestNeeds],
+    online: &CpuSet,
+    owners: &[(&str, &CpuSet)],
+) -> Result<(), HostError> {
+    for guest in guests {
+        let missing = guest.thread_cpus.difference(online);
+        if !missing.is_empty() {
+            return Err(HostError::ThreadCpusMissing {
+                guest: guest.source.clone(),
+                cpus: missing,
+                online: online.clone(),
+            });
+        }
+        for (owner, cpus) in owners {
+            let shared = guest.thread_cpus.intersection(cpus);
+            if !shared.is_empty() {
+                let owner = match *owner == guest.source {
+                    true => "its own cputune".to_string(),
+                    false => owner.to_string(),
+                };
+                return Err(HostError::ThreadsOnIsolated {
+                    guest: guest.source.clone(),
+                    cpus: shared,
+                    owner,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A core half isolated shares its caches and pipeline with host tasks.
+fn split_cores(topology: &Topology, isolated: &CpuSet) -> Vec<String> {
+    topology
+        .nodes
+        .iter()
+        .flat_map(|node| &node.cores)
+        .filter_map(|core| {
+            let inside = core.intersection(isolated);
+            let outside = core.difference(isolated);
+            (!inside.is_empty() && !outside.is_empty()).then(|| {
+                format!(
+                    "core {core} is split: CPUs {inside} isolated for vCPUs, {outside} left to the host, whose tasks then share the core with them"
+                )
+            })
+        })
+        .collect()
+}
+
+/// The pages of every guest summed per node and size, checked against
+/// what each node has.
+fn node_pages(
+    topology: &Topology,
+    guests: &[GuestNeeds],
+    warnings: &mut Vec<String>,
+) -> Result<Vec<NodePages>, HostError> {
+    let nodes: CpuSet = topology.nodes.iter().map(|node| node.id).collect();
+    let mut sums: BTreeMap<(u32, u64), u64> = BTreeMap::new();
+    for guest in guests {
+        for cell in &guest.pages {
+            if !nodes.contains(cell.node) {
+                return Err(HostError::NodeMissing {
+                    guest: guest.source.clone(),
+                    cell: cell.cell,
+                    node: cell.node,
+                    nodes,
+                });
+            }
+            *sums.entry((cell.node, cell.size_kib)).or_default() += cell.count;
+        }
+    }
+    for node in &topology.nodes {
+        let on_node: Vec<(u64, u64)> = sums
+            .iter()
+            .filter(|((id, _), _)| *id == node.id)
+            .map(|(&(_, size), &count)| (size, count))
+            .collect();
+        if on_node.is_empty() {
+            continue;
+        }
+        for &(size_kib, _) in &on_node {
+            if !node.hugepages.iter().any(|pool| pool.size_kib == size_kib) {
+                return Err(HostError::NoPool {
+                    node: node.id,
+                    size_kib,
+                });
+            }
+        }
+        let need_kib: u64 = on_node
+            .iter()
+            .map(|&(size, count)| size.saturating_mul(count))
+            .sum();
+        let pages: Vec<String> = on_node
+            .iter()
+            .map(|&(size, count)| format!("{count} of {}", Size(size)))
+            .collect();
+        if need_kib > node.memory_total_kib {
+            return Err(HostError::BeyondNode {
+                node: node.id,
+                pages: pages.join(", "),
+                need_kib,
+                total_kib: node.memory_total_kib,
+            });
+        }
+        if node.memory_total_kib - need_kib < HOST_MEMORY_KIB {
+            warnings.push(format!(
+                "node {}: {} of huge pages leave the host {} of its {}",
+                node.id,
+                Size(need_kib),
+                Gib(node.memory_total_kib - need_kib),
+                Gib(node.memory_total_kib)
+            ));
+        }
+    }
+    Ok(sums
+        .into_iter()
+        .map(|((node, size_kib), count)| NodePages {
+            node,
+            size_kib,
+            count,
+        })
+        .collect())
+}
