@@ -20,9 +20,16 @@ pub struct Bind {
 }
 
 impl Bind {
-    /// The host nodes when the memory may come from nowhere else.
+    /// The host nodes when the memory may come from nowhere else: `strict`
+    /// binds it through the memory policy, `restrictive` as firmly through
+    /// the cgroup's `cpuset.mems` (libvirt's qemuProcessSetupEmulator).
     pub fn strict_nodes(&self) -> Option<&NodeSet> {
-        (self.mode == MemoryMode::Strict.as_str())
+        let confined = [
+            MemoryMode::Strict.as_str(),
+            MemoryMode::Restrictive.as_str(),
+        ];
+        confined
+            .contains(&self.mode.as_str())
             .then_some(self.nodes.as_ref())
             .flatten()
     }

@@ -117,6 +117,24 @@ pub enum FitError {
         ids: CpuSet,
         declared: String,
     },
+    #[error("guestnuma: the VM's cells carry HMAT ({what}), which names the old cells by id and would not survive {new} cells instead of {old}; keep {old} cells, or remove the HMAT description first")]
+    HmatWouldVanish {
+        what: &'static str,
+        new: usize,
+        old: usize,
+    },
+    /// A refusal of what the even split of `guestnuma=N` made: the
+    /// administrator sets N, not the cells, so the message names N.
+    #[error("guestnuma={count} splits the guest into {count} equal cells, and then {reason}; choose a cell count for which this holds, or give the cells explicitly")]
+    EvenSplit { count: usize, reason: String },
+    #[error("guestnuma: new cell {cell} would take guest memory that {old} backed with {first} and with {second}, but QEMU gives one cell one memory backend; cut the cells where the {what} changes (QEMU lays the cells' memory out in cell order), or give the VM one {what}")]
+    CellSpansBackings {
+        cell: usize,
+        old: String,
+        what: &'static str,
+        first: String,
+        second: String,
+    },
     #[error("guestnuma: <memoryBacking><hugepages><page size={} nodeset='{nodeset}'> names guest {}, which the VM would not have (it would get {}: {}), and libvirt would refuse the domain (hugepages: node {} not found); write the page's nodeset for the new cells, or make it cover every cell ({}) to have it carried over", crate::wording::quoted(.size), Ids("cell", .missing), count(*.cells, "cell"), CpuSet::first_n(*.cells as u32), .missing.first().unwrap_or(0), CpuSet::first_n(*.old_cells as u32))]
     PageNodesetWithoutCell {
         size: String,
@@ -132,16 +150,18 @@ pub enum FitError {
         size: String,
         size_kib: u64,
     },
-    #[error("hugepages: {place} {} {needed} pages of {size} on host {} (bound strict), and {} {free} free, so QEMU would fail at start (os_mem_prealloc: Insufficient free host memory pages); free or reserve {} more pages of {size} there, or bind the memory to other nodes", if .place.contains("cells") { "need" } else { "needs" }, Ids("node", .nodes), if .nodes.len() == 1 { "it has" } else { "they have" }, .needed - .free)]
+    #[error("hugepages: {place} {} {needed} pages of {size} on host {} (bound {mode}), and {} {free} free, so QEMU would fail at start (os_mem_prealloc: Insufficient free host memory pages); free or reserve {} more pages of {size} there, or bind the memory to other nodes", if .place.contains("cells") { "need" } else { "needs" }, Ids("node", .nodes), if .nodes.len() == 1 { "it has" } else { "they have" }, .needed - .free)]
     NotEnoughHugePages {
+        mode: String,
         place: String,
         size: String,
         nodes: CpuSet,
         needed: u64,
         free: u64,
     },
-    #[error("pci_numa_affinity: the host device {address} (<{element}>) sits on host node {node}, but the guest's memory is bound (strict) to {}, so its DMA and interrupts cross nodes; with pci_numa_affinity=required the VM does not start: bind the memory to node {node}, or pass through a device on {}", Ids("node", .nodes), Ids("node", .nodes))]
+    #[error("pci_numa_affinity: the host device {address} (<{element}>) sits on host node {node}, but the guest's memory is bound ({mode}) to {}, so its DMA and interrupts cross nodes; with pci_numa_affinity=required the VM does not start: bind the memory to node {node}, or pass through a device on {}", Ids("node", .nodes), Ids("node", .nodes))]
     DeviceOffNodes {
+        mode: String,
         element: &'static str,
         address: String,
         node: u32,
@@ -206,5 +226,28 @@ impl std::fmt::Display for EngineStringReason {
                  VM would not resume"
             ),
         }
+    }
+}
+
+impl FitError {
+    /// This refusal as caused by `guestnuma=count`'s even split.
+    pub fn from_even_split(self, count: usize) -> FitError {
+        let caused = matches!(
+            self,
+            FitError::NotWholePages { .. }
+                | FitError::CellSpansBackings { .. }
+                | FitError::HmatWouldVanish { .. }
+                | FitError::CellsDiffer { .. }
+                | FitError::PageNodesetWithoutCell { .. }
+        );
+        if !caused {
+            return self;
+        }
+        let text = self.to_string();
+        let reason = match text.split_once(": ") {
+            Some((_, reason)) => reason.to_string(),
+            None => text,
+        };
+        FitError::EvenSplit { count, reason }
     }
 }

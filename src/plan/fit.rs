@@ -107,12 +107,12 @@ fn check_whole_cores(
 /// The memory the cells share (`<memory>` less the memory devices), when it
 /// splits into `count` cells of whole MiB.
 fn split_memory(count: usize, domain: &Domain) -> Result<u64, FitError> {
-    let Some(memory) = domain.memory_kib else {
+    // With cells, libvirt gives the guest their sum, not <memory>.
+    let Some(total) = domain.cells_memory_kib() else {
         return Err(FitError::CannotSplit(
             "the domain has no <memory> to split".into(),
         ));
     };
-    let total = memory.saturating_sub(domain.device_memory_kib);
     let cells = wording::count(count, "cell");
     if total % 1024 != 0 {
         let why = match &domain.memory_decimal_unit {
@@ -184,19 +184,25 @@ fn check_cells(cells: &[GuestCell], domain: &Domain) -> Result<(), FitError> {
 }
 
 fn check_memory_sum(cells: &[GuestCell], domain: &Domain) -> Result<(), FitError> {
-    let Some(memory) = domain.memory_kib else {
+    let Some(expected) = domain.cells_memory_kib() else {
         return Ok(());
     };
     let sum = cells
         .iter()
         .fold(0u64, |sum, cell| sum.saturating_add(cell.memory_kib));
-    let expected = memory.saturating_sub(domain.device_memory_kib);
     if sum == expected {
         return Ok(());
     }
-    let explained = match domain.device_memory_kib {
-        0 => format!("<memory> is {memory} KiB"),
-        devices => format!("<memory> {memory} KiB minus {devices} KiB of memory devices"),
+    let memory = domain.memory_kib.unwrap_or(0);
+    let by_memory = memory.saturating_sub(domain.device_memory_kib);
+    let explained = match (domain.cells.len(), domain.device_memory_kib) {
+        // libvirt sizes a guest with cells from their sum (virDomainDefPostParseMemory).
+        (old, _) if old > 0 && expected != by_memory => format!(
+            "what its {} add up to, which libvirt gives it whatever <memory> says",
+            crate::wording::count(old, "cell")
+        ),
+        (_, 0) => format!("<memory> is {memory} KiB"),
+        (_, devices) => format!("<memory> {memory} KiB minus {devices} KiB of memory devices"),
     };
     Err(FitError::MemoryMismatch {
         cells: sum,

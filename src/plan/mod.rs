@@ -2,6 +2,7 @@
 //! decision the edit carries out, and every refusal. Imports `properties`,
 //! `domain`, `host` and `xml`; the splice then only applies it.
 
+pub mod backing;
 pub mod binding;
 pub mod cells;
 pub mod devices;
@@ -10,6 +11,7 @@ pub mod fit;
 pub mod hugepages;
 pub mod migration;
 pub mod numatune;
+pub mod placement;
 pub mod policy;
 pub mod threads;
 pub mod topology;
@@ -19,6 +21,7 @@ use crate::cpuset::CpuSet;
 use crate::domain::facts::Domain;
 use crate::host::topology::HostLimits;
 use crate::properties::cputune::CpuTune;
+use crate::properties::guestnuma::GuestNuma;
 use crate::properties::iothreadpin::IoThreadPins;
 use crate::properties::numatune::Placement;
 use crate::properties::Request;
@@ -62,6 +65,14 @@ pub fn plan<'a, 'i>(
     request: &Request,
     host: Option<&HostLimits>,
 ) -> Result<Plan<'a, 'i>, FitError> {
+    let even = match &request.guestnuma {
+        Some(GuestNuma::Even(count)) => Some(*count),
+        _ => None,
+    };
+    let named = |err: FitError| match even {
+        Some(count) => err.from_even_split(count),
+        None => err,
+    };
     // First: what the engine's policy rules out, no value can fix.
     let mut warnings = policy::check(&domain.ovirt, domain.root, request, host)?;
     let cells = match &request.guestnuma {
@@ -78,10 +89,11 @@ pub fn plan<'a, 'i>(
         fit::check_host(request, cells.as_deref(), host)?;
         threads::check_host(request, host)?;
     }
-    let numatune = numatune::plan(domain, request.numatune.as_ref(), cells.as_deref())?;
+    let numatune =
+        numatune::plan(domain, request.numatune.as_ref(), cells.as_deref()).map_err(named)?;
     let files = host.and_then(|host| host.files.as_ref());
     let binding = MemoryBinding::after(domain, numatune.as_ref());
-    let pages = hugepages::plan(domain, cells.as_deref(), &binding, files)?;
+    let pages = hugepages::plan(domain, cells.as_deref(), &binding, files).map_err(named)?;
     warnings.extend(pages.warnings);
     if let Some(files) = files {
         let count = cells.as_ref().map_or(domain.cells.len(), Vec::len);
@@ -93,11 +105,17 @@ pub fn plan<'a, 'i>(
         warnings.extend(threads::warnings(request, domain, &isolated));
     }
     let mut summary = summary(request, cells.as_ref().map(Vec::len));
+    if cells
+        .as_ref()
+        .is_some_and(|cells| cells::drops_distances(domain, cells.len()))
+    {
+        summary.push_str(", <distances> of the old cells dropped (they name old cell ids)");
+    }
     if let Some(carried) = hugepages::summary(&pages.edits) {
         summary.push_str(&format!(", {carried}"));
     }
     let cells = match cells {
-        Some(cells) => Some(cells::plan(domain, &cells)?),
+        Some(cells) => Some(cells::plan(domain, &cells).map_err(named)?),
         None => None,
     };
     Ok(Plan {

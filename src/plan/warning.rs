@@ -40,8 +40,9 @@ pub enum Warning {
         thread: String,
         cpus: CpuSet,
     },
-    #[error("pci_numa_affinity: the host device {address} (<{element}>) sits on host node {node}, but the guest's memory is bound (strict) to {}, so its DMA and interrupts cross nodes; bind the memory to node {node}, or set pci_numa_affinity=required to refuse such a start", Ids("node", .nodes))]
+    #[error("pci_numa_affinity: the host device {address} (<{element}>) sits on host node {node}, but the guest's memory is bound ({mode}) to {}, so its DMA and interrupts cross nodes; bind the memory to node {node}, or set pci_numa_affinity=required to refuse such a start", Ids("node", .nodes))]
     DeviceOffNodes {
+        mode: String,
         element: &'static str,
         address: String,
         node: u32,

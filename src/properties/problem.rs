@@ -14,7 +14,7 @@ use nom::error::{ErrorKind, ParseError};
 use nom::{Finish, Parser};
 use thiserror::Error;
 
-use crate::cpuset::MAX_ID;
+use crate::cpuset::{CpuSet, MAX_ID};
 use crate::wording::{count, quoted};
 
 /// Longer values are refused before parsing: no real pinning needs more, and
@@ -81,6 +81,12 @@ pub enum Problem {
     #[error("the pins hold more than {limit} CPU ranges in all")]
     TooManyPinnedRanges { limit: usize },
     /// A `VCPUS@SET:SET...` entry whose sets are not all of one size.
+    #[error("sets {first} and {second} after '@' both hold {}, so two vCPUs would share a CPU the one-to-one form gives each of them alone", crate::wording::Ids("CPU", .cpus))]
+    OverlappingSets {
+        first: usize,
+        second: usize,
+        cpus: CpuSet,
+    },
     #[error(
         "set {set} after '@' holds {}, set 1 holds {}",
         count(*.size, "CPU"),
@@ -142,6 +148,9 @@ impl Problem {
             Problem::IoThreadZero => "libvirt numbers I/O threads from 1".into(),
             Problem::TooManyPinnedRanges { .. } => {
                 "pin fewer vCPUs, or give them cpusets of fewer ranges".into()
+            }
+            Problem::OverlappingSets { .. } => {
+                "give each set other CPUs, as in 0-7@0-3:8-11, or pin with '#' to share them".into()
             }
             Problem::UnevenSets { .. } => {
                 "give every set after '@' the same number of CPUs, as in 0-7@0-3:8-11".into()
