@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use vdsm_hook_largeguest::cpuset::CpuSet;
-use vdsm_hook_largeguest::domain::document::{self, Reduced};
+use vdsm_hook_largeguest::domain::document::{self, Pruned};
 use vdsm_hook_largeguest::domain::facts::Domain;
 use vdsm_hook_largeguest::host::topology::HostLimits;
 use vdsm_hook_largeguest::properties::{Property, Request};
@@ -83,8 +83,8 @@ fn sizes() {
         let out = rewrite::rewrite(&text, &request, Some(&host))
             .expect("rewrite")
             .text;
-        let mut reduced = Reduced::default();
-        drop(document::parse(&text, &mut reduced).expect("parse"));
+        let mut pruned = Pruned::default();
+        drop(document::parse(&text, &mut pruned).expect("parse"));
         let steps: [Step; 6] = [
             (
                 "properties",
@@ -100,17 +100,17 @@ fn sizes() {
                 Box::new(|| drop(black_box(document::parse_whole(black_box(&text))))),
             ),
             (
-                "located tree (scan + reduced tree)",
+                "pruned tree (scan + pruned tree)",
                 Box::new(|| {
-                    let mut reduced = Reduced::default();
-                    drop(black_box(document::parse(black_box(&text), &mut reduced)));
+                    let mut pruned = Pruned::default();
+                    drop(black_box(document::parse(black_box(&text), &mut pruned)));
                 }),
             ),
             (
-                "located tree + read",
+                "pruned tree + read",
                 Box::new(|| {
-                    let mut reduced = Reduced::default();
-                    let doc = document::parse(black_box(&text), &mut reduced).expect("parse");
+                    let mut pruned = Pruned::default();
+                    let doc = document::parse(black_box(&text), &mut pruned).expect("parse");
                     drop(black_box(Domain::read(&doc).map(|d| d.vcpus)));
                 }),
             ),
@@ -130,7 +130,7 @@ fn sizes() {
                     drop(black_box(document::check_edit(
                         &text,
                         black_box(&out),
-                        &reduced,
+                        &pruned,
                     )))
                 }),
             ),

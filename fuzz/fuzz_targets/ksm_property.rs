@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vdsm_hook_largeguest::properties::{Property, Value};
+use vdsm_hook_largeguest::properties::{Property, Request};
 
 use vdsm_hook_largeguest_fuzz as common;
 
@@ -12,15 +12,19 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     match Property::KsmMergeAcrossNodes.parse(value) {
-        Ok(Value::Switch(wanted)) => {
+        Ok(request) => {
             let expected = match value {
                 "1" | "true" => true,
                 "0" | "false" => false,
                 other => panic!("accepted {other:?}"),
             };
-            assert_eq!(wanted, expected, "{value:?}");
+            assert_eq!(request.ksm_merge_across_nodes, Some(expected), "{value:?}");
+            let others = Request {
+                ksm_merge_across_nodes: None,
+                ..request
+            };
+            assert_eq!(others, Request::default(), "{value:?}");
         }
-        Ok(other) => panic!("read {value:?} as {other:?}"),
         Err(err) => common::refused(&err.to_string()),
     }
 });

@@ -1,9 +1,9 @@
-//! The located tree against roxmltree's tree of the whole document, on any
+//! The pruned tree against roxmltree's tree of the whole document, on any
 //! text, and the output check against a whole parse, on any edit of it.
 //!
 //! Input: two little-endian u16 offsets, then the document, a NUL, and the
 //! text an edit puts between those offsets. Checked: the scan accepts
-//! exactly what roxmltree accepts, and the reduced tree shows the hook the
+//! exactly what roxmltree accepts, and the pruned tree shows the hook the
 //! same root, the same children of `<domain>` and the same kept elements
 //! at the same offsets, in the same style (`agreement::disagreement`); and
 //! for an accepted document, the output check (which scans only what the
@@ -11,7 +11,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vdsm_hook_largeguest::domain::document::{self, parse_whole, Reduced};
+use vdsm_hook_largeguest::domain::document::{self, parse_whole, Pruned};
 use vdsm_hook_largeguest_fuzz::agreement::disagreement;
 
 /// The nearest character boundary at or before `at`.
@@ -34,15 +34,15 @@ fuzz_target!(|data: &[u8]| {
     if let Some(why) = disagreement(text) {
         panic!("{why}\n{text:?}");
     }
-    let mut reduced = Reduced::default();
-    if document::parse(text, &mut reduced).is_err() {
+    let mut pruned = Pruned::default();
+    if document::parse(text, &mut pruned).is_err() {
         return;
     }
     let a = boundary(text, usize::from(u16::from_le_bytes([offsets[0], offsets[1]])));
     let b = boundary(text, usize::from(u16::from_le_bytes([offsets[2], offsets[3]])));
     let (start, end) = (a.min(b), a.max(b));
     let after = format!("{}{insertion}{}", &text[..start], &text[end..]);
-    let checked = document::check_edit(text, &after, &reduced).map_err(|e| e.to_string());
+    let checked = document::check_edit(text, &after, &pruned).map_err(|e| e.to_string());
     let whole = parse_whole(&after).map(drop).map_err(|e| e.to_string());
     assert_eq!(
         checked, whole,

@@ -8,7 +8,7 @@
 //! the same values changes nothing), host limits can refuse but never
 //! alter the result, and every refusal is one line. `rewrite` only borrows
 //! the text, so a refusal cannot have touched it; the executable writes
-//! only after an `Ok` (tests/hostile.rs checks the file side).
+//! only after an `Ok` (tests/it/hostile.rs checks the file side).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -16,9 +16,9 @@ use vdsm_hook_largeguest::cpuset::CpuSet;
 use vdsm_hook_largeguest::domain::document::parse_whole;
 use vdsm_hook_largeguest_fuzz::agreement::disagreement;
 use vdsm_hook_largeguest::host::topology::HostLimits;
-use vdsm_hook_largeguest::plan::error::FitError;
+use vdsm_hook_largeguest::plan::refusal::Refusal;
 use vdsm_hook_largeguest::properties::{Property, Request};
-use vdsm_hook_largeguest::splice::rewrite::{rewrite, Refusal};
+use vdsm_hook_largeguest::splice::rewrite::{rewrite, RewriteError};
 
 use vdsm_hook_largeguest_fuzz as common;
 
@@ -32,12 +32,9 @@ fn request(lines: [&str; 3]) -> Option<Request> {
         if line.is_empty() {
             continue;
         }
-        match property.parse(line) {
-            Ok(value) => request.set(value),
-            Err(err) => {
-                common::refused(&err.to_string());
-                return None;
-            }
+        if let Err(err) = request.read(property, line) {
+            common::refused(&err.to_string());
+            return None;
         }
     }
     Some(request)
@@ -59,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
     let lines = [(); 3].map(|()| parts.next().unwrap_or(""));
     let xml = parts.next().unwrap_or("");
     if let Some(why) = disagreement(xml) {
-        panic!("the located tree and the whole tree disagree: {why}\n{xml:?}");
+        panic!("the pruned tree and the whole tree disagree: {why}\n{xml:?}");
     }
     let Some(request) = request(lines) else {
         return;
@@ -86,7 +83,7 @@ fuzz_target!(|data: &[u8]| {
     }
     match rewrite(xml, &request, Some(&host())) {
         Ok(checked) => assert_eq!(checked, first, "host limits changed the edit"),
-        Err(Refusal::Fit(FitError::CpusNotOnline { .. } | FitError::NodesWithoutMemory { .. })) => {}
+        Err(RewriteError::Refused(Refusal::CpusNotOnline { .. } | Refusal::NodesWithoutMemory { .. })) => {}
         Err(other) => panic!("host limits gave an unexpected refusal: {other}"),
     }
 });

@@ -3,8 +3,8 @@
 
 use std::fmt::{Debug, Display};
 
-/// The located tree's oracle, shared with the tests.
-#[path = "../../tests/support/agreement.rs"]
+/// The pruned tree's oracle, shared with the tests.
+#[path = "../../tests/it/support/agreement.rs"]
 pub mod agreement;
 
 /// Characters that would let a value become markup, or break the one-line

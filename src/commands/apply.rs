@@ -25,8 +25,6 @@ against this host.
   --dry-run       write nothing; print the new document (or the diff)
   --diff          print a unified diff of the change";
 
-const USAGE: &str = "usage: apply --domxml FILE [NAME=VALUE...] [--dry-run] [--diff]";
-
 struct Options {
     domxml: PathBuf,
     pairs: Vec<String>,
@@ -81,7 +79,7 @@ fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {
             _ => return Err(arg.unexpected()),
         }
     }
-    let domxml = domxml.ok_or(USAGE)?;
+    let domxml = domxml.ok_or("--domxml FILE is required")?;
     Ok(Parsed::Run(Options {
         domxml,
         pairs,

@@ -21,12 +21,22 @@ pub fn print_help(help: &str) -> Result<ExitCode, Error> {
     Ok(ExitCode::Success)
 }
 
-/// A usage error, pointing at the help.
+/// A command line that does not parse. The dispatch adds where to read
+/// the usage, the same way for every command.
 pub fn usage(problem: impl Into<lexopt::Error>) -> Error {
-    Error::Usage(format!(
-        "{}; run '{PROGRAM} --help' for the commands",
-        describe(&problem.into())
-    ))
+    Error::Arguments(describe(&problem.into()))
+}
+
+/// A command line that does not parse, with the help that tells the
+/// usage: the command's own (`command`), or with none the list of commands.
+pub fn pointing_to_help(err: Error, command: Option<&str>) -> Error {
+    let Error::Arguments(problem) = err else {
+        return err;
+    };
+    Error::Arguments(match command {
+        Some(command) => format!("{problem}; run '{PROGRAM} {command} --help' for its usage"),
+        None => format!("{problem}; run '{PROGRAM} --help' for the commands"),
+    })
 }
 
 /// lexopt's own wording, but quoted the program's way: lexopt quotes

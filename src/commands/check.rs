@@ -65,13 +65,15 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let mut canonical_values = Vec::new();
     for (property, value) in &pairs {
         let canonical = match value {
-            Ok(value) => property.parse(value).map_err(|err| err.to_string()),
+            Ok(value) => property
+                .canonical_form(value)
+                .map_err(|err| err.to_string()),
             Err(err) => Err(err.to_string()),
         };
         match canonical {
             Ok(value) => {
                 output::out(&format!("{}={value}\n", property.name()))?;
-                canonical_values.push((*property, value.to_string()));
+                canonical_values.push((*property, value));
                 if *property == Property::CpuTune {
                     output::note(CPUTUNE_NEEDS_MANUAL);
                 }

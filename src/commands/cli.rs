@@ -8,36 +8,23 @@ use std::path::Path;
 
 use lexopt::{Arg, Parser};
 
-use crate::commands::args::{print_help, text, usage};
+use crate::commands::args::{pointing_to_help, print_help, text, usage};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
 use crate::commands::hook::{self, HookJob};
-use crate::commands::output;
-use crate::commands::{apply, check, engine_config, ksm, prepare, suggest, topology, verify};
+use crate::commands::{output, table};
 use crate::wording::{quoted, PROGRAM};
 
-const HELP: &str = "\
-usage: vdsm-hook-largeguest COMMAND [ARGS]
-
-  check [NAME=VALUE...]        check property values, print them in canonical form
-  engine-config [--cver X.Y]   print the engine-config command declaring the properties
-  apply --domxml FILE [NAME=VALUE...] [--dry-run] [--diff]
-                               rewrite a domain XML as the hook would
-  hook before_vm_start|before_vm_migrate_destination|ksm
-                               run a hook job as VDSM would (environment and _hook_domxml)
-  ksm status                   show the host's KSM counters
-  ksm set 0|1 [--timeout S]    switch merge_across_nodes safely
-  topology [--json]            show the host's NUMA topology
-  suggest --vcpus N --memory SIZE [...]
-                               propose cputune, numatune and guestnuma values
-  verify DOMAIN [--json]       check a running guest against what it asked for
-  prepare PLAN.json... [--write ROOT | --check]
-                               the host configuration the planned guests need
-
-'vdsm-hook-largeguest COMMAND --help' describes one command.
-
-Installed as a VDSM hook entry (NN_largeguest, NN_largeguest_validate,
-NN_largeguest_ksm), the job is chosen by the entry's name.";
+/// The top help; the commands' lines come from the command table.
+fn help() -> String {
+    format!(
+        "usage: {PROGRAM} COMMAND [ARGS]\n\n{}\n\
+         '{PROGRAM} COMMAND --help' describes one command.\n\n\
+         Installed as a VDSM hook entry (NN_largeguest, NN_largeguest_validate,\n\
+         NN_largeguest_ksm), the job is chosen by the entry's name.",
+        table::listing()
+    )
+}
 
 /// Runs the command and turns every failure, a panic included, into a
 /// one-line message and exit 2, so VDSM never starts a VM on a half-done job.
@@ -76,30 +63,27 @@ fn run(args: Vec<OsString>) -> Result<ExitCode, Error> {
         return hook::run(job);
     }
     let mut parser = Parser::from_args(args);
-    let command = match parser.next().map_err(usage)? {
-        Some(Arg::Value(command)) => text(command).map_err(usage)?,
-        Some(Arg::Long("help") | Arg::Short('h')) => return print_help(HELP),
-        Some(Arg::Long("version") | Arg::Short('V')) => {
+    let name = match parser.next().map_err(usage) {
+        Ok(Some(Arg::Value(name))) => text(name).map_err(usage),
+        Ok(Some(Arg::Long("help") | Arg::Short('h'))) => return print_help(&help()),
+        Ok(Some(Arg::Long("version") | Arg::Short('V'))) => {
             output::out(&format!("{PROGRAM} {}\n", env!("CARGO_PKG_VERSION")))?;
             return Ok(ExitCode::Success);
         }
-        Some(other) => return Err(usage(other.unexpected())),
-        None => return Err(usage("a command is required")),
-    };
-    match command.as_str() {
-        "hook" => hook::command(&mut parser),
-        "check" => check::command(&mut parser),
-        "apply" => apply::command(&mut parser),
-        "engine-config" => engine_config::command(&mut parser),
-        "topology" => topology::command(&mut parser),
-        "suggest" => suggest::command(&mut parser),
-        "verify" => verify::command(&mut parser),
-        "prepare" => prepare::command(&mut parser),
-        "ksm" => ksm::command(&mut parser),
-        "ksm-switch" => ksm::privileged(&mut parser),
-        "help" => print_help(HELP),
-        other => Err(usage(format!("unknown command {}", quoted(other)))),
+        Ok(Some(other)) => Err(usage(other.unexpected())),
+        Ok(None) => Err(usage("a command is required")),
+        Err(err) => Err(err),
     }
+    .map_err(|err| pointing_to_help(err, None))?;
+    if name == "help" {
+        return print_help(&help());
+    }
+    let Some(command) = table::find(&name) else {
+        let err = usage(format!("unknown command {}", quoted(&name)));
+        return Err(pointing_to_help(err, None));
+    };
+    let own_help = command.is_listed().then_some(command.name);
+    (command.run)(&mut parser).map_err(|err| pointing_to_help(err, own_help))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use lexopt::{Arg, Parser};
 
-use crate::commands::args::{print_help, text, Parsed};
+use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
 use crate::commands::output;
@@ -17,14 +17,12 @@ Prints the engine-config command that declares the custom VM properties,
 each with the regex the engine checks values against, for one cluster level
 (default 4.8).";
 
-const USAGE: &str = "usage: engine-config [--cver X.Y]";
-
 /// The cluster level used when none is given: the newest engine 4.5.7
 /// offers (its SupportedClusterLevels go up to 4.8).
 pub const DEFAULT_CLUSTER_LEVEL: &str = "4.8";
 
 pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
-    let level = match parse(parser).map_err(|_| Error::Usage(USAGE.into()))? {
+    let level = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(level) => level,
     };

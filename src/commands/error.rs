@@ -5,7 +5,11 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum Error {
-    /// The command line itself is wrong.
+    /// The command line does not parse (an unknown option, a missing
+    /// value); the dispatch adds where to read the usage.
+    #[error("{0}")]
+    Arguments(String),
+    /// The command line parses, but a value in it is wrong.
     #[error("{0}")]
     Usage(String),
     /// A custom property value the grammar refuses.
@@ -13,7 +17,7 @@ pub enum Error {
     Property(#[from] crate::properties::problem::PropertyError),
     /// The domain XML, or what the properties ask of it, cannot be honoured.
     #[error(transparent)]
-    Refused(#[from] crate::splice::rewrite::Refusal),
+    Rewrite(#[from] crate::splice::rewrite::RewriteError),
     /// The migration destination cannot honour the VM's pins.
     #[error(transparent)]
     Migration(#[from] crate::plan::migration::MigrationError),

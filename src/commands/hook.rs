@@ -162,7 +162,7 @@ fn validate_job() -> Result<ExitCode, Error> {
     if request.leaves_domain_alone() {
         return Ok(ExitCode::Success);
     }
-    let text = rewrite::read_domxml(&domxml_path()?).map_err(rewrite::Refusal::from)?;
+    let text = rewrite::read_domxml(&domxml_path()?).map_err(rewrite::RewriteError::from)?;
     let host = host_limits();
     let incoming = migration::check_incoming(&text, &request, host.as_ref())?;
     output::note(&incoming.cpu_policy);

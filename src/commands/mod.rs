@@ -14,6 +14,7 @@ pub mod ksm;
 pub mod output;
 pub mod prepare;
 pub mod suggest;
+pub mod table;
 pub mod topology;
 pub mod verify;
 

@@ -164,22 +164,30 @@ fn set_pair(values: &mut GuestValues, pair: &str) -> Result<(), Error> {
     }
 }
 
-/// A plan file, or stdin for `-`; bounded like every file read here.
+/// A plan file, or stdin for `-`. A pipe is fine (`prepare <(ssh host
+/// vdsm-hook-largeguest suggest ... --json)`); what never ends or is not
+/// text is refused after a bound no plan comes near.
 fn read_plan(path: &str) -> Result<String, Error> {
+    use std::io::Read;
     const MAX_PLAN: u64 = 4 * 1024 * 1024;
-    let text = match path {
-        "-" => {
-            use std::io::Read;
-            let mut text = String::new();
-            std::io::stdin()
-                .take(MAX_PLAN)
-                .read_to_string(&mut text)
-                .map_err(|err| Error::Usage(format!("cannot read the plan from stdin: {err}")))?;
-            text
-        }
-        _ => files::read_text_up_to(path.as_ref(), MAX_PLAN).map_err(TopologyError::from)?,
+    let name = match path {
+        "-" => "the plan on stdin".to_string(),
+        _ => format!("the plan {}", quoted(path)),
     };
-    Ok(text)
+    let fail = |why: String| Error::Usage(format!("cannot read {name}: {why}"));
+    let reader: Box<dyn Read> = match path {
+        "-" => Box::new(std::io::stdin()),
+        _ => Box::new(std::fs::File::open(path).map_err(|err| fail(err.to_string()))?),
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_PLAN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| fail(err.to_string()))?;
+    if bytes.len() as u64 > MAX_PLAN {
+        return Err(fail(format!("longer than {MAX_PLAN} bytes, so not a plan")));
+    }
+    String::from_utf8(bytes).map_err(|_| fail("not UTF-8 text, so not a plan".to_string()))
 }
 
 fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {
@@ -226,4 +234,83 @@ fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {
         hugepages,
         mode,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn parsed(args: &[&str]) -> Result<Options, String> {
+        let mut parser = Parser::from_args(args.iter().copied());
+        match parse(&mut parser) {
+            Ok(Parsed::Run(options)) => Ok(options),
+            Ok(Parsed::Help) => Err("help".to_string()),
+            Err(err) => Err(err.to_string()),
+        }
+    }
+
+    fn sources(options: &Options) -> Vec<String> {
+        options
+            .sources
+            .iter()
+            .map(|source| match source {
+                Source::Plan(path) => format!("plan {path}"),
+                Source::Guest(pairs) => format!("guest {}", pairs.join(" ")),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn plans_and_guests_keep_their_order_and_pairs_go_to_the_last_guest() {
+        let options = parsed(&[
+            "a.json",
+            "cputune=0#1",
+            "--guest",
+            "guestnuma=0#1G#0",
+            "hugepages=2048",
+            "-",
+            "--guest",
+            "emulatorpin=0",
+        ])
+        .unwrap();
+        assert_eq!(
+            sources(&options),
+            [
+                "plan a.json",
+                "guest cputune=0#1",
+                "guest guestnuma=0#1G#0 hugepages=2048",
+                "plan -",
+                "guest emulatorpin=0",
+            ]
+        );
+        assert!(matches!(options.mode, Mode::Print));
+    }
+
+    #[test]
+    fn write_and_check_exclude_each_other_and_root_and_json_need_check() {
+        assert!(matches!(
+            parsed(&["a.json", "--write", "/"]).unwrap().mode,
+            Mode::Write(root) if root == Path::new("/")
+        ));
+        assert!(matches!(
+            parsed(&["a.json", "--check", "--json"]).unwrap().mode,
+            Mode::Check { root, json: true } if root == Path::new("/")
+        ));
+        assert_eq!(
+            parsed(&["a.json", "--write", "/", "--check"])
+                .err()
+                .as_deref(),
+            Some("--write and --check do not go together")
+        );
+        assert_eq!(
+            parsed(&["a.json", "--root", "/x"]).err().as_deref(),
+            Some("--root and --json go with --check")
+        );
+        assert!(parsed(&[])
+            .err()
+            .unwrap_or_default()
+            .starts_with("prepare needs plans"));
+        assert_eq!(parsed(&["--help"]).err().as_deref(), Some("help"));
+    }
 }

@@ -3,7 +3,7 @@
 
 use lexopt::{Arg, Parser};
 
-use crate::commands::args::{describe, print_help, text, Parsed};
+use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
 use crate::commands::output;
@@ -44,16 +44,11 @@ place it there. No vCPU goes on a CPU a running guest's vCPU is pinned to.
   --empty-host           plan as if no guest ran (the host's own capacity)
   --json                 the proposal as JSON";
 
-const USAGE: &str = "suggest --vcpus N --memory SIZE [--threads-per-core T] \
-    [--mode strict|interleave|preferred] [--reserve CPUSET] [--nodes K] \
-    [--iothreads N] [--hugepages SIZE] [--device DDDD:BB:SS.F]... [--empty-host] [--json]";
-
 pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
-    let (mut demand, devices, Flags { json, empty_host }) =
-        match parse(parser).map_err(|err| Error::Usage(describe(&err)))? {
-            Parsed::Help => return print_help(HELP),
-            Parsed::Run(parsed) => parsed,
-        };
+    let (mut demand, devices, Flags { json, empty_host }) = match parse(parser).map_err(usage)? {
+        Parsed::Help => return print_help(HELP),
+        Parsed::Run(parsed) => parsed,
+    };
     let sysfs = files::sysfs_root();
     let topology = Topology::read(&sysfs)?;
     let running = match (empty_host, files::guests_procfs_root()) {
@@ -151,24 +146,25 @@ fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {
             Arg::Long("iothreads") => demand.iothreads = number(&flag, parser)?,
             Arg::Long("hugepages") => demand.hugepage_kib = Some(page_size(parser)?),
             Arg::Long("device") => devices.push(device(parser)?),
-            Arg::Long(_) => return Err(with_usage(format!("unknown option {}", quoted(&flag)))),
-            other => return Err(with_usage(other.unexpected())),
+            Arg::Long(_) => {
+                return Err(lexopt::Error::from(format!(
+                    "unknown option {}",
+                    quoted(&flag)
+                )))
+            }
+            other => return Err(other.unexpected()),
         }
     }
     match (vcpus, memory) {
         (true, true) => Ok(Parsed::Run((demand, devices, flags))),
-        _ => Err(with_usage("--vcpus and --memory are required")),
+        _ => Err(lexopt::Error::from("--vcpus and --memory are required")),
     }
-}
-
-fn with_usage(problem: impl Into<lexopt::Error>) -> lexopt::Error {
-    format!("{}; usage: {USAGE}", describe(&problem.into())).into()
 }
 
 fn value(flag: &str, parser: &mut Parser) -> Result<String, lexopt::Error> {
     let value = parser
         .value()
-        .map_err(|_| with_usage(format!("{flag} needs a value")))?;
+        .map_err(|_| lexopt::Error::from(format!("{flag} needs a value")))?;
     text(value)
 }
 
@@ -179,7 +175,7 @@ fn number<T: std::str::FromStr>(flag: &str, parser: &mut Parser) -> Result<T, le
         false => None,
     }
     .ok_or_else(|| {
-        with_usage(format!(
+        lexopt::Error::from(format!(
             "{flag} takes a whole number, not {}",
             quoted(&value)
         ))
@@ -189,7 +185,7 @@ fn number<T: std::str::FromStr>(flag: &str, parser: &mut Parser) -> Result<T, le
 fn size(parser: &mut Parser) -> Result<u64, lexopt::Error> {
     let value = value("--memory", parser)?;
     if !value.starts_with(|c: char| c.is_ascii_digit()) {
-        return Err(with_usage(format!(
+        return Err(lexopt::Error::from(format!(
             "--memory takes a size such as 64G, 512M or 1048576 (KiB), not {}",
             quoted(&value)
         )));
@@ -201,7 +197,7 @@ fn page_size(parser: &mut Parser) -> Result<u64, lexopt::Error> {
     let value = value("--hugepages", parser)?;
     match guestnuma::parse_size("--hugepages", &value) {
         Ok(kib) if kib > 4 => Ok(kib),
-        _ => Err(with_usage(format!(
+        _ => Err(lexopt::Error::from(format!(
             "--hugepages takes a huge page size such as 2M or 1G, not {}",
             quoted(&value)
         ))),
@@ -220,7 +216,7 @@ fn device(parser: &mut Parser) -> Result<String, lexopt::Error> {
     let parts: Vec<&str> = full.split([':', '.']).collect();
     match parts.as_slice() {
         [d, b, s, f] if hex(d, 4) && hex(b, 2) && hex(s, 2) && hex(f, 1) => Ok(full),
-        _ => Err(with_usage(format!(
+        _ => Err(lexopt::Error::from(format!(
             "--device takes a PCI address such as 0000:3b:00.0, not {}",
             quoted(&value)
         ))),
@@ -233,7 +229,7 @@ fn mode(parser: &mut Parser) -> Result<MemoryMode, lexopt::Error> {
         Some(mode @ (MemoryMode::Strict | MemoryMode::Interleave | MemoryMode::Preferred)) => {
             Ok(mode)
         }
-        _ => Err(with_usage(format!(
+        _ => Err(lexopt::Error::from(format!(
             "--mode takes strict, interleave or preferred, not {}",
             quoted(&value)
         ))),
@@ -247,7 +243,7 @@ fn reserve(parser: &mut Parser) -> Result<CpuSet, lexopt::Error> {
     value
         .parse()
         .map_err(|err: crate::properties::sets::ListError| {
-            with_usage(format!(
+            lexopt::Error::from(format!(
                 "--reserve takes a CPU set such as 0,48 or 0-1; {} is not one (column {})",
                 quoted(&value),
                 err.column

@@ -28,18 +28,18 @@ pub enum DocumentError {
     },
 }
 
-pub use crate::domain::locate::Reduced;
+pub use crate::domain::locate::Pruned;
 
 /// The domain XML as a tree of the elements the hook reads (the list is in
 /// `locate`), found by a scan of the whole text and built by roxmltree from
 /// a copy with everything else blanked out, at the same byte offsets: the
 /// cost of a scan, not of a tree of every device. Any refusal is
 /// roxmltree's own, from a parse of the whole text, with its message.
-pub fn parse<'t>(text: &'t str, reduced: &'t mut Reduced) -> Result<Document<'t>, DocumentError> {
-    let located = reduced.reduce(text);
-    let reduced: &'t Reduced = reduced;
-    match located {
-        true => parse_whole(reduced.text()).or_else(|_| parse_whole(text)),
+pub fn parse<'t>(text: &'t str, pruned: &'t mut Pruned) -> Result<Document<'t>, DocumentError> {
+    let scanned = pruned.prune(text);
+    let pruned: &'t Pruned = pruned;
+    match scanned {
+        true => parse_whole(pruned.text()).or_else(|_| parse_whole(text)),
         false => parse_whole(text),
     }
 }
@@ -78,8 +78,8 @@ pub fn parse_whole(text: &str) -> Result<Document<'_>, DocumentError> {
 /// Whether `after`, the edit of `before`, is still a document, checked in
 /// a fraction of a parse: only what changed is scanned again. Refused with
 /// roxmltree's message for the whole of `after`.
-pub fn check_edit(before: &str, after: &str, reduced: &Reduced) -> Result<(), DocumentError> {
-    match locate::edit_is_well_formed(before, after, reduced.outline()) {
+pub fn check_edit(before: &str, after: &str, pruned: &Pruned) -> Result<(), DocumentError> {
+    match locate::edit_is_well_formed(before, after, pruned.boundaries()) {
         true => Ok(()),
         false => parse_whole(after).map(drop),
     }

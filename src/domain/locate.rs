@@ -16,7 +16,7 @@ use crate::xml::scan::{self, Attribute, QName, StartTag, Visitor, NAMESPACE_LIMI
 
 /// An element the hook reads or edits.
 #[derive(Debug, Clone, Copy)]
-pub enum Kept {
+pub enum Needed {
     /// A child of `<domain>`.
     Child(&'static str),
     /// A child of `<devices>`.
@@ -30,21 +30,21 @@ pub enum Kept {
 /// an empty element in the tree (a child of `<domain>`) or not there at
 /// all (a device). Public, with the names below, because the tests'
 /// oracle (`tests/support/agreement.rs`) checks the tree against them.
-pub const KEPT: &[Kept] = &[
-    Kept::Child("maxMemory"),
-    Kept::Child("memory"),
-    Kept::Child("currentMemory"),
-    Kept::Child("memoryBacking"),
-    Kept::Child("vcpu"),
-    Kept::Child("vcpus"),
-    Kept::Child("iothreads"),
-    Kept::Child("iothreadids"),
-    Kept::Child("cputune"),
-    Kept::Child("numatune"),
-    Kept::Child("cpu"),
-    Kept::Device("memory"),
-    Kept::Device("hostdev"),
-    Kept::DeviceOfType("interface", "hostdev"),
+pub const NEEDED: &[Needed] = &[
+    Needed::Child("maxMemory"),
+    Needed::Child("memory"),
+    Needed::Child("currentMemory"),
+    Needed::Child("memoryBacking"),
+    Needed::Child("vcpu"),
+    Needed::Child("vcpus"),
+    Needed::Child("iothreads"),
+    Needed::Child("iothreadids"),
+    Needed::Child("cputune"),
+    Needed::Child("numatune"),
+    Needed::Child("cpu"),
+    Needed::Device("memory"),
+    Needed::Device("hostdev"),
+    Needed::DeviceOfType("interface", "hostdev"),
 ];
 
 /// The child of `<domain>` whose own children are sorted out one by one.
@@ -57,22 +57,22 @@ pub const DEVICES: &str = "devices";
 /// namespace on what is kept.
 pub const METADATA: &str = "metadata";
 pub const METADATA_VM: &str = "vm";
-pub const METADATA_KEPT: &[&str] = &["cpuPolicy", "manuallyPinedCPUs"];
+pub const METADATA_NEEDED: &[&str] = &["cpuPolicy", "manuallyPinedCPUs"];
 
-/// The reduced text roxmltree parses, and what the output check needs to
+/// The pruned text roxmltree parses, and what the output check needs to
 /// know of the document. Owned by the caller of `document::parse`, since
 /// the tree borrows the text.
 #[derive(Debug, Default)]
-pub struct Reduced {
+pub struct Pruned {
     text: String,
-    outline: Option<Outline>,
+    boundaries: Option<Boundaries>,
 }
 
-impl Reduced {
-    /// Scans `document`; on success this holds its reduced text. A refusal
+impl Pruned {
+    /// Scans `document`; on success this holds its pruned text. A refusal
     /// is not final: roxmltree parses the whole document then, for its
     /// verdict and its message.
-    pub fn reduce(&mut self, document: &str) -> bool {
+    pub fn prune(&mut self, document: &str) -> bool {
         let mut locator = Locator::new(document);
         let declarations = match scan::document(document, &mut locator) {
             Ok(summary) => summary.namespace_declarations,
@@ -81,13 +81,13 @@ impl Reduced {
         if declarations > NAMESPACE_LIMIT {
             return false;
         }
-        let Some(text) = blank(document, &locator.blanks) else {
+        let Some(text) = fill_gaps(document, &locator.gaps) else {
             return false;
         };
         self.text = text;
-        self.outline = Some(Outline {
+        self.boundaries = Some(Boundaries {
             namespace_declarations: declarations,
-            ..locator.outline
+            ..locator.boundaries
         });
         true
     }
@@ -98,15 +98,15 @@ impl Reduced {
 
     /// What the output check needs to know of the document, if the scan
     /// accepted it.
-    pub fn outline(&self) -> Option<&Outline> {
-        self.outline.as_ref()
+    pub fn boundaries(&self) -> Option<&Boundaries> {
+        self.boundaries.as_ref()
     }
 }
 
 /// Where the scan of a document can resume between the children of its
 /// root: between two children the only state is the root's start tag.
 #[derive(Debug, Clone, Default)]
-pub struct Outline {
+pub struct Boundaries {
     root_tag: Range<usize>,
     /// Right after the root's start tag and after each child element.
     after_markup: Vec<usize>,
@@ -115,7 +115,7 @@ pub struct Outline {
     namespace_declarations: usize,
 }
 
-impl Outline {
+impl Boundaries {
     /// The part of `after` to scan again: `before` and `after` share what
     /// comes before it and what comes after it, byte for byte, and it
     /// starts after markup and ends before markup, so that no text run
@@ -171,21 +171,21 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
         .count()
 }
 
-/// Whether `after`, an edit of `before` (a document `Reduced::reduce`
-/// outlined), is still a document: its changed part is scanned in the
+/// Whether `after`, an edit of `before` (a document `Pruned::prune`
+/// pruned), is still a document: its changed part is scanned in the
 /// root's context, the rest was scanned in `before`. `false` means only
 /// that it could not be shown this way.
-pub fn edit_is_well_formed(before: &str, after: &str, outline: Option<&Outline>) -> bool {
+pub fn edit_is_well_formed(before: &str, after: &str, boundaries: Option<&Boundaries>) -> bool {
     if before == after {
         return true;
     }
-    let Some((outline, changed)) = outline.and_then(|o| Some((o, o.changed(before, after)?)))
+    let Some((boundaries, changed)) = boundaries.and_then(|o| Some((o, o.changed(before, after)?)))
     else {
         return whole_is_well_formed(after);
     };
-    match scan::root_content(after, outline.root_tag.clone(), changed) {
+    match scan::root_content(after, boundaries.root_tag.clone(), changed) {
         Ok(summary) => {
-            summary.namespace_declarations + outline.namespace_declarations <= NAMESPACE_LIMIT
+            summary.namespace_declarations + boundaries.namespace_declarations <= NAMESPACE_LIMIT
         }
         Err(_) => whole_is_well_formed(after),
     }
@@ -196,22 +196,23 @@ fn whole_is_well_formed(text: &str) -> bool {
         .is_ok_and(|summary| summary.namespace_declarations <= NAMESPACE_LIMIT)
 }
 
-/// A byte range that becomes an empty element.
+/// A byte range the hook does not read, which becomes an empty element
+/// of the same length.
 #[derive(Debug, Clone)]
-struct Blank {
+struct Gap {
     range: Range<usize>,
     /// A run of devices, which needs its own `<_`; otherwise the range
     /// starts at the `>` of a start tag kept as written.
     whole: bool,
-    filler: Filler,
+    gap_fill: GapFill,
 }
 
-/// What fills a blank: spaces are always right, but roxmltree reads an
+/// What fills a gap: spaces are always right, but roxmltree reads an
 /// attribute value faster than spaces in a tag (it finds the closing quote
-/// with memchr), so a long blank is one attribute where that changes
+/// with memchr), so a long gap is one attribute where that changes
 /// nothing the hook sees.
 #[derive(Debug, Clone, Copy)]
-enum Filler {
+enum GapFill {
     Spaces,
     /// `_='....'`, its closing quote at the offset given (where the first
     /// attribute of the document closes, with that quote, so the
@@ -219,21 +220,21 @@ enum Filler {
     Attribute(Option<(usize, u8)>),
 }
 
-/// What the scan finds that matters for the reduced text.
+/// What the scan finds that matters for the pruned text.
 struct Locator<'t> {
     text: &'t str,
-    blanks: Vec<Blank>,
-    outline: Outline,
+    gaps: Vec<Gap>,
+    boundaries: Boundaries,
     /// The closing quote of the first attribute in document order.
     first_attribute: Option<(usize, u8)>,
     /// The `>` of a child of `<domain>` blanked from there to its end.
-    blank_from: Option<(usize, bool)>,
+    gap_from: Option<(usize, bool)>,
     in_devices: bool,
     /// Inside `<metadata>`, and inside its `<ovirt-vm:vm>`.
     in_metadata: bool,
     in_metadata_vm: bool,
     /// Whether the current device (or entry of `<ovirt-vm:vm>`) is kept.
-    device_kept: bool,
+    device_needed: bool,
     /// The devices not kept since the last one kept.
     run: Option<Range<usize>>,
 }
@@ -242,71 +243,71 @@ impl<'t> Locator<'t> {
     fn new(text: &'t str) -> Self {
         Locator {
             text,
-            blanks: Vec::new(),
-            outline: Outline::default(),
+            gaps: Vec::new(),
+            boundaries: Boundaries::default(),
             first_attribute: None,
-            blank_from: None,
+            gap_from: None,
             in_devices: false,
             in_metadata: false,
             in_metadata_vm: false,
-            device_kept: false,
+            device_needed: false,
             run: None,
         }
     }
 
-    /// Attribute filler unless an attribute of the same name is already
+    /// Attribute gap_fill unless an attribute of the same name is already
     /// there, or the first attribute of the document comes later: the
-    /// filler would then be the first, and the document's quote style
+    /// gap_fill would then be the first, and the document's quote style
     /// would be read from it.
-    fn filler(&self, range: &Range<usize>, clashes: bool) -> Filler {
+    fn gap_fill(&self, range: &Range<usize>, clashes: bool) -> GapFill {
         match self.first_attribute {
-            Some((at, _)) if at < range.start && !clashes => Filler::Attribute(None),
-            Some(first) if range.contains(&first.0) => Filler::Attribute(Some(first)),
-            _ => Filler::Spaces,
+            Some((at, _)) if at < range.start && !clashes => GapFill::Attribute(None),
+            Some(first) if range.contains(&first.0) => GapFill::Attribute(Some(first)),
+            _ => GapFill::Spaces,
         }
     }
 
     fn end_run(&mut self) {
         if let Some(range) = self.run.take() {
-            let filler = self.filler(&range, false);
-            self.blanks.push(Blank {
+            let gap_fill = self.gap_fill(&range, false);
+            self.gaps.push(Gap {
                 range,
                 whole: true,
-                filler,
+                gap_fill,
             });
         }
     }
 
     fn child_of_root(&mut self, tag: &StartTag) {
-        self.outline.before_markup.push(tag.range.start);
+        self.boundaries.before_markup.push(tag.range.start);
         if tag.empty {
-            self.outline.after_markup.push(tag.range.end);
+            self.boundaries.after_markup.push(tag.range.end);
             return;
         }
         if is_plain(tag.name, DEVICES) {
             self.in_devices = true;
         } else if is_plain(tag.name, METADATA) {
             self.in_metadata = true;
-        } else if !KEPT.iter().any(|kept| kept.is_child(tag.name)) {
+        } else if !NEEDED.iter().any(|kept| kept.is_child(tag.name)) {
             let clashes = tag.attributes.iter().any(|a| is_plain(a.name, "_"));
-            self.blank_from = Some((tag.range.end - 1, clashes));
+            self.gap_from = Some((tag.range.end - 1, clashes));
         }
     }
 
     fn device(&mut self, tag: &StartTag) {
-        self.device_kept = KEPT.iter().any(|kept| kept.is_device(tag));
+        self.device_needed = NEEDED.iter().any(|kept| kept.is_device(tag));
         self.sort(tag);
     }
 
     fn metadata_entry(&mut self, tag: &StartTag) {
-        self.device_kept = METADATA_KEPT.contains(&tag.name.local);
+        self.device_needed = METADATA_NEEDED.contains(&tag.name.local);
         self.sort(tag);
     }
 
     /// A kept child ends the run of blanked ones before it; another one
     /// joins the run.
     fn sort(&mut self, tag: &StartTag) {
-        if self.device_kept {
+        if self.device_needed {
             return self.end_run();
         }
         let run = self.run.get_or_insert(tag.range.clone());
@@ -323,9 +324,9 @@ impl<'t> Visitor<'t> for Locator<'t> {
         }
         match tag.depth {
             0 => {
-                self.outline.root_tag = tag.range.clone();
+                self.boundaries.root_tag = tag.range.clone();
                 if !tag.empty {
-                    self.outline.after_markup.push(tag.range.end);
+                    self.boundaries.after_markup.push(tag.range.end);
                 }
             }
             1 => self.child_of_root(tag),
@@ -341,16 +342,16 @@ impl<'t> Visitor<'t> for Locator<'t> {
     #[inline]
     fn end_tag(&mut self, depth: usize, range: Range<usize>) {
         match depth {
-            0 => self.outline.before_markup.push(range.start),
+            0 => self.boundaries.before_markup.push(range.start),
             1 => {
-                self.outline.after_markup.push(range.end);
-                if let Some((from, clashes)) = self.blank_from.take() {
+                self.boundaries.after_markup.push(range.end);
+                if let Some((from, clashes)) = self.gap_from.take() {
                     let range = from..range.end;
-                    let filler = self.filler(&range, clashes);
-                    self.blanks.push(Blank {
+                    let gap_fill = self.gap_fill(&range, clashes);
+                    self.gaps.push(Gap {
                         range,
                         whole: false,
-                        filler,
+                        gap_fill,
                     });
                 }
                 if self.in_devices {
@@ -359,7 +360,7 @@ impl<'t> Visitor<'t> for Locator<'t> {
                 }
                 self.in_metadata = false;
             }
-            2 if self.in_devices && !self.device_kept => {
+            2 if self.in_devices && !self.device_needed => {
                 if let Some(run) = &mut self.run {
                     run.end = range.end;
                 }
@@ -368,7 +369,7 @@ impl<'t> Visitor<'t> for Locator<'t> {
                 self.end_run();
                 self.in_metadata_vm = false;
             }
-            3 if self.in_metadata_vm && !self.device_kept => {
+            3 if self.in_metadata_vm && !self.device_needed => {
                 if let Some(run) = &mut self.run {
                     run.end = range.end;
                 }
@@ -378,17 +379,17 @@ impl<'t> Visitor<'t> for Locator<'t> {
     }
 }
 
-impl Kept {
+impl Needed {
     pub fn is_child(&self, name: QName) -> bool {
-        matches!(self, Kept::Child(kept) if is_plain(name, kept))
+        matches!(self, Needed::Child(kept) if is_plain(name, kept))
     }
 
     /// A `type` with a reference in it is kept whatever it says.
     pub fn is_device(&self, tag: &StartTag) -> bool {
         match *self {
-            Kept::Child(_) => false,
-            Kept::Device(kept) => is_plain(tag.name, kept),
-            Kept::DeviceOfType(kept, kind) => {
+            Needed::Child(_) => false,
+            Needed::Device(kept) => is_plain(tag.name, kept),
+            Needed::DeviceOfType(kept, kind) => {
                 let of_kind = |a: &&Attribute| {
                     is_plain(a.name, "type") && (a.value.contains('&') || a.value.trim() == kind)
                 };
@@ -403,14 +404,14 @@ pub fn is_plain(name: QName, local: &str) -> bool {
     name.prefix.is_empty() && name.local == local
 }
 
-/// The document with each blank made an empty element of the same length.
+/// The document with each gap made an empty element of the same length.
 /// Blanks start and end at `<` or `>`, and only ASCII is written, so the
 /// result is UTF-8 wherever the document was.
-fn blank(document: &str, blanks: &[Blank]) -> Option<String> {
+fn fill_gaps(document: &str, gaps: &[Gap]) -> Option<String> {
     let mut bytes = document.as_bytes().to_vec();
-    for blank in blanks {
-        let out = &mut bytes[blank.range.clone()];
-        let body = match blank.whole {
+    for gap in gaps {
+        let out = &mut bytes[gap.range.clone()];
+        let body = match gap.whole {
             true => {
                 out[..2].copy_from_slice(b"<_");
                 2..out.len() - 2
@@ -421,19 +422,19 @@ fn blank(document: &str, blanks: &[Blank]) -> Option<String> {
         out[len - 2..].copy_from_slice(b"/>");
         fill(
             &mut out[body.clone()],
-            blank.range.start + body.start,
-            blank.filler,
+            gap.range.start + body.start,
+            gap.gap_fill,
         );
     }
     String::from_utf8(bytes).ok()
 }
 
-/// Writes the filler into `out`, which starts at offset `at` of the text.
-fn fill(out: &mut [u8], at: usize, filler: Filler) {
+/// Writes the gap_fill into `out`, which starts at offset `at` of the text.
+fn fill(out: &mut [u8], at: usize, gap_fill: GapFill) {
     out.fill(b' ');
-    let (closing, quote) = match filler {
-        Filler::Attribute(Some((offset, quote))) => (offset - at, quote),
-        Filler::Attribute(None) if out.len() >= 5 => (out.len() - 1, b'"'),
+    let (closing, quote) = match gap_fill {
+        GapFill::Attribute(Some((offset, quote))) => (offset - at, quote),
+        GapFill::Attribute(None) if out.len() >= 5 => (out.len() - 1, b'"'),
         _ => return,
     };
     out[1..3].copy_from_slice(b"_=");

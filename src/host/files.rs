@@ -22,6 +22,9 @@ pub const PROCFS_ROOT_VARIABLE: &str = "LARGEGUEST_PROCFS_ROOT";
 /// Replaces `/run`, where libvirt keeps its running guests' status files.
 pub const RUN_ROOT_VARIABLE: &str = "LARGEGUEST_RUN_ROOT";
 
+/// Replaces `/etc`, where libvirt keeps its persistent domains' definitions.
+pub const ETC_ROOT_VARIABLE: &str = "LARGEGUEST_ETC_ROOT";
+
 /// Replaces `/usr/bin/numad`, where libvirt runs numad from (a path fixed
 /// when libvirt is built); the hook only looks whether it is there.
 pub const NUMAD_VARIABLE: &str = "LARGEGUEST_NUMAD";
@@ -42,7 +45,6 @@ pub fn procfs_root() -> PathBuf {
 /// show, so with `LARGEGUEST_SYSFS_ROOT` set the guests are read only from
 /// a `LARGEGUEST_PROCFS_ROOT` set beside it.
 pub fn guests_procfs_root() -> Option<PathBuf> {
-    let set = |variable| std::env::var_os(variable).is_some_and(|root| !root.is_empty());
     match set(SYSFS_ROOT_VARIABLE) && !set(PROCFS_ROOT_VARIABLE) {
         true => None,
         false => Some(procfs_root()),
@@ -51,6 +53,17 @@ pub fn guests_procfs_root() -> Option<PathBuf> {
 
 pub fn run_root() -> PathBuf {
     root(RUN_ROOT_VARIABLE, "/run")
+}
+
+/// Where libvirt's persistent definitions are read, if anywhere: with
+/// `LARGEGUEST_RUN_ROOT` set, the running domains are a test's, whose
+/// definitions the real `/etc` does not hold, so only a
+/// `LARGEGUEST_ETC_ROOT` set beside it is read.
+pub fn etc_root() -> Option<PathBuf> {
+    match set(RUN_ROOT_VARIABLE) && !set(ETC_ROOT_VARIABLE) {
+        true => None,
+        false => Some(root(ETC_ROOT_VARIABLE, "/etc")),
+    }
 }
 
 pub fn numad_path() -> PathBuf {
@@ -70,6 +83,10 @@ pub fn numad_installed() -> bool {
 pub struct KernelFiles {
     pub sysfs: PathBuf,
     pub procfs: PathBuf,
+}
+
+fn set(variable: &str) -> bool {
+    std::env::var_os(variable).is_some_and(|root| !root.is_empty())
 }
 
 fn root(variable: &str, real: &str) -> PathBuf {

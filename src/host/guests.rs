@@ -9,10 +9,12 @@
 //! (libvirt always starts QEMU with `debug-threads=on`).
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::Path;
 
 use crate::cpuset::CpuSet;
 use crate::host::files::{read_text, read_text_up_to};
+use crate::wording::{quoted, Ids};
 
 /// A QEMU command line, arguments and all, stays far below this.
 const MAX_CMDLINE_LEN: u64 = 1024 * 1024;
@@ -114,30 +116,56 @@ fn allowed_list(status: &str) -> Option<CpuSet> {
     line.trim().parse().ok()
 }
 
-/// Which guests' vCPUs are pinned to which of `cpus`, as one phrase per
-/// guest: `'db1' (vCPUs 0-1 on CPUs 4-5)`.
-pub fn sharing(guests: &[GuestPins], cpus: &CpuSet) -> Vec<String> {
-    let mut phrases = Vec::new();
+/// One guest's vCPUs pinned to some of a set of CPUs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Share {
+    pub domain: String,
+    pub vcpus: CpuSet,
+    pub cpus: CpuSet,
+}
+
+impl fmt::Display for Share {
+    /// `'db1' (vCPUs 0-1 on CPUs 4-5)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({} on {})",
+            quoted(&self.domain),
+            Ids("vCPU", &self.vcpus),
+            Ids("CPU", &self.cpus)
+        )
+    }
+}
+
+/// The guests with vCPUs pinned to some of `cpus`, and which.
+pub fn shares(guests: &[GuestPins], cpus: &CpuSet) -> Vec<Share> {
+    let mut shares = Vec::new();
     for guest in guests {
-        let mut vcpus = CpuSet::new();
-        let mut shared = CpuSet::new();
+        let mut share = Share {
+            domain: guest.domain.clone(),
+            vcpus: CpuSet::new(),
+            cpus: CpuSet::new(),
+        };
         for (&vcpu, set) in &guest.vcpus {
             let common = set.intersection(cpus);
             if !common.is_empty() {
-                vcpus.insert(vcpu);
-                shared = shared.union(&common);
+                share.vcpus.insert(vcpu);
+                share.cpus = share.cpus.union(&common);
             }
         }
-        if !vcpus.is_empty() {
-            phrases.push(format!(
-                "{} ({} on {})",
-                crate::wording::quoted(&guest.domain),
-                crate::wording::Ids("vCPU", &vcpus),
-                crate::wording::Ids("CPU", &shared)
-            ));
+        if !share.vcpus.is_empty() {
+            shares.push(share);
         }
     }
-    phrases
+    shares
+}
+
+/// [`shares`] as one phrase per guest, for a message.
+pub fn sharing(guests: &[GuestPins], cpus: &CpuSet) -> Vec<String> {
+    shares(guests, cpus)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ pub struct KernelRelease(pub String);
 
 /// The first upstream release whose `hugepages=` takes per-node counts
 /// (`hugepages=0:4,1:4`, mm/hugetlb.c `hugepages_setup`). Older kernels
-/// read `0:4` as a plain count and stop at the colon: 0 pages, no warning.
+/// read `1:4` as the count before the colon, the node's number, and say
+/// nothing.
 pub const NODE_HUGEPAGES_SINCE: (u32, u32) = (5, 16);
 
 impl KernelRelease {

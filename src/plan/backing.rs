@@ -10,8 +10,8 @@
 use crate::cpuset::CpuSet;
 use crate::domain::facts::Domain;
 use crate::domain::hugepages::{page_for, Page};
-use crate::plan::error::FitError;
 use crate::plan::hugepages::PageEdit;
+use crate::plan::refusal::Refusal;
 use crate::properties::guestnuma::{GuestCell, Size};
 
 /// For each new region (sizes in KiB, in order), the indexes of the old
@@ -68,7 +68,7 @@ pub fn reassign_pages<'a, 'i>(
     pages: &mut [Page<'a, 'i>],
     domain: &Domain,
     cells: &[GuestCell],
-) -> Option<Result<Vec<PageEdit<'a, 'i>>, FitError>> {
+) -> Option<Result<Vec<PageEdit<'a, 'i>>, Refusal>> {
     let old_sizes = match domain.cells.is_empty() {
         true => vec![domain.cells_memory_kib()?],
         false => domain.cell_sizes()?,
@@ -126,7 +126,7 @@ fn spans(
     cell: usize,
     (first_old, first): (usize, Option<usize>),
     (second_old, second): (usize, Option<usize>),
-) -> FitError {
+) -> Refusal {
     let describe = |page: Option<usize>| match page.map(|i| pages[i].size_kib) {
         None => "no huge pages".to_string(),
         Some(Some(kib)) => format!("pages of {}", Size(kib)),
@@ -137,7 +137,7 @@ fn spans(
         (false, true) => format!("old cell {first_old}"),
         (false, false) => format!("old cells {first_old} and {second_old}"),
     };
-    FitError::CellSpansBackings {
+    Refusal::CellSpansBackings {
         cell,
         old,
         what: "page size",

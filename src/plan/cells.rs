@@ -5,7 +5,7 @@
 use roxmltree::Node;
 
 use crate::domain::facts::Domain;
-use crate::plan::error::FitError;
+use crate::plan::refusal::Refusal;
 use crate::properties::guestnuma::GuestCell;
 use crate::xml::read::child;
 
@@ -38,9 +38,9 @@ const CARRIED: [&str; 2] = ["memAccess", "discard"];
 pub fn plan<'a, 'i>(
     domain: &Domain<'a, 'i>,
     cells: &[GuestCell],
-) -> Result<CellsPlan<'a, 'i>, FitError> {
+) -> Result<CellsPlan<'a, 'i>, Refusal> {
     if domain.cpu_count > 1 {
-        return Err(FitError::SeveralCpus {
+        return Err(Refusal::SeveralCpus {
             count: domain.cpu_count,
         });
     }
@@ -82,7 +82,7 @@ fn carried(
     domain: &Domain,
     attribute: &'static str,
     new: usize,
-) -> Result<Vec<Option<String>>, FitError> {
+) -> Result<Vec<Option<String>>, Refusal> {
     let old: Vec<Option<String>> = (0..domain.cells.len() as u32)
         .map(|id| {
             let cell = domain.cell_by_id(id)?;
@@ -97,7 +97,7 @@ fn carried(
     };
     match old.iter().position(|value| value != first) {
         None => Ok(vec![first.clone(); new]),
-        Some(other) => Err(FitError::CellsDiffer {
+        Some(other) => Err(Refusal::CellsDiffer {
             attribute,
             first: 0,
             other: other as u32,
@@ -112,7 +112,7 @@ fn carried(
 /// HMAT (`<interconnects>` latencies and bandwidths, a cell's `<cache>`)
 /// describes cells by id; with another count it cannot carry over, and
 /// dropping it would change what the guest's firmware tables say.
-fn check_hmat(domain: &Domain, new: usize) -> Result<(), FitError> {
+fn check_hmat(domain: &Domain, new: usize) -> Result<(), Refusal> {
     let interconnects = domain
         .numa()
         .is_some_and(|numa| child(numa, "interconnects").is_some());
@@ -126,7 +126,7 @@ fn check_hmat(domain: &Domain, new: usize) -> Result<(), FitError> {
         (false, true) => "a cell's <cache>",
         (false, false) => return Ok(()),
     };
-    Err(FitError::HmatWouldVanish {
+    Err(Refusal::HmatWouldVanish {
         what,
         new,
         old: domain.cells.len(),

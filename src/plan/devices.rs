@@ -12,7 +12,7 @@ use crate::domain::facts::Domain;
 use crate::host::files::KernelFiles;
 use crate::host::pci::numa_node;
 use crate::plan::binding::MemoryBinding;
-use crate::plan::error::FitError;
+use crate::plan::refusal::Refusal;
 use crate::plan::warning::Warning;
 use crate::properties::affinity::PciNumaAffinity;
 
@@ -23,7 +23,7 @@ pub fn check(
     binding: &MemoryBinding,
     policy: PciNumaAffinity,
     files: &KernelFiles,
-) -> Result<Vec<Warning>, FitError> {
+) -> Result<Vec<Warning>, Refusal> {
     let Some((mode, nodes)) = strict_nodes(cells, binding) else {
         return Ok(Vec::new());
     };
@@ -47,7 +47,7 @@ pub fn check(
         let (element, nodes, mode) = (device.element, nodes.clone(), mode.clone());
         match policy {
             PciNumaAffinity::Required => {
-                return Err(FitError::DeviceOffNodes {
+                return Err(Refusal::DeviceOffNodes {
                     mode,
                     element,
                     address,

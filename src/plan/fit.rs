@@ -6,8 +6,8 @@
 use crate::cpuset::{CpuSet, NodeSet, MAX_ID};
 use crate::domain::facts::{Domain, GuestTopology};
 use crate::host::topology::HostLimits;
-use crate::plan::error::FitError;
-use crate::plan::topology;
+use crate::plan::cores;
+use crate::plan::refusal::Refusal;
 use crate::plan::warning::Warning;
 use crate::properties::cputune::CpuTune;
 use crate::properties::guestnuma::{GuestCell, GuestNuma};
@@ -15,10 +15,10 @@ use crate::properties::numatune::{NumaTune, Placement};
 use crate::properties::Request;
 use crate::wording;
 
-pub fn check_pins(cputune: Option<&CpuTune>, domain: &Domain) -> Result<(), FitError> {
+pub fn check_pins(cputune: Option<&CpuTune>, domain: &Domain) -> Result<(), Refusal> {
     let max = domain.vcpus;
     match cputune.and_then(|tune| tune.pins.iter().find(|pin| pin.vcpu >= max)) {
-        Some(pin) => Err(FitError::PinPastVcpus {
+        Some(pin) => Err(Refusal::PinPastVcpus {
             vcpu: pin.vcpu,
             max,
         }),
@@ -33,9 +33,9 @@ pub fn check_pins(cputune: Option<&CpuTune>, domain: &Domain) -> Result<(), FitE
 pub fn resolve_cells(
     guestnuma: &GuestNuma,
     domain: &Domain,
-) -> Result<(Vec<GuestCell>, Vec<Warning>), FitError> {
+) -> Result<(Vec<GuestCell>, Vec<Warning>), Refusal> {
     if domain.vcpus > MAX_ID + 1 {
-        return Err(FitError::PastCellLimit {
+        return Err(Refusal::PastCellLimit {
             vcpus: domain.vcpus,
         });
     }
@@ -48,16 +48,16 @@ pub fn resolve_cells(
     // EL9's 9.x ignore the attribute, so the size of a die or socket, and
     // whether the domain defines at all, depend on the host's libvirt.
     if let Some(clusters) = domain.topology.map(|t| t.clusters).filter(|&c| c != 1) {
-        return Err(FitError::ClustersByVersion { clusters });
+        return Err(Refusal::ClustersByVersion { clusters });
     }
     let warnings = match &domain.topology {
-        Some(shape) => topology::check(&cells, domain.vcpus, shape)?,
+        Some(shape) => cores::check(&cells, domain.vcpus, shape)?,
         None => Vec::new(),
     };
     Ok((cells, warnings))
 }
 
-fn split_evenly(count: usize, domain: &Domain) -> Result<Vec<GuestCell>, FitError> {
+fn split_evenly(count: usize, domain: &Domain) -> Result<Vec<GuestCell>, Refusal> {
     let vcpus = domain.vcpus as usize;
     if !vcpus.is_multiple_of(count) {
         let why = format!(
@@ -65,7 +65,7 @@ fn split_evenly(count: usize, domain: &Domain) -> Result<Vec<GuestCell>, FitErro
             wording::count(vcpus, "vCPU"),
             wording::count(count, "equal cell")
         );
-        return Err(FitError::CannotSplit(why));
+        return Err(Refusal::CannotSplit(why));
     }
     let per_cell = (vcpus / count) as u32;
     if let Some(shape) = &domain.topology {
@@ -89,13 +89,13 @@ fn check_whole_cores(
     per_cell: u32,
     vcpus: u32,
     shape: &GuestTopology,
-) -> Result<(), FitError> {
+) -> Result<(), Refusal> {
     let threads = shape.threads;
     if per_cell.is_multiple_of(threads) {
         return Ok(());
     }
     let start = per_cell - per_cell % threads;
-    Err(FitError::EvenSplitSplitsCores {
+    Err(Refusal::EvenSplitSplitsCores {
         cells: count,
         per_cell,
         split_core: CpuSet::from_range(start, start + threads - 1),
@@ -106,10 +106,10 @@ fn check_whole_cores(
 
 /// The memory the cells share (`<memory>` less the memory devices), when it
 /// splits into `count` cells of whole MiB.
-fn split_memory(count: usize, domain: &Domain) -> Result<u64, FitError> {
+fn split_memory(count: usize, domain: &Domain) -> Result<u64, Refusal> {
     // With cells, libvirt gives the guest their sum, not <memory>.
     let Some(total) = domain.cells_memory_kib() else {
-        return Err(FitError::CannotSplit(
+        return Err(Refusal::CannotSplit(
             "the domain has no <memory> to split".into(),
         ));
     };
@@ -126,11 +126,11 @@ fn split_memory(count: usize, domain: &Domain) -> Result<u64, FitError> {
                 "{total} KiB of memory cannot be split into {cells} of whole MiB; make <memory> a whole number of MiB"
             ),
         };
-        return Err(FitError::CannotSplit(why));
+        return Err(Refusal::CannotSplit(why));
     }
     if total / 1024 < count as u64 {
         let why = format!("{total} KiB of memory is less than 1 MiB for each of {cells}");
-        return Err(FitError::CannotSplit(why));
+        return Err(Refusal::CannotSplit(why));
     }
     Ok(total)
 }
@@ -144,7 +144,7 @@ fn decimal_bytes(unit: &str) -> u64 {
     1000u64.saturating_pow(power)
 }
 
-fn check_cells(cells: &[GuestCell], domain: &Domain) -> Result<(), FitError> {
+fn check_cells(cells: &[GuestCell], domain: &Domain) -> Result<(), Refusal> {
     let max = domain.vcpus;
     let all = CpuSet::first_n(max);
     let mut covered = CpuSet::new();
@@ -155,11 +155,11 @@ fn check_cells(cells: &[GuestCell], domain: &Domain) -> Result<(), FitError> {
     }
     let past = covered.difference(&all);
     if !past.is_empty() {
-        return Err(FitError::CellsPastVcpus { vcpus: past, max });
+        return Err(Refusal::CellsPastVcpus { vcpus: past, max });
     }
     let missing = all.difference(&covered);
     if !missing.is_empty() {
-        return Err(FitError::VcpusInNoCell { missing, max });
+        return Err(Refusal::VcpusInNoCell { missing, max });
     }
     if let Some((cell, kib)) = cells
         .iter()
@@ -167,7 +167,7 @@ fn check_cells(cells: &[GuestCell], domain: &Domain) -> Result<(), FitError> {
         .enumerate()
         .find(|(_, kib)| kib % 1024 != 0)
     {
-        return Err(FitError::CellNotWholeMib { cell, kib });
+        return Err(Refusal::CellNotWholeMib { cell, kib });
     }
     check_memory_sum(cells, domain)?;
     match domain
@@ -175,7 +175,7 @@ fn check_cells(cells: &[GuestCell], domain: &Domain) -> Result<(), FitError> {
         .iter()
         .find(|&&node| node as usize >= cells.len())
     {
-        Some(&node) => Err(FitError::DimmWithoutCell {
+        Some(&node) => Err(Refusal::DimmWithoutCell {
             node,
             cells: cells.len(),
         }),
@@ -183,7 +183,7 @@ fn check_cells(cells: &[GuestCell], domain: &Domain) -> Result<(), FitError> {
     }
 }
 
-fn check_memory_sum(cells: &[GuestCell], domain: &Domain) -> Result<(), FitError> {
+fn check_memory_sum(cells: &[GuestCell], domain: &Domain) -> Result<(), Refusal> {
     let Some(expected) = domain.cells_memory_kib() else {
         return Ok(());
     };
@@ -204,7 +204,7 @@ fn check_memory_sum(cells: &[GuestCell], domain: &Domain) -> Result<(), FitError
         (_, 0) => format!("<memory> is {memory} KiB"),
         (_, devices) => format!("<memory> {memory} KiB minus {devices} KiB of memory devices"),
     };
-    Err(FitError::MemoryMismatch {
+    Err(Refusal::MemoryMismatch {
         cells: sum,
         expected,
         explained,
@@ -215,7 +215,7 @@ pub fn check_host(
     request: &Request,
     cells: Option<&[GuestCell]>,
     host: &HostLimits,
-) -> Result<(), FitError> {
+) -> Result<(), Refusal> {
     if let Some(cputune) = &request.cputune {
         let mut pinned = CpuSet::new();
         for pin in &cputune.pins {
@@ -226,7 +226,7 @@ pub fn check_host(
         let missing = pinned.difference(&host.online_cpus);
         if !missing.is_empty() {
             let online = host.online_cpus.clone();
-            return Err(FitError::CpusNotOnline {
+            return Err(Refusal::CpusNotOnline {
                 property: "cputune",
                 missing,
                 online,
@@ -250,13 +250,13 @@ pub fn check_host(
     Ok(())
 }
 
-fn check_nodes(property: &'static str, nodes: &NodeSet, host: &HostLimits) -> Result<(), FitError> {
+fn check_nodes(property: &'static str, nodes: &NodeSet, host: &HostLimits) -> Result<(), Refusal> {
     let missing = nodes.difference(&host.memory_nodes);
     match missing.is_empty() {
         true => Ok(()),
         false => {
             let nodes = host.memory_nodes.clone();
-            Err(FitError::NodesWithoutMemory {
+            Err(Refusal::NodesWithoutMemory {
                 property,
                 missing,
                 nodes,

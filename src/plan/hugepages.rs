@@ -20,8 +20,8 @@ use crate::host::files::KernelFiles;
 use crate::host::hugepages::{default_size_kib, free_on_node};
 use crate::plan::backing;
 use crate::plan::binding::MemoryBinding;
-use crate::plan::error::FitError;
 use crate::plan::placement;
+use crate::plan::refusal::Refusal;
 use crate::plan::warning::Warning;
 use crate::properties::guestnuma::{GuestCell, Size};
 use crate::wording::count;
@@ -45,7 +45,7 @@ pub fn plan<'a, 'i>(
     cells: Option<&[GuestCell]>,
     binding: &MemoryBinding,
     files: Option<&KernelFiles>,
-) -> Result<HugePagesPlan<'a, 'i>, FitError> {
+) -> Result<HugePagesPlan<'a, 'i>, Refusal> {
     let mut pages = hugepages::pages(domain.root)?;
     let mut plan = HugePagesPlan {
         edits: Vec::new(),
@@ -73,9 +73,9 @@ pub fn plan<'a, 'i>(
         }
         _ => None,
     };
-    let demands = demands(domain, cells, &pages, default, binding)?;
+    let needs = needs(domain, cells, &pages, default, binding)?;
     if let Some(files) = files {
-        if let Err(err) = check_free(&demands, &files.sysfs) {
+        if let Err(err) = check_free(&needs, &files.sysfs) {
             match err {
                 Shortfall::Refused(err) => return Err(err),
                 Shortfall::Unreadable(reason) => plan.warnings.push(skipped(reason)),
@@ -98,7 +98,7 @@ fn carry_over<'a, 'i>(
     pages: &mut [Page<'a, 'i>],
     old_cells: usize,
     new_cells: usize,
-) -> Result<Vec<PageEdit<'a, 'i>>, FitError> {
+) -> Result<Vec<PageEdit<'a, 'i>>, Refusal> {
     let (old_all, new_all) = (first_n(old_cells), first_n(new_cells));
     let mut edits = Vec::new();
     for page in pages.iter_mut() {
@@ -117,7 +117,7 @@ fn carry_over<'a, 'i>(
         }
         let missing = nodeset.difference(&new_all);
         if !missing.is_empty() {
-            return Err(FitError::PageNodesetWithoutCell {
+            return Err(Refusal::PageNodesetWithoutCell {
                 size: node.attribute("size").unwrap_or("").to_string(),
                 nodeset: nodeset.clone(),
                 missing,
@@ -130,7 +130,7 @@ fn carry_over<'a, 'i>(
 }
 
 /// libvirt refuses a nodeset naming a cell the VM does not have.
-fn check_nodesets(pages: &[Page], old_cells: usize, new_cells: usize) -> Result<(), FitError> {
+fn check_nodesets(pages: &[Page], old_cells: usize, new_cells: usize) -> Result<(), Refusal> {
     let new_all = first_n(new_cells);
     for page in pages {
         let (Some(nodeset), Some(node)) = (&page.nodeset, page.node) else {
@@ -138,7 +138,7 @@ fn check_nodesets(pages: &[Page], old_cells: usize, new_cells: usize) -> Result<
         };
         let missing = nodeset.difference(&new_all);
         if !missing.is_empty() {
-            return Err(FitError::PageNodesetWithoutCell {
+            return Err(Refusal::PageNodesetWithoutCell {
                 size: node.attribute("size").unwrap_or("").to_string(),
                 nodeset: nodeset.clone(),
                 missing,
@@ -156,7 +156,7 @@ fn first_n(count: usize) -> CpuSet {
 
 /// Pages of one size a cell (`None`: the whole guest) needs, from the host
 /// nodes it is bound to in strict mode.
-struct Demand {
+struct PagesNeeded {
     place: Place,
     size_kib: u64,
     pages: u64,
@@ -172,13 +172,13 @@ enum Place {
     Device(String),
 }
 
-fn demands(
+fn needs(
     domain: &Domain,
     cells: Option<&[GuestCell]>,
     pages: &[Page],
     default: Option<u64>,
     binding: &MemoryBinding,
-) -> Result<Vec<Demand>, FitError> {
+) -> Result<Vec<PagesNeeded>, Refusal> {
     let mut found = Vec::new();
     for (cell, kib) in cell_memory(domain, cells) {
         // libvirt serves a guest without cells as it serves cell 0.
@@ -192,7 +192,7 @@ fn demands(
             continue;
         }
         if kib % size_kib != 0 {
-            return Err(FitError::NotWholePages {
+            return Err(Refusal::NotWholePages {
                 place: place(cell),
                 kib,
                 size: Size(size_kib).to_string(),
@@ -201,7 +201,7 @@ fn demands(
         }
         if let Some(bind) = binding.of(cell) {
             if let Some(nodes) = bind.strict_nodes() {
-                found.push(Demand {
+                found.push(PagesNeeded {
                     place: cell.map_or(Place::Guest, Place::Cell),
                     size_kib,
                     pages: kib / size_kib,
@@ -211,7 +211,7 @@ fn demands(
             }
         }
     }
-    found.extend(device_demands(domain, pages, default, binding));
+    found.extend(device_needs(domain, pages, default, binding));
     Ok(found)
 }
 
@@ -219,12 +219,12 @@ fn demands(
 /// (`<source><pagesize>`) or its cell's, on its own nodes
 /// (`<source><nodemask>`, in the `<numatune><memory>` mode) or its cell's
 /// (qemuBuildMemoryBackendProps). An NVDIMM is backed by its file.
-fn device_demands(
+fn device_needs(
     domain: &Domain,
     pages: &[Page],
     default: Option<u64>,
     binding: &MemoryBinding,
-) -> Vec<Demand> {
+) -> Vec<PagesNeeded> {
     let mut found = Vec::new();
     let devices = children(domain.root, "devices").flat_map(|d| children(d, "memory"));
     for (index, device) in devices.enumerate() {
@@ -271,7 +271,7 @@ fn device_demands(
             Some(alias) => format!("{model} {alias}"),
             None => format!("{model} #{}", index + 1),
         };
-        found.push(Demand {
+        found.push(PagesNeeded {
             place: Place::Device(name),
             size_kib,
             pages: kib.div_ceil(size_kib),
@@ -327,11 +327,11 @@ fn cell_memory(domain: &Domain, cells: Option<&[GuestCell]>) -> Vec<(Option<u32>
 }
 
 enum Shortfall {
-    Refused(FitError),
+    Refused(Refusal),
     Unreadable(String),
 }
 
-/// The demands of one page size on one set of nodes, added up.
+/// The needs of one page size on one set of nodes, added up.
 #[derive(Debug, Clone)]
 struct Group {
     nodes: NodeSet,
@@ -341,30 +341,30 @@ struct Group {
     mode: String,
 }
 
-/// Every demand against the free pages of the nodes it is bound to: two
+/// Every need against the free pages of the nodes it is bound to: two
 /// regions bound to overlapping nodes draw on one pool, so all of one page
 /// size are placed together (`placement::shortfall`, no cap on how many
 /// node sets).
-fn check_free(demands: &[Demand], sysfs: &std::path::Path) -> Result<(), Shortfall> {
+fn check_free(needs: &[PagesNeeded], sysfs: &std::path::Path) -> Result<(), Shortfall> {
     let mut by_size: BTreeMap<u64, Vec<Group>> = BTreeMap::new();
-    for demand in demands {
-        let groups = by_size.entry(demand.size_kib).or_default();
-        let index = match groups.iter().position(|g| g.nodes == demand.nodes) {
+    for need in needs {
+        let groups = by_size.entry(need.size_kib).or_default();
+        let index = match groups.iter().position(|g| g.nodes == need.nodes) {
             Some(index) => index,
             None => {
                 groups.push(Group {
-                    nodes: demand.nodes.clone(),
+                    nodes: need.nodes.clone(),
                     pages: 0,
                     cells: CpuSet::new(),
                     devices: Vec::new(),
-                    mode: demand.mode.clone(),
+                    mode: need.mode.clone(),
                 });
                 groups.len() - 1
             }
         };
         let group = &mut groups[index];
-        group.pages = group.pages.saturating_add(demand.pages);
-        match &demand.place {
+        group.pages = group.pages.saturating_add(need.pages);
+        match &need.place {
             Place::Cell(cell) => group.cells.insert(*cell),
             Place::Guest => {}
             Place::Device(name) => group.devices.push(name.clone()),
@@ -381,7 +381,7 @@ fn check_free(demands: &[Demand], sysfs: &std::path::Path) -> Result<(), Shortfa
             continue;
         };
         let inside: Vec<&Group> = short.demands.iter().map(|&i| &groups[i]).collect();
-        return Err(Shortfall::Refused(FitError::NotEnoughHugePages {
+        return Err(Shortfall::Refused(Refusal::NotEnoughHugePages {
             mode: inside[0].mode.clone(),
             place: place_of(&inside),
             size: Size(size).to_string(),

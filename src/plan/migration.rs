@@ -6,14 +6,14 @@ use roxmltree::Node;
 use thiserror::Error;
 
 use crate::cpuset::CpuSet;
-use crate::domain::document::{self, DocumentError, Reduced};
+use crate::domain::document::{self, DocumentError, Pruned};
 use crate::domain::facts::Domain;
 use crate::domain::metadata::{CpuPolicy, OvirtMetadata};
 use crate::domain::threads;
 use crate::domain::values::{libvirt_bitmap, BITMAP_SIZE};
 use crate::host::topology::HostLimits;
 use crate::plan::binding::MemoryBinding;
-use crate::plan::error::FitError;
+use crate::plan::refusal::Refusal;
 use crate::plan::warning::Warning;
 use crate::plan::{hugepages, policy};
 use crate::properties::Request;
@@ -31,7 +31,7 @@ pub enum MigrationError {
         online: CpuSet,
     },
     #[error("migration refused: {0}")]
-    HugePages(#[from] FitError),
+    HugePages(#[from] Refusal),
     #[error("migration refused: the VM's <numatune><{element}> binds memory to host {}, where this host has no memory (nodes with memory: {with_memory})", Ids("node", .missing))]
     NodesMissing {
         element: &'static str,
@@ -57,8 +57,8 @@ pub fn check_incoming(
     request: &Request,
     host: Option<&HostLimits>,
 ) -> Result<Incoming, MigrationError> {
-    let mut reduced = Reduced::default();
-    let doc = document::parse(text, &mut reduced)?;
+    let mut pruned = Pruned::default();
+    let doc = document::parse(text, &mut pruned)?;
     let root = doc.root_element();
     let metadata = OvirtMetadata::read(root);
     let warnings = match policy::check(&metadata, root, request, host) {
@@ -120,7 +120,7 @@ fn check_hugepages(
     domain: &Domain,
     host: &HostLimits,
     engine_rebinds: bool,
-) -> Result<Vec<Warning>, FitError> {
+) -> Result<Vec<Warning>, Refusal> {
     let mut binding = MemoryBinding::after(domain, None);
     if engine_rebinds {
         binding.cells.clear();

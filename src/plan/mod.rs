@@ -5,16 +5,16 @@
 pub mod backing;
 pub mod binding;
 pub mod cells;
+pub mod cores;
 pub mod devices;
-pub mod error;
 pub mod fit;
 pub mod hugepages;
 pub mod migration;
 pub mod numatune;
 pub mod placement;
 pub mod policy;
+pub mod refusal;
 pub mod threads;
-pub mod topology;
 pub mod warning;
 
 use crate::cpuset::CpuSet;
@@ -29,9 +29,9 @@ use crate::wording::count;
 
 use self::binding::MemoryBinding;
 use self::cells::CellsPlan;
-use self::error::FitError;
 use self::hugepages::PageEdit;
 use self::numatune::NumaTunePlan;
+use self::refusal::Refusal;
 use self::warning::Warning;
 
 #[derive(Debug)]
@@ -64,12 +64,12 @@ pub fn plan<'a, 'i>(
     domain: &Domain<'a, 'i>,
     request: &Request,
     host: Option<&HostLimits>,
-) -> Result<Plan<'a, 'i>, FitError> {
+) -> Result<Plan<'a, 'i>, Refusal> {
     let even = match &request.guestnuma {
         Some(GuestNuma::Even(count)) => Some(*count),
         _ => None,
     };
-    let named = |err: FitError| match even {
+    let named = |err: Refusal| match even {
         Some(count) => err.from_even_split(count),
         None => err,
     };

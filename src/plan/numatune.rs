@@ -4,11 +4,11 @@
 
 use roxmltree::Node;
 
-use crate::cpuset::NodeSet;
+use crate::cpuset::{CpuSet, NodeSet};
 use crate::domain::facts::Domain;
 use crate::domain::values::{libvirt_bitmap, BITMAP_SIZE};
 use crate::plan::backing;
-use crate::plan::error::FitError;
+use crate::plan::refusal::Refusal;
 use crate::properties::guestnuma::GuestCell;
 use crate::properties::numatune::{MemoryMode, NumaTune, Placement};
 use crate::wording::Ids;
@@ -59,7 +59,7 @@ pub fn plan<'a, 'i>(
     domain: &Domain<'a, 'i>,
     numatune: Option<&NumaTune>,
     cells: Option<&[GuestCell]>,
-) -> Result<Option<NumaTunePlan<'a, 'i>>, FitError> {
+) -> Result<Option<NumaTunePlan<'a, 'i>>, Refusal> {
     let existing = child(domain.root, "numatune");
     let old_memory = existing.and_then(|node| child(node, "memory"));
     let binds_cells = cells.is_some_and(|cells| cells.iter().any(|c| c.host_nodes.is_some()));
@@ -67,13 +67,16 @@ pub fn plan<'a, 'i>(
         return Ok(None);
     }
     if domain.numatune_count > 1 {
-        return Err(FitError::SeveralNumatunes {
+        return Err(Refusal::SeveralNumatunes {
             count: domain.numatune_count,
         });
     }
     let memory_mode = final_mode(numatune, old_memory);
     let cell_count = cells.map_or(domain.cells.len(), <[GuestCell]>::len);
     let memnodes = memnodes(domain, &memory_mode, cells, cell_count)?;
+    if numatune.is_none() {
+        check_engine_memnodes(domain, numatune, cells)?;
+    }
     let all_kept = memnodes
         .iter()
         .all(|m| matches!(m.source, MemnodeSource::Kept(_)));
@@ -83,6 +86,9 @@ pub fn plan<'a, 'i>(
     let has_memory = old_memory.is_some() || numatune.is_some();
     let placement = final_placement(domain, numatune, old_memory);
     check_modes(&memory_mode, placement, &memnodes, has_memory)?;
+    if numatune.is_some() {
+        check_engine_memnodes(domain, numatune, cells)?;
+    }
     let memory = match (numatune, old_memory) {
         (Some(tune), _) => Some(MemoryElement::New(tune.clone())),
         (None, Some(old)) => Some(MemoryElement::Kept(old)),
@@ -130,6 +136,57 @@ fn final_placement(
     }
 }
 
+/// The engine writes a `<memnode>` per NUMA node pinned in Edit VM > Host
+/// (engine-native vNUMA). Each decides where its cell's memory goes, so a
+/// `numatune` beside one that stays reaches none of that cell's memory,
+/// and new cells of other vCPUs would carry a binding made for another
+/// node (or drop it). Both are refused rather than left without effect; a
+/// cell guestnuma gives host nodes replaces the engine's memnode.
+fn check_engine_memnodes(
+    domain: &Domain,
+    numatune: Option<&NumaTune>,
+    cells: Option<&[GuestCell]>,
+) -> Result<(), Refusal> {
+    let rebound = |cellid: u32| {
+        cells
+            .and_then(|cells| cells.get(cellid as usize))
+            .is_some_and(|cell| cell.host_nodes.is_some())
+    };
+    let kept: Vec<_> = domain
+        .memnodes
+        .iter()
+        .filter(|memnode| !rebound(memnode.cellid))
+        .collect();
+    if let (Some(_), false) = (numatune, kept.is_empty()) {
+        let cells = kept.iter().map(|memnode| memnode.cellid).collect();
+        return Err(Refusal::EngineMemnodesOutrankNumatune { cells });
+    }
+    let Some(cells) = cells else {
+        return Ok(());
+    };
+    if cells.iter().all(|cell| cell.host_nodes.is_some()) {
+        // Every cell bound anew: nothing of the engine's binding is left.
+        return Ok(());
+    }
+    for memnode in kept {
+        let old_vcpus = domain
+            .cells
+            .iter()
+            .find(|cell| cell.id == memnode.cellid)
+            .and_then(|cell| cell.node.attribute("cpus")?.parse::<CpuSet>().ok());
+        let new_vcpus = cells.get(memnode.cellid as usize).map(|cell| &cell.cpus);
+        if old_vcpus.is_some() && old_vcpus.as_ref() == new_vcpus {
+            continue;
+        }
+        return Err(Refusal::EngineMemnodeMoved {
+            cellid: memnode.cellid,
+            nodes: memnode.node.attribute("nodeset").unwrap_or("").to_string(),
+            new_vcpus: new_vcpus.cloned(),
+        });
+    }
+    Ok(())
+}
+
 /// The VM's memnodes for cells that stay and are not rebound, then one
 /// per cell the guestnuma value binds, in cell id order.
 fn memnodes<'a, 'i>(
@@ -137,7 +194,7 @@ fn memnodes<'a, 'i>(
     mode: &str,
     cells: Option<&[GuestCell]>,
     cell_count: usize,
-) -> Result<Vec<Memnode<'a, 'i>>, FitError> {
+) -> Result<Vec<Memnode<'a, 'i>>, Refusal> {
     if let Some(cells) = cells {
         if let Some(mapped) = follow_memory(domain, mode, cells) {
             return mapped;
@@ -147,7 +204,7 @@ fn memnodes<'a, 'i>(
     for old in &domain.memnodes {
         let cellid = old.cellid;
         if cellid as usize >= cell_count && cells.is_none() {
-            return Err(FitError::MemnodeWithoutCell {
+            return Err(Refusal::MemnodeWithoutCell {
                 cellid,
                 cells: cell_count,
             });
@@ -167,7 +224,7 @@ fn memnodes<'a, 'i>(
     for (cellid, cell) in cells.unwrap_or_default().iter().enumerate() {
         if let Some(nodes) = &cell.host_nodes {
             if mode == MemoryMode::Preferred.as_str() && nodes.len() > 1 {
-                return Err(FitError::PreferredManyNodes {
+                return Err(Refusal::PreferredManyNodes {
                     cell: cellid as u32,
                     nodes: nodes.clone(),
                 });
@@ -192,7 +249,7 @@ fn follow_memory<'a, 'i>(
     domain: &Domain<'a, 'i>,
     mode: &str,
     cells: &[GuestCell],
-) -> Option<Result<Vec<Memnode<'a, 'i>>, FitError>> {
+) -> Option<Result<Vec<Memnode<'a, 'i>>, Refusal>> {
     let old_sizes = domain.cell_sizes().filter(|sizes| !sizes.is_empty())?;
     let mut old_binds: Vec<Option<(String, NodeSet, Node<'a, 'i>)>> = vec![None; old_sizes.len()];
     for old in &domain.memnodes {
@@ -208,7 +265,7 @@ fn follow_memory<'a, 'i>(
         if let Some(nodes) = &cell.host_nodes {
             if mode == MemoryMode::Preferred.as_str() && nodes.len() > 1 {
                 let nodes = nodes.clone();
-                return Some(Err(FitError::PreferredManyNodes {
+                return Some(Err(Refusal::PreferredManyNodes {
                     cell: cellid,
                     nodes,
                 }));
@@ -251,7 +308,7 @@ fn follow_memory<'a, 'i>(
                 let (first, second) = (describe(a), describe(b));
                 let what = "host binding";
                 let cell = cellid as usize;
-                return Some(Err(FitError::CellSpansBackings {
+                return Some(Err(Refusal::CellSpansBackings {
                     cell,
                     old,
                     what,
@@ -271,10 +328,10 @@ fn check_modes(
     placement: MemoryPlacement,
     memnodes: &[Memnode],
     has_memory: bool,
-) -> Result<(), FitError> {
+) -> Result<(), Refusal> {
     match (placement, memnodes.is_empty()) {
-        (MemoryPlacement::Numad, false) => return Err(FitError::MemnodesWithAuto),
-        (MemoryPlacement::NumadFromVcpu, false) => return Err(FitError::MemnodesWithVcpuAuto),
+        (MemoryPlacement::Numad, false) => return Err(Refusal::MemnodesWithAuto),
+        (MemoryPlacement::NumadFromVcpu, false) => return Err(Refusal::MemnodesWithVcpuAuto),
         _ => {}
     }
     let mut modes: Vec<&str> = memnodes.iter().map(|m| m.mode.as_str()).collect();
@@ -288,7 +345,7 @@ fn check_modes(
     if restrictive > 0 && restrictive < modes.len() {
         modes.sort_unstable();
         modes.dedup();
-        return Err(FitError::RestrictiveMix {
+        return Err(Refusal::RestrictiveMix {
             modes: modes.join(", "),
         });
     }

@@ -12,7 +12,7 @@ use roxmltree::Node;
 use crate::cpuset::{CpuSet, NodeSet};
 use crate::domain::metadata::{CpuPolicy, OvirtMetadata};
 use crate::host::topology::HostLimits;
-use crate::plan::error::{EngineStringReason, FitError};
+use crate::plan::refusal::{EngineStringReason, Refusal};
 use crate::plan::warning::Warning;
 use crate::properties::cputune::CpuTune;
 use crate::properties::guestnuma::GuestNuma;
@@ -32,14 +32,19 @@ pub fn check(
     root: Node,
     request: &Request,
     host: Option<&HostLimits>,
-) -> Result<Vec<Warning>, FitError> {
+) -> Result<Vec<Warning>, Refusal> {
     let Some(policy) = &metadata.cpu_policy else {
         // Engine 4.4 and older: VDSM infers `manual` from the pins, and
-        // restores from the engine's string all the same.
-        if let Some(cputune) = &request.cputune {
-            check_engine_string(cputune, &engine_vcpupins(root))?;
-        }
-        return Ok(Vec::new());
+        // restores from the engine's string all the same; but a document
+        // without the engine's policy may not come from the engine at all.
+        let restore = request
+            .cputune
+            .as_ref()
+            .and_then(|cputune| check_engine_string(cputune, &engine_vcpupins(root)).err());
+        return Ok(restore
+            .map(|err| Warning::PinsLostAtRestore(err.to_string()))
+            .into_iter()
+            .collect());
     };
     match policy {
         CpuPolicy::Manual => {
@@ -51,7 +56,7 @@ pub fn check(
         }
         CpuPolicy::NoPinning => {
             if let Some(cputune) = &request.cputune {
-                return Err(FitError::PinsUndoneByPolicyNone {
+                return Err(Refusal::PinsUndoneByPolicyNone {
                     example: engine_pins(cputune),
                 });
             }
@@ -60,20 +65,20 @@ pub fn check(
         CpuPolicy::Exclusive(policy) => {
             let policy = *policy;
             if request.cputune.is_some() {
-                return Err(FitError::EnginePinsCpus { policy });
+                return Err(Refusal::EnginePinsCpus { policy });
             }
             if request.numatune.is_some() {
-                return Err(FitError::EnginePlacesMemory { policy });
+                return Err(Refusal::EnginePlacesMemory { policy });
             }
             if host_nodes(request).is_some() {
-                return Err(FitError::HostNodesUnderExclusivePolicy { policy });
+                return Err(Refusal::HostNodesUnderExclusivePolicy { policy });
             }
             if request.guestnuma.is_some() && has_memnodes(root) {
-                return Err(FitError::EngineNumaNodesUnderExclusivePolicy { policy });
+                return Err(Refusal::EngineNumaNodesUnderExclusivePolicy { policy });
             }
             Ok(Vec::new())
         }
-        CpuPolicy::Other(_) if request.cputune.is_some() => Err(FitError::UnknownCpuPolicy {
+        CpuPolicy::Other(_) if request.cputune.is_some() => Err(Refusal::UnknownCpuPolicy {
             policy: policy.to_string(),
         }),
         CpuPolicy::Other(_) => Ok(Vec::new()),
@@ -98,7 +103,7 @@ pub fn describe(policy: Option<&CpuPolicy>) -> String {
 fn check_manually_pinned(
     cputune: Option<&CpuTune>,
     manual: Option<&CpuSet>,
-) -> Result<(), FitError> {
+) -> Result<(), Refusal> {
     let (Some(cputune), Some(manual)) = (cputune, manual) else {
         return Ok(());
     };
@@ -106,7 +111,7 @@ fn check_manually_pinned(
     let lost = pinned.difference(manual);
     match lost.is_empty() {
         true => Ok(()),
-        false => Err(FitError::PinsNotManuallyPinned {
+        false => Err(Refusal::PinsNotManuallyPinned {
             vcpus: lost,
             manual: manual.clone(),
         }),
@@ -119,7 +124,7 @@ fn check_manually_pinned(
 /// pin gets the engine's CPUs, and a vCPU only `cputune` pins, below the
 /// last one the engine pins, gets `cpuset="None"`, which libvirt refuses.
 /// A vCPU past the engine's last one keeps the hook's pin.
-fn check_engine_string(cputune: &CpuTune, engine: &[(u32, CpuSet)]) -> Result<(), FitError> {
+fn check_engine_string(cputune: &CpuTune, engine: &[(u32, CpuSet)]) -> Result<(), Refusal> {
     let Some(last) = engine.iter().map(|(vcpu, _)| *vcpu).max() else {
         return Ok(());
     };
@@ -130,7 +135,7 @@ fn check_engine_string(cputune: &CpuTune, engine: &[(u32, CpuSet)]) -> Result<()
             None if pin.vcpu < last => EngineStringReason::Unpinned { last },
             None => continue,
         };
-        return Err(FitError::EngineStringContradicts {
+        return Err(Refusal::EngineStringContradicts {
             vcpu: pin.vcpu,
             cpus: pin.cpuset.clone(),
             reason,
@@ -231,7 +236,7 @@ mod tests {
         policy: Option<CpuPolicy>,
         xml: &str,
         pairs: &[(Property, &str)],
-    ) -> Result<Vec<Warning>, FitError> {
+    ) -> Result<Vec<Warning>, Refusal> {
         let doc = roxmltree::Document::parse(xml).unwrap();
         let metadata = OvirtMetadata {
             cpu_policy: policy,
@@ -267,7 +272,7 @@ mod tests {
         );
         assert_eq!(
             err,
-            Err(FitError::PinsUndoneByPolicyNone {
+            Err(Refusal::PinsUndoneByPolicyNone {
                 example: "0#0_1#1,3".into()
             })
         );
@@ -310,19 +315,19 @@ mod tests {
         let policy = ExclusivePolicy::Dedicated;
         assert_eq!(
             refused(&[(Property::CpuTune, "0#0")], DOMAIN),
-            Err(FitError::EnginePinsCpus { policy })
+            Err(Refusal::EnginePinsCpus { policy })
         );
         assert_eq!(
             refused(&[(Property::NumaTune, "interleave#0-1")], DOMAIN),
-            Err(FitError::EnginePlacesMemory { policy })
+            Err(Refusal::EnginePlacesMemory { policy })
         );
         assert_eq!(
             refused(&[(Property::GuestNuma, "0-1#1G#0,2-3#1G#1")], DOMAIN),
-            Err(FitError::HostNodesUnderExclusivePolicy { policy })
+            Err(Refusal::HostNodesUnderExclusivePolicy { policy })
         );
         assert_eq!(
             refused(&[(Property::GuestNuma, "2")], WITH_MEMNODES),
-            Err(FitError::EngineNumaNodesUnderExclusivePolicy { policy })
+            Err(Refusal::EngineNumaNodesUnderExclusivePolicy { policy })
         );
         assert_eq!(refused(&[(Property::GuestNuma, "2")], DOMAIN), Ok(vec![]));
     }
@@ -332,7 +337,7 @@ mod tests {
         let other = Some(CpuPolicy::Other("exclusive".into()));
         assert_eq!(
             decide(other.clone(), DOMAIN, &[(Property::CpuTune, "0#0")]),
-            Err(FitError::UnknownCpuPolicy {
+            Err(Refusal::UnknownCpuPolicy {
                 policy: "'exclusive'".into()
             })
         );
@@ -348,7 +353,7 @@ mod tests {
         let manual = CpuSet::from_range(0, 1);
         assert_eq!(
             check_manually_pinned(Some(&tune), Some(&manual)),
-            Err(FitError::PinsNotManuallyPinned {
+            Err(Refusal::PinsNotManuallyPinned {
                 vcpus: CpuSet::from_range(2, 3),
                 manual
             })
@@ -366,7 +371,7 @@ mod tests {
         let other = check_engine_string(&tune, &[(0, set(0, 0))]);
         assert_eq!(
             other,
-            Err(FitError::EngineStringContradicts {
+            Err(Refusal::EngineStringContradicts {
                 vcpu: 0,
                 cpus: set(4, 4),
                 reason: EngineStringReason::OtherCpus(set(0, 0)),
@@ -376,7 +381,7 @@ mod tests {
         let gap = check_engine_string(&tune, &[(0, set(4, 4)), (2, set(6, 6))]);
         assert!(matches!(
             gap,
-            Err(FitError::EngineStringContradicts {
+            Err(Refusal::EngineStringContradicts {
                 vcpu: 1,
                 reason: EngineStringReason::Unpinned { last: 2 },
                 ..
@@ -391,7 +396,7 @@ mod tests {
         let refused = decide(Some(CpuPolicy::Manual), xml, &[(Property::CpuTune, "0#1")]);
         assert!(matches!(
             refused,
-            Err(FitError::EngineStringContradicts { vcpu: 0, .. })
+            Err(Refusal::EngineStringContradicts { vcpu: 0, .. })
         ));
         let agreed = decide(
             Some(CpuPolicy::Manual),

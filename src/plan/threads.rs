@@ -9,14 +9,14 @@ use crate::cpuset::CpuSet;
 use crate::domain::facts::Domain;
 use crate::domain::threads;
 use crate::host::topology::HostLimits;
-use crate::plan::error::FitError;
+use crate::plan::refusal::Refusal;
 use crate::plan::warning::Warning;
 use crate::properties::Request;
 use crate::wording::Ids;
 
 /// An `iothreadpin` naming a thread the VM does not have is refused, as
 /// libvirt would refuse the domain ("Cannot find 'iothread'").
-pub fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), FitError> {
+pub fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), Refusal> {
     let Some(pins) = &request.iothreadpin else {
         return Ok(());
     };
@@ -28,7 +28,7 @@ pub fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), FitErro
         true => "it has none".to_string(),
         false => format!("it has {}", Ids("I/O thread", &ids)),
     };
-    Err(FitError::IoThreadNotInDomain {
+    Err(Refusal::IoThreadNotInDomain {
         iothread,
         ids,
         declared,
@@ -36,7 +36,7 @@ pub fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), FitErro
 }
 
 /// Host CPUs the new pins name must be online, as for `cputune`.
-pub fn check_host(request: &Request, host: &HostLimits) -> Result<(), FitError> {
+pub fn check_host(request: &Request, host: &HostLimits) -> Result<(), Refusal> {
     let iothreads = request.iothreadpin.iter().flat_map(|p| &p.pins);
     let wanted = request
         .emulatorpin
@@ -46,7 +46,7 @@ pub fn check_host(request: &Request, host: &HostLimits) -> Result<(), FitError> 
     for (property, cpus) in wanted {
         let missing = cpus.difference(&host.online_cpus);
         if !missing.is_empty() {
-            return Err(FitError::CpusNotOnline {
+            return Err(Refusal::CpusNotOnline {
                 property,
                 missing,
                 online: host.online_cpus.clone(),

@@ -27,6 +27,10 @@ pub enum Warning {
     /// bring anything back.
     #[error("{0}; the migration goes on, since the VM already runs this way")]
     RunningAgainstPolicy(String),
+    /// What the start refuses under policy `manual`, met without any
+    /// policy (engine 4.4 or older, or a document from elsewhere).
+    #[error("{0} (no CPU pinning policy in the domain XML, so this start goes on)")]
+    PinsLostAtRestore(String),
     #[error("{property}: {thread} {} {} with pinned {}, and would take time from {}; pin {thread} to CPUs no vCPU is pinned to", if .thread.starts_with("the ") { "share" } else { "shares" }, Ids("CPU", .cpus), Ids("vCPU", .vcpus), if .vcpus.len() == 1 { "it" } else { "them" })]
     SharesWithVcpus {
         property: &'static str,

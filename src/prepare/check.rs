@@ -1,8 +1,9 @@
 //! `prepare --check`: whether the running host holds the configuration,
 //! one line per thing: the pages each node has reserved, the CPUs the
 //! kernel keeps isolated, the tuned profile and its CPUs, irqbalance's
-//! banned CPUs, the files `prepare` writes and, where the kernel reads
-//! them, the huge page arguments it booted with.
+//! banned CPUs, VDSM's dynamic huge pages, the files `prepare` writes
+//! and, where the kernel reads them, the huge page arguments it booted
+//! with.
 
 use std::fmt;
 use std::path::Path;
@@ -18,6 +19,7 @@ use crate::prepare::files::{
     boot_reserves_pages, cpu_list, hugepage_arguments, variable, IRQBALANCE, IRQBALANCE_LIST,
     IRQBALANCE_MASK, TUNED_ACTIVE, TUNED_ISOLATED, TUNED_PROFILE, TUNED_VARIABLES,
 };
+use crate::prepare::vdsm_conf::{dynamic_hugepages, DYNAMIC_HUGEPAGES, SECTION, VDSM_CONF};
 use crate::prepare::write::under;
 use crate::prepare::{host_files, Content};
 use crate::properties::guestnuma::Size;
@@ -25,7 +27,7 @@ use crate::properties::guestnuma::Size;
 /// One comparison of the host with the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
-    /// hugepages, isolated, tuned, irqbalance, file, kernel.
+    /// hugepages, vdsm, isolated, tuned, irqbalance, file, kernel.
     pub what: &'static str,
     /// Which node, file or setting.
     pub subject: String,
@@ -71,6 +73,9 @@ pub fn check(config: &HostConfig, trees: &HostTrees) -> Result<CheckReport, File
             fix: Some("reboot, so the units reserve them early; or start the unit now (1G pages may then fall short)".to_string()),
         });
     }
+    if !config.pages.is_empty() {
+        checks.push(vdsm_check(trees.root)?);
+    }
     if !config.isolated.is_empty() {
         isolation_checks(config, trees, &mut checks)?;
     }
@@ -93,6 +98,24 @@ pub fn check(config: &HostConfig, trees: &HostTrees) -> Result<CheckReport, File
     }
     let holds = checks.iter().all(|check| check.holds);
     Ok(CheckReport { holds, checks })
+}
+
+/// VDSM must leave the reserved pages alone: no dynamic allocation.
+fn vdsm_check(root: &Path) -> Result<Check, FileError> {
+    let setting = dynamic_hugepages(root)?;
+    Ok(Check {
+        what: "vdsm",
+        subject: format!("[{SECTION}] {DYNAMIC_HUGEPAGES}"),
+        expected: "false (VDSM's default)".to_string(),
+        found: match &setting {
+            None => "not set".to_string(),
+            Some((value, file)) => format!("{value} in {file}"),
+        },
+        holds: !setting.is_some_and(|(value, _)| value),
+        fix: Some(format!(
+            "set {DYNAMIC_HUGEPAGES} = false in {VDSM_CONF} and restart vdsmd: VDSM would allocate and free guests' pages on top of the reserved ones"
+        )),
+    })
 }
 
 fn present(yes: bool) -> String {

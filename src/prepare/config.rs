@@ -11,6 +11,7 @@ use crate::host::kernel::KernelRelease;
 use crate::host::topology::{Gib, Topology};
 use crate::prepare::needs::GuestNeeds;
 use crate::properties::guestnuma::Size;
+use crate::wording::count;
 
 /// Huge pages of one size to reserve on one node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,22 +169,34 @@ fn check_threads(
     Ok(())
 }
 
-/// A core half isolated shares its caches and pipeline with host tasks.
-fn split_cores(topology: &Topology, isolated: &CpuSet) -> Vec<String> {
-    topology
+/// A core half isolated shares its caches and pipeline with host tasks:
+/// one warning for all such cores, naming the host's side of each.
+fn split_cores(topology: &Topology, isolated: &CpuSet) -> Option<String> {
+    const NAMED: usize = 8;
+    let split: Vec<&CpuSet> = topology
         .nodes
         .iter()
         .flat_map(|node| &node.cores)
-        .filter_map(|core| {
-            let inside = core.intersection(isolated);
-            let outside = core.difference(isolated);
-            (!inside.is_empty() && !outside.is_empty()).then(|| {
-                format!(
-                    "core {core} is split: CPUs {inside} isolated for vCPUs, {outside} left to the host, whose tasks then share the core with them"
-                )
-            })
+        .filter(|core| {
+            !core.intersection(isolated).is_empty() && !core.difference(isolated).is_empty()
         })
-        .collect()
+        .collect();
+    if split.is_empty() {
+        return None;
+    }
+    let shared: CpuSet = split
+        .iter()
+        .flat_map(|core| core.difference(isolated).iter().collect::<Vec<_>>())
+        .collect();
+    let mut named: Vec<String> = split.iter().take(NAMED).map(|c| c.to_string()).collect();
+    if split.len() > NAMED {
+        named.push(format!("and {} more", split.len() - NAMED));
+    }
+    Some(format!(
+        "vCPUs and host tasks share {} ({}): the host keeps CPUs {shared} of them; plan guests on whole cores (suggest --threads-per-core 2) to avoid it",
+        count(split.len(), "core"),
+        named.join("; ")
+    ))
 }
 
 /// The pages of every guest summed per node and size, checked against
@@ -205,7 +218,9 @@ fn node_pages(
                     nodes,
                 });
             }
-            *sums.entry((cell.node, cell.size_kib)).or_default() += cell.count;
+            let sum = sums.entry((cell.node, cell.size_kib)).or_default();
+            // Saturating: a sum past any node's memory is refused below.
+            *sum = sum.saturating_add(cell.count);
         }
     }
     for node in &topology.nodes {
@@ -228,7 +243,7 @@ fn node_pages(
         let need_kib: u64 = on_node
             .iter()
             .map(|&(size, count)| size.saturating_mul(count))
-            .sum();
+            .fold(0, u64::saturating_add);
         let pages: Vec<String> = on_node
             .iter()
             .map(|&(size, count)| format!("{count} of {}", Size(size)))
@@ -259,4 +274,76 @@ fn node_pages(
             count,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::topology::Node;
+
+    /// One node of `cores` two-thread cores: CPU n and n + cores.
+    fn host(cores: u32) -> Topology {
+        let cpus = CpuSet::from_range(0, 2 * cores - 1);
+        Topology {
+            online_cpus: cpus.clone(),
+            offline_cpus: CpuSet::new(),
+            nodes: vec![Node {
+                id: 0,
+                cpus,
+                cores: (0..cores)
+                    .map(|n| [n, n + cores].into_iter().collect())
+                    .collect(),
+                memory_total_kib: 64 << 20,
+                memory_free_kib: 32 << 20,
+                hugepages: Vec::new(),
+                distances: vec![10],
+            }],
+        }
+    }
+
+    #[test]
+    fn split_cores_are_one_warning_naming_eight_of_them() {
+        let topology = host(16);
+        assert_eq!(split_cores(&topology, &"0-15,16-31".parse().unwrap()), None);
+        let warning = split_cores(&topology, &"1-10".parse().unwrap()).unwrap();
+        assert_eq!(
+            warning,
+            "vCPUs and host tasks share 10 cores (1,17; 2,18; 3,19; 4,20; 5,21; 6,22; 7,23; 8,24; and 2 more): the host keeps CPUs 17-26 of them; plan guests on whole cores (suggest --threads-per-core 2) to avoid it"
+        );
+        let one = split_cores(&topology, &"3".parse().unwrap()).unwrap();
+        assert!(one.starts_with("vCPUs and host tasks share 1 core (3,19):"));
+    }
+
+    #[test]
+    fn pages_past_any_memory_are_refused_not_overflowed() {
+        use crate::host::topology::HugePages;
+        use crate::prepare::needs::CellPages;
+        let mut topology = host(4);
+        topology.nodes[0].hugepages = vec![HugePages {
+            size_kib: 1048576,
+            total: 0,
+            free: 0,
+        }];
+        let guest = |count| GuestNeeds {
+            source: "guest".to_string(),
+            vcpu_cpus: CpuSet::new(),
+            thread_cpus: CpuSet::new(),
+            pages: vec![CellPages {
+                cell: 0,
+                node: 0,
+                size_kib: 1048576,
+                count,
+            }],
+        };
+        let err = plan_host(
+            &topology,
+            &[guest(u64::MAX / 2), guest(u64::MAX / 2 + 2)],
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, HostError::BeyondNode { node: 0, .. }),
+            "{err}"
+        );
+    }
 }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod files;
 pub mod needs;
 pub mod render;
+pub mod vdsm_conf;
 pub mod write;
 
 use thiserror::Error;

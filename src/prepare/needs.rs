@@ -89,8 +89,28 @@ struct PlanJson {
     guestnuma: Option<String>,
     emulatorpin: Option<String>,
     iothreadpin: Option<String>,
-    hugepages: Option<serde_json::Value>,
-    engine: Option<serde_json::Value>,
+    /// Wherever the plan nests it: `hugepages` at the top, or in an object
+    /// beside the other engine settings.
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The first `hugepages` field of `fields` or of an object in them, a
+/// level or two down, as the engine's property is named.
+fn find_hugepages(
+    fields: &serde_json::Map<String, serde_json::Value>,
+    depth: u8,
+) -> Option<&serde_json::Value> {
+    fields.get(HUGEPAGES_PROPERTY).or_else(|| {
+        (depth > 0)
+            .then(|| {
+                fields
+                    .values()
+                    .filter_map(serde_json::Value::as_object)
+                    .find_map(|inner| find_hugepages(inner, depth - 1))
+            })
+            .flatten()
+    })
 }
 
 /// A plan's values. `default_hugepages` (from `prepare --hugepages`) is
@@ -106,13 +126,7 @@ pub fn from_plan(
     };
     let plan: PlanJson =
         serde_json::from_str(json).map_err(|err| fail(NeedsProblem::NotAPlan(err.to_string())))?;
-    // The engine's hugepages property, top-level or beside the engine's
-    // other settings.
-    let engine_pages = plan
-        .engine
-        .as_ref()
-        .and_then(|engine| engine.get(HUGEPAGES_PROPERTY).cloned());
-    let hugepages = match plan.hugepages.or(engine_pages) {
+    let hugepages = match find_hugepages(&plan.rest, 2).cloned() {
         None | Some(serde_json::Value::Null) => default_hugepages.map(str::to_string),
         Some(serde_json::Value::String(text)) => Some(text),
         Some(serde_json::Value::Number(number)) => Some(number.to_string()),
@@ -268,7 +282,7 @@ mod tests {
     fn a_plan_with_fields_this_reader_does_not_know_is_read() {
         let json = r#"{"cputune": "0-3@1-2:17-18", "numatune": "strict#0",
             "guestnuma": "0-3#6G#0", "emulatorpin": "0,16", "reserve": "0,8",
-            "cells": [{"node": 0}], "engine": {"policy": "manual", "hugepages": 1048576},
+            "cells": [{"node": 0}], "engine": {"policy": "manual", "properties": {"hugepages": 1048576}},
             "topology": {"sockets": 1}}"#;
         let values = from_plan("plan 1", json, None).unwrap();
         assert_eq!(values.hugepages.as_deref(), Some("1048576"));
@@ -304,6 +318,14 @@ mod tests {
             .unwrap()
             .pages
             .is_empty());
+        // A size the plan names wins over the one given.
+        let named = r#"{"guestnuma": "0#2G#0", "hugepages": "1048576"}"#;
+        let pages = from_plan("plan 1", named, Some("2M"))
+            .unwrap()
+            .needs()
+            .unwrap()
+            .pages;
+        assert_eq!((pages[0].size_kib, pages[0].count), (1048576, 2));
     }
 
     #[test]

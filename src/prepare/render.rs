@@ -28,6 +28,10 @@ impl fmt::Display for Preparation<'_> {
                     "# housekeeping CPUs, for the host, VDSM, emulator and I/O threads: {}",
                     config.housekeeping
                 )?;
+                writeln!(
+                    f,
+                    "# isolation keeps host tasks and interrupts off them, not other VMs: VDSM's shared pool, where VMs of CPU Pinning Policy None run, still holds them"
+                )?;
             }
         }
         for pages in &config.pages {
@@ -84,6 +88,10 @@ impl Preparation<'_> {
                 f,
                 "# kernel {} reads per-node counts: the pages are reserved at boot, the units then only check them",
                 release.unwrap_or("?")
+            )?;
+            writeln!(
+                f,
+                "# keep VDSM's use_dynamic_hugepages off (its default): when on, VDSM reads hugepages= as one number"
             )?;
         } else if !config.pages.is_empty() {
             let kernel = match release {

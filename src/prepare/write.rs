@@ -43,37 +43,63 @@ pub fn write_all(root: &Path, files: &[HostFile]) -> Result<Written, WriteError>
     let mut done = remove_stale(root, files)?;
     for file in files {
         let path = under(root, &file.path);
-        let io = |source| WriteError::Io {
-            path: path.clone(),
-            source,
+        let changed = write_one(&path, &file.content)?;
+        let verb = match changed {
+            true => "wrote",
+            false => "unchanged",
         };
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(io)?;
-        }
-        match &file.content {
-            Content::Whole { text, mode } => replace(&path, text, *mode)?,
-            Content::Set {
-                name,
-                value,
-                disable,
-            } => {
-                let old = match path.exists() {
-                    true => read_text(&path)?,
-                    false => String::new(),
-                };
-                let mode = fs::metadata(&path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
-                replace(&path, &set_variable(&old, name, value, *disable), mode)?;
-            }
-            Content::Link { target } => {
-                if fs::symlink_metadata(&path).is_ok() {
-                    fs::remove_file(&path).map_err(io)?;
-                }
-                symlink(target, &path).map_err(io)?;
-            }
-        }
-        done.push(format!("wrote {}", file.path));
+        done.push(format!("{verb} {}", file.path));
     }
     Ok(done)
+}
+
+/// Makes `path` hold `content`; false when it already did, so a second
+/// run changes nothing and says so.
+fn write_one(path: &Path, content: &Content) -> Result<bool, WriteError> {
+    let io = |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(io)?;
+    }
+    let old = || match path.is_file() {
+        true => read_text(path).map(Some),
+        false => Ok(None),
+    };
+    match content {
+        Content::Whole { text, mode } => {
+            let same_mode =
+                fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o7777 == *mode);
+            if same_mode && old()?.as_deref() == Some(text.as_str()) {
+                return Ok(false);
+            }
+            replace(path, text, *mode)?;
+        }
+        Content::Set {
+            name,
+            value,
+            disable,
+        } => {
+            let old = old()?.unwrap_or_default();
+            let new = set_variable(&old, name, value, *disable);
+            if new == old && path.is_file() {
+                return Ok(false);
+            }
+            let mode = fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
+            replace(path, &new, mode)?;
+        }
+        Content::Link { target } => {
+            if fs::read_link(path).is_ok_and(|found| found == Path::new(target)) {
+                return Ok(false);
+            }
+            if fs::symlink_metadata(path).is_ok() {
+                fs::remove_file(path).map_err(io)?;
+            }
+            symlink(target, path).map_err(io)?;
+        }
+    }
+    Ok(true)
 }
 
 /// Writes `text` to a new file beside `path` and renames it over `path`.

@@ -24,8 +24,6 @@ pub mod sets;
 pub mod switch;
 pub mod vcpupin;
 
-use std::fmt;
-
 use thiserror::Error;
 
 use crate::cpuset::CpuSet;
@@ -38,6 +36,7 @@ use self::iothreadpin::IoThreadPins;
 use self::numatune::NumaTune;
 use self::problem::{Problem, PropertyError};
 
+/// A custom property, by name. What each one is lives in `REGISTRY`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Property {
     CpuTune,
@@ -49,28 +48,169 @@ pub enum Property {
     KsmMergeAcrossNodes,
 }
 
-impl Property {
-    /// In the order `engine-config` declares them and `check` reports them.
-    pub const ALL: [Property; 7] = [
+/// Everything the hook, the commands and the tests know of one property.
+pub struct Definition {
+    pub property: Property,
+    pub name: &'static str,
+    /// One line for `check --help`.
+    pub description: &'static str,
+    /// A value it accepts, for the tests that go through the registry.
+    pub example: &'static str,
+    /// The regex the engine checks a value against before the VM starts.
+    pub engine_regex: fn() -> String,
+    /// Whether the rewrite job reads the property: it changes the domain
+    /// XML or decides a check of it (`pci_numa_affinity`); the others act
+    /// on the host.
+    pub edits_domain: bool,
+    /// Parses a value into its field of the request.
+    read: Read,
+    /// Its field of the request in canonical form, if it is set.
+    canonical: Canonical,
+}
+
+type Read = fn(&str, &mut Request) -> Result<(), PropertyError>;
+type Canonical = fn(&Request) -> Option<String>;
+
+/// A definition's `read` and `canonical`: `$parse` puts its value in
+/// `request.$field`, which prints with `$print`.
+macro_rules! field {
+    ($field:ident, $parse:expr) => {
+        field!($field, $parse, ToString::to_string)
+    };
+    ($field:ident, $parse:expr, $print:expr) => {
+        (
+            |text, request| {
+                request.$field = Some($parse(text)?);
+                Ok(())
+            },
+            |request| request.$field.as_ref().map($print),
+        )
+    };
+}
+
+/// A definition from its fields, `field!` giving `read` and `canonical`.
+const fn define(
+    property: Property,
+    name: &'static str,
+    description: &'static str,
+    example: &'static str,
+    engine_regex: fn() -> String,
+    edits_domain: bool,
+    (read, canonical): (Read, Canonical),
+) -> Definition {
+    Definition {
+        property,
+        name,
+        description,
+        example,
+        engine_regex,
+        edits_domain,
+        read,
+        canonical,
+    }
+}
+
+/// The one list of the properties, in the order `engine-config` declares
+/// them and `check` reports them; entry `i` is `Property` number `i`.
+pub const REGISTRY: [Definition; 7] = [
+    define(
         Property::CpuTune,
+        cputune::PROPERTY,
+        "host CPUs each vCPU may run on (VCPU#CPUSET or VCPUS@SET:SET entries)",
+        "0#2,1#3",
+        regex::cputune,
+        true,
+        field!(cputune, cputune::parse),
+    ),
+    define(
         Property::NumaTune,
+        numatune::PROPERTY,
+        "host memory policy ([MODE#]NODESET or auto)",
+        "strict#0",
+        regex::numatune,
+        true,
+        field!(numatune, numatune::parse),
+    ),
+    define(
         Property::GuestNuma,
+        guestnuma::PROPERTY,
+        "guest NUMA cells (VCPUS#MEMORY[#HOSTNODES] entries, or a count)",
+        "0-1#1G#0,2-3#1G#1",
+        regex::guestnuma,
+        true,
+        field!(guestnuma, guestnuma::parse),
+    ),
+    define(
         Property::EmulatorPin,
+        emulatorpin::PROPERTY,
+        "host CPUs QEMU's emulator threads may run on (a CPUSET)",
+        "0-1",
+        regex::emulatorpin,
+        true,
+        field!(emulatorpin, emulatorpin::parse),
+    ),
+    define(
         Property::IoThreadPin,
+        iothreadpin::PROPERTY,
+        "host CPUs each I/O thread may run on (IOTHREAD#CPUSET entries)",
+        "1#0-1",
+        regex::iothreadpin,
+        true,
+        field!(iothreadpin, iothreadpin::parse),
+    ),
+    define(
         Property::PciNumaAffinity,
+        affinity::PROPERTY,
+        "whether a passthrough device outside the guest's memory nodes refuses the start (required) or warns (preferred)",
+        "required",
+        regex::pci_numa_affinity,
+        true,
+        field!(pci_numa_affinity, affinity::parse),
+    ),
+    define(
         Property::KsmMergeAcrossNodes,
-    ];
+        KSM_MERGE_ACROSS_NODES,
+        "whether KSM may merge pages across host NUMA nodes (0 or 1)",
+        "1",
+        regex::switch,
+        false,
+        field!(
+            ksm_merge_across_nodes,
+            |text| switch::parse(KSM_MERGE_ACROSS_NODES, text),
+            |on: &bool| u8::from(*on).to_string()
+        ),
+    ),
+];
+
+const KSM_MERGE_ACROSS_NODES: &str = "ksm_merge_across_nodes";
+
+// `Property::definition` finds an entry by the property's number.
+const _: () = {
+    let mut i = 0;
+    while i < REGISTRY.len() {
+        assert!(REGISTRY[i].property as usize == i);
+        i += 1;
+    }
+};
+
+impl Property {
+    /// In the registry's order.
+    pub const ALL: [Property; REGISTRY.len()] = {
+        let mut all = [Property::CpuTune; REGISTRY.len()];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = REGISTRY[i].property;
+            i += 1;
+        }
+        all
+    };
+
+    pub fn definition(self) -> &'static Definition {
+        &REGISTRY[self as usize]
+    }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Property::CpuTune => cputune::PROPERTY,
-            Property::NumaTune => numatune::PROPERTY,
-            Property::GuestNuma => guestnuma::PROPERTY,
-            Property::KsmMergeAcrossNodes => "ksm_merge_across_nodes",
-            Property::EmulatorPin => emulatorpin::PROPERTY,
-            Property::IoThreadPin => iothreadpin::PROPERTY,
-            Property::PciNumaAffinity => affinity::PROPERTY,
-        }
+        self.definition().name
     }
 
     pub fn from_name(name: &str) -> Option<Property> {
@@ -78,54 +218,34 @@ impl Property {
     }
 
     pub fn description(self) -> &'static str {
-        match self {
-            Property::CpuTune => {
-                "host CPUs each vCPU may run on (VCPU#CPUSET or VCPUS@SET:SET entries)"
-            }
-            Property::NumaTune => "host memory policy ([MODE#]NODESET or auto)",
-            Property::GuestNuma => {
-                "guest NUMA cells (VCPUS#MEMORY[#HOSTNODES] entries, or a count)"
-            }
-            Property::KsmMergeAcrossNodes => {
-                "whether KSM may merge pages across host NUMA nodes (0 or 1)"
-            }
-            Property::EmulatorPin => "host CPUs QEMU's emulator threads may run on (a CPUSET)",
-            Property::IoThreadPin => "host CPUs each I/O thread may run on (IOTHREAD#CPUSET entries)",
-            Property::PciNumaAffinity => {
-                "whether a passthrough device outside the guest's memory nodes refuses the start (required) or warns (preferred)"
-            }
-        }
+        self.definition().description
     }
 
     /// The regex the engine checks a value against before the VM starts.
     pub fn engine_regex(self) -> String {
-        match self {
-            Property::CpuTune => regex::cputune(),
-            Property::NumaTune => regex::numatune(),
-            Property::GuestNuma => regex::guestnuma(),
-            Property::KsmMergeAcrossNodes => regex::switch(),
-            Property::EmulatorPin => regex::emulatorpin(),
-            Property::IoThreadPin => regex::iothreadpin(),
-            Property::PciNumaAffinity => regex::pci_numa_affinity(),
-        }
+        (self.definition().engine_regex)()
     }
 
-    /// Whether the rewrite job reads the property: it changes the domain XML
-    /// or decides a check of it (`pci_numa_affinity`); the others act on the host.
     pub fn edits_domain(self) -> bool {
-        !matches!(self, Property::KsmMergeAcrossNodes)
+        self.definition().edits_domain
     }
 
-    pub fn parse(self, text: &str) -> Result<Value, PropertyError> {
-        Ok(match self {
-            Property::CpuTune => Value::CpuTune(cputune::parse(text)?),
-            Property::NumaTune => Value::NumaTune(numatune::parse(text)?),
-            Property::GuestNuma => Value::GuestNuma(guestnuma::parse(text)?),
-            Property::KsmMergeAcrossNodes => Value::Switch(switch::parse(self.name(), text)?),
-            Property::EmulatorPin => Value::EmulatorPin(emulatorpin::parse(text)?),
-            Property::IoThreadPin => Value::IoThreadPin(iothreadpin::parse(text)?),
-            Property::PciNumaAffinity => Value::PciNumaAffinity(affinity::parse(text)?),
-        })
+    /// The value read into a request of its own.
+    pub fn parse(self, text: &str) -> Result<Request, PropertyError> {
+        let mut request = Request::default();
+        request.read(self, text)?;
+        Ok(request)
+    }
+
+    /// The value in canonical form, as `check` prints it.
+    pub fn canonical_form(self, text: &str) -> Result<String, PropertyError> {
+        let request = self.parse(text)?;
+        Ok(self.canonical(&request).unwrap_or_default())
+    }
+
+    /// The property's value in `request` in canonical form, if it is set.
+    pub fn canonical(self, request: &Request) -> Option<String> {
+        (self.definition().canonical)(request)
     }
 
     /// The raw value VDSM passed in the environment, if the VM sets it.
@@ -225,32 +345,6 @@ pub fn check_engine_storage(
     })
 }
 
-/// A parsed value; it prints in canonical form.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Value {
-    CpuTune(CpuTune),
-    NumaTune(NumaTune),
-    GuestNuma(GuestNuma),
-    Switch(bool),
-    EmulatorPin(CpuSet),
-    IoThreadPin(IoThreadPins),
-    PciNumaAffinity(PciNumaAffinity),
-}
-
-impl fmt::Display for Value {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::CpuTune(value) => value.fmt(f),
-            Value::NumaTune(value) => value.fmt(f),
-            Value::GuestNuma(value) => value.fmt(f),
-            Value::Switch(on) => write!(f, "{}", u8::from(*on)),
-            Value::EmulatorPin(value) => value.fmt(f),
-            Value::IoThreadPin(value) => value.fmt(f),
-            Value::PciNumaAffinity(value) => value.fmt(f),
-        }
-    }
-}
-
 /// What a VM asks for; `None` leaves that part alone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Request {
@@ -271,7 +365,7 @@ impl Request {
         let mut request = Request::default();
         for property in Property::ALL.into_iter().filter(|p| wanted(*p)) {
             if let Some(text) = property.from_env() {
-                request.set(property.parse(&text?)?);
+                request.read(property, &text?)?;
             }
         }
         Ok(request)
@@ -283,38 +377,74 @@ impl Request {
     ) -> Result<Request, PropertyError> {
         let mut request = Request::default();
         for (property, text) in pairs {
-            request.set(property.parse(text)?);
+            request.read(property, text)?;
         }
         Ok(request)
     }
 
-    pub fn set(&mut self, value: Value) {
-        match value {
-            Value::CpuTune(value) => self.cputune = Some(value),
-            Value::NumaTune(value) => self.numatune = Some(value),
-            Value::GuestNuma(value) => self.guestnuma = Some(value),
-            Value::Switch(on) => self.ksm_merge_across_nodes = Some(on),
-            Value::EmulatorPin(value) => self.emulatorpin = Some(value),
-            Value::IoThreadPin(value) => self.iothreadpin = Some(value),
-            Value::PciNumaAffinity(value) => self.pci_numa_affinity = Some(value),
-        }
+    /// Parses `text` as `property` into its field.
+    pub fn read(&mut self, property: Property, text: &str) -> Result<(), PropertyError> {
+        (property.definition().read)(text, self)
     }
 
     /// True when nothing in the domain XML is asked for: the rewrite then
     /// does not even open the file.
     pub fn leaves_domain_alone(&self) -> bool {
-        self.cputune.is_none()
-            && self.numatune.is_none()
-            && self.guestnuma.is_none()
-            && self.emulatorpin.is_none()
-            && self.iothreadpin.is_none()
-            && self.pci_numa_affinity.is_none()
+        Property::ALL
+            .into_iter()
+            .filter(|property| property.edits_domain())
+            .all(|property| property.canonical(self).is_none())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_property_is_found_by_its_name() {
+        for definition in &REGISTRY {
+            assert_eq!(
+                Property::from_name(definition.name),
+                Some(definition.property)
+            );
+            assert_eq!(definition.property.definition().name, definition.name);
+        }
+        assert_eq!(Property::from_name("cpu_tune"), None);
+    }
+
+    #[test]
+    fn every_example_reads_into_its_own_field_and_prints_back() {
+        for property in Property::ALL {
+            let request = property.parse(property.definition().example).unwrap();
+            let canonical = property.canonical(&request).expect("set by its read");
+            assert_eq!(
+                property.parse(&canonical),
+                Ok(request.clone()),
+                "{canonical}"
+            );
+            for other in Property::ALL.into_iter().filter(|o| *o != property) {
+                assert_eq!(
+                    other.canonical(&request),
+                    None,
+                    "{property:?} set {other:?}"
+                );
+            }
+            assert_eq!(request.leaves_domain_alone(), !property.edits_domain());
+        }
+    }
+
+    #[test]
+    fn every_refusal_names_its_property() {
+        for property in Property::ALL {
+            let err = property.parse("#").unwrap_err();
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("{}: ", property.name())),
+                "{err}"
+            );
+        }
+    }
 
     #[test]
     fn the_engine_counts_names_equals_and_semicolons() {

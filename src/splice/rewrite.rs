@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::domain::document::{self, DocumentError, Reduced};
+use crate::domain::document::{self, DocumentError, Pruned};
 use crate::domain::facts::Domain;
 use crate::host::files;
 use crate::host::topology::HostLimits;
-use crate::plan::error::FitError;
 use crate::plan::plan;
+use crate::plan::refusal::Refusal;
 use crate::plan::warning::Warning;
 use crate::properties::numatune::Placement;
 use crate::properties::Request;
@@ -26,11 +26,11 @@ pub const DOMXML_VARIABLE: &str = "_hook_domxml";
 
 /// Why the rewrite refused; the file is untouched.
 #[derive(Debug, Error, PartialEq, Eq)]
-pub enum Refusal {
+pub enum RewriteError {
     #[error(transparent)]
     Document(#[from] DocumentError),
     #[error(transparent)]
-    Fit(#[from] FitError),
+    Refused(#[from] Refusal),
     #[error(transparent)]
     File(#[from] DomxmlError),
 }
@@ -70,7 +70,7 @@ pub fn rewrite_file(
     request: &Request,
     host: Option<&HostLimits>,
     write: bool,
-) -> Result<FileRewrite, Refusal> {
+) -> Result<FileRewrite, RewriteError> {
     let before = read_domxml(path)?;
     check_numad(request)?;
     let outcome = rewrite(&before, request, host)?;
@@ -82,13 +82,13 @@ pub fn rewrite_file(
 
 /// libvirt asks numad for the nodes at start when the numatune property
 /// says `auto`, and fails the start without it.
-fn check_numad(request: &Request) -> Result<(), FitError> {
+fn check_numad(request: &Request) -> Result<(), Refusal> {
     let asks_numad = request
         .numatune
         .as_ref()
         .is_some_and(|tune| tune.placement == Placement::Auto);
     match asks_numad && !files::numad_installed() {
-        true => Err(FitError::NoNumad {
+        true => Err(Refusal::NoNumad {
             path: files::numad_path(),
         }),
         false => Ok(()),
@@ -99,13 +99,13 @@ pub fn rewrite(
     text: &str,
     request: &Request,
     host: Option<&HostLimits>,
-) -> Result<Outcome, Refusal> {
-    let mut reduced = Reduced::default();
-    let outcome = edit(text, &mut reduced, request, host)?;
+) -> Result<Outcome, RewriteError> {
+    let mut pruned = Pruned::default();
+    let outcome = edit(text, &mut pruned, request, host)?;
     // Never hand libvirt a broken document, whatever went wrong in the edit.
     // The edit's tree is gone by now; what it did not touch was checked on
     // the way in, so only what changed is scanned again.
-    if let Err(err) = document::check_edit(text, &outcome.text, &reduced) {
+    if let Err(err) = document::check_edit(text, &outcome.text, &pruned) {
         return Err(DocumentError::NotWellFormed(format!(
             " after the edit ({err}); this is a bug"
         ))
@@ -116,11 +116,11 @@ pub fn rewrite(
 
 fn edit(
     text: &str,
-    reduced: &mut Reduced,
+    pruned: &mut Pruned,
     request: &Request,
     host: Option<&HostLimits>,
-) -> Result<Outcome, Refusal> {
-    let doc = document::parse(text, reduced)?;
+) -> Result<Outcome, RewriteError> {
+    let doc = document::parse(text, pruned)?;
     let domain = Domain::read(&doc)?;
     let plan = plan(&domain, request, host)?;
     let text = splice(&doc, text, &domain, &plan);

@@ -49,6 +49,48 @@ pub struct Properties {
     pub cputune: Option<String>,
     pub numatune: Option<String>,
     pub guestnuma: Option<String>,
+    pub emulatorpin: Option<String>,
+    pub iothreadpin: Option<String>,
+}
+
+impl Properties {
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.cputune,
+            &self.numatune,
+            &self.guestnuma,
+            &self.emulatorpin,
+            &self.iothreadpin,
+        ]
+        .iter()
+        .all(|value| value.is_none())
+    }
+}
+
+/// Where a domain XML places the guest: its pins and its memory policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct XmlPlacement {
+    /// `<vcpu cpuset=>`: the default for vCPUs, emulator and I/O threads.
+    pub vcpu_cpuset: Option<CpuSet>,
+    pub vcpupins: BTreeMap<u32, CpuSet>,
+    pub emulatorpin: Option<CpuSet>,
+    pub iothreadpins: BTreeMap<u32, CpuSet>,
+    pub numatune: Option<NumaTune>,
+    pub memnodes: BTreeMap<u32, (MemoryMode, NodeSet)>,
+}
+
+impl XmlPlacement {
+    fn is_empty(&self) -> bool {
+        *self == XmlPlacement::default()
+    }
+}
+
+/// The definition libvirt keeps of a persistent domain, which a live
+/// change (`virsh vcpupin --live`, `virsh emulatorpin --live`) leaves alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Definition {
+    pub path: PathBuf,
+    pub placement: XmlPlacement,
 }
 
 /// What `verify` needs of the running domain.
@@ -64,18 +106,24 @@ pub struct LiveDomain {
     pub numad_cpus: Option<CpuSet>,
     /// The maximum vCPU count, hot-pluggable ones included.
     pub vcpus: u32,
-    /// `<vcpu cpuset=>`: the default for vCPUs, emulator and I/O threads.
-    pub vcpu_cpuset: Option<CpuSet>,
-    pub vcpupins: BTreeMap<u32, CpuSet>,
-    pub emulatorpin: Option<CpuSet>,
     pub iothreads: Vec<u32>,
-    pub iothreadpins: BTreeMap<u32, CpuSet>,
-    pub numatune: Option<NumaTune>,
-    pub memnodes: BTreeMap<u32, (MemoryMode, NodeSet)>,
+    /// The live XML's pins and memory policy.
+    pub placement: XmlPlacement,
+    /// The persistent definition, when the domain has one and it was read.
+    pub defined: Option<Definition>,
     pub cells: Vec<LiveCell>,
     pub memory_kib: u64,
     pub memory_devices: Vec<MemoryDevice>,
     pub properties: Properties,
+}
+
+impl LiveDomain {
+    /// Whether anything places the guest: one of the project's properties
+    /// in its metadata, or pins or a memory policy of its own. Only such
+    /// guests are worth `verify --all`'s look.
+    pub fn is_placed(&self) -> bool {
+        !self.properties.is_empty() || !self.placement.is_empty()
+    }
 }
 
 /// Finds the status file of a running domain by name, else by UUID.
@@ -106,9 +154,17 @@ fn normalise_uuid(text: &str) -> Option<String> {
         .then(|| hex.to_ascii_lowercase())
 }
 
-/// Scans the status files; one that cannot be read or parsed is some other
-/// domain's problem and is passed over.
-fn by_uuid(dir: &Path, uuid: &str) -> Result<Option<PathBuf>, VerifyError> {
+/// The status file of every domain libvirt runs, by name; none when
+/// libvirt's QEMU driver never ran here.
+pub fn status_files(run: &Path) -> Result<Vec<PathBuf>, VerifyError> {
+    let dir = run.join(STATUS_DIR);
+    if !dir.exists() {
+        return Ok(Vec::new());
+    }
+    list_status_files(&dir)
+}
+
+fn list_status_files(dir: &Path) -> Result<Vec<PathBuf>, VerifyError> {
     let entries = std::fs::read_dir(dir).map_err(|source| VerifyError::Read {
         path: dir.to_path_buf(),
         source,
@@ -118,7 +174,13 @@ fn by_uuid(dir: &Path, uuid: &str) -> Result<Option<PathBuf>, VerifyError> {
         .filter(|path| path.extension().is_some_and(|ext| ext == "xml"))
         .collect();
     paths.sort();
-    for path in paths {
+    Ok(paths)
+}
+
+/// Scans the status files; one that cannot be read or parsed is some other
+/// domain's problem and is passed over.
+fn by_uuid(dir: &Path, uuid: &str) -> Result<Option<PathBuf>, VerifyError> {
+    for path in list_status_files(dir)? {
         let Ok(text) = read_file(&path, MAX_STATUS_LEN) else {
             continue;
         };
@@ -170,6 +232,33 @@ impl LiveDomain {
     }
 }
 
+/// Where libvirt's QEMU driver keeps the definitions of persistent domains.
+const CONFIG_DIR: &str = "libvirt/qemu";
+
+/// The persistent definition of domain `name` (`/etc/libvirt/qemu/NAME.xml`
+/// under `etc`), or none for a transient domain (VDSM starts its VMs so).
+pub fn definition(etc: &Path, name: &str) -> Result<Option<Definition>, VerifyError> {
+    if name.is_empty() || name.contains('/') || name.starts_with('.') {
+        return Ok(None);
+    }
+    let path = etc.join(CONFIG_DIR).join(format!("{name}.xml"));
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = read_file(&path, MAX_STATUS_LEN)?;
+    let bad = |what: String| VerifyError::Format {
+        path: path.clone(),
+        what,
+    };
+    let doc = crate::domain::document::parse_whole(&text).map_err(|err| bad(err.to_string()))?;
+    let domain = doc.root_element();
+    if domain.tag_name().name() != "domain" {
+        return Err(bad("is not a libvirt domain definition (<domain>)".into()));
+    }
+    let placement = Reader { bad: &bad }.placement(domain)?;
+    Ok(Some(Definition { path, placement }))
+}
+
 fn read_pid(path: &Path) -> Result<u32, VerifyError> {
     let text = read_file(path, 64)?;
     text.trim().parse().map_err(|_| VerifyError::Format {
@@ -188,8 +277,6 @@ impl Reader<'_> {
         let text = |name: &'static str| child(domain, name).and_then(|n| n.text()).map(str::trim);
         let vcpu = child(domain, "vcpu");
         let numad = child(status, "numad");
-        let cputune = child(domain, "cputune");
-        let (numatune, memnodes) = self.numatune(domain)?;
         Ok(LiveDomain {
             name: text("name").unwrap_or_default().to_string(),
             uuid: text("uuid").unwrap_or_default().to_string(),
@@ -201,14 +288,9 @@ impl Reader<'_> {
                 Some(node) => self.number(node, node.text())?,
                 None => 1,
             },
-            vcpu_cpuset: self.set_attribute(vcpu, "cpuset")?,
-            vcpupins: self.pins(cputune, "vcpupin", "vcpu")?,
-            emulatorpin: self
-                .set_attribute(cputune.and_then(|c| child(c, "emulatorpin")), "cpuset")?,
             iothreads: self.iothreads(domain)?,
-            iothreadpins: self.pins(cputune, "iothreadpin", "iothread")?,
-            numatune,
-            memnodes,
+            placement: self.placement(domain)?,
+            defined: None,
             cells: self.cells(domain)?,
             memory_kib: match child(domain, "memory") {
                 Some(node) => self.kib(node)?,
@@ -216,6 +298,20 @@ impl Reader<'_> {
             },
             memory_devices: self.memory_devices(domain)?,
             properties: properties(domain),
+        })
+    }
+
+    fn placement(&self, domain: Node) -> Result<XmlPlacement, VerifyError> {
+        let cputune = child(domain, "cputune");
+        let (numatune, memnodes) = self.numatune(domain)?;
+        Ok(XmlPlacement {
+            vcpu_cpuset: self.set_attribute(child(domain, "vcpu"), "cpuset")?,
+            vcpupins: self.pins(cputune, "vcpupin", "vcpu")?,
+            emulatorpin: self
+                .set_attribute(cputune.and_then(|c| child(c, "emulatorpin")), "cpuset")?,
+            iothreadpins: self.pins(cputune, "iothreadpin", "iothread")?,
+            numatune,
+            memnodes,
         })
     }
 
@@ -408,6 +504,8 @@ fn properties(domain: Node) -> Properties {
         cputune: value(crate::properties::cputune::PROPERTY),
         numatune: value(crate::properties::numatune::PROPERTY),
         guestnuma: value(crate::properties::guestnuma::PROPERTY),
+        emulatorpin: value(crate::properties::emulatorpin::PROPERTY),
+        iothreadpin: value(crate::properties::iothreadpin::PROPERTY),
     }
 }
 

@@ -10,7 +10,10 @@
 //! It only reads, and needs root to read another user's `numa_maps`.
 
 mod compare;
+mod fleet;
+mod glance;
 mod live;
+mod metrics;
 mod proc;
 mod render;
 
@@ -22,7 +25,10 @@ use crate::host::files::{self, FileError};
 use crate::wording::{bare_path, quoted};
 
 pub use compare::{Check, Report};
+pub use fleet::{verify_all, Entry, Fleet, Outcome, Summary};
+pub use glance::Glance;
 pub use live::LiveDomain;
+pub use metrics::{render as prometheus, write_atomically};
 pub use proc::Process;
 
 #[derive(Debug, Error)]
@@ -31,6 +37,11 @@ pub enum VerifyError {
     NotRunning { domain: String, dir: PathBuf },
     #[error("cannot read {}: {source}{}", bare_path(.path), root_hint(source))]
     Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write the metrics to {}: {source}", bare_path(.path))]
+    Write {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -72,16 +83,35 @@ pub(crate) fn read_file(path: &Path, limit: u64) -> Result<String, VerifyError> 
     })
 }
 
+/// Where verify reads the host: `/run`, `/proc`, `/sys` and `/etc`, or
+/// the trees tests put in their place.
+#[derive(Debug, Clone)]
+pub struct Roots {
+    pub run: PathBuf,
+    pub procfs: PathBuf,
+    pub sysfs: PathBuf,
+    /// None: persistent definitions are not read.
+    pub etc: Option<PathBuf>,
+}
+
 /// Reads the domain under these roots and compares.
-pub fn verify(run: &Path, procfs: &Path, domain: &str) -> Result<Report, VerifyError> {
-    let status = live::locate(run, domain)?;
-    let live = LiveDomain::read(&status)?;
-    let process = Process::read(procfs, live.pid)?;
+pub fn verify(roots: &Roots, domain: &str) -> Result<Report, VerifyError> {
+    let status = live::locate(&roots.run, domain)?;
+    verify_live(roots, LiveDomain::read(&status)?)
+}
+
+/// Compares a domain already read with its QEMU process and, when it has
+/// one, its persistent definition.
+fn verify_live(roots: &Roots, mut live: LiveDomain) -> Result<Report, VerifyError> {
+    if let (true, Some(etc)) = (live.properties.is_empty(), &roots.etc) {
+        live.defined = live::definition(etc, &live.name)?;
+    }
+    let process = Process::read(&roots.procfs, live.pid)?;
     let recorded = live.vcpu_threads.values();
     if !live.vcpu_threads.is_empty() && recorded.clone().all(|&tid| process.thread(tid).is_none()) {
         return Err(VerifyError::NotTheGuest {
             pid: live.pid,
-            domain: live.name,
+            domain: live.name.clone(),
         });
     }
     Ok(compare::compare(&live, &process))

@@ -11,13 +11,13 @@ use crate::wording::count;
 use super::compare::{CellRow, Report, ThreadRow, Verdict, TOLERANCE_CAP_KIB, TOLERANCE_PERCENT};
 
 /// Columns padded to their widest cell, numbers to the right.
-struct Table {
-    rows: Vec<Vec<String>>,
+pub(super) struct Table {
+    pub(super) rows: Vec<Vec<String>>,
     numeric: Vec<bool>,
 }
 
 impl Table {
-    fn new(header: Vec<String>, numeric: Vec<bool>) -> Table {
+    pub(super) fn new(header: Vec<String>, numeric: Vec<bool>) -> Table {
         Table {
             rows: vec![header],
             numeric,
@@ -53,7 +53,7 @@ impl fmt::Display for Table {
     }
 }
 
-fn verdict(verdict: Verdict) -> String {
+pub(super) fn verdict(verdict: Verdict) -> String {
     match verdict {
         Verdict::Holds => "ok",
         Verdict::Differs => "DIFFERS",
@@ -87,7 +87,7 @@ fn thread_table(rows: &[&ThreadRow]) -> Table {
 }
 
 /// Whole MiB, as `numastat -c` prints; a little memory shows as `<1`.
-fn mib(kib: u64) -> String {
+pub(super) fn mib(kib: u64) -> String {
     match kib {
         0 => "0".into(),
         kib if kib < 512 => "<1".into(),
@@ -184,6 +184,7 @@ impl fmt::Display for Report {
             "domain {} ({}), QEMU pid {}",
             self.domain, self.uuid, self.pid
         )?;
+        writeln!(f, "asked: {}", self.asked_from)?;
         writeln!(f)?;
         let threads: Vec<&ThreadRow> = self.vcpus.iter().chain(&self.threads).collect();
         write!(f, "{}", thread_table(&threads))?;

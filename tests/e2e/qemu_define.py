@@ -3,7 +3,7 @@
 
 usage: qemu_define.py --stage DIR [--corpus DIR] [--keep DIR]
 
-libvirt's test driver (tests/libvirt_validate.rs) never touches <memory>; the
+libvirt's test driver (tests/it/libvirt_validate.rs) never touches <memory>; the
 QEMU driver, at define, replaces it with the cells' sum plus the memory
 devices. So a document can pass the test driver and still give the guest
 other memory than it says. For each sample and property set below, and for
@@ -424,7 +424,7 @@ def apply(hook, sysfs, path, properties):
 
 def standard_properties(text):
     """The corpus runs with every vCPU pinned, memory interleaved on node 0,
-    and two cells when the vCPUs split evenly, else one (as tests/common does)."""
+    and two cells when the vCPUs split evenly, else one (as tests/it/support/samples.rs does)."""
     vcpu = ET.fromstring(text).find("vcpu")
     vcpus = number(text_of(vcpu)) if vcpu is not None else 1
     pins = f"cputune=0-{vcpus - 1}#0-3"

@@ -12,7 +12,7 @@
 #                   values as the measured ones
 # It always checks that the measured regexes accept exactly what they accept
 # with every possessive *+ read as a greedy *: the form Rust's regex crate
-# compiles in tests/regex_agreement.rs and tests/check_cli.rs.
+# compiles in tests/it/regex_agreement.rs and tests/it/check_cli.rs.
 # Exits non-zero when a regex overflows on a value of at most CHARS
 # characters, refuses one of the repetitive values, or disagrees.
 set -euo pipefail
