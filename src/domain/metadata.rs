@@ -96,8 +96,7 @@ impl OvirtMetadata {
         // given twice counts by its last copy.
         let text = |name: &str| {
             vm.children()
-                .filter(|n| n.has_tag_name((OVIRT_VM_NAMESPACE, name)))
-                .last()
+                .rfind(|n| n.has_tag_name((OVIRT_VM_NAMESPACE, name)))
                 .map(|n| n.text().unwrap_or("").trim().to_string())
         };
         OvirtMetadata {

@@ -139,10 +139,10 @@ fn spans(
     };
     Refusal::CellSpansBackings {
         cell,
-        old,
+        old: old.into(),
         what: "page size",
-        first: describe(first),
-        second: describe(second),
+        first: describe(first).into(),
+        second: describe(second).into(),
     }
 }
 

@@ -23,6 +23,14 @@ impl Bind {
     /// The host nodes when the memory may come from nowhere else: `strict`
     /// binds it through the memory policy, `restrictive` as firmly through
     /// the cgroup's `cpuset.mems` (libvirt's qemuProcessSetupEmulator).
+    /// The mode as a message names it, for memory `strict_nodes` confines.
+    pub fn confining_mode(&self) -> &'static str {
+        match self.mode == MemoryMode::Restrictive.as_str() {
+            true => "restrictive",
+            false => "strict",
+        }
+    }
+
     pub fn strict_nodes(&self) -> Option<&NodeSet> {
         let confined = [
             MemoryMode::Strict.as_str(),

@@ -44,7 +44,7 @@ pub fn check(
         if nodes.contains(node) {
             continue;
         }
-        let (element, nodes, mode) = (device.element, nodes.clone(), mode.clone());
+        let (element, nodes) = (device.element, nodes.clone());
         match policy {
             PciNumaAffinity::Required => {
                 return Err(Refusal::DeviceOffNodes {
@@ -70,17 +70,17 @@ pub fn check(
 /// The mode and host nodes all guest memory is confined to (strict or
 /// restrictive, which libvirt never mixes); `None` when some of it may come
 /// from anywhere, where no device is far from it all.
-fn strict_nodes(cells: usize, binding: &MemoryBinding) -> Option<(String, NodeSet)> {
+fn strict_nodes(cells: usize, binding: &MemoryBinding) -> Option<(&'static str, NodeSet)> {
     let pieces: Vec<Option<u32>> = match cells {
         0 => vec![None],
         n => (0..n as u32).map(Some).collect(),
     };
     let mut nodes = NodeSet::new();
-    let mut mode = String::new();
+    let mut mode = "strict";
     for piece in pieces {
         let bind = binding.of(piece)?;
         let bound = bind.strict_nodes()?;
-        mode.clone_from(&bind.mode);
+        mode = bind.confining_mode();
         for &(lo, hi) in bound.ranges() {
             nodes.insert_range(lo, hi);
         }

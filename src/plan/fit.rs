@@ -198,7 +198,7 @@ fn check_memory_sum(cells: &[GuestCell], domain: &Domain) -> Result<(), Refusal>
     let explained = match (domain.cells.len(), domain.device_memory_kib) {
         // libvirt sizes a guest with cells from their sum (virDomainDefPostParseMemory).
         (old, _) if old > 0 && expected != by_memory => format!(
-            "what its {} add up to, which libvirt gives it whatever <memory> says",
+            "the sum of its {}, which libvirt gives it whatever <memory> says",
             crate::wording::count(old, "cell")
         ),
         (_, 0) => format!("<memory> is {memory} KiB"),

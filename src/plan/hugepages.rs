@@ -161,7 +161,7 @@ struct PagesNeeded {
     size_kib: u64,
     pages: u64,
     nodes: NodeSet,
-    mode: String,
+    mode: &'static str,
 }
 
 /// The region of guest memory a demand is for.
@@ -206,7 +206,7 @@ fn needs(
                     size_kib,
                     pages: kib / size_kib,
                     nodes: nodes.clone(),
-                    mode: bind.mode.clone(),
+                    mode: bind.confining_mode(),
                 });
             }
         }
@@ -249,23 +249,23 @@ fn device_needs(
         let nodemask = path(device, &["source", "nodemask"])
             .and_then(|n| libvirt_bitmap(&text_content(n), BITMAP_SIZE));
         let bind = binding.of(node);
+        // A nodemask binds in the <numatune><memory> mode (strict by default).
         let (mode, nodes) = match (nodemask, bind) {
-            (Some(mask), _) => {
-                let mode = binding
-                    .memory
-                    .as_ref()
-                    .map_or("strict", |b| b.mode.as_str());
-                (mode.to_string(), mask)
-            }
+            (Some(mask), _) => match binding
+                .memory
+                .as_ref()
+                .map_or("strict", |b| b.mode.as_str())
+            {
+                "strict" => ("strict", mask),
+                "restrictive" => ("restrictive", mask),
+                _ => continue,
+            },
             (None, Some(bind)) => match bind.strict_nodes() {
-                Some(nodes) => (bind.mode.clone(), nodes.clone()),
+                Some(nodes) => (bind.confining_mode(), nodes.clone()),
                 None => continue,
             },
             (None, None) => continue,
         };
-        if !matches!(mode.as_str(), "strict" | "restrictive") {
-            continue;
-        }
         let alias = path(device, &["alias"]).and_then(|a| a.attribute("name"));
         let name = match alias {
             Some(alias) => format!("{model} {alias}"),
@@ -303,7 +303,7 @@ fn place(cell: Option<u32>) -> String {
 
 /// Each cell's memory in KiB: the cells written, else the VM's own (one
 /// libvirt could not read is left to it), else all memory outside devices.
-fn cell_memory(domain: &Domain, cells: Option<&[GuestCell]>) -> Vec<(Option<u32>, u64)> {
+pub fn cell_memory(domain: &Domain, cells: Option<&[GuestCell]>) -> Vec<(Option<u32>, u64)> {
     if let Some(cells) = cells {
         return (0u32..)
             .zip(cells)
@@ -338,7 +338,7 @@ struct Group {
     pages: u64,
     cells: CpuSet,
     devices: Vec<String>,
-    mode: String,
+    mode: &'static str,
 }
 
 /// Every need against the free pages of the nodes it is bound to: two
@@ -357,7 +357,7 @@ fn check_free(needs: &[PagesNeeded], sysfs: &std::path::Path) -> Result<(), Shor
                     pages: 0,
                     cells: CpuSet::new(),
                     devices: Vec::new(),
-                    mode: need.mode.clone(),
+                    mode: need.mode,
                 });
                 groups.len() - 1
             }
@@ -382,7 +382,7 @@ fn check_free(needs: &[PagesNeeded], sysfs: &std::path::Path) -> Result<(), Shor
         };
         let inside: Vec<&Group> = short.demands.iter().map(|&i| &groups[i]).collect();
         return Err(Shortfall::Refused(Refusal::NotEnoughHugePages {
-            mode: inside[0].mode.clone(),
+            restrictive: inside[0].mode == "restrictive",
             place: place_of(&inside),
             size: Size(size).to_string(),
             nodes: short.nodes,
@@ -441,10 +441,15 @@ impl FreePages<'_> {
 
 /// For the summary line: where the carried-over nodesets now point.
 pub fn summary(edits: &[PageEdit]) -> Option<String> {
-    let edit = edits.first()?;
-    Some(format!(
-        "huge page nodeset carried over to {} ({})",
-        count(edit.nodeset.len(), "cell"),
-        edit.nodeset
-    ))
+    let said: Vec<String> = edits
+        .iter()
+        .map(|edit| {
+            format!(
+                "huge page nodeset carried over to {} ({})",
+                count(edit.nodeset.len(), "cell"),
+                edit.nodeset
+            )
+        })
+        .collect();
+    (!said.is_empty()).then(|| said.join(", "))
 }

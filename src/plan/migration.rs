@@ -15,7 +15,7 @@ use crate::host::topology::HostLimits;
 use crate::plan::binding::MemoryBinding;
 use crate::plan::refusal::Refusal;
 use crate::plan::warning::Warning;
-use crate::plan::{hugepages, policy};
+use crate::plan::{devices, hugepages, memory_fit, policy};
 use crate::properties::Request;
 use crate::wording::Ids;
 use crate::xml::read::{child, children};
@@ -70,7 +70,7 @@ pub fn check_incoming(
     if let Some(host) = host {
         check_host(root, host, engine_rebinds)?;
         let domain = Domain::read(&doc)?;
-        warnings.extend(check_hugepages(&domain, host, engine_rebinds)?);
+        warnings.extend(check_host_fit(&domain, request, host, engine_rebinds)?);
     }
     Ok(Incoming {
         cpu_policy: policy::describe(metadata.cpu_policy.as_ref()),
@@ -112,12 +112,14 @@ fn check_host(root: Node, host: &HostLimits, engine_rebinds: bool) -> Result<(),
     Ok(())
 }
 
-/// The start entry's free huge page check, on the XML the destination
-/// gets: VDSM allocated the VM's pages (`use_dynamic_hugepages`) before
-/// this hook runs, as it does before a start, so the free pages counted
-/// include them.
-fn check_hugepages(
+/// Every host check of the start entry, on the XML the destination gets:
+/// free huge pages (VDSM allocated the VM's pages, `use_dynamic_hugepages`,
+/// before this hook runs, as it does before a start, so the free pages
+/// counted include them), device locality, memory that fits its nodes and
+/// vCPUs near their cell's memory.
+fn check_host_fit(
     domain: &Domain,
+    request: &Request,
     host: &HostLimits,
     engine_rebinds: bool,
 ) -> Result<Vec<Warning>, Refusal> {
@@ -126,7 +128,16 @@ fn check_hugepages(
         binding.cells.clear();
     }
     let pages = hugepages::plan(domain, None, &binding, host.files.as_ref())?;
-    Ok(pages.warnings)
+    let mut warnings = pages.warnings;
+    if let Some(files) = host.files.as_ref() {
+        let policy = request.pci_numa_affinity.unwrap_or_default();
+        let cells = domain.cells.len();
+        warnings.extend(devices::check(domain, cells, &binding, policy, files)?);
+        let pins = threads::pins(domain.root, "vcpupin").into_iter().collect();
+        let fits = memory_fit::check(domain, None, &binding, &pins, "numatune", &files.sysfs);
+        warnings.extend(fits?);
+    }
+    Ok(warnings)
 }
 
 /// Every pin libvirt will apply, read as the rewrite reads them: the pins

@@ -9,6 +9,7 @@ pub mod cores;
 pub mod devices;
 pub mod fit;
 pub mod hugepages;
+pub mod memory_fit;
 pub mod migration;
 pub mod numatune;
 pub mod placement;
@@ -99,6 +100,22 @@ pub fn plan<'a, 'i>(
         let count = cells.as_ref().map_or(domain.cells.len(), Vec::len);
         let policy = request.pci_numa_affinity.unwrap_or_default();
         warnings.extend(devices::check(domain, count, &binding, policy, files)?);
+        let binds_cells = matches!(&request.guestnuma, Some(GuestNuma::Cells(cells))
+            if cells.iter().any(|cell| cell.host_nodes.is_some()));
+        let property = match (request.numatune.is_some(), binds_cells) {
+            (false, true) => "guestnuma",
+            _ => "numatune",
+        };
+        let pins = threads::final_vcpu_pins(request, domain);
+        let fits = memory_fit::check(
+            domain,
+            cells.as_deref(),
+            &binding,
+            &pins,
+            property,
+            &files.sysfs,
+        );
+        warnings.extend(fits?);
     }
     if threads::judged(request) {
         let isolated = isolated_cpus(files, &mut warnings);

@@ -73,10 +73,10 @@ pub fn plan<'a, 'i>(
     }
     let memory_mode = final_mode(numatune, old_memory);
     let cell_count = cells.map_or(domain.cells.len(), <[GuestCell]>::len);
-    let memnodes = memnodes(domain, &memory_mode, cells, cell_count)?;
     if numatune.is_none() {
         check_engine_memnodes(domain, numatune, cells)?;
     }
+    let memnodes = memnodes(domain, &memory_mode, cells, cell_count)?;
     let all_kept = memnodes
         .iter()
         .all(|m| matches!(m.source, MemnodeSource::Kept(_)));
@@ -304,8 +304,8 @@ fn follow_memory<'a, 'i>(
                     Some((m, n, _)) => format!("a <memnode> {m} on {}", Ids("node", n)),
                     None => "the <numatune><memory> binding".to_string(),
                 };
-                let old = format!("old cells {a} and {b}");
-                let (first, second) = (describe(a), describe(b));
+                let old = format!("old cells {a} and {b}").into();
+                let (first, second) = (describe(a).into(), describe(b).into());
                 let what = "host binding";
                 let cell = cellid as usize;
                 return Some(Err(Refusal::CellSpansBackings {

@@ -133,15 +133,24 @@ pub enum Refusal {
     },
     /// A refusal of what the even split of `guestnuma=N` made: the
     /// administrator sets N, not the cells, so the message names N.
-    #[error("guestnuma={count} splits the guest into {count} equal cells, and then {reason}; choose a cell count for which this holds, or give the cells explicitly")]
+    #[error("guestnuma={count} splits the guest into {}, and then {reason}; choose a cell count for which this holds, or give the cells explicitly", crate::wording::count(*.count, "equal cell"))]
     EvenSplit { count: usize, reason: String },
+    #[error("{property}: {place} {} {needed} KiB bound {mode} to host {}, which {} {have} KiB of memory in all, so the VM cannot have it; bind the memory to more nodes, or give the VM less memory", if .place.contains("cells") { "need" } else { "needs" }, Ids("node", .nodes), if .nodes.len() == 1 { "has" } else { "have" })]
+    MemoryAboveNodes {
+        property: &'static str,
+        place: Box<str>,
+        mode: &'static str,
+        needed: u64,
+        nodes: CpuSet,
+        have: u64,
+    },
     #[error("guestnuma: new cell {cell} would take guest memory that {old} backed with {first} and with {second}, but QEMU gives one cell one memory backend; cut the cells where the {what} changes (QEMU lays the cells' memory out in cell order), or give the VM one {what}")]
     CellSpansBackings {
         cell: usize,
-        old: String,
+        old: Box<str>,
         what: &'static str,
-        first: String,
-        second: String,
+        first: Box<str>,
+        second: Box<str>,
     },
     #[error("guestnuma: <memoryBacking><hugepages><page size={} nodeset='{nodeset}'> names guest {}, which the VM would not have (it would get {}: {}), and libvirt would refuse the domain (hugepages: node {} not found); write the page's nodeset for the new cells, or make it cover every cell ({}) to have it carried over", crate::wording::quoted(.size), Ids("cell", .missing), count(*.cells, "cell"), CpuSet::first_n(*.cells as u32), .missing.first().unwrap_or(0), CpuSet::first_n(*.old_cells as u32))]
     PageNodesetWithoutCell {
@@ -158,9 +167,9 @@ pub enum Refusal {
         size: String,
         size_kib: u64,
     },
-    #[error("hugepages: {place} {} {needed} pages of {size} on host {} (bound {mode}), and {} {free} free, so QEMU would fail at start (os_mem_prealloc: Insufficient free host memory pages); free or reserve {} more pages of {size} there, or bind the memory to other nodes", if .place.contains("cells") { "need" } else { "needs" }, Ids("node", .nodes), if .nodes.len() == 1 { "it has" } else { "they have" }, .needed - .free)]
+    #[error("hugepages: {place} {} {needed} pages of {size} on host {} (bound {}), and {} {free} free, so QEMU would fail at start (os_mem_prealloc: Insufficient free host memory pages); free or reserve {} more pages of {size} there, or bind the memory to other nodes", if .place.contains("cells") { "need" } else { "needs" }, Ids("node", .nodes), if *.restrictive { "restrictive" } else { "strict" }, if .nodes.len() == 1 { "it has" } else { "they have" }, .needed - .free)]
     NotEnoughHugePages {
-        mode: String,
+        restrictive: bool,
         place: String,
         size: String,
         nodes: CpuSet,
@@ -169,7 +178,7 @@ pub enum Refusal {
     },
     #[error("pci_numa_affinity: the host device {address} (<{element}>) sits on host node {node}, but the guest's memory is bound ({mode}) to {}, so its DMA and interrupts cross nodes; with pci_numa_affinity=required the VM does not start: bind the memory to node {node}, or pass through a device on {}", Ids("node", .nodes), Ids("node", .nodes))]
     DeviceOffNodes {
-        mode: String,
+        mode: &'static str,
         element: &'static str,
         address: String,
         node: u32,
@@ -257,7 +266,6 @@ impl Refusal {
             Refusal::NotWholePages { .. }
                 | Refusal::CellSpansBackings { .. }
                 | Refusal::HmatWouldVanish { .. }
-                | Refusal::CellsDiffer { .. }
                 | Refusal::PageNodesetWithoutCell { .. }
         );
         if !caused {

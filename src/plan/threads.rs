@@ -93,7 +93,8 @@ pub fn warnings(request: &Request, domain: &Domain, isolated: &CpuSet) -> Vec<Wa
     warnings
 }
 
-fn final_vcpu_pins(request: &Request, domain: &Domain) -> BTreeMap<u32, CpuSet> {
+/// Each vCPU's pin once the edit is done: the VM's own, then those asked.
+pub fn final_vcpu_pins(request: &Request, domain: &Domain) -> BTreeMap<u32, CpuSet> {
     let mut pins: BTreeMap<u32, CpuSet> = threads::pins(domain.root, "vcpupin")
         .into_iter()
         .filter(|(vcpu, _)| *vcpu < domain.vcpus)

@@ -91,7 +91,7 @@ impl Pins {
         let threads = CpuSet::from_range(first, last);
         self.ranges = self
             .ranges
-            .saturating_add(threads.len() * cpuset.ranges().len());
+            .saturating_add(threads.len() * cpuset.ranges().len().max(1));
         match threads.intersection(&self.pinned).first() {
             _ if first == 0 => notes.note(at, Problem::IoThreadZero),
             Some(iothread) => notes.note(at, Problem::IoThreadPinnedTwice { iothread }),
