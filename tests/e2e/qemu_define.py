@@ -94,7 +94,6 @@ CASES = [
          cells=[("0-7", 8192)]),
     Case("dimm-hotplug", "guestnuma=0-1#512M,2-3#1536M", cells=[("0-1", 512), ("2-3", 1536)]),
     Case("dimm-hotplug", "guestnuma=2"),
-    Case("numatune-memnodes", "numatune=interleave#0-1", numatune=("interleave", "0-1")),
     Case("numatune-memnodes", "guestnuma=0-3#4G#1,4-7#4G",
          cells=[("0-3", 4096), ("4-7", 4096)]),
     Case("numatune-memnodes", "guestnuma=0-7#8G#0", cells=[("0-7", 8192)],
