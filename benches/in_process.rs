@@ -121,7 +121,7 @@ fn sizes() {
                         black_box(&text),
                         &request,
                         Some(&host),
-                    )))
+                    )));
                 }),
             ),
             (
@@ -131,7 +131,7 @@ fn sizes() {
                         &text,
                         black_box(&out),
                         &pruned,
-                    )))
+                    )));
                 }),
             ),
         ];

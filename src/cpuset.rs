@@ -192,3 +192,23 @@ impl fmt::Display for CpuSet {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(text: &str) -> CpuSet {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_union_merges_touching_and_overlapping_ranges() {
+        assert_eq!(set("0-3,8").union(&set("4-5,7-9")), set("0-5,7-9"));
+        assert_eq!(
+            set("0-3,8").union(&set("4-5,7-9")).ranges(),
+            [(0, 5), (7, 9)]
+        );
+        assert_eq!(CpuSet::new().union(&set("2")), set("2"));
+        assert_eq!(set("1-4095").union(&set("5")).ranges(), [(1, 4095)]);
+    }
+}

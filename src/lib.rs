@@ -9,6 +9,12 @@
 //! write). A module imports only those listed above it here; `main.rs` only
 //! hands argv to `commands::cli`, so tests, benchmarks and fuzz targets
 //! drive the same code VDSM runs.
+//!
+//! The public API is what those drive: `commands::cli::main` and the
+//! command table, the registry and the grammars, the domain reader, the
+//! host's limits, `plan::plan`, the splice and the rewrite. The rest is
+//! `pub(crate)`, and the `unreachable_pub` lint (Cargo.toml's `[lints]`)
+//! keeps it so.
 
 // The words every layer speaks: sets of CPU and node ids, and how messages
 // quote and count.
@@ -37,9 +43,9 @@ pub mod splice;
 
 // The jobs beside the hook: proposing properties, checking a running VM,
 // preparing the host for the guests planned on it.
-pub mod prepare;
+pub(crate) mod prepare;
 pub mod suggest;
-pub mod verify;
+pub(crate) mod verify;
 
 // On top: the executable's commands.
 pub mod commands;

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 /// What a benchmarked VM looks like.
 #[derive(Debug, Clone, Copy)]
-pub struct Shape {
+pub(crate) struct Shape {
     pub vcpus: u32,
     /// Guest NUMA cells the properties ask for; each gets 8 GiB.
     pub cells: u32,
@@ -18,14 +18,14 @@ pub struct Shape {
 }
 
 /// The three sizes of the benchmark suite.
-pub const SIZES: [(&str, Shape); 3] = [
+pub(crate) const SIZES: [(&str, Shape); 3] = [
     ("typical", Shape::new(16, 2, 20)),
     ("large", Shape::new(128, 4, 300)),
     ("huge", Shape::new(384, 8, 3000)),
 ];
 
 impl Shape {
-    pub const fn new(vcpus: u32, cells: u32, devices: u32) -> Shape {
+    pub(crate) const fn new(vcpus: u32, cells: u32, devices: u32) -> Shape {
         Shape {
             vcpus,
             cells,
@@ -34,13 +34,13 @@ impl Shape {
         }
     }
 
-    pub fn memory_kib(&self) -> u64 {
+    pub(crate) fn memory_kib(&self) -> u64 {
         u64::from(self.cells) * 8 * 1024 * 1024
     }
 
     /// `cputune`, `numatune` and `guestnuma` pinning every vCPU to its own
     /// host CPU and every cell to its own host node.
-    pub fn properties(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn properties(&self) -> Vec<(&'static str, String)> {
         let pins: Vec<String> = (0..self.vcpus).map(|v| format!("{v}#{v}")).collect();
         let per_cell = self.vcpus / self.cells;
         let cells: Vec<String> = (0..self.cells)
@@ -56,7 +56,7 @@ impl Shape {
         ]
     }
 
-    pub fn domxml(&self) -> String {
+    pub(crate) fn domxml(&self) -> String {
         let mut x = String::with_capacity(400 * self.devices as usize + 4096);
         let uuid = uuid(0);
         let mem = self.memory_kib();
@@ -141,13 +141,13 @@ impl Shape {
             device_metadata(&mut x, d);
         }
         x.push_str(
-            r#"
+            r"
       <ovirt-vm:launchPaused>false</ovirt-vm:launchPaused>
       <ovirt-vm:resumeBehavior>auto_resume</ovirt-vm:resumeBehavior>
     </ovirt-vm:vm>
   </metadata>
 </domain>
-"#,
+",
         );
         x
     }

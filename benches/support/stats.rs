@@ -1,6 +1,6 @@
 //! Medians, spreads and straight-line fits for the benchmark reports.
 
-pub fn median(values: &mut [f64]) -> f64 {
+pub(crate) fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     let n = values.len();
     match n {
@@ -11,7 +11,7 @@ pub fn median(values: &mut [f64]) -> f64 {
 }
 
 /// The 10th and 90th percentiles, the noise a report quotes.
-pub fn spread(values: &mut [f64]) -> (f64, f64) {
+pub(crate) fn spread(values: &mut [f64]) -> (f64, f64) {
     values.sort_by(f64::total_cmp);
     let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
     (at(0.1), at(0.9))
@@ -19,7 +19,7 @@ pub fn spread(values: &mut [f64]) -> (f64, f64) {
 
 /// Least squares `y = intercept + slope * x`, and R², which is near 1 when
 /// the cost grows linearly.
-pub fn fit(points: &[(f64, f64)]) -> (f64, f64, f64) {
+pub(crate) fn fit(points: &[(f64, f64)]) -> (f64, f64, f64) {
     let n = points.len() as f64;
     let (sx, sy) = points
         .iter()

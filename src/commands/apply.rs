@@ -9,10 +9,10 @@ use similar::TextDiff;
 use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
-use crate::commands::host_limits;
 use crate::commands::output;
+use crate::commands::{environment, host_limits};
 use crate::properties::{split_pair, Property, Request};
-use crate::splice::rewrite;
+use crate::splice::rewrite::{self, FileJob};
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest apply --domxml FILE [NAME=VALUE...] [--dry-run] [--diff]
@@ -34,15 +34,19 @@ struct Options {
 
 /// `--dry-run` prints the new document (or with `--diff` the diff) and
 /// writes nothing; otherwise the file is rewritten as the hook would.
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let options = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(options) => options,
     };
     let request = request(&options.pairs)?;
     let host = host_limits();
-    let rewritten =
-        rewrite::rewrite_file(&options.domxml, &request, host.as_ref(), !options.dry_run)?;
+    let job = FileJob {
+        host: host.as_ref(),
+        numad: &environment::host_paths().numad,
+        write: !options.dry_run,
+    };
+    let rewritten = rewrite::rewrite_file(&options.domxml, &request, job)?;
     let (before, outcome) = (&rewritten.before, &rewritten.outcome);
     if options.diff {
         let name = options.domxml.display().to_string();
@@ -91,7 +95,10 @@ fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {
 /// With no `NAME=VALUE`, the properties come from the environment, as in the hook.
 fn request(pairs: &[String]) -> Result<Request, Error> {
     if pairs.is_empty() {
-        return Ok(Request::from_env(Property::edits_domain)?);
+        return Ok(Request::from_values(
+            Property::edits_domain,
+            environment::variable,
+        )?);
     }
     let pairs = pairs
         .iter()

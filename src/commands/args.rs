@@ -10,26 +10,26 @@ use crate::wording::quoted;
 use crate::wording::PROGRAM;
 
 /// A command line that `--help` may interrupt.
-pub enum Parsed<T> {
+pub(crate) enum Parsed<T> {
     Run(T),
     Help,
 }
 
 /// Prints a command's help on stdout, as `--help` asks.
-pub fn print_help(help: &str) -> Result<ExitCode, Error> {
+pub(crate) fn print_help(help: &str) -> Result<ExitCode, Error> {
     output::out(&format!("{}\n", help.trim_end()))?;
     Ok(ExitCode::Success)
 }
 
 /// A command line that does not parse. The dispatch adds where to read
 /// the usage, the same way for every command.
-pub fn usage(problem: impl Into<lexopt::Error>) -> Error {
+pub(crate) fn usage(problem: impl Into<lexopt::Error>) -> Error {
     Error::Arguments(describe(&problem.into()))
 }
 
 /// A command line that does not parse, with the help that tells the
 /// usage: the command's own (`command`), or with none the list of commands.
-pub fn pointing_to_help(err: Error, command: Option<&str>) -> Error {
+pub(crate) fn pointing_to_help(err: Error, command: Option<&str>) -> Error {
     let Error::Arguments(problem) = err else {
         return err;
     };
@@ -41,7 +41,7 @@ pub fn pointing_to_help(err: Error, command: Option<&str>) -> Error {
 
 /// lexopt's own wording, but quoted the program's way: lexopt quotes
 /// values with Rust's `{:?}` (double quotes) and options with bare `'`.
-pub fn describe(err: &lexopt::Error) -> String {
+pub(crate) fn describe(err: &lexopt::Error) -> String {
     use lexopt::Error::*;
     let lossy = |value: &OsString| value.to_string_lossy().into_owned();
     match err {
@@ -71,7 +71,7 @@ fn not_utf8(value: &OsString) -> String {
 
 /// An argument as text: the values here are numbers, sets, names and
 /// paths that VDSM and administrators write in UTF-8.
-pub fn text(value: OsString) -> Result<String, lexopt::Error> {
+pub(crate) fn text(value: OsString) -> Result<String, lexopt::Error> {
     value
         .into_string()
         .map_err(|value| lexopt::Error::from(not_utf8(&value)))

@@ -5,7 +5,7 @@ use lexopt::{Arg, Parser};
 use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
-use crate::commands::output;
+use crate::commands::{environment, output};
 use crate::properties::{check_engine_storage, split_pair, Property};
 
 const HELP: &str = "\
@@ -40,7 +40,7 @@ fn help() -> String {
 
 /// Checks `NAME=VALUE` arguments, or with none the properties found in the
 /// environment, printing each canonical value or its error.
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let args = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(&help()),
         Parsed::Run(args) => args,
@@ -123,6 +123,9 @@ type Pair = (Property, Result<String, Error>);
 fn from_environment() -> Vec<Pair> {
     Property::ALL
         .into_iter()
-        .filter_map(|property| Some((property, property.from_env()?.map_err(Error::from))))
+        .filter_map(|property| {
+            let raw = environment::variable(property.name())?;
+            Some((property, property.text_of(raw).map_err(Error::from)))
+        })
         .collect()
 }

@@ -21,7 +21,7 @@ fn help() -> String {
         "usage: {PROGRAM} COMMAND [ARGS]\n\n{}\n\
          '{PROGRAM} COMMAND --help' describes one command.\n\n\
          Installed as a VDSM hook entry (NN_largeguest, NN_largeguest_validate,\n\
-         NN_largeguest_ksm), the job is chosen by the entry's name.",
+         NN_largeguest_nic, NN_largeguest_ksm), the job is chosen by the entry's name.",
         table::listing()
     )
 }

@@ -10,8 +10,9 @@ pub enum ExitCode {
     /// The hook refused: bad value, bad document, host mismatch, internal error.
     /// For `verify`: the running domain could not be read.
     Refused,
-    /// `verify` read the running guest and something differs from what was
-    /// asked. Never a hook's status: to VDSM 1 would mean "failed, go on".
+    /// `verify` read the running guest, or `prepare --check` the host, and
+    /// something differs from what was asked. Never a hook's status: to VDSM
+    /// 1 would mean "failed, go on".
     Differs,
 }
 

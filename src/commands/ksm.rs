@@ -6,8 +6,8 @@ use lexopt::{Arg, Parser};
 use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
-use crate::commands::output;
-use crate::host::ksm::{self, Host, Outcome};
+use crate::commands::{environment, output};
+use crate::host::ksm::{self, KsmFiles, Outcome};
 use crate::host::mom;
 use crate::host::sudo;
 use crate::properties::switch;
@@ -33,12 +33,12 @@ enum KsmCommand {
     },
 }
 
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let command = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(command) => command,
     };
-    let host = Host::from_env();
+    let host = KsmFiles::from_paths(environment::host_paths());
     match command {
         KsmCommand::Status => {
             output::out(&ksm::status(&host)?)?;
@@ -79,8 +79,8 @@ fn parse(parser: &mut Parser) -> Result<Parsed<KsmCommand>, lexopt::Error> {
 /// The hook job: already as asked is a no-op; otherwise switch, as root
 /// directly or through the one command line sudo allows. Where MoM manages
 /// KSM, never a write: the host satisfies the VM, or the start is refused.
-pub fn switch_for_vm(wanted: bool) -> Result<ExitCode, Error> {
-    let host = Host::from_env();
+pub(crate) fn switch_for_vm(wanted: bool) -> Result<ExitCode, Error> {
+    let host = KsmFiles::from_paths(environment::host_paths());
     if let Some(mom) = host.mom()? {
         let verdict = mom::judge(wanted, host.kernel_state()?, mom::cluster_ksm(&mom));
         return summarise(verdict.map_err(ksm::KsmError::from)?);
@@ -97,7 +97,7 @@ pub fn switch_for_vm(wanted: bool) -> Result<ExitCode, Error> {
 
 /// `ksm-switch 0|1`: exactly the two command lines the sudoers drop-in
 /// allows, on the real host whatever the environment says.
-pub fn privileged(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn privileged(parser: &mut Parser) -> Result<ExitCode, Error> {
     let mut values = Vec::new();
     while let Some(arg) = parser.next().map_err(usage)? {
         match arg {

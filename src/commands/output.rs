@@ -7,7 +7,7 @@ use std::io::Write;
 use crate::wording::{is_clean_message, message_line, PROGRAM};
 
 /// Prints to stdout; a closed pipe ends the output quietly.
-pub fn out(text: &str) -> Result<(), std::io::Error> {
+pub(crate) fn out(text: &str) -> Result<(), std::io::Error> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
@@ -22,7 +22,7 @@ pub fn out(text: &str) -> Result<(), std::io::Error> {
 /// shows. It passes [`message_line`], so whatever went into it, the engine
 /// gets one line of ASCII with one kind of quote. Nothing can be done if
 /// stderr itself is gone, so that is ignored.
-pub fn note(line: &str) {
+pub(crate) fn note(line: &str) {
     // Debug builds, which the tests run, stop on a message that needed the
     // guard; release builds print it guarded.
     debug_assert!(
@@ -35,13 +35,13 @@ pub fn note(line: &str) {
 }
 
 /// A warning: one line, and the job goes on.
-pub fn warn(warning: &impl std::fmt::Display) {
+pub(crate) fn warn(warning: &impl std::fmt::Display) {
     note(&format!("warning: {warning}"));
 }
 
 /// Pretty JSON; the structs printed hold only numbers and strings, which
 /// always serialize.
-pub fn to_json(value: &impl serde::Serialize) -> String {
+pub(crate) fn to_json(value: &impl serde::Serialize) -> String {
     serde_json::to_string_pretty(value)
         .unwrap_or_else(|err| format!("{{\"error\": {:?}}}", err.to_string()))
 }

@@ -8,8 +8,7 @@ use lexopt::{Arg, Parser};
 use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
-use crate::commands::output;
-use crate::host::files;
+use crate::commands::{environment, output};
 use crate::host::kernel::KernelRelease;
 use crate::host::topology::{Topology, TopologyError};
 use crate::prepare::check::{check, HostTrees};
@@ -22,7 +21,7 @@ use crate::wording::{bare_path, quoted};
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest prepare [PLAN.json|-]... [--guest NAME=VALUE...]...
-           [--hugepages SIZE] [--write ROOT | --check [--root ROOT] [--json]]
+           [--hugepages SIZE] [--json | --write ROOT | --check [--root ROOT] [--json]]
 
 Works out what this host must hold for the guests planned on it, from the
 plans 'suggest --json' printed (a file each, '-' for stdin) or from each
@@ -37,7 +36,7 @@ kernel arguments to set in the engine. Refuses what the host cannot hold.
   --write ROOT           write the files under ROOT ('/' on the host itself)
   --check                compare the running host with the configuration
   --root ROOT            where --check reads the files (default /)
-  --json                 the --check report as JSON
+  --json                 the configuration, or the --check report, as JSON
 
 Exit status: 0 done, or with --check every check holds; 1 with --check
 something differs (one line each); 2 refused, or the host cannot be read.";
@@ -49,7 +48,7 @@ enum Source {
 }
 
 enum Mode {
-    Print,
+    Print { json: bool },
     Write(PathBuf),
     Check { root: PathBuf, json: bool },
 }
@@ -60,7 +59,7 @@ struct Options {
     mode: Mode,
 }
 
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let options = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(options) => options,
@@ -71,21 +70,25 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         .map(GuestValues::needs)
         .collect::<Result<Vec<_>, _>>()
         .map_err(PrepareError::from)?;
-    let (sysfs, procfs) = (files::sysfs_root(), files::procfs_root());
-    let topology = Topology::read(&sysfs)?;
-    let kernel = KernelRelease::read(&procfs).map_err(TopologyError::from)?;
+    let paths = environment::host_paths();
+    let (sysfs, procfs) = (&paths.sysfs, &paths.procfs);
+    let topology = Topology::read(sysfs)?;
+    let kernel = KernelRelease::read(procfs).map_err(TopologyError::from)?;
     let config = plan_host(&topology, &needs, kernel).map_err(PrepareError::from)?;
     for warning in &config.warnings {
         output::warn(warning);
     }
     match options.mode {
-        Mode::Print => {
+        Mode::Print { json } => {
             let names: Vec<String> = guests.iter().map(|g| g.source.clone()).collect();
             let preparation = Preparation {
                 config: &config,
                 guests: &names,
             };
-            output::out(&preparation.to_string())?;
+            match json {
+                true => output::out(&format!("{}\n", output::to_json(&preparation.to_json())))?,
+                false => output::out(&preparation.to_string())?,
+            }
             Ok(ExitCode::Success)
         }
         Mode::Write(root) => {
@@ -97,8 +100,8 @@ pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         }
         Mode::Check { root, json } => {
             let trees = HostTrees {
-                sysfs: &sysfs,
-                procfs: &procfs,
+                sysfs,
+                procfs,
                 root: &root,
             };
             let report = check(&config, &trees).map_err(TopologyError::from)?;
@@ -219,15 +222,14 @@ fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {
     }
     let mode = match (write, check) {
         (Some(_), true) => return Err("--write and --check do not go together".into()),
+        (Some(_), false) if json => return Err("--json does not go with --write".into()),
+        (_, false) if root.is_some() => return Err("--root goes with --check".into()),
         (Some(root), false) => Mode::Write(root),
         (None, true) => Mode::Check {
             root: root.unwrap_or_else(|| PathBuf::from("/")),
             json,
         },
-        (None, false) if root.is_some() || json => {
-            return Err("--root and --json go with --check".into())
-        }
-        (None, false) => Mode::Print,
+        (None, false) => Mode::Print { json },
     };
     Ok(Parsed::Run(Options {
         sources,
@@ -284,11 +286,11 @@ mod tests {
                 "guest emulatorpin=0",
             ]
         );
-        assert!(matches!(options.mode, Mode::Print));
+        assert!(matches!(options.mode, Mode::Print { json: false }));
     }
 
     #[test]
-    fn write_and_check_exclude_each_other_and_root_and_json_need_check() {
+    fn write_and_check_exclude_each_other_and_root_needs_check() {
         assert!(matches!(
             parsed(&["a.json", "--write", "/"]).unwrap().mode,
             Mode::Write(root) if root == Path::new("/")
@@ -305,8 +307,18 @@ mod tests {
         );
         assert_eq!(
             parsed(&["a.json", "--root", "/x"]).err().as_deref(),
-            Some("--root and --json go with --check")
+            Some("--root goes with --check")
         );
+        assert_eq!(
+            parsed(&["a.json", "--write", "/", "--json"])
+                .err()
+                .as_deref(),
+            Some("--json does not go with --write")
+        );
+        assert!(matches!(
+            parsed(&["a.json", "--json"]).unwrap().mode,
+            Mode::Print { json: true }
+        ));
         assert!(parsed(&[])
             .err()
             .unwrap_or_default()

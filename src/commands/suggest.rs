@@ -6,9 +6,8 @@ use lexopt::{Arg, Parser};
 use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
-use crate::commands::output;
+use crate::commands::{environment, output};
 use crate::cpuset::CpuSet;
-use crate::host::files;
 use crate::host::guests::{self, GuestPins};
 use crate::host::isolation::Isolation;
 use crate::host::pci;
@@ -44,26 +43,27 @@ place it there. No vCPU goes on a CPU a running guest's vCPU is pinned to.
   --empty-host           plan as if no guest ran (the host's own capacity)
   --json                 the proposal as JSON";
 
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let (mut demand, devices, Flags { json, empty_host }) = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(parsed) => parsed,
     };
-    let sysfs = files::sysfs_root();
-    let topology = Topology::read(&sysfs)?;
-    let running = match (empty_host, files::guests_procfs_root()) {
-        (false, Some(procfs)) => guests::pinned(&procfs, &topology.online_cpus),
+    let paths = environment::host_paths();
+    let sysfs = &paths.sysfs;
+    let topology = Topology::read(sysfs)?;
+    let running = match (empty_host, &paths.guests_procfs) {
+        (false, Some(procfs)) => guests::pinned(procfs, &topology.online_cpus),
         _ => Vec::new(),
     };
     let taken = running
         .iter()
         .fold(CpuSet::new(), |taken, guest| taken.union(&guest.cpus()));
     let topology = topology.without_cpus(&taken);
-    demand.isolated = Isolation::read(&sysfs)
+    demand.isolated = Isolation::read(sysfs)
         .map_err(TopologyError::from)?
         .reserved_for_vcpus();
     for device in devices {
-        match pci::numa_node(&sysfs, &device).map_err(TopologyError::from)? {
+        match pci::numa_node(sysfs, &device).map_err(TopologyError::from)? {
             Some(node) => demand.device_nodes.insert(node),
             None => output::warn(&format!(
                 "device {device}: this host has no such PCI device, or the firmware gives it no node; placed without it"

@@ -36,7 +36,7 @@ pub const COMMANDS: &[Command] = &[
     Command {
         name: "engine-config",
         synopsis: &[(
-            "[--cver X.Y]",
+            "[--cver X.Y|all] --current VALUE|--current-file FILE",
             "print the engine-config command declaring the properties",
         )],
         run: engine_config::command,
@@ -52,7 +52,7 @@ pub const COMMANDS: &[Command] = &[
     Command {
         name: "hook",
         synopsis: &[(
-            "before_vm_start|before_vm_migrate_destination|ksm",
+            "before_vm_start|before_vm_migrate_destination|before_nic_hotplug|ksm",
             "run a hook job as VDSM would (environment and _hook_domxml)",
         )],
         run: hook::command,
@@ -80,10 +80,16 @@ pub const COMMANDS: &[Command] = &[
     },
     Command {
         name: "verify",
-        synopsis: &[(
-            "DOMAIN [--json]",
-            "check a running guest against what it asked for",
-        )],
+        synopsis: &[
+            (
+                "DOMAIN [--json]",
+                "check a running guest against what it asked for",
+            ),
+            (
+                "--all [--json] [--prometheus FILE]",
+                "check every placed guest, the host at a glance",
+            ),
+        ],
         run: verify::command,
     },
     Command {

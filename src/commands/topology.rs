@@ -5,8 +5,7 @@ use lexopt::{Arg, Parser};
 use crate::commands::args::{print_help, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
-use crate::commands::output;
-use crate::host::files;
+use crate::commands::{environment, output};
 use crate::host::topology::Topology;
 
 const HELP: &str = "\
@@ -17,12 +16,12 @@ pages, and the node distances, as read from sysfs.
 
   --json   the same as JSON, for scripts";
 
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let json = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(json) => json,
     };
-    let topology = Topology::read(&files::sysfs_root())?;
+    let topology = Topology::read(&environment::host_paths().sysfs)?;
     match json {
         true => output::out(&format!("{}\n", output::to_json(&topology)))?,
         false => output::out(&topology.to_string())?,

@@ -9,8 +9,7 @@ use lexopt::{Arg, Parser};
 use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
-use crate::commands::output;
-use crate::host::files;
+use crate::commands::{environment, output};
 use crate::verify::{self, verify, verify_all, Outcome, Roots};
 
 const HELP: &str = "\
@@ -19,8 +18,9 @@ usage: vdsm-hook-largeguest verify DOMAIN [--json]
 
 Reads the running guest DOMAIN (name or UUID) on this host, as root: where
 each vCPU, the emulator and each I/O thread may run, and where the guest's
-memory is, and compares them with the live domain XML and the VM's custom
-properties (cputune, numatune, guestnuma).
+memory is, and compares them with the VM's custom properties (cputune,
+numatune, guestnuma, emulatorpin, iothreadpin) and the live domain XML; a
+domain without properties, with its persistent definition.
 
   --all               every running guest carrying the project's properties
                       or pins of its own: one row each, the differences,
@@ -43,7 +43,7 @@ struct Options {
 
 /// 0 when every check holds, 1 when one differs, 2 (an error) when the
 /// domain cannot be read.
-pub fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
+pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let options = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(options) => options,
@@ -90,11 +90,12 @@ fn all(options: &Options) -> Result<ExitCode, Error> {
 }
 
 fn roots() -> Roots {
+    let paths = environment::host_paths();
     Roots {
-        run: files::run_root(),
-        procfs: files::procfs_root(),
-        sysfs: files::sysfs_root(),
-        etc: files::etc_root(),
+        run: paths.run.clone(),
+        procfs: paths.procfs.clone(),
+        sysfs: paths.sysfs.clone(),
+        etc: paths.etc.clone(),
     }
 }
 

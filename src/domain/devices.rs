@@ -10,7 +10,7 @@ use crate::xml::read::{child, children};
 
 /// `DDDD:BB:SS.F`, the name sysfs gives the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PciAddress {
+pub(crate) struct PciAddress {
     pub domain: u32,
     pub bus: u32,
     pub slot: u32,
@@ -28,7 +28,7 @@ impl fmt::Display for PciAddress {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PassedDevice {
+pub(crate) struct PassedDevice {
     pub address: PciAddress,
     /// `hostdev` or `interface`, as the message names it.
     pub element: &'static str,
@@ -36,26 +36,30 @@ pub struct PassedDevice {
 
 /// Every PCI device the VM takes from the host, in document order. One
 /// whose address libvirt could not read either is left to libvirt.
-pub fn pci_devices(root: Node) -> Vec<PassedDevice> {
-    let mut found = Vec::new();
+pub(crate) fn pci_devices(root: Node) -> Vec<PassedDevice> {
     // libvirt's XPath ./devices/hostdev reads every <devices>.
-    let devices = children(root, "devices").flat_map(|d| d.children());
-    for node in devices.filter(Node::is_element) {
-        let element = match (node.tag_name().name(), node.attribute("type")) {
-            ("hostdev", Some("pci")) => "hostdev",
-            ("interface", Some("hostdev")) => "interface",
-            _ => continue,
-        };
-        let addresses = child(node, "source")
-            .into_iter()
-            .flat_map(|s| children(s, "address"));
-        for address in addresses {
-            if let Some(address) = pci_address(address) {
-                found.push(PassedDevice { address, element });
-            }
-        }
-    }
-    found
+    children(root, "devices")
+        .flat_map(|devices| devices.children())
+        .filter(Node::is_element)
+        .flat_map(passed_device)
+        .collect()
+}
+
+/// The host PCI functions one device element takes: none unless it is a
+/// `<hostdev type='pci'>` or an `<interface type='hostdev'>`. A NIC
+/// hotplug hands the hook such an element alone.
+pub(crate) fn passed_device(node: Node) -> Vec<PassedDevice> {
+    let element = match (node.tag_name().name(), node.attribute("type")) {
+        ("hostdev", Some("pci")) => "hostdev",
+        ("interface", Some("hostdev")) => "interface",
+        _ => return Vec::new(),
+    };
+    child(node, "source")
+        .into_iter()
+        .flat_map(|s| children(s, "address"))
+        .filter_map(pci_address)
+        .map(|address| PassedDevice { address, element })
+        .collect()
 }
 
 /// Each part as libvirt's `virPCIDeviceAddressParseXML` reads it: base 0

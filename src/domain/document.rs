@@ -28,19 +28,31 @@ pub enum DocumentError {
     },
 }
 
-pub use crate::domain::locate::Pruned;
+pub use crate::domain::locate::{Offsets, Pruned};
 
 /// The domain XML as a tree of the elements the hook reads (the list is in
 /// `locate`), found by a scan of the whole text and built by roxmltree from
-/// a copy with everything else blanked out, at the same byte offsets: the
-/// cost of a scan, not of a tree of every device. Any refusal is
-/// roxmltree's own, from a parse of the whole text, with its message.
+/// a short text of only those: the cost of a scan, not of a tree of every
+/// device. Any refusal is roxmltree's own, from a parse of the whole text,
+/// with its message.
 pub fn parse<'t>(text: &'t str, pruned: &'t mut Pruned) -> Result<Document<'t>, DocumentError> {
+    parse_located(text, pruned).map(|(tree, _)| tree)
+}
+
+/// The tree, and where its offsets are in `text`: what an edit of the
+/// document through the tree needs.
+pub fn parse_located<'t>(
+    text: &'t str,
+    pruned: &'t mut Pruned,
+) -> Result<(Document<'t>, Offsets<'t>), DocumentError> {
     let scanned = pruned.prune(text);
     let pruned: &'t Pruned = pruned;
+    let whole = || parse_whole(text).map(|tree| (tree, Offsets::SAME));
     match scanned {
-        true => parse_whole(pruned.text()).or_else(|_| parse_whole(text)),
-        false => parse_whole(text),
+        true => parse_whole(pruned.text())
+            .map(|tree| (tree, pruned.offsets()))
+            .or_else(|_| whole()),
+        false => whole(),
     }
 }
 

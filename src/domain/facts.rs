@@ -98,15 +98,26 @@ impl GuestTopology {
         })
     }
 
-    /// The vCPUs of one core, one die and one socket, in that order.
+    /// The vCPUs of one core, one die and one socket, in that order. The
+    /// counts come from the document, so a product past `u64` saturates
+    /// (and then matches no `<vcpu>`) rather than wrapping into one that might.
     pub fn levels(&self) -> [(&'static str, u64); 3] {
         let core = u64::from(self.threads);
-        let die = core * u64::from(self.cores) * u64::from(self.clusters);
+        let die = core
+            .saturating_mul(u64::from(self.cores))
+            .saturating_mul(u64::from(self.clusters));
         [
             ("core", core),
             ("die", die),
-            ("socket", die * u64::from(self.dies)),
+            ("socket", die.saturating_mul(u64::from(self.dies))),
         ]
+    }
+
+    /// libvirt refuses a topology that does not multiply out to `<vcpu>`
+    /// ("CPU topology doesn't match maximum vcpu count"), so the hook reasons
+    /// about cores, dies and sockets only when it does.
+    pub fn holds(&self, vcpus: u32) -> bool {
+        self.levels()[2].1.saturating_mul(u64::from(self.sockets)) == u64::from(vcpus)
     }
 }
 
@@ -272,3 +283,37 @@ fn required_number(
 const VCPU_COUNT: &str = "a number of vCPUs, 1 or more";
 const CELL_ID: &str = "a guest cell id, a whole number 0 or more";
 const VCPU_ID: &str = "a vCPU id, a whole number 0 or more";
+
+#[cfg(test)]
+mod tests {
+    use super::GuestTopology;
+
+    #[test]
+    fn a_topology_past_u64_saturates_and_holds_no_vcpu_count() {
+        let huge = GuestTopology {
+            sockets: 1,
+            dies: 65536,
+            clusters: 65536,
+            cores: 65536,
+            threads: 65536,
+        };
+        // 2^64 would wrap to 0 and, times anything, match <vcpu>0</vcpu>.
+        assert_eq!(huge.levels()[2].1, u64::MAX);
+        assert!(!huge.holds(0));
+        assert!(!huge.holds(u32::MAX));
+    }
+
+    #[test]
+    fn a_topology_holds_only_the_vcpu_count_it_multiplies_out_to() {
+        let two_sockets = GuestTopology {
+            sockets: 2,
+            dies: 1,
+            clusters: 1,
+            cores: 8,
+            threads: 2,
+        };
+        assert_eq!(two_sockets.levels().map(|(_, size)| size), [2, 16, 16]);
+        assert!(two_sockets.holds(32));
+        assert!(!two_sockets.holds(4));
+    }
+}

@@ -12,10 +12,10 @@ use crate::xml::read::{child, children};
 
 /// The page size of regular memory: libvirt treats a "huge" page of this
 /// size as no huge page at all.
-pub const SYSTEM_PAGE_KIB: u64 = 4;
+pub(crate) const SYSTEM_PAGE_KIB: u64 = 4;
 
 #[derive(Debug, Clone)]
-pub struct Page<'a, 'i> {
+pub(crate) struct Page<'a, 'i> {
     /// `None` for `<hugepages/>` alone.
     pub node: Option<Node<'a, 'i>>,
     /// `None`: the host's default huge page size.
@@ -25,7 +25,7 @@ pub struct Page<'a, 'i> {
 }
 
 /// The VM's huge page settings; empty when it has no `<hugepages>`.
-pub fn pages<'a, 'i>(root: Node<'a, 'i>) -> Result<Vec<Page<'a, 'i>>, DocumentError> {
+pub(crate) fn pages<'a, 'i>(root: Node<'a, 'i>) -> Result<Vec<Page<'a, 'i>>, DocumentError> {
     let Some(hugepages) = child(root, "memoryBacking").and_then(|mb| child(mb, "hugepages")) else {
         return Ok(Vec::new());
     };
@@ -73,7 +73,7 @@ fn page<'a, 'i>(node: Node<'a, 'i>) -> Result<Page<'a, 'i>, DocumentError> {
 
 /// The page serving guest cell `cell` (`None`: a VM without cells), as
 /// libvirt picks it: the page naming the cell, else the one naming none.
-pub fn page_for<'p, 'a, 'i>(
+pub(crate) fn page_for<'p, 'a, 'i>(
     pages: &'p [Page<'a, 'i>],
     cell: Option<u32>,
 ) -> Option<&'p Page<'a, 'i>> {

@@ -1,14 +1,15 @@
 //! The few elements of a domain XML the hook reads, found in one scan, and
-//! a text of the same length in which everything else is blanked out.
-//! roxmltree builds its tree from that text: the elements the hook reads
-//! are there whole, at the byte offsets they have in the document, so the
-//! facts, the plan and the splice read and edit them as before, while the
-//! thousands of devices cost a scan instead of a tree.
+//! a short text in which everything else is left out. roxmltree builds its
+//! tree from that text: the elements the hook reads are there whole, and
+//! [`Offsets`] takes any offset in it back to the document, so the facts,
+//! the plan and the splice read and edit them as before, while the
+//! thousands of devices cost a scan instead of a tree (and roxmltree never
+//! reads the megabyte the hook does not: it reads a character at a time).
 //!
 //! A child of `<domain>` the hook does not read keeps its start tag (its
 //! name and attributes, which decide where a new element goes) and becomes
-//! an empty element: `<os>...</os>` reads `<os          />`. Devices it
-//! does not read disappear into one empty `<_/>` per run of them.
+//! an empty element: `<os>...</os>` reads `<os/>`. Devices it does not read
+//! disappear into one empty `<_/>` per run of them.
 
 use std::ops::Range;
 
@@ -59,13 +60,43 @@ pub const METADATA: &str = "metadata";
 pub const METADATA_VM: &str = "vm";
 pub const METADATA_NEEDED: &[&str] = &["cpuPolicy", "manuallyPinedCPUs"];
 
-/// The pruned text roxmltree parses, and what the output check needs to
-/// know of the document. Owned by the caller of `document::parse`, since
-/// the tree borrows the text.
+/// The pruned text roxmltree parses, where its offsets are in the
+/// document, and what the output check needs to know of the document.
+/// Owned by the caller of `document::parse`, since the tree borrows the
+/// text.
 #[derive(Debug, Default)]
 pub struct Pruned {
     text: String,
+    /// After each gap left out: its offset in the text, and in the document.
+    jumps: Vec<(usize, usize)>,
     boundaries: Option<Boundaries>,
+}
+
+/// Takes an offset in a tree's text to the same place in the document.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Offsets<'p> {
+    jumps: &'p [(usize, usize)],
+}
+
+impl Offsets<'_> {
+    /// A tree of the whole document: every offset is the document's.
+    pub const SAME: Offsets<'static> = Offsets { jumps: &[] };
+
+    /// Offsets the tree can give: outside the stand-ins, or at their ends.
+    pub fn original(&self, at: usize) -> usize {
+        match self.jumps.partition_point(|&(text, _)| text <= at) {
+            0 => at,
+            after => {
+                let (text, document) = self.jumps[after - 1];
+                document + (at - text)
+            }
+        }
+    }
+
+    /// A range of the tree's text, in the document.
+    pub fn range(&self, range: Range<usize>) -> Range<usize> {
+        self.original(range.start)..self.original(range.end)
+    }
 }
 
 impl Pruned {
@@ -81,10 +112,11 @@ impl Pruned {
         if declarations > NAMESPACE_LIMIT {
             return false;
         }
-        let Some(text) = fill_gaps(document, &locator.gaps) else {
+        let Some((text, jumps)) = leave_out_gaps(document, &mut locator.gaps) else {
             return false;
         };
         self.text = text;
+        self.jumps = jumps;
         self.boundaries = Some(Boundaries {
             namespace_declarations: declarations,
             ..locator.boundaries
@@ -94,6 +126,11 @@ impl Pruned {
 
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// Where the offsets of a tree of [`Pruned::text`] are in the document.
+    pub fn offsets(&self) -> Offsets<'_> {
+        Offsets { jumps: &self.jumps }
     }
 
     /// What the output check needs to know of the document, if the scan
@@ -196,28 +233,18 @@ fn whole_is_well_formed(text: &str) -> bool {
         .is_ok_and(|summary| summary.namespace_declarations <= NAMESPACE_LIMIT)
 }
 
-/// A byte range the hook does not read, which becomes an empty element
-/// of the same length.
+/// A byte range the hook does not read, which becomes an empty element.
 #[derive(Debug, Clone)]
 struct Gap {
     range: Range<usize>,
     /// A run of devices, which needs its own `<_`; otherwise the range
     /// starts at the `>` of a start tag kept as written.
     whole: bool,
-    gap_fill: GapFill,
-}
-
-/// What fills a gap: spaces are always right, but roxmltree reads an
-/// attribute value faster than spaces in a tag (it finds the closing quote
-/// with memchr), so a long gap is one attribute where that changes
-/// nothing the hook sees.
-#[derive(Debug, Clone, Copy)]
-enum GapFill {
-    Spaces,
-    /// `_='....'`, its closing quote at the offset given (where the first
-    /// attribute of the document closes, with that quote, so the
-    /// document's quote style reads the same) or at the end.
-    Attribute(Option<(usize, u8)>),
+    /// The quote of the document's first attribute, when it is in this
+    /// range: the stand-in then carries an attribute quoted so, and the
+    /// tree's first attribute is quoted as the document's (the editor
+    /// writes in that quote).
+    first_quote: Option<u8>,
 }
 
 /// What the scan finds that matters for the pruned text.
@@ -255,25 +282,22 @@ impl<'t> Locator<'t> {
         }
     }
 
-    /// Attribute gap_fill unless an attribute of the same name is already
-    /// there, or the first attribute of the document comes later: the
-    /// gap_fill would then be the first, and the document's quote style
-    /// would be read from it.
-    fn gap_fill(&self, range: &Range<usize>, clashes: bool) -> GapFill {
+    /// The document's first quote, if its first attribute is in `range`
+    /// and the stand-in can carry an attribute `_` (its start tag has none).
+    fn first_quote(&self, range: &Range<usize>, clashes: bool) -> Option<u8> {
         match self.first_attribute {
-            Some((at, _)) if at < range.start && !clashes => GapFill::Attribute(None),
-            Some(first) if range.contains(&first.0) => GapFill::Attribute(Some(first)),
-            _ => GapFill::Spaces,
+            Some((at, quote)) if range.contains(&at) && !clashes => Some(quote),
+            _ => None,
         }
     }
 
     fn end_run(&mut self) {
         if let Some(range) = self.run.take() {
-            let gap_fill = self.gap_fill(&range, false);
+            let first_quote = self.first_quote(&range, false);
             self.gaps.push(Gap {
                 range,
                 whole: true,
-                gap_fill,
+                first_quote,
             });
         }
     }
@@ -347,11 +371,11 @@ impl<'t> Visitor<'t> for Locator<'t> {
                 self.boundaries.after_markup.push(range.end);
                 if let Some((from, clashes)) = self.gap_from.take() {
                     let range = from..range.end;
-                    let gap_fill = self.gap_fill(&range, clashes);
+                    let first_quote = self.first_quote(&range, clashes);
                     self.gaps.push(Gap {
                         range,
                         whole: false,
-                        gap_fill,
+                        first_quote,
                     });
                 }
                 if self.in_devices {
@@ -404,41 +428,27 @@ pub fn is_plain(name: QName, local: &str) -> bool {
     name.prefix.is_empty() && name.local == local
 }
 
-/// The document with each gap made an empty element of the same length.
-/// Blanks start and end at `<` or `>`, and only ASCII is written, so the
-/// result is UTF-8 wherever the document was.
-fn fill_gaps(document: &str, gaps: &[Gap]) -> Option<String> {
-    let mut bytes = document.as_bytes().to_vec();
-    for gap in gaps {
-        let out = &mut bytes[gap.range.clone()];
-        let body = match gap.whole {
-            true => {
-                out[..2].copy_from_slice(b"<_");
-                2..out.len() - 2
-            }
-            false => 0..out.len() - 2,
-        };
-        let len = out.len();
-        out[len - 2..].copy_from_slice(b"/>");
-        fill(
-            &mut out[body.clone()],
-            gap.range.start + body.start,
-            gap.gap_fill,
-        );
+/// The document with each gap made an empty element: `<_/>` for a run
+/// of devices, `/>` closing a start tag kept as written. Gaps start and
+/// end at `<` or `>`, so every piece kept is whole UTF-8 text; `None` if
+/// one does not (the whole document is parsed then).
+fn leave_out_gaps(document: &str, gaps: &mut [Gap]) -> Option<(String, Vec<(usize, usize)>)> {
+    gaps.sort_by_key(|gap| gap.range.start);
+    let kept: usize = document.len() - gaps.iter().map(|g| g.range.len()).sum::<usize>();
+    let mut text = String::with_capacity(kept + 16 * gaps.len());
+    let mut jumps = Vec::with_capacity(gaps.len());
+    let mut done = 0;
+    for gap in gaps.iter() {
+        text.push_str(document.get(done..gap.range.start)?);
+        text.push_str(if gap.whole { "<_" } else { "" });
+        if let Some(quote) = gap.first_quote {
+            let quote = char::from(quote);
+            text.extend([' ', '_', '=', quote, quote]);
+        }
+        text.push_str("/>");
+        done = gap.range.end;
+        jumps.push((text.len(), done));
     }
-    String::from_utf8(bytes).ok()
-}
-
-/// Writes the gap_fill into `out`, which starts at offset `at` of the text.
-fn fill(out: &mut [u8], at: usize, gap_fill: GapFill) {
-    out.fill(b' ');
-    let (closing, quote) = match gap_fill {
-        GapFill::Attribute(Some((offset, quote))) => (offset - at, quote),
-        GapFill::Attribute(None) if out.len() >= 5 => (out.len() - 1, b'"'),
-        _ => return,
-    };
-    out[1..3].copy_from_slice(b"_=");
-    out[3] = quote;
-    out[4..closing].fill(b'.');
-    out[closing] = quote;
+    text.push_str(document.get(done..)?);
+    Some((text, jumps))
 }

@@ -11,7 +11,7 @@ use crate::xml::read::{child, children};
 /// The I/O thread ids libvirt gives the VM: those `<iothreadids>` lists
 /// (`virDomainIOThreadIDDefParseXML`: any unsigned int but 0, base 10),
 /// then, up to the `<iothreads>` count, the lowest ids not taken.
-pub fn iothread_ids(root: Node) -> Result<CpuSet, DocumentError> {
+pub(crate) fn iothread_ids(root: Node) -> Result<CpuSet, DocumentError> {
     let listed: CpuSet = child(root, "iothreadids")
         .into_iter()
         .flat_map(|ids| children(ids, "iothread"))
@@ -42,7 +42,7 @@ pub fn iothread_ids(root: Node) -> Result<CpuSet, DocumentError> {
 /// ids read by `virXMLPropUInt` in base 10 and sets by `virBitmapParse`.
 /// The rewrite, the migration check and the warnings all read pins here.
 #[derive(Debug, Clone)]
-pub struct TunedPin<'a, 'i> {
+pub(crate) struct TunedPin<'a, 'i> {
     pub node: Node<'a, 'i>,
     /// The vCPU or I/O thread; 0 for the emulator.
     pub id: u32,
@@ -53,7 +53,7 @@ pub struct TunedPin<'a, 'i> {
 /// Every pin element called `name` (`vcpupin`, `emulatorpin`,
 /// `iothreadpin`) in every `<cputune>`, in document order; one whose id
 /// libvirt could not read is left to libvirt, which refuses the domain.
-pub fn tuned_pins<'a, 'i>(root: Node<'a, 'i>, name: &'static str) -> Vec<TunedPin<'a, 'i>> {
+pub(crate) fn tuned_pins<'a, 'i>(root: Node<'a, 'i>, name: &'static str) -> Vec<TunedPin<'a, 'i>> {
     let id_attribute = match name {
         "vcpupin" => Some("vcpu"),
         "iothreadpin" => Some("iothread"),
@@ -75,7 +75,7 @@ pub fn tuned_pins<'a, 'i>(root: Node<'a, 'i>, name: &'static str) -> Vec<TunedPi
 }
 
 /// `(id, cpuset)` of each readable pin element called `name`.
-pub fn pins(root: Node, name: &'static str) -> Vec<(u32, CpuSet)> {
+pub(crate) fn pins(root: Node, name: &'static str) -> Vec<(u32, CpuSet)> {
     tuned_pins(root, name)
         .into_iter()
         .filter_map(|pin| Some((pin.id, pin.cpuset?)))
@@ -83,7 +83,7 @@ pub fn pins(root: Node, name: &'static str) -> Vec<(u32, CpuSet)> {
 }
 
 /// The emulator threads' pin already in the VM, in whichever `<cputune>`.
-pub fn emulator_pin(root: Node) -> Option<CpuSet> {
+pub(crate) fn emulator_pin(root: Node) -> Option<CpuSet> {
     tuned_pins(root, "emulatorpin").into_iter().next()?.cpuset
 }
 

@@ -4,11 +4,11 @@
 use crate::cpuset::CpuSet;
 
 /// The bits a domain node set or CPU set may name (`VIR_DOMAIN_CPUMASK_LEN`).
-pub const BITMAP_SIZE: u32 = 16384;
+pub(crate) const BITMAP_SIZE: u32 = 16384;
 
 /// The number base `strtoul` is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Base {
+pub(crate) enum Base {
     /// Base 10.
     Decimal,
     /// Base 0: `0x` hex, a leading `0` octal, else decimal.
@@ -23,7 +23,7 @@ fn is_c_space(b: u8) -> bool {
 /// An unsigned int as libvirt's `virStrToLong_uip` reads it (what
 /// `virXMLPropUInt` calls): `strtoul` in `base` after leading white space
 /// and one `+`, no minus sign, every character used, at most `UINT_MAX`.
-pub fn c_unsigned(text: &str, base: Base) -> Option<u32> {
+pub(crate) fn c_unsigned(text: &str, base: Base) -> Option<u32> {
     let rest = text.trim_start_matches(|c: char| c.is_ascii() && is_c_space(c as u8));
     let rest = rest.strip_prefix('+').unwrap_or(rest);
     let (radix, digits) = match base {
@@ -46,7 +46,7 @@ pub fn c_unsigned(text: &str, base: Base) -> Option<u32> {
 /// and `^N` separated by `,`, white space around any of them, a trailing
 /// comma, each `^N` removing from what the terms before it built, every id
 /// below `size`. `None` where libvirt reports "Failed to parse bitmap".
-pub fn libvirt_bitmap(text: &str, size: u32) -> Option<CpuSet> {
+pub(crate) fn libvirt_bitmap(text: &str, size: u32) -> Option<CpuSet> {
     let mut set = CpuSet::new();
     let mut rest = skip_spaces(text);
     if rest.is_empty() {

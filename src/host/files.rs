@@ -1,7 +1,7 @@
 //! Where the host's kernel files are, and the one way the hook reads them.
 //!
-//! Tests move the roots with `LARGEGUEST_SYSFS_ROOT` and
-//! `LARGEGUEST_PROCFS_ROOT`, which may then point at any file: so every read
+//! Tests move the roots (`host::paths`), which may then point at any
+//! file: so every read
 //! is bounded, refuses what cannot be a kernel file (a FIFO would block,
 //! /dev/zero would never end), and no message repeats a file's text.
 
@@ -15,65 +15,13 @@ use thiserror::Error;
 use crate::cpuset::CpuSet;
 use crate::wording::{bare_path, quoted_path};
 
-/// Replaces `/sys`, so tests can run the hook against fake trees.
-pub const SYSFS_ROOT_VARIABLE: &str = "LARGEGUEST_SYSFS_ROOT";
-/// Replaces `/proc`, for the same reason.
-pub const PROCFS_ROOT_VARIABLE: &str = "LARGEGUEST_PROCFS_ROOT";
-/// Replaces `/run`, where libvirt keeps its running guests' status files.
-pub const RUN_ROOT_VARIABLE: &str = "LARGEGUEST_RUN_ROOT";
-
-/// Replaces `/etc`, where libvirt keeps its persistent domains' definitions.
-pub const ETC_ROOT_VARIABLE: &str = "LARGEGUEST_ETC_ROOT";
-
-/// Replaces `/usr/bin/numad`, where libvirt runs numad from (a path fixed
-/// when libvirt is built); the hook only looks whether it is there.
-pub const NUMAD_VARIABLE: &str = "LARGEGUEST_NUMAD";
-
 /// No sysfs or procfs file the hook reads comes near this.
 pub const MAX_FILE_LEN: u64 = 64 * 1024;
 
-pub fn sysfs_root() -> PathBuf {
-    root(SYSFS_ROOT_VARIABLE, "/sys")
-}
-
-pub fn procfs_root() -> PathBuf {
-    root(PROCFS_ROOT_VARIABLE, "/proc")
-}
-
-/// Where the running guests' QEMU processes are read, if anywhere: a fake
-/// sysfs describes another host, whose guests the real `/proc` does not
-/// show, so with `LARGEGUEST_SYSFS_ROOT` set the guests are read only from
-/// a `LARGEGUEST_PROCFS_ROOT` set beside it.
-pub fn guests_procfs_root() -> Option<PathBuf> {
-    match set(SYSFS_ROOT_VARIABLE) && !set(PROCFS_ROOT_VARIABLE) {
-        true => None,
-        false => Some(procfs_root()),
-    }
-}
-
-pub fn run_root() -> PathBuf {
-    root(RUN_ROOT_VARIABLE, "/run")
-}
-
-/// Where libvirt's persistent definitions are read, if anywhere: with
-/// `LARGEGUEST_RUN_ROOT` set, the running domains are a test's, whose
-/// definitions the real `/etc` does not hold, so only a
-/// `LARGEGUEST_ETC_ROOT` set beside it is read.
-pub fn etc_root() -> Option<PathBuf> {
-    match set(RUN_ROOT_VARIABLE) && !set(ETC_ROOT_VARIABLE) {
-        true => None,
-        false => Some(root(ETC_ROOT_VARIABLE, "/etc")),
-    }
-}
-
-pub fn numad_path() -> PathBuf {
-    root(NUMAD_VARIABLE, "/usr/bin/numad")
-}
-
-/// Whether numad is installed where libvirt will run it from.
-pub fn numad_installed() -> bool {
+/// Whether numad is installed at `path`, where libvirt will run it from.
+pub fn numad_installed(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(numad_path())
+    std::fs::metadata(path)
         .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
@@ -83,17 +31,6 @@ pub fn numad_installed() -> bool {
 pub struct KernelFiles {
     pub sysfs: PathBuf,
     pub procfs: PathBuf,
-}
-
-fn set(variable: &str) -> bool {
-    std::env::var_os(variable).is_some_and(|root| !root.is_empty())
-}
-
-fn root(variable: &str, real: &str) -> PathBuf {
-    match std::env::var_os(variable) {
-        Some(root) if !root.is_empty() => PathBuf::from(root),
-        _ => PathBuf::from(real),
-    }
 }
 
 #[derive(Debug, Error)]

@@ -21,7 +21,7 @@ const MAX_CMDLINE_LEN: u64 = 1024 * 1024;
 
 /// One running guest and the vCPUs pinned to fewer than all online CPUs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GuestPins {
+pub(crate) struct GuestPins {
     pub domain: String,
     pub pid: u32,
     /// vCPU id -> the CPUs its thread may run on.
@@ -30,7 +30,7 @@ pub struct GuestPins {
 
 impl GuestPins {
     /// Every CPU one of its vCPUs is pinned to.
-    pub fn cpus(&self) -> CpuSet {
+    pub(crate) fn cpus(&self) -> CpuSet {
         self.vcpus
             .values()
             .fold(CpuSet::new(), |cpus, set| cpus.union(set))
@@ -41,7 +41,7 @@ impl GuestPins {
 /// on every online CPU floats and pins nothing. A process that ends while
 /// it is read, or whose files cannot be read, is left out: this informs a
 /// warning or a plan and must never stop one.
-pub fn pinned(procfs: &Path, online: &CpuSet) -> Vec<GuestPins> {
+pub(crate) fn pinned(procfs: &Path, online: &CpuSet) -> Vec<GuestPins> {
     let Ok(entries) = std::fs::read_dir(procfs) else {
         return Vec::new();
     };
@@ -118,7 +118,7 @@ fn allowed_list(status: &str) -> Option<CpuSet> {
 
 /// One guest's vCPUs pinned to some of a set of CPUs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Share {
+pub(crate) struct Share {
     pub domain: String,
     pub vcpus: CpuSet,
     pub cpus: CpuSet,
@@ -138,7 +138,7 @@ impl fmt::Display for Share {
 }
 
 /// The guests with vCPUs pinned to some of `cpus`, and which.
-pub fn shares(guests: &[GuestPins], cpus: &CpuSet) -> Vec<Share> {
+pub(crate) fn shares(guests: &[GuestPins], cpus: &CpuSet) -> Vec<Share> {
     let mut shares = Vec::new();
     for guest in guests {
         let mut share = Share {
@@ -161,7 +161,7 @@ pub fn shares(guests: &[GuestPins], cpus: &CpuSet) -> Vec<Share> {
 }
 
 /// [`shares`] as one phrase per guest, for a message.
-pub fn sharing(guests: &[GuestPins], cpus: &CpuSet) -> Vec<String> {
+pub(crate) fn sharing(guests: &[GuestPins], cpus: &CpuSet) -> Vec<String> {
     shares(guests, cpus)
         .iter()
         .map(ToString::to_string)

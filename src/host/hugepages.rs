@@ -8,7 +8,7 @@ use crate::host::files::{read_number, read_text, FileError};
 /// Free pages of `size_kib` on `node`; 0 when the node has no pool of that
 /// size (the kernel offers no such size, or the node no such pool), which
 /// is what a guest would find there.
-pub fn free_on_node(sysfs: &Path, node: u32, size_kib: u64) -> Result<u64, FileError> {
+pub(crate) fn free_on_node(sysfs: &Path, node: u32, size_kib: u64) -> Result<u64, FileError> {
     let path = sysfs.join(format!(
         "devices/system/node/node{node}/hugepages/hugepages-{size_kib}kB/free_hugepages"
     ));
@@ -20,7 +20,7 @@ pub fn free_on_node(sysfs: &Path, node: u32, size_kib: u64) -> Result<u64, FileE
 
 /// The kernel's default huge page size (`Hugepagesize:` in meminfo), which
 /// libvirt uses for `<hugepages/>` and for a `<page>` without a size.
-pub fn default_size_kib(procfs: &Path) -> Result<Option<u64>, FileError> {
+pub(crate) fn default_size_kib(procfs: &Path) -> Result<Option<u64>, FileError> {
     let meminfo = read_text(&procfs.join("meminfo"))?;
     Ok(meminfo.lines().find_map(|line| {
         let value = line.strip_prefix("Hugepagesize:")?;

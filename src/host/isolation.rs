@@ -8,7 +8,7 @@ use crate::cpuset::CpuSet;
 use crate::host::files::{read_list, FileError};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Isolation {
+pub(crate) struct Isolation {
     /// `/sys/devices/system/cpu/isolated`.
     pub isolated: CpuSet,
     /// `/sys/devices/system/cpu/nohz_full`; absent on kernels built without it.
@@ -16,7 +16,7 @@ pub struct Isolation {
 }
 
 impl Isolation {
-    pub fn read(sysfs: &Path) -> Result<Isolation, FileError> {
+    pub(crate) fn read(sysfs: &Path) -> Result<Isolation, FileError> {
         let cpu_dir = sysfs.join("devices/system/cpu");
         let list = |name: &str| {
             let path = cpu_dir.join(name);
@@ -34,7 +34,7 @@ impl Isolation {
     }
 
     /// CPUs that are not housekeeping CPUs.
-    pub fn reserved_for_vcpus(&self) -> CpuSet {
+    pub(crate) fn reserved_for_vcpus(&self) -> CpuSet {
         let mut all = self.isolated.clone();
         for &(lo, hi) in self.nohz_full.ranges() {
             all.insert_range(lo, hi);

@@ -6,17 +6,17 @@ use crate::host::files::{read_text, FileError};
 
 /// A kernel release as `uname -r` prints it (`5.14.0-427.el9.x86_64`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KernelRelease(pub String);
+pub(crate) struct KernelRelease(pub String);
 
 /// The first upstream release whose `hugepages=` takes per-node counts
 /// (`hugepages=0:4,1:4`, mm/hugetlb.c `hugepages_setup`). Older kernels
 /// read `1:4` as the count before the colon, the node's number, and say
 /// nothing.
-pub const NODE_HUGEPAGES_SINCE: (u32, u32) = (5, 16);
+pub(crate) const NODE_HUGEPAGES_SINCE: (u32, u32) = (5, 16);
 
 impl KernelRelease {
     /// `sys/kernel/osrelease` under procfs; `None` when it is not there.
-    pub fn read(procfs: &Path) -> Result<Option<KernelRelease>, FileError> {
+    pub(crate) fn read(procfs: &Path) -> Result<Option<KernelRelease>, FileError> {
         let path = procfs.join("sys/kernel/osrelease");
         match path.exists() {
             true => Ok(Some(KernelRelease(read_text(&path)?.trim().to_string()))),
@@ -25,7 +25,7 @@ impl KernelRelease {
     }
 
     /// Major and minor version; `None` when the release is not `X.Y...`.
-    pub fn version(&self) -> Option<(u32, u32)> {
+    pub(crate) fn version(&self) -> Option<(u32, u32)> {
         let mut parts = self.0.split(|c: char| !c.is_ascii_digit());
         let major = parts.next()?.parse().ok()?;
         let minor = parts.next()?.parse().ok()?;
@@ -36,13 +36,13 @@ impl KernelRelease {
     /// (EL8's 4.18, EL9's 5.14) are judged by their base version: a
     /// backport cannot be seen from the release, and guessing wrong would
     /// reserve nothing.
-    pub fn reads_node_hugepages(&self) -> bool {
+    pub(crate) fn reads_node_hugepages(&self) -> bool {
         self.version().is_some_and(|v| v >= NODE_HUGEPAGES_SINCE)
     }
 }
 
 /// The kernel's command line (`cmdline` under procfs), split into words.
-pub fn command_line(procfs: &Path) -> Result<Vec<String>, FileError> {
+pub(crate) fn command_line(procfs: &Path) -> Result<Vec<String>, FileError> {
     let text = read_text(&procfs.join("cmdline"))?;
     Ok(text.split_whitespace().map(str::to_string).collect())
 }

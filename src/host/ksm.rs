@@ -18,14 +18,15 @@ use thiserror::Error;
 
 use crate::host::files::{self, FileError};
 use crate::host::mom::{self, KernelKsm, MomError, MomKeeps};
+use crate::host::paths::HostPaths;
 use crate::host::sudo::SudoError;
 use crate::wording::{bare_path, quoted};
 
 /// How long the lock and the unmerging may take, unless configured.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Root-owned, because the privileged side cannot trust its environment and
 /// its sudo command line is fixed: this file is the only honest setting.
-pub const CONFIG_FILE: &str = "/etc/vdsm-hook-largeguest/ksm.conf";
+pub(crate) const CONFIG_FILE: &str = "/etc/vdsm-hook-largeguest/ksm.conf";
 const TIMEOUT_KEY: &str = "unmerge_timeout";
 const REAL_LOCK: &str = "/run/lock/vdsm-hook-largeguest-ksm.lock";
 const LOCK_NAME: &str = "vdsm-hook-largeguest-ksm.lock";
@@ -125,10 +126,10 @@ fn write_hint(err: &io::Error) -> &'static str {
     }
 }
 
-/// Where the host's files are. Tests point these at fake trees through the
-/// environment; the privileged side always uses [`Host::real`].
+/// Where KSM's files are, taken from the host's paths. Tests point these
+/// at fake trees; the privileged side always uses [`KsmFiles::real`].
 #[derive(Debug, Clone)]
-pub struct Host {
+pub(crate) struct KsmFiles {
     ksm: PathBuf,
     nodes: PathBuf,
     meminfo: PathBuf,
@@ -137,34 +138,24 @@ pub struct Host {
     mom_conf: PathBuf,
 }
 
-impl Host {
+impl KsmFiles {
     /// The running kernel's files, whatever the environment says.
-    pub fn real() -> Host {
-        Host::at(
-            Path::new("/sys"),
-            Path::new("/proc"),
-            PathBuf::from(REAL_LOCK),
-            PathBuf::from(mom::REAL_CONF),
-        )
+    pub(crate) fn real() -> KsmFiles {
+        KsmFiles::from_paths(&HostPaths::real())
     }
 
-    /// Honours `LARGEGUEST_SYSFS_ROOT`, `LARGEGUEST_PROCFS_ROOT` and
-    /// `LARGEGUEST_MOM_CONF`. A fake
-    /// sysfs gets its own lock file, so tests on separate trees do not wait
-    /// for each other or for the real host.
-    pub fn from_env() -> Host {
-        let sysfs = files::sysfs_root();
-        let procfs = files::procfs_root();
-        let lock = if sysfs == Path::new("/sys") {
-            PathBuf::from(REAL_LOCK)
-        } else {
-            sysfs.join(LOCK_NAME)
+    /// The host at `paths`. A fake sysfs gets its own lock file, so tests
+    /// on separate trees do not wait for each other or for the real host.
+    pub(crate) fn from_paths(paths: &HostPaths) -> KsmFiles {
+        let lock = match paths.is_real_sysfs() {
+            true => PathBuf::from(REAL_LOCK),
+            false => paths.sysfs.join(LOCK_NAME),
         };
-        Host::at(&sysfs, &procfs, lock, mom::conf_path())
+        KsmFiles::at(&paths.sysfs, &paths.procfs, lock, paths.mom_conf.clone())
     }
 
-    fn at(sysfs: &Path, procfs: &Path, lock: PathBuf, mom_conf: PathBuf) -> Host {
-        Host {
+    fn at(sysfs: &Path, procfs: &Path, lock: PathBuf, mom_conf: PathBuf) -> KsmFiles {
+        KsmFiles {
             ksm: sysfs.join("kernel/mm/ksm"),
             nodes: sysfs.join("devices/system/node"),
             meminfo: procfs.join("meminfo"),
@@ -174,12 +165,12 @@ impl Host {
     }
 
     /// MoM, when its configuration makes it manage merge_across_nodes here.
-    pub fn mom(&self) -> Result<Option<mom::Mom>, KsmError> {
+    pub(crate) fn mom(&self) -> Result<Option<mom::Mom>, KsmError> {
         Ok(mom::managing(&self.mom_conf)?)
     }
 
     /// What MoM's judgement needs of the kernel.
-    pub fn kernel_state(&self) -> Result<KernelKsm, KsmError> {
+    pub(crate) fn kernel_state(&self) -> Result<KernelKsm, KsmError> {
         Ok(KernelKsm {
             merge_across_nodes: self.merge_across_nodes()?,
             run: self.read("run")?,
@@ -205,7 +196,7 @@ impl Host {
     }
 
     /// Current merge_across_nodes, read without any privilege.
-    pub fn merge_across_nodes(&self) -> Result<bool, KsmError> {
+    pub(crate) fn merge_across_nodes(&self) -> Result<bool, KsmError> {
         Ok(self.read("merge_across_nodes")? != 0)
     }
 }
@@ -220,7 +211,7 @@ fn write_number(path: &Path, value: u64) -> io::Result<()> {
 
 /// What a switch did, printed as the one-line summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Unchanged {
         value: bool,
     },
@@ -258,7 +249,11 @@ impl fmt::Display for Outcome {
 
 /// The whole documented sequence, under a lock so that two VMs starting at
 /// once do not interleave it. `timeout` bounds the lock wait and the unmerge.
-pub fn switch(host: &Host, wanted: bool, timeout: Duration) -> Result<Outcome, KsmError> {
+pub(crate) fn switch(
+    host: &KsmFiles,
+    wanted: bool,
+    timeout: Duration,
+) -> Result<Outcome, KsmError> {
     // Whoever asks, a switch behind MoM's back only costs an unmerge.
     let mom = host.mom()?;
     let start = Instant::now();
@@ -291,7 +286,7 @@ pub fn switch(host: &Host, wanted: bool, timeout: Duration) -> Result<Outcome, K
 
 /// Puts `run` back on every path, and says so in the error.
 fn with_run_restored(
-    host: &Host,
+    host: &KsmFiles,
     run: u64,
     body: impl FnOnce() -> Result<(), KsmError>,
 ) -> Result<(), KsmError> {
@@ -315,7 +310,7 @@ fn with_run_restored(
 /// A failed `run=2` may have changed nothing (EACCES) or left ksmd stopped
 /// (the kernel sets run=0 when unmerging fails), so look before writing: an
 /// unwritable `run` that still holds the old value is not a second failure.
-fn restore_run(host: &Host, run: u64) -> Result<(), KsmError> {
+fn restore_run(host: &KsmFiles, run: u64) -> Result<(), KsmError> {
     match host.read("run") {
         Ok(current) if current == run => Ok(()),
         _ => host.write("run", run),
@@ -385,7 +380,7 @@ fn read_meminfo(path: &Path) -> Result<Meminfo, KsmError> {
 
 /// Every sharing page (and every merged zero page) becomes a private copy
 /// again; refuse before starting if that would squeeze the host.
-fn check_memory(host: &Host) -> Result<(), KsmError> {
+fn check_memory(host: &KsmFiles) -> Result<(), KsmError> {
     let pages = host.read("pages_sharing")? + optional_counter(host, "ksm_zero_pages")?;
     if pages == 0 {
         return Ok(());
@@ -405,7 +400,7 @@ fn check_memory(host: &Host) -> Result<(), KsmError> {
 }
 
 /// Counters that older kernels do not have count as zero.
-fn optional_counter(host: &Host, name: &str) -> Result<u64, KsmError> {
+fn optional_counter(host: &KsmFiles, name: &str) -> Result<u64, KsmError> {
     if host.file(name).exists() {
         host.read(name)
     } else {
@@ -413,7 +408,7 @@ fn optional_counter(host: &Host, name: &str) -> Result<u64, KsmError> {
     }
 }
 
-pub fn page_size() -> u64 {
+pub(crate) fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions; it returns -1 only for unknown names.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     u64::try_from(size).unwrap_or(4096)
@@ -421,7 +416,7 @@ pub fn page_size() -> u64 {
 
 /// On a real kernel the write of `run=2` unmerges before it returns; polling
 /// still matters when ksmd lags or when the counters come from elsewhere.
-fn wait_unmerged(host: &Host, deadline: Instant, timeout: Duration) -> Result<(), KsmError> {
+fn wait_unmerged(host: &KsmFiles, deadline: Instant, timeout: Duration) -> Result<(), KsmError> {
     loop {
         let pages_shared = host.read("pages_shared")?;
         if pages_shared == 0 {
@@ -466,7 +461,7 @@ fn write_retrying_busy(
 }
 
 /// The timeout from [`CONFIG_FILE`]; no file means the default.
-pub fn configured_timeout() -> Result<Duration, KsmError> {
+pub(crate) fn configured_timeout() -> Result<Duration, KsmError> {
     let path = Path::new(CONFIG_FILE);
     match fs::read_to_string(path) {
         Ok(text) => parse_config(path, &text),
@@ -507,7 +502,7 @@ fn parse_config(path: &Path, text: &str) -> Result<Duration, KsmError> {
 }
 
 /// Whole seconds, at least one.
-pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
     match text.parse::<u64>() {
         Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
         _ => Err(format!(
@@ -519,8 +514,8 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
 
 /// The sudo target. Runs as root on the real host: an override variable could
 /// come from a VM property, so the environment is not listened to here.
-pub fn privileged_switch(wanted: bool) -> Result<Outcome, KsmError> {
-    switch(&Host::real(), wanted, configured_timeout()?)
+pub(crate) fn privileged_switch(wanted: bool) -> Result<Outcome, KsmError> {
+    switch(&KsmFiles::real(), wanted, configured_timeout()?)
 }
 
 /// What each counter means, for `ksm status`.
@@ -556,7 +551,7 @@ fn meaning(name: &str) -> &'static str {
 
 /// Every file in the KSM folder with its meaning, the memory saved, and
 /// whether `merge_across_nodes` matters at all on this host.
-pub fn status(host: &Host) -> Result<String, KsmError> {
+pub(crate) fn status(host: &KsmFiles) -> Result<String, KsmError> {
     let read_dir_err = |source| {
         KsmError::from(FileError::Read {
             path: host.ksm.clone(),
@@ -588,7 +583,7 @@ pub fn status(host: &Host) -> Result<String, KsmError> {
 }
 
 /// Whether MoM keeps merge_across_nodes here, and at what.
-fn mom_line(host: &Host) -> String {
+fn mom_line(host: &KsmFiles) -> String {
     let conf = bare_path(&host.mom_conf);
     match host.mom() {
         Ok(None) => format!("MoM: does not manage merge_across_nodes here (per {conf})\n"),

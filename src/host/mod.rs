@@ -3,12 +3,13 @@
 //! `properties` (the set grammar) and the words.
 
 pub mod files;
-pub mod guests;
-pub mod hugepages;
-pub mod isolation;
-pub mod kernel;
-pub mod ksm;
-pub mod mom;
-pub mod pci;
-pub mod sudo;
+pub(crate) mod guests;
+pub(crate) mod hugepages;
+pub(crate) mod isolation;
+pub(crate) mod kernel;
+pub(crate) mod ksm;
+pub(crate) mod mom;
+pub mod paths;
+pub(crate) mod pci;
+pub(crate) mod sudo;
 pub mod topology;

@@ -28,12 +28,6 @@ use thiserror::Error;
 use crate::host::files::{self, FileError};
 use crate::wording::bare_path;
 
-/// MoM's configuration as VDSM installs it (`mom-vdsm.service` runs
-/// `momd -c /etc/vdsm/mom.conf`).
-pub const REAL_CONF: &str = "/etc/vdsm/mom.conf";
-/// Replaces [`REAL_CONF`] for tests; its `policy-dir` and `rpc-port` then
-/// point into the test's own tree. Never honoured as root.
-pub const CONF_VARIABLE: &str = "LARGEGUEST_MOM_CONF";
 /// VDSM's own client waits this long for MoM (`momIF.py`).
 const RPC_TIMEOUT: Duration = Duration::from_secs(2);
 /// The policies are a few KiB; anything larger is not MoM answering.
@@ -54,17 +48,9 @@ pub enum MomError {
     },
 }
 
-/// MoM's configuration file, as the unprivileged side reads it.
-pub fn conf_path() -> PathBuf {
-    match std::env::var_os(CONF_VARIABLE) {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => PathBuf::from(REAL_CONF),
-    }
-}
-
 /// MoM as configured on this host, when it manages merge_across_nodes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mom {
+pub(crate) struct Mom {
     /// The configuration that says so, for messages.
     pub conf: PathBuf,
     /// MoM's RPC socket (`rpc-port`), when it serves one.
@@ -73,7 +59,7 @@ pub struct Mom {
 
 /// `Some` when MoM's configuration at `conf` enables the KSM controller and
 /// one of its policies sets `ksm_merge_across_nodes`; no file, no MoM.
-pub fn managing(conf: &Path) -> Result<Option<Mom>, MomError> {
+pub(crate) fn managing(conf: &Path) -> Result<Option<Mom>, MomError> {
     let text = match files::read_text(conf) {
         Ok(text) => text,
         Err(FileError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
@@ -199,7 +185,7 @@ fn without_comments(policy: &str) -> String {
 
 /// What the cluster asks of KSM, as MoM holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClusterKsm {
+pub(crate) struct ClusterKsm {
     /// `ksmMergeAcrossNodes`: Edit Cluster > Optimization > KSM control.
     pub merge_across_nodes: bool,
     /// `ksmEnabled`: the Enable KSM box of the same group.
@@ -210,7 +196,7 @@ pub struct ClusterKsm {
 /// MoM does not answer (it restarts, or serves no socket), or answers
 /// something this cannot read. The caller then falls back to the kernel's
 /// value, which MoM converges to within a cycle or two.
-pub fn cluster_ksm(mom: &Mom) -> Option<ClusterKsm> {
+pub(crate) fn cluster_ksm(mom: &Mom) -> Option<ClusterKsm> {
     let body = call(mom.socket.as_deref()?, "getNamedPolicies").ok()?;
     let policies = named_policies(&body)?;
     let value = |name: &str| last_assignment(&policies, name);
@@ -308,7 +294,7 @@ fn last_assignment(policies: &[(String, String)], name: &str) -> Option<bool> {
 
 /// The kernel's KSM state, as far as the judgement needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KernelKsm {
+pub(crate) struct KernelKsm {
     pub merge_across_nodes: bool,
     pub run: u64,
     pub pages_shared: u64,
@@ -335,7 +321,7 @@ fn kept_from(known: bool) -> &'static str {
 }
 
 /// The radio button of Edit Cluster > Optimization > KSM control.
-pub fn setting(merge_across_nodes: bool) -> &'static str {
+pub(crate) fn setting(merge_across_nodes: bool) -> &'static str {
     match merge_across_nodes {
         true => "Share memory pages across all available memory",
         false => "Share memory pages inside NUMA nodes",
@@ -346,7 +332,7 @@ pub fn setting(merge_across_nodes: bool) -> &'static str {
 /// (a note to log), or the VM start is refused naming the cluster setting.
 /// `cluster` is what MoM said, or `None`: then the kernel's value, which
 /// MoM converges to within a cycle or two, stands in for it.
-pub fn judge(
+pub(crate) fn judge(
     wanted: bool,
     kernel: KernelKsm,
     cluster: Option<ClusterKsm>,

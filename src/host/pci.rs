@@ -7,7 +7,7 @@ use crate::host::files::{read_text, FileError};
 /// The node of the device `DDDD:BB:SS.F`; `None` when the device is not on
 /// this host (libvirt then refuses the start itself) or the firmware gives
 /// it no node (`-1`).
-pub fn numa_node(sysfs: &Path, address: &str) -> Result<Option<u32>, FileError> {
+pub(crate) fn numa_node(sysfs: &Path, address: &str) -> Result<Option<u32>, FileError> {
     let path = sysfs
         .join("bus/pci/devices")
         .join(address)
@@ -18,8 +18,6 @@ pub fn numa_node(sysfs: &Path, address: &str) -> Result<Option<u32>, FileError> 
     let text = read_text(&path)?;
     match text.trim().parse::<i64>() {
         Ok(node) => Ok(u32::try_from(node).ok()),
-        Err(_) => Err(FileError::NotANumber {
-            path: path.to_path_buf(),
-        }),
+        Err(_) => Err(FileError::NotANumber { path: path.clone() }),
     }
 }

@@ -11,9 +11,9 @@ use thiserror::Error;
 use crate::wording::{bare, quoted, PROGRAM};
 
 /// The subcommand sudo may run; its only argument is `0` or `1`.
-pub const SWITCH_COMMAND: &str = "ksm-switch";
+pub(crate) const SWITCH_COMMAND: &str = "ksm-switch";
 /// The drop-in the package installs; named in every refusal.
-pub const SUDOERS_FILE: &str = "/etc/sudoers.d/50_vdsm_hook_largeguest";
+pub(crate) const SUDOERS_FILE: &str = "/etc/sudoers.d/50_vdsm_hook_largeguest";
 
 #[derive(Debug, Error)]
 pub enum SudoError {
@@ -33,7 +33,7 @@ pub enum SudoError {
     Failed(String),
 }
 
-pub fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
@@ -41,7 +41,7 @@ pub fn is_root() -> bool {
 /// Runs `sudo -n <this executable> ksm-switch 0|1` and returns the privileged
 /// side's one-line summary. `current_exe` resolves the hook entry's symlink,
 /// so the command line is the installed binary's, as the sudoers rule names it.
-pub fn switch_as_root(wanted: bool) -> Result<String, SudoError> {
+pub(crate) fn switch_as_root(wanted: bool) -> Result<String, SudoError> {
     let exe: PathBuf = std::env::current_exe().map_err(SudoError::NoExe)?;
     let value = if wanted { "1" } else { "0" };
     let output = Command::new("sudo")

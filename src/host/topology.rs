@@ -2,8 +2,7 @@
 //!
 //! The hook checks property values against this before a VM starts, and
 //! `topology` / `suggest` show and plan with it. Everything here only reads.
-//! The root can be moved by `LARGEGUEST_SYSFS_ROOT`, which may point at any
-//! file, so a message never repeats a file's text: only the path, and at
+//! Tests move the root into fake trees, which may hold any file, so a message never repeats a file's text: only the path, and at
 //! most the column where parsing stopped.
 
 use std::fmt;
@@ -42,7 +41,8 @@ pub struct HostLimits {
 }
 
 impl HostLimits {
-    pub fn read(sysfs: &Path) -> Result<HostLimits, TopologyError> {
+    /// `procfs` is where the checks that only some VMs need read the rest.
+    pub fn read(sysfs: &Path, procfs: &Path) -> Result<HostLimits, TopologyError> {
         let online_cpus = read_list(&sysfs.join("devices/system/cpu/online"))?;
         let node_dir = sysfs.join("devices/system/node");
         let memory_nodes = match node_dir.is_dir() {
@@ -55,7 +55,7 @@ impl HostLimits {
             memory_nodes,
             files: Some(KernelFiles {
                 sysfs: sysfs.to_path_buf(),
-                procfs: crate::host::files::procfs_root(),
+                procfs: procfs.to_path_buf(),
             }),
         })
     }
@@ -352,4 +352,28 @@ fn read_hugepages(dir: &Path) -> Result<Vec<HugePages>, TopologyError> {
     }
     pages.sort_by_key(|pages| pages.size_kib);
     Ok(pages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpus_taken_leave_their_nodes_and_cores_but_stay_online() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/sysfs/two-socket-ht");
+        let host = Topology::read(&root).unwrap();
+        let taken: CpuSet = "2,24,50".parse().unwrap();
+        let left = host.clone().without_cpus(&taken);
+        assert_eq!(left.online_cpus, host.online_cpus);
+        assert_eq!(left.nodes[0].cpus, host.nodes[0].cpus.difference(&taken));
+        assert_eq!(left.nodes[1].cpus, host.nodes[1].cpus.difference(&taken));
+        // CPU 2's sibling 50 went too: that core is gone; 24's sibling 72 stays alone.
+        assert_eq!(left.nodes[0].cores.len(), host.nodes[0].cores.len() - 1);
+        assert!(left.nodes[1].cores.contains(&"72".parse().unwrap()));
+        assert!(left
+            .nodes
+            .iter()
+            .flat_map(|n| &n.cores)
+            .all(|c| !c.is_empty()));
+    }
 }

@@ -17,7 +17,7 @@ use crate::properties::guestnuma::{GuestCell, Size};
 /// For each new region (sizes in KiB, in order), the indexes of the old
 /// regions whose memory it takes. Both lists cover the same memory; a new
 /// region past the old ones' end takes from the last.
-pub fn taken_from(old: &[u64], new: &[u64]) -> Vec<Vec<usize>> {
+pub(crate) fn taken_from(old: &[u64], new: &[u64]) -> Vec<Vec<usize>> {
     let mut ends = Vec::with_capacity(old.len());
     let mut end = 0u64;
     for size in old {
@@ -45,7 +45,7 @@ pub fn taken_from(old: &[u64], new: &[u64]) -> Vec<Vec<usize>> {
 
 /// The one value every old region taken from has, or the first two that
 /// differ (old region indexes).
-pub fn uniform<T: PartialEq + Clone>(
+pub(crate) fn uniform<T: PartialEq + Clone>(
     taken: &[usize],
     value_of: impl Fn(usize) -> T,
 ) -> Result<Option<T>, (usize, usize)> {
@@ -64,7 +64,7 @@ pub fn uniform<T: PartialEq + Clone>(
 /// page naming cell 0, else the one naming none). Each `<page nodeset>` is
 /// rewritten to name the new cells it now serves; `None` when the old
 /// cells' sizes cannot be read (libvirt refuses such a domain itself).
-pub fn reassign_pages<'a, 'i>(
+pub(crate) fn reassign_pages<'a, 'i>(
     pages: &mut [Page<'a, 'i>],
     domain: &Domain,
     cells: &[GuestCell],

@@ -14,7 +14,7 @@ use crate::xml::read::{child, children};
 
 /// One policy: its mode, and its host nodes (`None`: numad places it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bind {
+pub(crate) struct Bind {
     pub mode: String,
     pub nodes: Option<NodeSet>,
 }
@@ -24,14 +24,14 @@ impl Bind {
     /// binds it through the memory policy, `restrictive` as firmly through
     /// the cgroup's `cpuset.mems` (libvirt's qemuProcessSetupEmulator).
     /// The mode as a message names it, for memory `strict_nodes` confines.
-    pub fn confining_mode(&self) -> &'static str {
+    pub(crate) fn confining_mode(&self) -> &'static str {
         match self.mode == MemoryMode::Restrictive.as_str() {
             true => "restrictive",
             false => "strict",
         }
     }
 
-    pub fn strict_nodes(&self) -> Option<&NodeSet> {
+    pub(crate) fn strict_nodes(&self) -> Option<&NodeSet> {
         let confined = [
             MemoryMode::Strict.as_str(),
             MemoryMode::Restrictive.as_str(),
@@ -44,7 +44,7 @@ impl Bind {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MemoryBinding {
+pub(crate) struct MemoryBinding {
     /// `<numatune><memory>`: every cell without a memnode.
     pub memory: Option<Bind>,
     /// `<memnode cellid=>`, by cell.
@@ -53,12 +53,12 @@ pub struct MemoryBinding {
 
 impl MemoryBinding {
     /// The policy of guest cell `cell`, or of all memory (`None`).
-    pub fn of(&self, cell: Option<u32>) -> Option<&Bind> {
+    pub(crate) fn of(&self, cell: Option<u32>) -> Option<&Bind> {
         cell.and_then(|cell| self.cells.get(&cell))
             .or(self.memory.as_ref())
     }
 
-    pub fn after(domain: &Domain, plan: Option<&NumaTunePlan>) -> MemoryBinding {
+    pub(crate) fn after(domain: &Domain, plan: Option<&NumaTunePlan>) -> MemoryBinding {
         match plan {
             Some(plan) => planned(plan),
             None => existing(child(domain.root, "numatune")),

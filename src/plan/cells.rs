@@ -35,7 +35,7 @@ const CARRIED: [&str; 2] = ["memAccess", "discard"];
 /// With as many cells as before, cell k keeps old cell k's attributes and
 /// children. With another count, an attribute all old cells share carries
 /// to every new cell; one they differ in is a guess the plan refuses.
-pub fn plan<'a, 'i>(
+pub(crate) fn plan<'a, 'i>(
     domain: &Domain<'a, 'i>,
     cells: &[GuestCell],
 ) -> Result<CellsPlan<'a, 'i>, Refusal> {
@@ -134,7 +134,7 @@ fn check_hmat(domain: &Domain, new: usize) -> Result<(), Refusal> {
 }
 
 /// Whether the VM's cells give `<distances>`, which another cell count drops.
-pub fn drops_distances(domain: &Domain, new: usize) -> bool {
+pub(crate) fn drops_distances(domain: &Domain, new: usize) -> bool {
     domain.cells.len() != new
         && domain
             .cells

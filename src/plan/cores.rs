@@ -12,16 +12,15 @@ use crate::properties::guestnuma::GuestCell;
 
 /// Refuses a split core; warns once per level about split dies and sockets.
 /// Runs after the cells were checked to cover exactly vCPUs 0..vcpus.
-pub fn check(
+pub(crate) fn check(
     cells: &[GuestCell],
     vcpus: u32,
     topology: &GuestTopology,
 ) -> Result<Vec<Warning>, Refusal> {
-    let levels = topology.levels();
-    // libvirt refuses a topology that does not multiply out to <vcpu>.
-    if levels[2].1 * u64::from(topology.sockets) != u64::from(vcpus) {
+    if !topology.holds(vcpus) {
         return Ok(Vec::new());
     }
+    let levels = topology.levels();
     let owner = owners(cells, vcpus);
     let mut warnings = Vec::new();
     for (index, &(level, size)) in levels.iter().enumerate() {

@@ -17,7 +17,7 @@ use crate::plan::warning::Warning;
 use crate::properties::affinity::PciNumaAffinity;
 
 /// `cells`: how many guest cells the VM will have.
-pub fn check(
+pub(crate) fn check(
     domain: &Domain,
     cells: usize,
     binding: &MemoryBinding,

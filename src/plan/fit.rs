@@ -15,7 +15,7 @@ use crate::properties::numatune::{NumaTune, Placement};
 use crate::properties::Request;
 use crate::wording;
 
-pub fn check_pins(cputune: Option<&CpuTune>, domain: &Domain) -> Result<(), Refusal> {
+pub(crate) fn check_pins(cputune: Option<&CpuTune>, domain: &Domain) -> Result<(), Refusal> {
     let max = domain.vcpus;
     match cputune.and_then(|tune| tune.pins.iter().find(|pin| pin.vcpu >= max)) {
         Some(pin) => Err(Refusal::PinPastVcpus {
@@ -30,7 +30,7 @@ pub fn check_pins(cputune: Option<&CpuTune>, domain: &Domain) -> Result<(), Refu
 /// equal ones split from its vCPUs and memory.
 /// With the guest's topology, no cell may split a core; split dies and
 /// sockets come back as warnings.
-pub fn resolve_cells(
+pub(crate) fn resolve_cells(
     guestnuma: &GuestNuma,
     domain: &Domain,
 ) -> Result<(Vec<GuestCell>, Vec<Warning>), Refusal> {
@@ -68,7 +68,7 @@ fn split_evenly(count: usize, domain: &Domain) -> Result<Vec<GuestCell>, Refusal
         return Err(Refusal::CannotSplit(why));
     }
     let per_cell = (vcpus / count) as u32;
-    if let Some(shape) = &domain.topology {
+    if let Some(shape) = domain.topology.as_ref().filter(|t| t.holds(domain.vcpus)) {
         check_whole_cores(count, per_cell, domain.vcpus, shape)?;
     }
     let total = split_memory(count, domain)?;
@@ -211,7 +211,7 @@ fn check_memory_sum(cells: &[GuestCell], domain: &Domain) -> Result<(), Refusal>
     })
 }
 
-pub fn check_host(
+pub(crate) fn check_host(
     request: &Request,
     cells: Option<&[GuestCell]>,
     host: &HostLimits,

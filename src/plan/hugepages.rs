@@ -34,13 +34,13 @@ pub struct PageEdit<'a, 'i> {
     pub nodeset: CpuSet,
 }
 
-pub struct HugePagesPlan<'a, 'i> {
+pub(crate) struct HugePagesPlan<'a, 'i> {
     pub edits: Vec<PageEdit<'a, 'i>>,
     pub warnings: Vec<Warning>,
 }
 
 /// `cells` are the cells the edit writes (`None`: the VM's own stay).
-pub fn plan<'a, 'i>(
+pub(crate) fn plan<'a, 'i>(
     domain: &Domain<'a, 'i>,
     cells: Option<&[GuestCell]>,
     binding: &MemoryBinding,
@@ -303,7 +303,7 @@ fn place(cell: Option<u32>) -> String {
 
 /// Each cell's memory in KiB: the cells written, else the VM's own (one
 /// libvirt could not read is left to it), else all memory outside devices.
-pub fn cell_memory(domain: &Domain, cells: Option<&[GuestCell]>) -> Vec<(Option<u32>, u64)> {
+pub(crate) fn cell_memory(domain: &Domain, cells: Option<&[GuestCell]>) -> Vec<(Option<u32>, u64)> {
     if let Some(cells) = cells {
         return (0u32..)
             .zip(cells)
@@ -440,7 +440,7 @@ impl FreePages<'_> {
 }
 
 /// For the summary line: where the carried-over nodesets now point.
-pub fn summary(edits: &[PageEdit]) -> Option<String> {
+pub(crate) fn summary(edits: &[PageEdit]) -> Option<String> {
     let said: Vec<String> = edits
         .iter()
         .map(|edit| {

@@ -36,7 +36,7 @@ impl Nodes<'_> {
 }
 
 /// `property`: what the administrator changes to bind the memory elsewhere.
-pub fn check(
+pub(crate) fn check(
     domain: &Domain,
     cells: Option<&[GuestCell]>,
     binding: &MemoryBinding,

@@ -42,7 +42,7 @@ pub enum MigrationError {
 
 /// What the check saw of a migration it lets through.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Incoming {
+pub(crate) struct Incoming {
     /// The engine's CPU pinning policy, as a line.
     pub cpu_policy: String,
     pub warnings: Vec<Warning>,
@@ -52,7 +52,7 @@ pub struct Incoming {
 /// binds memory to nodes that have none here (without `host`, sysfs was
 /// unreadable: libvirt checks again). What the engine's CPU pinning policy
 /// would have refused at start comes back as a warning.
-pub fn check_incoming(
+pub(crate) fn check_incoming(
     text: &str,
     request: &Request,
     host: Option<&HostLimits>,

@@ -2,20 +2,21 @@
 //! decision the edit carries out, and every refusal. Imports `properties`,
 //! `domain`, `host` and `xml`; the splice then only applies it.
 
-pub mod backing;
-pub mod binding;
-pub mod cells;
-pub mod cores;
-pub mod devices;
-pub mod fit;
-pub mod hugepages;
-pub mod memory_fit;
-pub mod migration;
-pub mod numatune;
-pub mod placement;
-pub mod policy;
+pub(crate) mod backing;
+pub(crate) mod binding;
+pub(crate) mod cells;
+pub(crate) mod cores;
+pub(crate) mod devices;
+pub(crate) mod fit;
+pub(crate) mod hotplug;
+pub(crate) mod hugepages;
+pub(crate) mod memory_fit;
+pub(crate) mod migration;
+pub(crate) mod numatune;
+pub(crate) mod placement;
+pub(crate) mod policy;
 pub mod refusal;
-pub mod threads;
+pub(crate) mod threads;
 pub mod warning;
 
 use crate::cpuset::CpuSet;
@@ -120,6 +121,9 @@ pub fn plan<'a, 'i>(
     if threads::judged(request) {
         let isolated = isolated_cpus(files, &mut warnings);
         warnings.extend(threads::warnings(request, domain, &isolated));
+    }
+    if let Some(files) = files {
+        warnings.extend(threads::sibling_warnings(request, domain, &files.sysfs));
     }
     let mut summary = summary(request, cells.as_ref().map(Vec::len));
     if cells

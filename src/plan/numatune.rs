@@ -55,7 +55,7 @@ enum MemoryPlacement {
 }
 
 /// `None` leaves `<numatune>` exactly as it is.
-pub fn plan<'a, 'i>(
+pub(crate) fn plan<'a, 'i>(
     domain: &Domain<'a, 'i>,
     numatune: Option<&NumaTune>,
     cells: Option<&[GuestCell]>,

@@ -15,11 +15,11 @@ use crate::cpuset::NodeSet;
 /// The demands that cannot fit together: their indexes, the nodes they may
 /// use, what they need and what those nodes have.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shortfall {
-    pub demands: Vec<usize>,
-    pub nodes: NodeSet,
-    pub needed: u64,
-    pub have: u64,
+pub(crate) struct Shortfall {
+    pub(crate) demands: Vec<usize>,
+    pub(crate) nodes: NodeSet,
+    pub(crate) needed: u64,
+    pub(crate) have: u64,
 }
 
 struct Edge {
@@ -29,7 +29,7 @@ struct Edge {
 
 /// `demands`: (the nodes a demand may use, how much it needs); `capacity`
 /// of each node, read once per node.
-pub fn shortfall<E>(
+pub(crate) fn shortfall<E>(
     demands: &[(NodeSet, u64)],
     mut capacity: impl FnMut(u32) -> Result<u64, E>,
 ) -> Result<Option<Shortfall>, E> {

@@ -27,7 +27,7 @@ const EXAMPLE_LEN: usize = 40;
 /// Refuses what VDSM would undo or what would fight the engine's own
 /// placement; warns where it goes through but the policy weakens it.
 /// `root` is the domain, for the engine's own `<numatune><memnode>`s.
-pub fn check(
+pub(crate) fn check(
     metadata: &OvirtMetadata,
     root: Node,
     request: &Request,
@@ -86,7 +86,7 @@ pub fn check(
 }
 
 /// How `apply`, the hook and the migration check name the policy they saw.
-pub fn describe(policy: Option<&CpuPolicy>) -> String {
+pub(crate) fn describe(policy: Option<&CpuPolicy>) -> String {
     match policy {
         Some(other @ CpuPolicy::Other(_)) => {
             format!("CPU pinning policy: {other} (unknown to this hook)")

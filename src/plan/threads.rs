@@ -4,10 +4,13 @@
 //! their own CPUs, the rest beside them on housekeeping CPUs.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::cpuset::CpuSet;
 use crate::domain::facts::Domain;
+use crate::domain::metadata::{CpuPolicy, ExclusivePolicy};
 use crate::domain::threads;
+use crate::host::files::read_list;
 use crate::host::topology::HostLimits;
 use crate::plan::refusal::Refusal;
 use crate::plan::warning::Warning;
@@ -16,7 +19,7 @@ use crate::wording::Ids;
 
 /// An `iothreadpin` naming a thread the VM does not have is refused, as
 /// libvirt would refuse the domain ("Cannot find 'iothread'").
-pub fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), Refusal> {
+pub(crate) fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), Refusal> {
     let Some(pins) = &request.iothreadpin else {
         return Ok(());
     };
@@ -36,7 +39,7 @@ pub fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), Refusal
 }
 
 /// Host CPUs the new pins name must be online, as for `cputune`.
-pub fn check_host(request: &Request, host: &HostLimits) -> Result<(), Refusal> {
+pub(crate) fn check_host(request: &Request, host: &HostLimits) -> Result<(), Refusal> {
     let iothreads = request.iothreadpin.iter().flat_map(|p| &p.pins);
     let wanted = request
         .emulatorpin
@@ -57,13 +60,13 @@ pub fn check_host(request: &Request, host: &HostLimits) -> Result<(), Refusal> {
 }
 
 /// Whether the request sets a pin, so that the pins are judged.
-pub fn judged(request: &Request) -> bool {
+pub(crate) fn judged(request: &Request) -> bool {
     request.cputune.is_some() || request.emulatorpin.is_some() || request.iothreadpin.is_some()
 }
 
 /// The pins as they will be once written, the VM's own where the request
 /// leaves them.
-pub fn warnings(request: &Request, domain: &Domain, isolated: &CpuSet) -> Vec<Warning> {
+pub(crate) fn warnings(request: &Request, domain: &Domain, isolated: &CpuSet) -> Vec<Warning> {
     let vcpus = final_vcpu_pins(request, domain);
     let mut warnings = Vec::new();
     for (property, thread, cpus) in final_thread_pins(request, domain) {
@@ -93,8 +96,51 @@ pub fn warnings(request: &Request, domain: &Domain, isolated: &CpuSet) -> Vec<Wa
     warnings
 }
 
+/// Under `isolate-threads` (and `siblings`) VDSM keeps the sibling threads
+/// of the CPUs the engine gave the vCPUs out of every other VM's pool, so
+/// that each vCPU has its core to itself (`cpumanagement._shared_pool`). An
+/// emulator or I/O thread pinned there shares those cores again: said, with
+/// the CPUs, since the engine itself may have written the pin.
+pub(crate) fn sibling_warnings(request: &Request, domain: &Domain, sysfs: &Path) -> Vec<Warning> {
+    let Some(CpuPolicy::Exclusive(
+        policy @ (ExclusivePolicy::IsolateThreads | ExclusivePolicy::Siblings),
+    )) = domain.ovirt.cpu_policy
+    else {
+        return Vec::new();
+    };
+    let vcpu_cpus = union(final_vcpu_pins(request, domain).values());
+    let mut siblings = CpuSet::new();
+    for cpu in vcpu_cpus.iter() {
+        let path = sysfs.join(format!(
+            "devices/system/cpu/cpu{cpu}/topology/thread_siblings_list"
+        ));
+        match read_list(&path) {
+            Ok(core) => core.iter().for_each(|id| siblings.insert(id)),
+            Err(err) => {
+                return vec![Warning::CheckSkipped {
+                    check: "the sibling thread check",
+                    reason: err.to_string(),
+                }]
+            }
+        }
+    }
+    let siblings = siblings.difference(&vcpu_cpus);
+    final_thread_pins(request, domain)
+        .into_iter()
+        .filter_map(|(property, thread, cpus)| {
+            let on = cpus.intersection(&siblings);
+            (!on.is_empty()).then_some(Warning::OnIsolatedSiblings {
+                property,
+                thread,
+                cpus: on,
+                policy,
+            })
+        })
+        .collect()
+}
+
 /// Each vCPU's pin once the edit is done: the VM's own, then those asked.
-pub fn final_vcpu_pins(request: &Request, domain: &Domain) -> BTreeMap<u32, CpuSet> {
+pub(crate) fn final_vcpu_pins(request: &Request, domain: &Domain) -> BTreeMap<u32, CpuSet> {
     let mut pins: BTreeMap<u32, CpuSet> = threads::pins(domain.root, "vcpupin")
         .into_iter()
         .filter(|(vcpu, _)| *vcpu < domain.vcpus)

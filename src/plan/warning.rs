@@ -5,6 +5,7 @@
 use thiserror::Error;
 
 use crate::cpuset::{CpuSet, NodeSet};
+use crate::domain::metadata::ExclusivePolicy;
 use crate::wording::Ids;
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
@@ -37,6 +38,13 @@ pub enum Warning {
         thread: String,
         cpus: CpuSet,
         vcpus: CpuSet,
+    },
+    #[error("{property}: {thread} would run on {}, sibling threads of the CPUs the engine gave the vCPUs under CPU pinning policy {policy}; VDSM keeps those siblings free of every other VM so that each vCPU has its core to itself, and {thread} would share those cores again; pin {thread} to CPUs outside the vCPUs' cores (for the engine's own pin of a High Performance VM, set CPU Pinning Policy to Dedicated, which leaves siblings shared)", Ids("CPU", .cpus))]
+    OnIsolatedSiblings {
+        property: &'static str,
+        thread: String,
+        cpus: CpuSet,
+        policy: ExclusivePolicy,
     },
     #[error("{property}: {thread} would run on {}, which the host isolated (/sys/devices/system/cpu/isolated) for vCPUs, where the scheduler balances no load; pin {thread} to housekeeping CPUs", Ids("CPU", .cpus))]
     OnIsolatedCpus {

@@ -16,7 +16,7 @@ use crate::host::isolation::Isolation;
 use crate::host::kernel::command_line;
 use crate::prepare::config::HostConfig;
 use crate::prepare::files::{
-    boot_reserves_pages, cpu_list, hugepage_arguments, variable, IRQBALANCE, IRQBALANCE_LIST,
+    boot_reserves_pages, hugepage_arguments, variable, IRQBALANCE, IRQBALANCE_LIST,
     IRQBALANCE_MASK, TUNED_ACTIVE, TUNED_ISOLATED, TUNED_PROFILE, TUNED_VARIABLES,
 };
 use crate::prepare::vdsm_conf::{dynamic_hugepages, DYNAMIC_HUGEPAGES, SECTION, VDSM_CONF};
@@ -26,7 +26,7 @@ use crate::properties::guestnuma::Size;
 
 /// One comparison of the host with the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     /// hugepages, vdsm, isolated, tuned, irqbalance, file, kernel.
     pub what: &'static str,
     /// Which node, file or setting.
@@ -40,20 +40,20 @@ pub struct Check {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CheckReport {
+pub(crate) struct CheckReport {
     pub holds: bool,
     pub checks: Vec<Check>,
 }
 
 /// Where the running host is read: its kernel trees, and the root its
 /// configuration files are under.
-pub struct HostTrees<'a> {
+pub(crate) struct HostTrees<'a> {
     pub sysfs: &'a Path,
     pub procfs: &'a Path,
     pub root: &'a Path,
 }
 
-pub fn check(config: &HostConfig, trees: &HostTrees) -> Result<CheckReport, FileError> {
+pub(crate) fn check(config: &HostConfig, trees: &HostTrees) -> Result<CheckReport, FileError> {
     let mut checks = Vec::new();
     for pages in &config.pages {
         let path = trees.sysfs.join(format!(
@@ -137,7 +137,7 @@ fn isolation_checks(
     trees: &HostTrees,
     checks: &mut Vec<Check>,
 ) -> Result<(), FileError> {
-    let wanted = cpu_list(&config.isolated);
+    let wanted = config.isolated.to_string();
     let kernel = Isolation::read(trees.sysfs)?.reserved_for_vcpus();
     checks.push(Check {
         what: "isolated",

@@ -15,14 +15,14 @@ use crate::wording::count;
 
 /// Huge pages of one size to reserve on one node.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodePages {
+pub(crate) struct NodePages {
     pub node: u32,
     pub size_kib: u64,
     pub count: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostConfig {
+pub(crate) struct HostConfig {
     /// CPUs that run only pinned vCPUs: no host task, no interrupt.
     pub isolated: CpuSet,
     /// Every other CPU the host has: VDSM, libvirt, emulator and I/O threads.
@@ -86,7 +86,7 @@ fn size_hint(size_kib: u64) -> &'static str {
 const HOST_MEMORY_KIB: u64 = 4 * 1024 * 1024;
 
 /// The host configuration for `guests`, refused when the host cannot hold it.
-pub fn plan_host(
+pub(crate) fn plan_host(
     topology: &Topology,
     guests: &[GuestNeeds],
     kernel: Option<KernelRelease>,

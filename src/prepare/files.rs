@@ -10,35 +10,34 @@
 
 use std::fmt::Write;
 
-use crate::cpuset::CpuSet;
 use crate::prepare::config::{HostConfig, NodePages};
 use crate::properties::guestnuma::Size;
 
 /// Where the units are: systemd's folder for the administrator's units.
-pub const UNIT_DIR: &str = "/etc/systemd/system";
+pub(crate) const UNIT_DIR: &str = "/etc/systemd/system";
 /// Enabling a unit is this link, as `systemctl enable` makes it.
-pub const WANTS_DIR: &str = "/etc/systemd/system/sysinit.target.wants";
+pub(crate) const WANTS_DIR: &str = "/etc/systemd/system/sysinit.target.wants";
 /// Every unit this writes starts so, so a new `prepare` can find and
 /// remove the units of an old one.
-pub const UNIT_PREFIX: &str = "vdsm-hook-largeguest-hugepages-";
+pub(crate) const UNIT_PREFIX: &str = "vdsm-hook-largeguest-hugepages-";
 /// In /etc, not /usr: oVirt Node replaces /usr at every upgrade.
-pub const SCRIPT: &str = "/etc/vdsm-hook-largeguest/reserve-hugepages";
-pub const TUNED_VARIABLES: &str = "/etc/tuned/cpu-partitioning-variables.conf";
-pub const TUNED_ACTIVE: &str = "/etc/tuned/active_profile";
-pub const TUNED_PROFILE: &str = "cpu-partitioning";
-pub const IRQBALANCE: &str = "/etc/sysconfig/irqbalance";
+pub(crate) const SCRIPT: &str = "/etc/vdsm-hook-largeguest/reserve-hugepages";
+pub(crate) const TUNED_VARIABLES: &str = "/etc/tuned/cpu-partitioning-variables.conf";
+pub(crate) const TUNED_ACTIVE: &str = "/etc/tuned/active_profile";
+pub(crate) const TUNED_PROFILE: &str = "cpu-partitioning";
+pub(crate) const IRQBALANCE: &str = "/etc/sysconfig/irqbalance";
 /// irqbalance 1.8.0 and later read a CPU list here.
-pub const IRQBALANCE_LIST: &str = "IRQBALANCE_BANNED_CPULIST";
+pub(crate) const IRQBALANCE_LIST: &str = "IRQBALANCE_BANNED_CPULIST";
 /// The older 64-bit mask; when set, irqbalance uses it and ignores the list.
-pub const IRQBALANCE_MASK: &str = "IRQBALANCE_BANNED_CPUS";
-pub const TUNED_ISOLATED: &str = "isolated_cores";
+pub(crate) const IRQBALANCE_MASK: &str = "IRQBALANCE_BANNED_CPUS";
+pub(crate) const TUNED_ISOLATED: &str = "isolated_cores";
 
 /// The script every unit runs, with the node, size and count in its
 /// environment. It only ever raises a pool: pages reserved by other means
 /// (a kernel argument, another tool) stay. It says what it got, and fails
 /// the unit when that is fewer than asked, so `systemctl --failed` and
 /// `prepare --check` show it.
-pub const SCRIPT_TEXT: &str = r#"#!/bin/sh
+pub(crate) const SCRIPT_TEXT: &str = r#"#!/bin/sh
 # Written by 'vdsm-hook-largeguest prepare'; run by its hugepages units.
 # Raises node NODE's pool of SIZE_KB kB huge pages to PAGES, and fails
 # when the kernel gives fewer. LARGEGUEST_SYSFS_ROOT replaces /sys in tests.
@@ -63,14 +62,14 @@ say "$have reserved ($PAGES asked)"
 "#;
 
 /// A unit's file name for one node and size.
-pub fn unit_name(pages: &NodePages) -> String {
+pub(crate) fn unit_name(pages: &NodePages) -> String {
     format!(
         "{UNIT_PREFIX}node{}-{}kB.service",
         pages.node, pages.size_kib
     )
 }
 
-pub fn unit_text(pages: &NodePages) -> String {
+pub(crate) fn unit_text(pages: &NodePages) -> String {
     let size = Size(pages.size_kib);
     let (node, count, size_kib) = (pages.node, pages.count, pages.size_kib);
     format!(
@@ -99,7 +98,7 @@ WantedBy=sysinit.target
 /// The kernel arguments that reserve the same pages at boot, when the
 /// kernel reads per-node counts: one `hugepagesz=` and `hugepages=` pair
 /// per size.
-pub fn hugepage_arguments(config: &HostConfig) -> Vec<String> {
+pub(crate) fn hugepage_arguments(config: &HostConfig) -> Vec<String> {
     let mut sizes: Vec<u64> = config.pages.iter().map(|p| p.size_kib).collect();
     sizes.sort_unstable();
     sizes.dedup();
@@ -121,7 +120,7 @@ pub fn hugepage_arguments(config: &HostConfig) -> Vec<String> {
 }
 
 /// Whether the engine's kernel command line should carry the pages.
-pub fn boot_reserves_pages(config: &HostConfig) -> bool {
+pub(crate) fn boot_reserves_pages(config: &HostConfig) -> bool {
     !config.pages.is_empty()
         && config
             .kernel
@@ -132,7 +131,7 @@ pub fn boot_reserves_pages(config: &HostConfig) -> bool {
 /// `text` with `NAME=value` set: the first assignment replaced, later ones
 /// dropped, appended when there is none; assignments of `disable` are
 /// commented out. Every other line, comments included, stays as it was.
-pub fn set_variable(text: &str, name: &str, value: &str, disable: Option<&str>) -> String {
+pub(crate) fn set_variable(text: &str, name: &str, value: &str, disable: Option<&str>) -> String {
     let mut out = String::with_capacity(text.len() + name.len() + value.len() + 2);
     let mut done = false;
     for line in text.split_inclusive('\n') {
@@ -173,17 +172,12 @@ fn assigns(line: &str, name: &str) -> bool {
 
 /// The value `text` assigns to `name`, as a shell or tuned would read the
 /// last assignment; quotes around it removed.
-pub fn variable(text: &str, name: &str) -> Option<String> {
+pub(crate) fn variable(text: &str, name: &str) -> Option<String> {
     text.lines()
         .rev()
         .find(|line| assigns(line, name))
         .and_then(|line| line.split_once('='))
         .map(|(_, value)| value.trim().trim_matches(['"', '\'']).to_string())
-}
-
-/// The CPU list text tuned and irqbalance are given.
-pub fn cpu_list(cpus: &CpuSet) -> String {
-    cpus.to_string()
 }
 
 #[cfg(test)]

@@ -3,29 +3,30 @@
 //! node early at boot, the vCPUs' CPUs isolated from host tasks (tuned's
 //! cpu-partitioning) and from interrupts (irqbalance), and the kernel
 //! arguments the engine sets. `check` compares a running host with it.
+//! Imports `properties` (the values it plans from), `host` and the words.
 //!
 //! needs (one guest's values) -> config (all guests on this host, or a
 //! refusal) -> files (the text) -> write (under a root) / check.
 
-pub mod check;
-pub mod config;
-pub mod files;
-pub mod needs;
-pub mod render;
-pub mod vdsm_conf;
-pub mod write;
+pub(crate) mod check;
+pub(crate) mod config;
+pub(crate) mod files;
+pub(crate) mod needs;
+pub(crate) mod render;
+pub(crate) mod vdsm_conf;
+pub(crate) mod write;
 
 use thiserror::Error;
 
 use crate::prepare::config::HostConfig;
 use crate::prepare::files::{
-    cpu_list, unit_name, unit_text, IRQBALANCE, IRQBALANCE_LIST, IRQBALANCE_MASK, SCRIPT,
-    SCRIPT_TEXT, TUNED_ISOLATED, TUNED_VARIABLES, UNIT_DIR, WANTS_DIR,
+    unit_name, unit_text, IRQBALANCE, IRQBALANCE_LIST, IRQBALANCE_MASK, SCRIPT, SCRIPT_TEXT,
+    TUNED_ISOLATED, TUNED_VARIABLES, UNIT_DIR, WANTS_DIR,
 };
 
 /// What goes into one file of the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Content {
+pub(crate) enum Content {
     /// The whole file, owned by this program.
     Whole { text: String, mode: u32 },
     /// One variable in a file another package owns; the rest stays.
@@ -41,13 +42,13 @@ pub enum Content {
 
 /// A file of the host configuration, by its absolute path on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostFile {
+pub(crate) struct HostFile {
     pub path: String,
     pub content: Content,
 }
 
 /// Every file `config` needs, in the order they are shown and written.
-pub fn host_files(config: &HostConfig) -> Vec<HostFile> {
+pub(crate) fn host_files(config: &HostConfig) -> Vec<HostFile> {
     let mut files = Vec::new();
     if !config.pages.is_empty() {
         files.push(HostFile {
@@ -78,7 +79,7 @@ pub fn host_files(config: &HostConfig) -> Vec<HostFile> {
             path: TUNED_VARIABLES.to_string(),
             content: Content::Set {
                 name: TUNED_ISOLATED,
-                value: cpu_list(&config.isolated),
+                value: config.isolated.to_string(),
                 disable: None,
             },
         });
@@ -86,7 +87,7 @@ pub fn host_files(config: &HostConfig) -> Vec<HostFile> {
             path: IRQBALANCE.to_string(),
             content: Content::Set {
                 name: IRQBALANCE_LIST,
-                value: cpu_list(&config.isolated),
+                value: config.isolated.to_string(),
                 disable: Some(IRQBALANCE_MASK),
             },
         });

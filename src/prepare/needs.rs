@@ -17,11 +17,11 @@ use crate::properties::{cputune, emulatorpin, iothreadpin};
 use crate::wording::quoted;
 
 /// oVirt's own custom property for huge pages: the page size in KiB.
-pub const HUGEPAGES_PROPERTY: &str = "hugepages";
+pub(crate) const HUGEPAGES_PROPERTY: &str = "hugepages";
 
 /// The values of one guest, as text, and where they came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GuestValues {
+pub(crate) struct GuestValues {
     /// `plan 1 (FILE)` or `guest 2`, as messages name the guest.
     pub source: String,
     pub cputune: Option<String>,
@@ -34,7 +34,7 @@ pub struct GuestValues {
 
 /// Huge pages one guest cell needs on one host node.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CellPages {
+pub(crate) struct CellPages {
     pub cell: usize,
     pub node: u32,
     pub size_kib: u64,
@@ -43,7 +43,7 @@ pub struct CellPages {
 
 /// What one guest takes from the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GuestNeeds {
+pub(crate) struct GuestNeeds {
     pub source: String,
     /// Host CPUs its vCPUs are pinned to: the host keeps them isolated.
     pub vcpu_cpus: CpuSet,
@@ -115,7 +115,7 @@ fn find_hugepages(
 
 /// A plan's values. `default_hugepages` (from `prepare --hugepages`) is
 /// the page size when the plan names none.
-pub fn from_plan(
+pub(crate) fn from_plan(
     source: &str,
     json: &str,
     default_hugepages: Option<&str>,
@@ -145,7 +145,7 @@ pub fn from_plan(
 
 impl GuestValues {
     /// Sets one `NAME=VALUE`; false for a name that is not one of these.
-    pub fn set(&mut self, name: &str, value: &str) -> bool {
+    pub(crate) fn set(&mut self, name: &str, value: &str) -> bool {
         let slot = match name {
             cputune::PROPERTY => &mut self.cputune,
             numatune::PROPERTY => &mut self.numatune,
@@ -159,7 +159,7 @@ impl GuestValues {
         true
     }
 
-    pub fn needs(&self) -> Result<GuestNeeds, NeedsError> {
+    pub(crate) fn needs(&self) -> Result<GuestNeeds, NeedsError> {
         self.read().map_err(|problem| NeedsError {
             guest: self.source.clone(),
             problem,

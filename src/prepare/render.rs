@@ -4,12 +4,14 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use crate::prepare::config::HostConfig;
 use crate::prepare::files::{boot_reserves_pages, hugepage_arguments, TUNED_PROFILE};
 use crate::prepare::{host_files, Content};
 use crate::properties::guestnuma::Size;
 
-pub struct Preparation<'a> {
+pub(crate) struct Preparation<'a> {
     pub config: &'a HostConfig,
     /// The guests, as messages name them.
     pub guests: &'a [String],
@@ -139,5 +141,100 @@ impl Preparation<'_> {
             "the same command with --check instead of --write: exit 0 when the host holds it all",
         )?;
         say(f, "activate the host in the engine")
+    }
+}
+
+/// The same configuration for scripts and playbooks: sets as cpuset text,
+/// each file with what goes into it.
+#[derive(Serialize)]
+pub(crate) struct PreparationJson<'a> {
+    guests: &'a [String],
+    isolated: String,
+    housekeeping: String,
+    pages: Vec<PagesJson>,
+    /// For the engine's kernel command line; empty when the kernel reads
+    /// no per-node counts or nothing is reserved.
+    kernel_arguments: Vec<String>,
+    files: Vec<FileJson>,
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct PagesJson {
+    node: u32,
+    size_kib: u64,
+    count: u64,
+}
+
+#[derive(Serialize)]
+struct FileJson {
+    path: String,
+    /// whole, set or link.
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variable: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<String>,
+}
+
+impl Preparation<'_> {
+    pub(crate) fn to_json(&self) -> PreparationJson<'_> {
+        let config = self.config;
+        let files = host_files(config)
+            .into_iter()
+            .map(|file| {
+                let mut json = FileJson {
+                    path: file.path,
+                    kind: "whole",
+                    text: None,
+                    mode: None,
+                    variable: None,
+                    value: None,
+                    target: None,
+                };
+                match file.content {
+                    Content::Whole { text, mode } => {
+                        json.text = Some(text);
+                        json.mode = Some(format!("{mode:04o}"));
+                    }
+                    Content::Set { name, value, .. } => {
+                        json.kind = "set";
+                        json.variable = Some(name.to_string());
+                        json.value = Some(value);
+                    }
+                    Content::Link { target } => {
+                        json.kind = "link";
+                        json.target = Some(target);
+                    }
+                }
+                json
+            })
+            .collect();
+        PreparationJson {
+            guests: self.guests,
+            isolated: config.isolated.to_string(),
+            housekeeping: config.housekeeping.to_string(),
+            pages: config
+                .pages
+                .iter()
+                .map(|p| PagesJson {
+                    node: p.node,
+                    size_kib: p.size_kib,
+                    count: p.count,
+                })
+                .collect(),
+            kernel_arguments: match boot_reserves_pages(config) {
+                true => hugepage_arguments(config),
+                false => Vec::new(),
+            },
+            files,
+            warnings: &config.warnings,
+        }
     }
 }

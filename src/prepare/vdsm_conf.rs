@@ -12,14 +12,14 @@ use std::path::Path;
 
 use crate::host::files::{read_text, FileError};
 
-pub const VDSM_CONF: &str = "/etc/vdsm/vdsm.conf";
-pub const VDSM_CONF_DIR: &str = "/etc/vdsm/vdsm.conf.d";
-pub const SECTION: &str = "performance";
-pub const DYNAMIC_HUGEPAGES: &str = "use_dynamic_hugepages";
+pub(crate) const VDSM_CONF: &str = "/etc/vdsm/vdsm.conf";
+pub(crate) const VDSM_CONF_DIR: &str = "/etc/vdsm/vdsm.conf.d";
+pub(crate) const SECTION: &str = "performance";
+pub(crate) const DYNAMIC_HUGEPAGES: &str = "use_dynamic_hugepages";
 
 /// The value VDSM would read and the file it came from; `None` when no
 /// file sets it (VDSM's default, off).
-pub fn dynamic_hugepages(root: &Path) -> Result<Option<(bool, String)>, FileError> {
+pub(crate) fn dynamic_hugepages(root: &Path) -> Result<Option<(bool, String)>, FileError> {
     let mut files = vec![VDSM_CONF.to_string()];
     let dir = root.join(VDSM_CONF_DIR.trim_start_matches('/'));
     if let Ok(entries) = std::fs::read_dir(&dir) {

@@ -29,14 +29,14 @@ pub enum WriteError {
 }
 
 /// What a write did, one line per file, for the administrator.
-pub type Written = Vec<String>;
+pub(crate) type Written = Vec<String>;
 
 /// `path` (absolute on the host) under `root`.
-pub fn under(root: &Path, path: &str) -> PathBuf {
+pub(crate) fn under(root: &Path, path: &str) -> PathBuf {
     root.join(path.trim_start_matches('/'))
 }
 
-pub fn write_all(root: &Path, files: &[HostFile]) -> Result<Written, WriteError> {
+pub(crate) fn write_all(root: &Path, files: &[HostFile]) -> Result<Written, WriteError> {
     if !root.is_dir() {
         return Err(WriteError::NoRoot(root.to_path_buf()));
     }

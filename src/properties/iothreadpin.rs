@@ -128,7 +128,7 @@ impl fmt::Display for IoThreadPins {
                 Some((_, last, set))
                     if last.checked_add(1) == Some(pin.iothread) && **set == pin.cpuset =>
                 {
-                    *last = pin.iothread
+                    *last = pin.iothread;
                 }
                 _ => runs.push((pin.iothread, pin.iothread, &pin.cpuset)),
             }

@@ -2,7 +2,8 @@
 //! canonical form, engine regex and meaning) and their grammars, read with
 //! nom, one module per grammar. The hook jobs, `check`, `apply`,
 //! `engine-config`, the fuzz targets and the tests all read the list, so
-//! adding a property means adding it here. Imports `cpuset` and `wording`.
+//! adding a property means adding it here; `engine_storage` is what the
+//! engine can store of them all. Imports `cpuset` and `wording`.
 //!
 //! Each parser has its rule above it, in a small EBNF: `:=` defines a rule,
 //! `|` separates choices, `?`, `*` and `+` mean optional, any number and one
@@ -14,20 +15,23 @@
 pub mod affinity;
 pub mod cputune;
 pub mod emulatorpin;
+pub mod engine_storage;
 pub mod guestnuma;
 pub mod iothreadpin;
 pub mod numatune;
-pub mod one_to_one;
+pub(crate) mod one_to_one;
 pub mod problem;
-pub mod regex;
+pub(crate) mod regex;
 pub mod sets;
 pub mod switch;
-pub mod vcpupin;
+pub(crate) mod vcpupin;
 
-use thiserror::Error;
+use std::ffi::OsString;
 
 use crate::cpuset::CpuSet;
 use crate::wording::quoted;
+
+pub use self::engine_storage::{check_engine_storage, TooLongForEngine, ENGINE_STORAGE_LIMIT};
 
 use self::affinity::PciNumaAffinity;
 use self::cputune::CpuTune;
@@ -248,13 +252,13 @@ impl Property {
         (self.definition().canonical)(request)
     }
 
-    /// The raw value VDSM passed in the environment, if the VM sets it.
-    pub fn from_env(self) -> Option<Result<String, PropertyError>> {
-        let raw = std::env::var_os(self.name())?;
-        Some(raw.into_string().map_err(|raw| {
+    /// The raw value VDSM passed in the environment (as `commands` read
+    /// it), as text.
+    pub fn text_of(self, raw: OsString) -> Result<String, PropertyError> {
+        raw.into_string().map_err(|raw| {
             let text = raw.to_string_lossy().into_owned();
             PropertyError::new(self.name(), &text, &text, Problem::NotUtf8)
-        }))
+        })
     }
 }
 
@@ -277,74 +281,6 @@ pub fn split_pair(arg: &str) -> Result<(Property, &str), String> {
     Ok((property, value))
 }
 
-/// The engine keeps all of a VM's user-defined custom properties in one
-/// `name=value;name=value` string of at most this many characters
-/// (`VmBase.userDefinedProperties`, a `varchar(4000)`): longer sets cannot
-/// be saved, whatever the regexes say.
-pub const ENGINE_STORAGE_LIMIT: usize = 4000;
-
-/// A set of values the engine could not store.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error(
-    "these values take {total} characters as the engine stores them (NAME=VALUE joined by ';'), over the {ENGINE_STORAGE_LIMIT} it keeps for all of a VM's custom properties, other hooks' included; {}",
-    shorten_hint(*.canonical_total, .longest, *.longest_len)
-)]
-pub struct TooLongForEngine {
-    pub total: usize,
-    /// The same values in canonical form (one-to-one runs compact).
-    pub canonical_total: usize,
-    /// The longest value in canonical form, and its length with its name.
-    pub longest: Property,
-    pub longest_len: usize,
-}
-
-fn shorten_hint(canonical_total: usize, longest: &Property, len: usize) -> String {
-    if canonical_total <= ENGINE_STORAGE_LIMIT {
-        return format!(
-            "in the canonical form printed above, where one-to-one pins are runs (A-B@SET), they take {canonical_total}: set those"
-        );
-    }
-    format!(
-        "even in the canonical form printed above they take {canonical_total}, {} alone {len}: shorten it",
-        longest.name()
-    )
-}
-
-/// The `name=value;...` length of `pairs`, counted as the engine counts
-/// (UTF-16 units), and the longest pair.
-fn stored_length(pairs: &[(Property, &str)]) -> (usize, Option<(Property, usize)>) {
-    let length = |(property, value): &(Property, &str)| {
-        property.name().len() + 1 + value.encode_utf16().count()
-    };
-    let total = pairs.iter().map(length).sum::<usize>() + pairs.len().saturating_sub(1);
-    let longest = pairs
-        .iter()
-        .max_by_key(|pair| length(pair))
-        .map(|pair| (pair.0, length(pair)));
-    (total, longest)
-}
-
-/// Refuses values whose `name=value` pairs, joined by `;`, are longer than
-/// the engine stores; `canonical` are the same values in canonical form,
-/// which the refusal offers when they fit.
-pub fn check_engine_storage(
-    typed: &[(Property, &str)],
-    canonical: &[(Property, &str)],
-) -> Result<(), TooLongForEngine> {
-    let (total, _) = stored_length(typed);
-    if total <= ENGINE_STORAGE_LIMIT {
-        return Ok(());
-    }
-    let (canonical_total, longest) = stored_length(canonical);
-    let (longest, longest_len) = longest.unwrap_or((Property::CpuTune, 0));
-    Err(TooLongForEngine {
-        total,
-        canonical_total,
-        longest,
-        longest_len,
-    })
-}
-
 /// What a VM asks for; `None` leaves that part alone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Request {
@@ -359,13 +295,16 @@ pub struct Request {
 }
 
 impl Request {
-    /// The properties the environment sets, as VDSM passes them to a hook,
-    /// of those `wanted` picks: each job reads only what it acts on.
-    pub fn from_env(wanted: impl Fn(Property) -> bool) -> Result<Request, PropertyError> {
+    /// The properties VDSM set, as `lookup` gives each one's raw value, of
+    /// those `wanted` picks: each job reads only what it acts on.
+    pub fn from_values(
+        wanted: impl Fn(Property) -> bool,
+        lookup: impl Fn(&str) -> Option<OsString>,
+    ) -> Result<Request, PropertyError> {
         let mut request = Request::default();
         for property in Property::ALL.into_iter().filter(|p| wanted(*p)) {
-            if let Some(text) = property.from_env() {
-                request.read(property, &text?)?;
+            if let Some(raw) = lookup(property.name()) {
+                request.read(property, &property.text_of(raw)?)?;
             }
         }
         Ok(request)
@@ -444,54 +383,5 @@ mod tests {
                 "{err}"
             );
         }
-    }
-
-    #[test]
-    fn the_engine_counts_names_equals_and_semicolons() {
-        // 8 for "cputune=" and 3,992 for the value: exactly the limit. The
-        // count does not read the values, so any text of that length will do.
-        let value = "0".repeat(3992);
-        let typed = [(Property::CpuTune, value.as_str())];
-        assert_eq!(check_engine_storage(&typed, &typed), Ok(()));
-        // One more property: its name, '=', its value and a ';' too many.
-        let typed = [
-            (Property::CpuTune, value.as_str()),
-            (Property::NumaTune, "0"),
-        ];
-        let err = check_engine_storage(&typed, &typed).unwrap_err();
-        assert_eq!(
-            (err.total, err.canonical_total, err.longest, err.longest_len),
-            (4011, 4011, Property::CpuTune, 4000)
-        );
-        assert!(
-            err.to_string()
-                .ends_with("even in the canonical form printed above they take 4011, cputune alone 4000: shorten it"),
-            "{err}"
-        );
-        assert_eq!(check_engine_storage(&[], &[]), Ok(()));
-        // Java counts UTF-16 units: one per character here, two for an emoji.
-        let wide = "\u{1f600}".repeat(1996);
-        let typed = [(Property::CpuTune, wide.as_str())];
-        assert!(check_engine_storage(&typed, &typed).is_ok());
-        let wider = "\u{1f600}".repeat(1997);
-        let typed = [(Property::CpuTune, wider.as_str())];
-        assert!(check_engine_storage(&typed, &typed).is_err());
-    }
-
-    #[test]
-    fn the_canonical_form_is_offered_when_it_fits() {
-        let pins: Vec<String> = (0..600).map(|i| format!("{i}#{i}")).collect();
-        let typed = pins.join("_");
-        let canonical = cputune::parse(&typed).unwrap().to_string();
-        assert_eq!(canonical, "0-599@0-599");
-        let err = check_engine_storage(
-            &[(Property::CpuTune, &typed)],
-            &[(Property::CpuTune, &canonical)],
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string().ends_with("they take 19: set those"),
-            "{err}"
-        );
     }
 }

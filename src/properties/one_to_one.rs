@@ -18,7 +18,7 @@ use crate::wording::shorten;
 
 /// The sets must be of one size and hold one CPU per vCPU of `first..=last`;
 /// `text` is the sets as written, for the corrected example.
-pub fn check<'a>(
+pub(crate) fn check<'a>(
     at: &'a str,
     (first, last): (u32, u32),
     sets: &[(&'a str, CpuSet)],
@@ -79,7 +79,7 @@ fn corrected_range(first: u32, cpus: usize) -> Option<String> {
 
 /// The CPU of each vCPU in turn, for sets of one size: the first CPU of
 /// each set, then the second of each, and so on.
-pub fn cpus(sets: &[CpuSet]) -> Vec<u32> {
+pub(crate) fn cpus(sets: &[CpuSet]) -> Vec<u32> {
     let columns: Vec<Vec<u32>> = sets.iter().map(|set| set.iter().collect()).collect();
     let count = columns.len();
     let rows = columns.first().map_or(0, Vec::len);
@@ -90,7 +90,7 @@ pub fn cpus(sets: &[CpuSet]) -> Vec<u32> {
 
 /// Runs shorter than this print as `#` entries: `0-1@4-5` is no shorter
 /// than `0#4,1#5` and reads worse, while `0-2@4-6` beats `0#4,1#5,2#6`.
-pub const MIN_RUN: usize = 3;
+pub(crate) const MIN_RUN: usize = 3;
 
 /// The most sets the canonical form looks for: SMT8, the most threads per
 /// core a host has.
@@ -99,7 +99,7 @@ const MOST_SETS: usize = 8;
 /// Neighbouring vCPUs pinned one to one to T blocks of consecutive CPUs in
 /// turn, which the canonical form writes `A-B@C-D:E-F...`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Run {
+pub(crate) struct Run {
     first_vcpu: u32,
     /// The CPUs of each block.
     per_set: u32,
@@ -109,14 +109,14 @@ pub struct Run {
 
 impl Run {
     /// The longest run the pins start with, fewest blocks first among equals.
-    pub fn longest(pins: &[VcpuPin]) -> Option<Run> {
+    pub(crate) fn longest(pins: &[VcpuPin]) -> Option<Run> {
         (1..=MOST_SETS)
             .filter_map(|sets| Run::of(pins, sets))
             .max_by_key(|run| (run.vcpus(), Reverse(run.starts.len())))
     }
 
     /// How many vCPUs it pins.
-    pub fn vcpus(&self) -> usize {
+    pub(crate) fn vcpus(&self) -> usize {
         self.per_set as usize * self.starts.len()
     }
 

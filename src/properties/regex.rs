@@ -1,137 +1,163 @@
 //! The engine's side of each grammar: a regex that accepts exactly what the
 //! parser accepts.
 //!
-//! The engine checks each value against its regex before a VM starts, so a
-//! regex looser than the parser lets typos through to the hook, and a
-//! stricter one refuses good values. They are built from the same pieces as
-//! the grammar, in syntax that reads the same in Java and in Rust's `regex`
-//! crate (`(?:)`, `[0-9]`, `|`, `?`, `*`, `+`, `^`, `$`, `\^`, and literal
-//! digits, letters, `#`, `@`, `:`, `,`, `-`, `_`), plus the possessive `*+`,
-//! which only Java has.
+//! The engine checks each value against its regex twice, in two languages:
+//! the VM dialog in the browser (JavaScript's `RegExp`, `test`) and the
+//! backend (`java.util.regex`, `String.matches`). So the regexes keep to
+//! what both read alike: `(?:)`, the lookaheads `(?=)` and `(?!)`, classes
+//! of ASCII characters, `|`, `?`, `*`, `+` and the anchors. No possessive
+//! quantifier, atomic group, lookbehind, named group or `\p{..}`: a regex
+//! JavaScript cannot compile breaks the dialog for that property.
 //!
-//! Why possessive: java.util.regex matches a greedy `(?:X)*` whose X has no
-//! fixed length by recursing once per repetition, and on a freshly started
-//! engine (interpreted frames, 1 MiB thread stacks) fewer than 400 one-to-one
-//! pins overflowed the stack: the administrator got an internal error
-//! instead of a validation message. A possessive `(?:X)*+` matches one X
-//! at a time in a loop, so the depth no longer grows with the value. It
-//! never gives an iteration back, so each repeated group here is written
-//! so that no match needs one back: then `*+` accepts exactly what `*`
-//! does (`tests/engine-regex/run.sh` checks both forms agree, and the Rust
-//! tests compile the `*` form).
+//! Why the lookaheads: java.util.regex matches a repeated group whose
+//! matches differ in length, such as `(?:,[0-9]+)*`, by recursing once per
+//! repetition, and a freshly started engine (interpreted frames, 1 MiB
+//! thread stacks) overflowed its stack on a few hundred list items: the
+//! administrator got an internal error instead of a validation message. A
+//! repetition of one character class, or of a group that always matches
+//! one character, is a loop instead. So each list is read one character at
+//! a time ([`scan`]), and a lookahead at the start of each item checks the
+//! whole item and what may follow it. Inside a lookahead nothing repeats
+//! but single character classes, so the depth never grows with the value.
+//! `tests/engine-regex/run.sh` measures that on a fresh JVM, and runs every
+//! regex in Java and in JavaScript over the project's test values.
 
 /// `N` or `N-M`: a vCPU entry's head, or a host node range.
 const RANGE: &str = "[0-9]+(?:-[0-9]+)?";
 
-/// `^N`: an exclusion, a term that can never start an entry.
-const EXCLUSION: &str = "\\^[0-9]+";
-
-/// Zero or more of `item`, possessively.
-fn repeated(item: &str) -> String {
-    format!("(?:{item})*+")
-}
-
 /// One cpuset term: `N`, `N-M` or `^N`.
-fn term() -> String {
-    format!("(?:{RANGE}|{EXCLUSION})")
+const TERM: &str = "(?:[0-9]+(?:-[0-9]+)?|\\^[0-9]+)";
+
+/// Memory of a guest cell: KiB, or a number with a binary unit.
+const MEMORY: &str = "[0-9]+(?:KiB|MiB|GiB|TiB|K|M|G|T)?";
+
+/// The characters of a set, for lookaheads that skip over one.
+const SET_CHARS: &str = "[0-9,^-]*";
+
+/// Followed by one of `chars` or by the end: `(?![^...])` says it without
+/// `$`, which Java also lets match before a final line break.
+fn then(chars: &str) -> String {
+    format!("(?![^{chars}])")
 }
 
-/// A whole cpuset or node set. The possessive loop may take every `,TERM`
-/// it finds: wherever a set may end with a comma after it (the `,` form of
-/// `cputune`), the set is read term by term instead.
-fn set() -> String {
-    let term = term();
-    format!("{term}{}", repeated(&format!(",{term}")))
-}
-
-/// `VCPUS#SET` or, when `one_to_one`, also `VCPUS@SET:SET...`, entries
-/// separated by `_`: a set there ends at `_`, `:` or the end.
-fn by_underscore(one_to_one: bool) -> String {
-    let set = set();
-    let entry = match one_to_one {
-        true => format!("{RANGE}(?:#{set}|@{set}{})", repeated(&format!(":{set}"))),
-        false => format!("{RANGE}#{set}"),
-    };
-    format!("{entry}{}", repeated(&format!("_{entry}")))
-}
-
-/// `VCPUS#SET` entries separated by `,`, read term by term: an item after a
-/// comma starts a new entry exactly when `#` follows its range, so no loop
-/// has to give an iteration back.
-fn by_comma_shared() -> String {
-    let term = term();
+/// A list read one character at a time: `first` must hold at the start,
+/// and each separator of `guards` (`(separator, item)`) must be followed by
+/// an item that `item` describes, up to what may follow it. Every other
+/// character is consumed unchecked: it lies inside an item that its
+/// lookahead has already read. The repeated group always matches exactly
+/// one character, which java.util.regex repeats in a loop.
+fn scan(alphabet: &str, first: &str, guards: &[(&str, String)]) -> String {
+    let separators: String = guards.iter().map(|(separator, _)| *separator).collect();
+    let items: Vec<String> = guards
+        .iter()
+        .map(|(separator, item)| format!("{separator}{item}"))
+        .collect();
     format!(
-        "{RANGE}#{term}{}",
-        repeated(&format!(",(?:{RANGE}#)?{term}"))
+        "(?={first})(?:(?=[^{separators}]|{})[{alphabet}])*",
+        items.join("|")
     )
 }
 
-/// The `,` form with one-to-one entries too, where `:` may start another
-/// set only inside a `VCPUS@...` entry. Read as tokens, each followed by
-/// its comma: an entry head (`VCPUS#TERM`, `VCPUS@TERM`) or a term of the
-/// current set. A loop over the tokens of a `#` entry stops, without taking
-/// anything, at a token that would need `@` (and the other way round), so
-/// the value is a run of `#` blocks and `@` blocks that alternate, then its
-/// last token, which has no comma after it. The three alternatives below
-/// are the value with no block, ending in a `#` block, or in an `@` block.
-fn by_comma_one_to_one() -> String {
-    let term = term();
-    let colons = repeated(&format!(":{term}"));
-    // The tokens of a `#` block, and of an `@` block (terms may carry `:SET`).
-    let hash_token = format!("(?:{EXCLUSION}|{RANGE}(?:#{term})?)");
-    let at_token = format!("(?:{EXCLUSION}|{RANGE}(?:@{term}{colons})?){colons}");
-    let hash_block = format!("{RANGE}#{term},{}", repeated(&format!("{hash_token},")));
-    let at_block = format!(
-        "{RANGE}@{term}{colons},{}",
-        repeated(&format!("{at_token},"))
-    );
-    let pairs_ha = repeated(&format!("{hash_block}{at_block}"));
-    let pairs_ah = repeated(&format!("{at_block}{hash_block}"));
-    let last_in_hash = format!("(?:{EXCLUSION}|{RANGE}(?:#{term}|@{term}{colons})?)");
-    let last_in_at = format!("(?:{RANGE}#{term}|{at_token})");
-    let alone = format!("{RANGE}(?:#{term}|@{term}{colons})");
-    format!(
-        "{alone}|(?:{at_block})?{pairs_ha}{hash_block}{last_in_hash}|(?:{hash_block})?{pairs_ah}{at_block}{last_in_at}"
+/// A whole cpuset or node set: terms separated by `,`, then the end.
+fn set() -> String {
+    let term = format!("{TERM}{}", then(","));
+    scan("0-9,^-", &term, &[(",", term.clone())])
+}
+
+/// `VCPUS#SET` or `VCPUS@SET:SET...` entries separated by `_`, read as the
+/// items between `,`, `:` and `_`. A `#` entry has no `:` before its `_`.
+fn cputune_by_underscore() -> String {
+    let end = then(",:_");
+    let head = format!("{RANGE}(?:#(?![^#@_]*:)|@){TERM}{end}");
+    scan(
+        "0-9#@:,_^-",
+        &head,
+        &[
+            (",", format!("{TERM}{end}")),
+            (":", format!("{TERM}{end}")),
+            ("_", head.clone()),
+        ],
+    )
+}
+
+/// The same entries separated by `,`: an item after a comma that starts
+/// with `VCPUS#` or `VCPUS@` starts a new entry, any other belongs to the
+/// set before it; `:` may follow a term only where the last entry head was
+/// an `@`.
+fn cputune_by_comma() -> String {
+    let end = then(",:");
+    let head = format!("{RANGE}(?:#(?![^#@]*:)|@){TERM}{end}");
+    scan(
+        "0-9#@:,^-",
+        &head,
+        &[
+            (",", format!("(?:{head}|{TERM}{end})")),
+            (":", format!("{TERM}{end}")),
+        ],
     )
 }
 
 /// `VCPUS#CPUSET` or `VCPUS@SET:SET...`, joined by `_` or by `,`.
-pub fn cputune() -> String {
-    format!("^(?:{}|{})$", by_underscore(true), by_comma_one_to_one())
+pub(crate) fn cputune() -> String {
+    format!("^(?:{}|{})$", cputune_by_underscore(), cputune_by_comma())
 }
 
-pub fn emulatorpin() -> String {
+pub(crate) fn emulatorpin() -> String {
     format!("^{}$", set())
 }
 
 /// `cputune`'s `#` entries and separators, with I/O thread ids in front.
-pub fn iothreadpin() -> String {
-    format!("^(?:{}|{})$", by_underscore(false), by_comma_shared())
+pub(crate) fn iothreadpin() -> String {
+    let end = then(",_");
+    let head = format!("{RANGE}#{TERM}{end}");
+    let by_underscore = scan(
+        "0-9#,_^-",
+        &head,
+        &[(",", format!("{TERM}{end}")), ("_", head.clone())],
+    );
+    let end = then(",");
+    let by_comma = scan(
+        "0-9#,^-",
+        &format!("{RANGE}#{TERM}{end}"),
+        &[(",", format!("(?:{RANGE}#)?{TERM}{end}"))],
+    );
+    format!("^(?:{by_underscore}|{by_comma})$")
 }
 
-pub fn pci_numa_affinity() -> String {
+pub(crate) fn pci_numa_affinity() -> String {
     "^(required|preferred)$".to_string()
 }
 
-pub fn numatune() -> String {
+pub(crate) fn numatune() -> String {
     format!(
         "^(?:(?:strict|interleave|preferred|restrictive)#)?(?:auto|{})$",
         set()
     )
 }
 
-pub fn guestnuma() -> String {
-    let memory = "[0-9]+(?:KiB|MiB|GiB|TiB|K|M|G|T)?";
-    let set = set();
-    let wide = format!("{set}#{memory}(?:#{set})?");
-    let narrow = format!("{set}#{memory}(?:#{RANGE})?");
-    format!(
-        "^(?:[0-9]+|{wide}{}|{narrow}{})$",
-        repeated(&format!("_{wide}")),
-        repeated(&format!(",{narrow}"))
-    )
+/// A count of cells, or cells `CPUS#MEMORY[#NODES]` separated by `_`
+/// (where NODES is a set) or by `,` (where NODES is one range).
+pub(crate) fn guestnuma() -> String {
+    // By `_`: each cell is checked whole where it starts, its sets' first
+    // terms included; the terms after a comma where the comma is.
+    let nodes = format!("#{TERM}{}{SET_CHARS}", then(",_"));
+    let cell = format!(
+        "{TERM}{}{SET_CHARS}#{MEMORY}(?:{nodes})?{}",
+        then(",#"),
+        then("_")
+    );
+    let by_underscore = scan(
+        "0-9,_#^KMGTiB-",
+        &cell,
+        &[(",", format!("{TERM}{}", then(",#_"))), ("_", cell.clone())],
+    );
+    // By `,`: every item is a term of a cell's CPUs followed by a comma, or
+    // the cell's last CPU term with its memory and node range.
+    let item = format!("{TERM}(?:,|#{MEMORY}(?:#{RANGE})?{})", then(","));
+    let by_comma = scan("0-9,#^KMGTiB-", &item, &[(",", item.clone())]);
+    format!("^(?:[0-9]+|{by_underscore}|{by_comma})$")
 }
 
-pub fn switch() -> String {
+pub(crate) fn switch() -> String {
     "^(0|1|true|false)$".to_string()
 }

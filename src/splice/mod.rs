@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use roxmltree::{Document, Node};
 
 use crate::cpuset::CpuSet;
+use crate::domain::document::Offsets;
 use crate::domain::facts::Domain;
 use crate::domain::threads;
 use crate::plan::cells::{CellsPlan, NewCell};
@@ -85,7 +86,13 @@ const CPUTUNE_ORDER: &[&str] = &[
 ];
 
 /// The document with the plan applied.
-pub fn splice(doc: &Document, text: &str, domain: &Domain, plan: &Plan) -> String {
+pub fn splice(
+    doc: &Document,
+    text: &str,
+    offsets: Offsets,
+    domain: &Domain,
+    plan: &Plan,
+) -> String {
     let mut editor = Editor::new(doc, text);
     splice_cputune(&mut editor, domain, plan);
     if let Some(numatune) = &plan.numatune {
@@ -97,7 +104,7 @@ pub fn splice(doc: &Document, text: &str, domain: &Domain, plan: &Plan) -> Strin
     for edit in &plan.page_edits {
         editor.set_attribute(edit.page, "nodeset", &edit.nodeset.to_string());
     }
-    editor.splices.apply(text)
+    editor.splices.apply_to(text, |at| offsets.original(at))
 }
 
 /// One pin element: the one it replaces (same vCPU or I/O thread), if any.
@@ -234,7 +241,7 @@ fn splice_numatune(editor: &mut Editor, domain: &Domain, plan: &NumaTunePlan) {
     match &plan.memory {
         Some(MemoryElement::New(tune)) => items.push(memory_element(tune)),
         Some(MemoryElement::Kept(old)) => {
-            items.push(NewElement::verbatim(&editor.text[old.range()]))
+            items.push(NewElement::verbatim(&editor.text[old.range()]));
         }
         None => {}
     }

@@ -63,16 +63,25 @@ pub struct FileRewrite {
     pub outcome: Outcome,
 }
 
-/// The file rewritten in place (unless `write` is false); on a refusal it
-/// is exactly as it was.
+/// Where the rewrite of a file looks and what it may do.
+pub struct FileJob<'a> {
+    pub host: Option<&'a HostLimits>,
+    /// Where libvirt runs numad from, when the request asks for it.
+    pub numad: &'a Path,
+    /// False for a dry run.
+    pub write: bool,
+}
+
+/// The file rewritten in place (unless the job says not to write); on a
+/// refusal it is exactly as it was.
 pub fn rewrite_file(
     path: &Path,
     request: &Request,
-    host: Option<&HostLimits>,
-    write: bool,
+    job: FileJob,
 ) -> Result<FileRewrite, RewriteError> {
+    let (host, write) = (job.host, job.write);
     let before = read_domxml(path)?;
-    check_numad(request)?;
+    check_numad(request, job.numad)?;
     let outcome = rewrite(&before, request, host)?;
     if write && outcome.text != before {
         write_atomically(path, &outcome.text)?;
@@ -82,14 +91,14 @@ pub fn rewrite_file(
 
 /// libvirt asks numad for the nodes at start when the numatune property
 /// says `auto`, and fails the start without it.
-fn check_numad(request: &Request) -> Result<(), Refusal> {
+fn check_numad(request: &Request, numad: &Path) -> Result<(), Refusal> {
     let asks_numad = request
         .numatune
         .as_ref()
         .is_some_and(|tune| tune.placement == Placement::Auto);
-    match asks_numad && !files::numad_installed() {
+    match asks_numad && !files::numad_installed(numad) {
         true => Err(Refusal::NoNumad {
-            path: files::numad_path(),
+            path: numad.to_path_buf(),
         }),
         false => Ok(()),
     }
@@ -120,10 +129,10 @@ fn edit(
     request: &Request,
     host: Option<&HostLimits>,
 ) -> Result<Outcome, RewriteError> {
-    let doc = document::parse(text, pruned)?;
+    let (doc, offsets) = document::parse_located(text, pruned)?;
     let domain = Domain::read(&doc)?;
     let plan = plan(&domain, request, host)?;
-    let text = splice(&doc, text, &domain, &plan);
+    let text = splice(&doc, text, offsets, &domain, &plan);
     Ok(Outcome {
         text,
         summary: plan.summary,

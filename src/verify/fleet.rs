@@ -22,7 +22,7 @@ use super::{verify_live, Roots, VerifyError};
 
 /// One guest of the host: what verify found, or why it could not look.
 #[derive(Debug, Clone)]
-pub enum Entry {
+pub(crate) enum Entry {
     Checked(Box<Report>),
     Unreadable { domain: String, error: String },
 }
@@ -45,7 +45,7 @@ impl Serialize for Entry {
 
 /// Every placed guest, and the host they share.
 #[derive(Debug, Clone)]
-pub struct Fleet {
+pub(crate) struct Fleet {
     pub entries: Vec<Entry>,
     /// The host's nodes, or why sysfs could not be read.
     pub glance: Result<Glance, String>,
@@ -53,7 +53,7 @@ pub struct Fleet {
 
 /// What the exit status says, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Holds,
     Differs,
     Unreadable,
@@ -62,7 +62,7 @@ pub enum Outcome {
 /// Reads every running domain under these roots; a domain that stops
 /// while it is read (its status file is gone) is left out, one whose files
 /// cannot be read is an entry of its own, and the others are still read.
-pub fn verify_all(roots: &Roots) -> Result<Fleet, VerifyError> {
+pub(crate) fn verify_all(roots: &Roots) -> Result<Fleet, VerifyError> {
     let mut entries = Vec::new();
     for path in live::status_files(&roots.run)? {
         let checked = match LiveDomain::read(&path) {
@@ -106,11 +106,11 @@ fn reports(entries: &[Entry]) -> Vec<&Report> {
 }
 
 impl Fleet {
-    pub fn reports(&self) -> Vec<&Report> {
+    pub(crate) fn reports(&self) -> Vec<&Report> {
         reports(&self.entries)
     }
 
-    pub fn outcome(&self) -> Outcome {
+    pub(crate) fn outcome(&self) -> Outcome {
         self.entries
             .iter()
             .map(|entry| match entry {
@@ -125,7 +125,7 @@ impl Fleet {
 
 /// One guest's line in the summary, and what its metrics count.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub vcpus_holding: usize,
     pub vcpus_differing: usize,
     /// Guest memory outside the nodes asked of it, over every cell.
@@ -137,7 +137,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn of(report: &Report) -> Summary {
+    pub(crate) fn of(report: &Report) -> Summary {
         let vcpus = |verdict| {
             report
                 .vcpus

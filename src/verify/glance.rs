@@ -17,7 +17,7 @@ use super::render::{mib, Table};
 
 /// Huge pages of one size on one node.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PagesGlance {
+pub(crate) struct PagesGlance {
     pub size_kib: u64,
     pub total: u64,
     pub free: u64,
@@ -26,7 +26,7 @@ pub struct PagesGlance {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeGlance {
+pub(crate) struct NodeGlance {
     pub id: u32,
     pub cpus: CpuSet,
     /// CPUs some running guest's vCPU is pinned to.
@@ -41,18 +41,18 @@ pub struct NodeGlance {
 }
 
 impl NodeGlance {
-    pub fn unpinned(&self) -> CpuSet {
+    pub(crate) fn unpinned(&self) -> CpuSet {
         self.cpus.difference(&self.pinned)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Glance {
+pub(crate) struct Glance {
     pub nodes: Vec<NodeGlance>,
 }
 
 impl Glance {
-    pub fn new(topology: &Topology, reports: &[&Report]) -> Glance {
+    pub(crate) fn new(topology: &Topology, reports: &[&Report]) -> Glance {
         let pins: Vec<GuestPins> = reports
             .iter()
             .map(|report| pins_of(report, &topology.online_cpus))

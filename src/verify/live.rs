@@ -28,7 +28,7 @@ const MAX_STATUS_LEN: u64 = 16 * 1024 * 1024;
 
 /// One `<cpu><numa><cell>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiveCell {
+pub(crate) struct LiveCell {
     pub id: u32,
     pub vcpus: CpuSet,
     pub memory_kib: u64,
@@ -37,7 +37,7 @@ pub struct LiveCell {
 /// One `<devices><memory>` (DIMM, NVDIMM, virtio-mem): QEMU maps it as a
 /// backend of its own, plugged into a guest cell.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemoryDevice {
+pub(crate) struct MemoryDevice {
     pub model: String,
     pub size_kib: u64,
     pub cell: u32,
@@ -45,7 +45,7 @@ pub struct MemoryDevice {
 
 /// The custom properties the engine wrote into `<ovirt-vm:custom>`, as text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Properties {
+pub(crate) struct Properties {
     pub cputune: Option<String>,
     pub numatune: Option<String>,
     pub guestnuma: Option<String>,
@@ -54,7 +54,7 @@ pub struct Properties {
 }
 
 impl Properties {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         [
             &self.cputune,
             &self.numatune,
@@ -69,7 +69,7 @@ impl Properties {
 
 /// Where a domain XML places the guest: its pins and its memory policy.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct XmlPlacement {
+pub(crate) struct XmlPlacement {
     /// `<vcpu cpuset=>`: the default for vCPUs, emulator and I/O threads.
     pub vcpu_cpuset: Option<CpuSet>,
     pub vcpupins: BTreeMap<u32, CpuSet>,
@@ -88,14 +88,14 @@ impl XmlPlacement {
 /// The definition libvirt keeps of a persistent domain, which a live
 /// change (`virsh vcpupin --live`, `virsh emulatorpin --live`) leaves alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Definition {
+pub(crate) struct Definition {
     pub path: PathBuf,
     pub placement: XmlPlacement,
 }
 
 /// What `verify` needs of the running domain.
 #[derive(Debug, Clone)]
-pub struct LiveDomain {
+pub(crate) struct LiveDomain {
     pub name: String,
     pub uuid: String,
     pub pid: u32,
@@ -121,13 +121,13 @@ impl LiveDomain {
     /// Whether anything places the guest: one of the project's properties
     /// in its metadata, or pins or a memory policy of its own. Only such
     /// guests are worth `verify --all`'s look.
-    pub fn is_placed(&self) -> bool {
+    pub(crate) fn is_placed(&self) -> bool {
         !self.properties.is_empty() || !self.placement.is_empty()
     }
 }
 
 /// Finds the status file of a running domain by name, else by UUID.
-pub fn locate(run: &Path, wanted: &str) -> Result<PathBuf, VerifyError> {
+pub(super) fn locate(run: &Path, wanted: &str) -> Result<PathBuf, VerifyError> {
     let dir = run.join(STATUS_DIR);
     let not_running = || VerifyError::NotRunning {
         domain: wanted.to_string(),
@@ -156,7 +156,7 @@ fn normalise_uuid(text: &str) -> Option<String> {
 
 /// The status file of every domain libvirt runs, by name; none when
 /// libvirt's QEMU driver never ran here.
-pub fn status_files(run: &Path) -> Result<Vec<PathBuf>, VerifyError> {
+pub(super) fn status_files(run: &Path) -> Result<Vec<PathBuf>, VerifyError> {
     let dir = run.join(STATUS_DIR);
     if !dir.exists() {
         return Ok(Vec::new());
@@ -206,7 +206,7 @@ fn domain_of<'a, 'i>(doc: &'a Document<'i>) -> Option<Node<'a, 'i>> {
 
 impl LiveDomain {
     /// Reads the status file and the pid file beside it.
-    pub fn read(status_path: &Path) -> Result<LiveDomain, VerifyError> {
+    pub(crate) fn read(status_path: &Path) -> Result<LiveDomain, VerifyError> {
         let text = read_file(status_path, MAX_STATUS_LEN)?;
         let bad = |what: String| VerifyError::Format {
             path: status_path.to_path_buf(),
@@ -237,7 +237,7 @@ const CONFIG_DIR: &str = "libvirt/qemu";
 
 /// The persistent definition of domain `name` (`/etc/libvirt/qemu/NAME.xml`
 /// under `etc`), or none for a transient domain (VDSM starts its VMs so).
-pub fn definition(etc: &Path, name: &str) -> Result<Option<Definition>, VerifyError> {
+pub(super) fn definition(etc: &Path, name: &str) -> Result<Option<Definition>, VerifyError> {
     if name.is_empty() || name.contains('/') || name.starts_with('.') {
         return Ok(None);
     }

@@ -21,7 +21,7 @@ use super::fleet::{Entry, Fleet, Summary};
 use super::glance::{Glance, NodeGlance, PagesGlance};
 
 /// The metrics of a fleet read at `now` (seconds since the epoch).
-pub fn render(fleet: &Fleet, now: u64) -> String {
+pub(crate) fn render(fleet: &Fleet, now: u64) -> String {
     let mut out = Metrics::default();
     out.family(
         "largeguest_verify_last_run_timestamp_seconds",
@@ -284,7 +284,7 @@ fn pairs<'a>(labels: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
 /// the collector sees the old file or the new one, never half of one. The
 /// temporary name does not end in `.prom`, so the collector never reads it,
 /// and cannot be guessed or planted: random, created exclusively.
-pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     let (temp, mut file) = create_temp(path)?;
     let written = file
         .write_all(text.as_bytes())

@@ -1,5 +1,6 @@
 //! `verify DOMAIN`: whether a running guest is where its properties and its
-//! live domain XML say it should be.
+//! live domain XML say it should be. Imports `xml`, `domain`, `host` and
+//! `properties`: it reads a running guest the way the hook reads a new one.
 //!
 //! Nothing in oVirt reads placement back once a VM runs, and much moves it
 //! afterwards: VDSM's CPU management re-pins vCPUs, `preferred` and
@@ -24,12 +25,11 @@ use thiserror::Error;
 use crate::host::files::{self, FileError};
 use crate::wording::{bare_path, quoted};
 
-pub use compare::{Check, Report};
-pub use fleet::{verify_all, Entry, Fleet, Outcome, Summary};
-pub use glance::Glance;
-pub use live::LiveDomain;
-pub use metrics::{render as prometheus, write_atomically};
-pub use proc::Process;
+pub(crate) use compare::Report;
+pub(crate) use fleet::{verify_all, Outcome};
+pub(crate) use live::LiveDomain;
+pub(crate) use metrics::{render as prometheus, write_atomically};
+pub(crate) use proc::Process;
 
 #[derive(Debug, Error)]
 pub enum VerifyError {
@@ -86,7 +86,7 @@ pub(crate) fn read_file(path: &Path, limit: u64) -> Result<String, VerifyError> 
 /// Where verify reads the host: `/run`, `/proc`, `/sys` and `/etc`, or
 /// the trees tests put in their place.
 #[derive(Debug, Clone)]
-pub struct Roots {
+pub(crate) struct Roots {
     pub run: PathBuf,
     pub procfs: PathBuf,
     pub sysfs: PathBuf,
@@ -95,7 +95,7 @@ pub struct Roots {
 }
 
 /// Reads the domain under these roots and compares.
-pub fn verify(roots: &Roots, domain: &str) -> Result<Report, VerifyError> {
+pub(crate) fn verify(roots: &Roots, domain: &str) -> Result<Report, VerifyError> {
     let status = live::locate(&roots.run, domain)?;
     verify_live(roots, LiveDomain::read(&status)?)
 }

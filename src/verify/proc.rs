@@ -22,7 +22,7 @@ const MAX_SMALL_LEN: u64 = 64 * 1024;
 
 /// One thread of the process.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Thread {
+pub(crate) struct Thread {
     pub tid: u32,
     /// QEMU names its threads (`CPU 3/KVM`, `IO iothread1`) when libvirt
     /// starts it with `debug-threads=on`, which it always does.
@@ -35,7 +35,7 @@ pub struct Thread {
 
 /// The kernel's word for a memory policy, as `numa_maps` prints it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PolicyMode {
+pub(crate) enum PolicyMode {
     Default,
     Local,
     Prefer,
@@ -61,7 +61,7 @@ impl PolicyMode {
 /// The policy of one mapping (its own, or the task's when it has none),
 /// with the text the kernel printed for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Policy {
+pub(crate) struct Policy {
     pub mode: Option<PolicyMode>,
     pub nodes: NodeSet,
     pub text: String,
@@ -75,7 +75,7 @@ impl fmt::Display for Policy {
 
 /// One mapping of the process, from `maps` and `numa_maps` joined by address.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mapping {
+pub(crate) struct Mapping {
     pub start: u64,
     pub end: u64,
     pub writable: bool,
@@ -91,12 +91,12 @@ pub struct Mapping {
 }
 
 impl Mapping {
-    pub fn bytes(&self) -> u64 {
+    pub(crate) fn bytes(&self) -> u64 {
         self.end - self.start
     }
 
     /// Resident KiB on each host node.
-    pub fn kib_per_node(&self) -> BTreeMap<u32, u64> {
+    pub(crate) fn kib_per_node(&self) -> BTreeMap<u32, u64> {
         self.pages
             .iter()
             .map(|(&node, &pages)| (node, pages.saturating_mul(self.page_kib)))
@@ -106,7 +106,7 @@ impl Mapping {
 
 /// What `verify` reads of the QEMU process.
 #[derive(Debug, Clone)]
-pub struct Process {
+pub(crate) struct Process {
     pub pid: u32,
     pub threads: Vec<Thread>,
     /// `Mems_allowed_list`: the nodes the cgroup cpuset lets it use.
@@ -115,7 +115,7 @@ pub struct Process {
 }
 
 impl Process {
-    pub fn read(procfs: &Path, pid: u32) -> Result<Process, VerifyError> {
+    pub(crate) fn read(procfs: &Path, pid: u32) -> Result<Process, VerifyError> {
         let dir = procfs.join(pid.to_string());
         if !dir.is_dir() {
             return Err(VerifyError::NoProcess { pid, path: dir });
@@ -135,11 +135,11 @@ impl Process {
         })
     }
 
-    pub fn thread(&self, tid: u32) -> Option<&Thread> {
+    pub(crate) fn thread(&self, tid: u32) -> Option<&Thread> {
         self.threads.iter().find(|thread| thread.tid == tid)
     }
 
-    pub fn thread_named(&self, name: &str) -> Option<&Thread> {
+    pub(crate) fn thread_named(&self, name: &str) -> Option<&Thread> {
         self.threads.iter().find(|thread| thread.name == name)
     }
 }

@@ -1,5 +1,6 @@
 //! XML with no libvirt in it: a scan that checks a document without a tree,
-//! and format-preserving edits of its text. Imports no module of the crate.
+//! reading children by name, and format-preserving edits of its text.
+//! Imports no module of the crate.
 
 pub mod edit;
 pub mod read;

@@ -3,7 +3,7 @@
 # domain into a tree the tests can point LARGEGUEST_RUN_ROOT and
 # LARGEGUEST_PROCFS_ROOT at:
 #   DIR/run/libvirt/qemu/NAME.xml, NAME.pid      libvirt's status XML and pid file
-#   DIR/proc/PID/{maps,numa_maps,status}         the QEMU process
+#   DIR/proc/PID/{maps,numa_maps,status,comm,cmdline}  the QEMU process
 #   DIR/proc/PID/task/TID/{comm,stat,status}     each of its threads
 # usage: testdata/verify/record.sh NAME DIR    (as root, on the host running NAME)
 set -euo pipefail
@@ -19,7 +19,7 @@ pid=$(cat "$run/$name.pid")
 
 mkdir -p "$dir/run/libvirt/qemu" "$dir/proc/$pid/task"
 cp "$run/$name.xml" "$run/$name.pid" "$dir/run/libvirt/qemu/"
-for file in maps numa_maps status; do
+for file in maps numa_maps status comm cmdline; do
     cat "/proc/$pid/$file" >"$dir/proc/$pid/$file"
 done
 for task in /proc/"$pid"/task/*; do

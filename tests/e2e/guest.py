@@ -86,9 +86,13 @@ class Guest:
 
     def set_vcpus(self, count):
         virsh("setvcpus", self.name, str(count), "--live")
-        # The new vCPU threads and QEMU's node lists follow the hotplug at once,
-        # but give the monitor a moment to report the new CPUs.
-        time.sleep(0.2)
+        # Until QEMU's monitor lists every new vCPU, however long a busy host
+        # takes: the checks that follow then judge what QEMU has, not how fast
+        # it got there. The number of looks only stops a hang.
+        for _ in range(2400):
+            if len(vcpu_threads(self)) >= count:
+                return
+            time.sleep(0.05)
 
 
 def parse_cpulist(text):

@@ -43,6 +43,23 @@ def wait_for(predicate, timeout):
     return predicate()
 
 
+# Full scans in which ksmd must merge identical pages that stay unchanged:
+# it records a page's checksum on one scan and merges it on the next.
+SCANS_TO_MERGE = 5
+
+
+def wait_for_sharing():
+    """True once ksmd shares pages; False when SCANS_TO_MERGE full scans
+    merged nothing. Judged by ksmd's own progress, not by the clock, so a
+    busy host only makes it slower."""
+    start = int(read("full_scans"))
+    while int(read("pages_shared")) == 0:
+        if read("run") != "1" or int(read("full_scans")) - start >= SCANS_TO_MERGE:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def unmerge(timeout=60):
     """run=2 unmerges every page; wait until the kernel says none is shared."""
     write("run", 2)

@@ -256,7 +256,7 @@ def run_ksm(scenario, args):
             ksm.write("pages_to_scan", 20000)
             ksm.write("sleep_millisecs", 10)
             ksm.write("run", 1)
-            shared = ksm.wait_for(lambda: int(ksm.read("pages_shared")) > 0, 60)
+            shared = ksm.wait_for_sharing()
             results.append(Result("guest pages shared", shared,
                                   f"pages_shared={ksm.read('pages_shared')} "
                                   f"pages_sharing={ksm.read('pages_sharing')}"))

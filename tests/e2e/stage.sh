@@ -19,6 +19,10 @@ mkdir -p "$dir/usr/libexec/vdsm" "$dir/usr/libexec/vdsm-hook-largeguest"
 rm -rf "$dir/usr/libexec/vdsm/hooks"
 cp -a "$repo/hooks" "$dir/usr/libexec/vdsm/hooks"
 install -m 0755 "$binary" "$dir/usr/libexec/vdsm-hook-largeguest/vdsm-hook-largeguest"
+# The scenarios point the hook at fake trees with LARGEGUEST_SYSFS_ROOT, which
+# the program honours only beside this marker; a package never installs it.
+echo "lets the LARGEGUEST_* test variables move the host's paths for the program here" \
+    >"$dir/usr/libexec/vdsm-hook-largeguest/largeguest-test-overrides"
 
 # A dangling entry would be skipped silently by VDSM (not a regular file): fail here instead.
 while IFS= read -r -d '' entry; do

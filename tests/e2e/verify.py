@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """End-to-end: `verify` reads back real guests the hook placed.
 
-usage: verify.py --stage DIR [--record DIR]
+usage: verify.py --stage DIR [--record DIR] [SCENARIO...]
 
 Each scenario puts its custom properties in the template's <ovirt-vm:custom>
 (where the engine writes them) and in the environment (as VDSM passes them),
@@ -13,7 +13,8 @@ another outside libvirt; verify must name each vCPU, say what was asked and
 what is, and exit 1. A domain that is not running must give exit 2.
 
 --record DIR also saves what verify read of each guest state under DIR (see
-testdata/verify/README.md).
+testdata/verify/README.md). fleet.py adds `verify --all` over two guests and
+a domain without properties; SCENARIO names run only those.
 """
 
 import argparse
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import fleet
 import guest as g
 import scenarios
 from checks import Result
@@ -190,14 +192,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stage", required=True, help="staged install root (tests/e2e/stage.sh)")
     parser.add_argument("--record", help="save what verify read of each guest state here")
+    parser.add_argument("names", nargs="*", help="only these scenarios")
     args = parser.parse_args()
     args.work = os.path.join(args.stage, "verify-work")
     os.makedirs(args.work, exist_ok=True)
     scenarios.RUNNERS["verify"] = lambda scenario, args: run_scenario(scenario, args)
     scenarios.RUNNERS["verify-absent"] = lambda scenario, args: check_not_running(args)
+    scenarios.RUNNERS.update(fleet.RUNNERS)
     absent = Scenario("verify-not-running", "two-vcpus", {}, kind="verify-absent")
+    chosen = SCENARIOS + [absent] + fleet.SCENARIOS
+    unknown = set(args.names) - {s.name for s in chosen}
+    if unknown:
+        parser.error(f"no such scenario: {', '.join(sorted(unknown))}")
     outcomes = []
-    for scenario in SCENARIOS + [absent]:
+    for scenario in [s for s in chosen if not args.names or s.name in args.names]:
         print(f"--- {scenario.name}", flush=True)
         results, took = scenarios.run_scenario(scenario, args)
         outcomes.append((scenario, results, took))

@@ -19,20 +19,28 @@
 //   java RegexDepth.java agree REGEXES_A REGEXES_B
 //       the two files' regexes accept and refuse the same values, on every
 //       short string over each property's alphabet and on many long ones
+//   java -Xint -Xss1m RegexDepth.java corpus REGEXES CORPUS
+//       the backend's answer (String.matches) on every value of CORPUS, one
+//       "property<TAB>accept|refuse<TAB>hex of the UTF-8 value" per line
+//       (tests/it/regex_agreement.rs writes it), against the expected one; a
+//       regex that does not compile or a StackOverflowError is a failure
 //
 // REGEXES: one "name=regex" per line, as the engine-config command declares
 // them ('#' comments and blank lines ignored).
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.HexFormat;
 import java.util.Random;
 import java.util.function.IntFunction;
 import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 public class RegexDepth {
 
@@ -293,7 +301,65 @@ public class RegexDepth {
         return problems == 0 ? 0 : 1;
     }
 
+    /** Every value of the corpus, on one thread with the JVM's -Xss, as a request is served. */
+    static int corpus(Path regexFile, Path corpusFile) throws IOException {
+        Map<String, Pattern> patterns = new LinkedHashMap<>();
+        List<String> uncompiled = new ArrayList<>();
+        int[] problems = {0};
+        readRegexes(regexFile).forEach((name, regex) -> {
+            try {
+                patterns.put(name, Pattern.compile(regex));
+            } catch (PatternSyntaxException e) {
+                System.out.printf("%s: java.util.regex cannot compile the regex: %s%n", name, e.getDescription());
+                uncompiled.add(name);
+                problems[0]++;
+            }
+        });
+        List<String> lines = Files.readAllLines(corpusFile);
+        Map<String, Integer> shown = new LinkedHashMap<>();
+        Thread thread = new Thread(() -> {
+            for (String line : lines) {
+                if (line.isEmpty()) continue;
+                String[] fields = line.split("\t", -1);
+                Pattern pattern = fields.length == 3 ? patterns.get(fields[0]) : null;
+                if (pattern == null || !(fields[1].equals("accept") || fields[1].equals("refuse"))) {
+                    System.out.println("malformed corpus line: " + abbreviate(line));
+                    problems[0]++;
+                    continue;
+                }
+                String value = new String(HexFormat.of().parseHex(fields[2]), StandardCharsets.UTF_8);
+                String answer;
+                try {
+                    // What String.matches does, without compiling again.
+                    answer = pattern.matcher(value).matches() ? "accept" : "refuse";
+                } catch (StackOverflowError e) {
+                    answer = "overflow on";
+                }
+                if (!answer.equals(fields[1])) {
+                    int count = shown.merge(fields[0], 1, Integer::sum);
+                    if (count <= 20) {
+                        System.out.printf("%s: the backend would %s \"%s\", the parser would %s it%n",
+                            fields[0], answer, abbreviate(value), fields[1]);
+                    }
+                    problems[0]++;
+                }
+            }
+        }, "request");
+        thread.start();
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            throw new RuntimeException(e);
+        }
+        System.out.printf("java %s, %s: %d values, %d problems%n", System.getProperty("java.version"),
+            System.getProperty("java.vm.info"), lines.size(), problems[0]);
+        return problems[0] == 0 ? 0 : 1;
+    }
+
     public static void main(String[] args) throws IOException {
+        if (args.length == 3 && args[0].equals("corpus")) {
+            System.exit(corpus(Path.of(args[1]), Path.of(args[2])));
+        }
         if (args.length == 2 && args[0].equals("engine-syntax")) {
             System.exit(engineSyntax(Integer.parseInt(args[1])));
         }
@@ -303,7 +369,7 @@ public class RegexDepth {
             System.exit(agree(Path.of(args[1]), Path.of(args[2])));
         }
         System.err.println("usage: RegexDepth limits REGEXES MAX_CHARS | agree REGEXES_A REGEXES_B"
-            + " | engine-syntax MAX_CHARS");
+            + " | engine-syntax MAX_CHARS | corpus REGEXES CORPUS");
         System.exit(64);
     }
 }

@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# Measures the engine-config regexes the way a freshly started engine runs
-# them: java.util.regex, interpreted (-Xint: no method is compiled yet on a
-# fresh JVM), on a thread with the engine's stack (ENGINE_THREAD_STACK=1M).
+# Runs the engine-config regexes where the engine runs them:
+# - java.util.regex as a freshly started engine runs it: interpreted (-Xint:
+#   no method is compiled yet on a fresh JVM), on a thread with HotSpot's
+#   default 1 MiB stack (the engine sets none), on values of every repetitive
+#   shape up to CHARS characters;
+# - in Java and in the VM dialog's JavaScript (node), over every value the
+#   project's tests use, against the parser (tests/it/regex_agreement.rs).
 #
 # usage: tests/engine-regex/run.sh [--regexes FILE] [--max CHARS] [--agree FILE]
 #   --regexes FILE  name=regex lines to measure (default: the ones that
 #                   `vdsm-hook-largeguest engine-config` prints)
 #   --max CHARS     longest value tried (default 4000: the engine stores all
 #                   of a VM's properties, names included, in 4000 characters)
-#   --agree FILE    also check that FILE's regexes accept exactly the same
-#                   values as the measured ones
-# It always checks that the measured regexes accept exactly what they accept
-# with every possessive *+ read as a greedy *: the form Rust's regex crate
-# compiles in tests/it/regex_agreement.rs and tests/it/check_cli.rs.
+#   --agree FILE    also check that FILE's regexes (an older version, say)
+#                   accept exactly the same values as the measured ones
 # Exits non-zero when a regex overflows on a value of at most CHARS
-# characters, refuses one of the repetitive values, or disagrees.
+# characters, refuses one of the repetitive values, or disagrees with the
+# parser in either language.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -29,14 +31,15 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-"$repo/packaging/install-deps.sh" java:java-17-openjdk-headless:openjdk-17-jdk-headless
+"$repo/packaging/install-deps.sh" java:java-17-openjdk-headless:openjdk-17-jdk-headless \
+    node:nodejs:nodejs
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 if [ -z "$regexes" ]; then
     regexes=$work/engine-config.txt
-    (cd "$repo" && cargo run -q -- engine-config) | python3 -c '
+    (cd "$repo" && cargo run -q -- engine-config --current '') | python3 -c '
 import shlex, sys
 line = next(l for l in sys.stdin if l.startswith("engine-config "))
 setting = next(w for w in shlex.split(line) if w.startswith("UserDefinedVMProperties="))
@@ -53,9 +56,8 @@ if grep -v '^#' "$work/limits.txt" | grep -qv "none up to $max chars"; then
 fi
 echo "--- the engine's own checks before the regexes"
 java -Xint -Xss1m "$here/RegexDepth.java" engine-syntax "$max" || status=1
-echo "--- same values accepted with *+ and with * (what the Rust tests compile)"
-sed 's/\*+/*/g' "$regexes" >"$work/greedy.txt"
-java "$here/RegexDepth.java" agree "$regexes" "$work/greedy.txt" || status=1
+echo "--- the parser's answers, in Java and in the VM dialog's JavaScript"
+(cd "$repo" && cargo test -q --locked --test it -- --ignored --nocapture regex_agreement::) || status=1
 if [ -n "$agree" ]; then
     echo "--- same values accepted by $regexes and $agree"
     java "$here/RegexDepth.java" agree "$regexes" "$agree" || status=1

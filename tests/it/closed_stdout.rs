@@ -13,7 +13,7 @@ fn with_stdout_closed(args: &[&str]) -> std::process::Output {
 fn commands_end_quietly_when_the_reader_is_gone() {
     for args in [
         &["check", "cputune=0#0"][..],
-        &["engine-config"],
+        &["engine-config", "--current", ""],
         &["--help"],
     ] {
         let out = with_stdout_closed(args);

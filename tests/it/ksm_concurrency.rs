@@ -3,15 +3,17 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::ksm::{mom_conf, skip, FakeHost};
-use crate::support::{is_root, std_program};
+use crate::support::ksm::{mom_conf, FakeHost};
+use crate::support::{needs_root, std_program};
 
 /// Eight processes ask for alternating values on one fake tree whose ksmd
 /// merges again after every switch, so each switch has pages to unmerge.
 /// Without the lock two of them would see the same old value (two "1 -> 0"
 /// in a row) or remember run=2 from a neighbour and leave it behind.
 #[test]
+#[ignore = "needs root: without it the switch goes through sudo, which would switch the real host"]
 fn concurrent_switches_are_serialised_and_restore_run() {
+    needs_root();
     let host = FakeHost::new(1, 1, 50, 150);
     let ksmd = host.ksmd(Duration::from_millis(40), Some(50));
     let children: Vec<_> = (0..8)
@@ -67,11 +69,9 @@ fn concurrent_switches_are_serialised_and_restore_run() {
 /// once), the other 63 find it done, the value never goes back to 1, `run`
 /// is put back and the lock is free. Bounded: 64 processes, one unmerge.
 #[test]
+#[ignore = "needs root: without it the switch goes through sudo, which would switch the real host"]
 fn a_mass_start_switches_once_and_never_back() {
-    if !is_root() {
-        skip("the switch on a fake tree needs root (sudo would switch the real host)");
-        return;
-    }
+    needs_root();
     let host = FakeHost::new(1, 1, 50, 150);
     let ksmd = host.ksmd(Duration::from_millis(20), None);
     let watcher = Watcher::start(host.ksm_dir().join("merge_across_nodes"));

@@ -8,7 +8,7 @@ use std::fs;
 
 use crate::support::domxml;
 use roxmltree::Document;
-use vdsm_hook_largeguest::domain::document::{self, parse_whole, Pruned};
+use vdsm_hook_largeguest::domain::document::{self, parse_whole, Offsets, Pruned};
 use vdsm_hook_largeguest::domain::facts::Domain;
 use vdsm_hook_largeguest::plan::plan;
 use vdsm_hook_largeguest::splice::splice;
@@ -73,7 +73,7 @@ fn the_edit_is_the_same_as_from_the_whole_tree() {
                 .map_err(|e| e.to_string())
                 .and_then(|domain| {
                     let plan = plan(&domain, &request, None).map_err(|e| e.to_string())?;
-                    Ok(splice(&whole, &text, &domain, &plan))
+                    Ok(splice(&whole, &text, Offsets::SAME, &domain, &plan))
                 });
             let from_pruned = vdsm_hook_largeguest::splice::rewrite::rewrite(&text, &request, None)
                 .map(|outcome| outcome.text)

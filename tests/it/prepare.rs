@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
-use crate::support::{copy_tree, program, sysfs_tree, TempDir};
+use crate::support::{copy_tree, program, sysfs_tree, Outcome, TempDir};
 
 const EL9: &str = "5.14.0-427.13.1.el9_4.x86_64";
 const UPSTREAM: &str = "6.8.0-45-generic";
@@ -68,11 +68,7 @@ impl Host {
             .write_stdin(stdin)
             .output()
             .unwrap();
-        Outcome {
-            code: output.status.code(),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        }
+        Outcome::from(output)
     }
 
     /// A plan as `suggest --json` prints it on this host.
@@ -124,11 +120,7 @@ impl Host {
                     }
                 }
                 let output = process.output().unwrap();
-                Outcome {
-                    code: output.status.code(),
-                    stdout: String::from_utf8(output.stdout).unwrap(),
-                    stderr: String::from_utf8(output.stderr).unwrap(),
-                }
+                Outcome::from(output)
             })
             .collect()
     }
@@ -154,23 +146,6 @@ impl Host {
             "virtual-host cpu-partitioning\n",
         )
         .unwrap();
-    }
-}
-
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn transcript(&self) -> String {
-        format!(
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code.unwrap_or(-1),
-            self.stdout,
-            self.stderr
-        )
     }
 }
 
@@ -210,6 +185,68 @@ fn on_a_kernel_that_reads_per_node_counts_the_engine_gets_them() {
     assert!(out
         .stdout
         .contains("\nhugepagesz=2M hugepages=1:256 hugepagesz=1G hugepages=0:16,1:8\n"));
+}
+
+#[test]
+fn json_holds_the_same_configuration() {
+    let host = Host::new("two-socket-ht", UPSTREAM);
+    let args = [
+        "--guest",
+        "cputune=0-7@2-5:50-53",
+        "guestnuma=0-3#16G#0,4-7#8G#1",
+        "hugepages=1048576",
+        "--guest",
+        "cputune=0-3@60-63",
+    ];
+    let text = host.run(&args);
+    let mut with_json = args.to_vec();
+    with_json.push("--json");
+    let out = host.run(&with_json);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (Some(0), text.stderr.as_str())
+    );
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json["guests"], serde_json::json!(["guest 1", "guest 2"]));
+    assert_eq!(json["isolated"], "2-5,50-53,60-63");
+    assert_eq!(
+        json["pages"],
+        serde_json::json!([
+            {"node": 0, "size_kib": 1048576, "count": 16},
+            {"node": 1, "size_kib": 1048576, "count": 8}
+        ])
+    );
+    assert_eq!(
+        json["kernel_arguments"],
+        serde_json::json!(["hugepagesz=1G", "hugepages=0:16,1:8"])
+    );
+    assert_eq!(json["warnings"].as_array().unwrap().len(), 1);
+    let files = json["files"].as_array().unwrap();
+    let kinds: Vec<(&str, &str)> = files
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap(), f["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds.len(), 7, "{kinds:?}");
+    assert_eq!(
+        kinds[0],
+        ("whole", "/etc/vdsm-hook-largeguest/reserve-hugepages")
+    );
+    assert_eq!(files[0]["mode"], "0755");
+    // Every whole file's text is the one printed.
+    for file in files.iter().filter(|f| f["kind"] == "whole") {
+        assert!(text.stdout.contains(file["text"].as_str().unwrap()));
+    }
+    let irqbalance = files
+        .iter()
+        .find(|f| f["path"] == "/etc/sysconfig/irqbalance")
+        .unwrap();
+    assert_eq!(
+        (&irqbalance["variable"], &irqbalance["value"]),
+        (
+            &serde_json::json!("IRQBALANCE_BANNED_CPULIST"),
+            &serde_json::json!("2-5,50-53,60-63")
+        )
+    );
 }
 
 #[test]
@@ -314,7 +351,8 @@ fn usage_errors_exit_2_and_write_nothing() {
     for args in [
         vec![],
         vec!["--guest", "cputune=0#1", "--write", "x", "--check"],
-        vec!["--guest", "cputune=0#1", "--json"],
+        vec!["--guest", "cputune=0#1", "--root", "/x"],
+        vec!["--guest", "cputune=0#1", "--write", "/x", "--json"],
         vec!["--guest", "cputune=0#1", "--bogus"],
     ] {
         let out = host.run(&args);

@@ -147,7 +147,7 @@ fn tuned_host_keeps_the_emulator_off_the_isolated_cpus() {
 
 #[test]
 fn offline_cpus() {
-    round_trip("offline-cpus", 26, 16 * GIB, 2, &[]);
+    round_trip("offline-cpus", 24, 16 * GIB, 2, &[]);
 }
 
 /// Guests already running (testdata/procfs/guests: `db1` pins vCPUs to

@@ -96,8 +96,25 @@ fn one_node_when_one_node_is_enough() {
 
 #[test]
 fn reserve_defaults_to_cpu_zero_and_its_sibling() {
-    let plan = planned("two-socket-ht", &request(94, 64, 1));
+    let plan = planned("two-socket-ht", &request(92, 64, 1));
     assert_eq!(plan.reserve.to_string(), "0,48");
+    // 94 would fit as cells of 46 and 48, which no socket layout matches.
+    let err = plan_err(&host("two-socket-ht"), &request(94, 64, 1));
+    assert!(
+        matches!(
+            err,
+            SuggestError::DoesNotFit {
+                shortage: Shortage::UnequalCells {
+                    cores: 94,
+                    count: 2,
+                    smallest: 46,
+                    node: 0
+                },
+                ..
+            }
+        ),
+        "{err}"
+    );
     let err = plan_err(&host("two-socket-ht"), &request(95, 64, 1));
     assert!(
         matches!(
@@ -133,7 +150,8 @@ fn an_empty_reserve_frees_cpu_zero() {
 #[test]
 fn epyc_spills_onto_nodes_of_the_same_socket() {
     let plan = planned("epyc-nps4", &request(40, 100, 2));
-    assert_eq!(plan.cells.len(), 3);
+    // 20 guest cores in cells of one size: 4 of 5 (3 would not be equal).
+    assert_eq!(plan.cells.len(), 4);
     let sockets: Vec<u32> = nodes(&plan).iter().map(|n| n / 4).collect();
     assert!(sockets.iter().all(|&s| s == sockets[0]), "{sockets:?}");
 }
@@ -146,13 +164,13 @@ fn asymmetric_memory_is_split_by_what_each_node_has() {
 
 #[test]
 fn cpu_less_node_gets_no_cell() {
-    let plan = planned("cxl", &request(30, 100, 1));
+    let plan = planned("cxl", &request(28, 100, 1));
     assert_eq!(nodes(&plan), vec![0, 1]);
 }
 
 #[test]
 fn offline_cpus_and_broken_pairs_are_not_used() {
-    let plan = planned("offline-cpus", &request(26, 16, 2));
+    let plan = planned("offline-cpus", &request(24, 16, 2));
     // CPU 7 lost its sibling 23: with two threads per core it is no pair.
     let pinned: CpuSet = plan
         .cputune
@@ -236,5 +254,26 @@ proptest! {
                 prop_assert_eq!(plan.cells.len(), count);
             }
         }
+    }
+}
+
+/// The engine's side: the same pins in its syntax, one vCPU an entry, and
+/// a guest topology whose sockets are the cells.
+#[test]
+fn the_engine_gets_the_same_pins_and_one_socket_a_cell() {
+    let plan = planned("two-socket-ht", &request(64, 64, 2));
+    let engine = &plan.engine;
+    assert_eq!(engine.sockets, plan.cells.len());
+    assert_eq!(
+        engine.sockets as u64 * engine.cores_per_socket * u64::from(engine.threads_per_core),
+        64
+    );
+    let entries: Vec<&str> = engine.cpu_pinning.split('_').collect();
+    assert_eq!(entries.len(), 64);
+    for (pin, entry) in plan.cputune.pins.iter().zip(&entries) {
+        assert_eq!(*entry, format!("{}#{}", pin.vcpu, pin.cpuset));
+    }
+    for cell in &plan.cells {
+        assert_eq!(cell.vcpus.len() as u64, engine.cores_per_socket * 2);
     }
 }

@@ -21,7 +21,7 @@ fn numa_host_gives_online_cpus_and_nodes_with_memory() {
             ("devices/system/node/has_memory", "0,2\n"),
         ],
     );
-    let limits = HostLimits::read(root.path()).unwrap();
+    let limits = HostLimits::read(root.path(), std::path::Path::new("/proc")).unwrap();
     assert_eq!(limits.online_cpus.to_string(), "0-5,8-11");
     assert_eq!(limits.memory_nodes.to_string(), "0,2");
 }
@@ -29,7 +29,7 @@ fn numa_host_gives_online_cpus_and_nodes_with_memory() {
 #[test]
 fn kernel_without_numa_has_node_zero() {
     let root = tree("flat", &[("devices/system/cpu/online", "0-3\n")]);
-    let limits = HostLimits::read(root.path()).unwrap();
+    let limits = HostLimits::read(root.path(), std::path::Path::new("/proc")).unwrap();
     assert_eq!(limits.online_cpus.to_string(), "0-3");
     assert_eq!(limits.memory_nodes.to_string(), "0");
 }
@@ -37,7 +37,7 @@ fn kernel_without_numa_has_node_zero() {
 #[test]
 fn missing_file_is_named() {
     let root = tree("missing", &[("devices/system/node/has_memory", "0\n")]);
-    let err = HostLimits::read(root.path()).unwrap_err();
+    let err = HostLimits::read(root.path(), std::path::Path::new("/proc")).unwrap_err();
     assert!(
         matches!(err, TopologyError::File(FileError::Read { .. })),
         "{err:?}"
@@ -56,7 +56,9 @@ fn garbage_is_refused_without_repeating_it() {
             ("devices/system/node/has_memory", "secret-token\n"),
         ],
     );
-    let text = HostLimits::read(root.path()).unwrap_err().to_string();
+    let text = HostLimits::read(root.path(), std::path::Path::new("/proc"))
+        .unwrap_err()
+        .to_string();
     assert!(text.contains("has_memory"), "{text}");
     assert!(text.contains("column 1"), "{text}");
     assert!(!text.contains("secret"), "{text}");
@@ -68,18 +70,17 @@ fn a_directory_or_huge_file_is_not_sysfs() {
         "huge",
         &[("devices/system/cpu/online", &"0,".repeat(40_000))],
     );
-    let err = HostLimits::read(root.path()).unwrap_err();
+    let err = HostLimits::read(root.path(), std::path::Path::new("/proc")).unwrap_err();
     assert!(
         matches!(err, TopologyError::File(FileError::NotAKernelFile { .. })),
         "{err:?}"
     );
     let root = tree("dir", &[("devices/system/cpu/online/x", "0\n")]);
-    let err = HostLimits::read(root.path()).unwrap_err();
+    let err = HostLimits::read(root.path(), std::path::Path::new("/proc")).unwrap_err();
     assert!(
         matches!(
             err,
-            TopologyError::File(FileError::NotAKernelFile { .. })
-                | TopologyError::File(FileError::Read { .. })
+            TopologyError::File(FileError::NotAKernelFile { .. } | FileError::Read { .. })
         ),
         "{err:?}"
     );

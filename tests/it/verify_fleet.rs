@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
-use crate::support::{copy_tree, program, testdata, TempDir};
+use crate::support::{copy_tree, program, testdata, Outcome, TempDir};
 
 /// The recorded guests that hold, each a domain of its own.
 const HOLDING: [&str; 6] = [
@@ -47,12 +47,6 @@ fn status_xml(root: &Path, domain: &str) -> PathBuf {
     root.join(format!("run/libvirt/qemu/{domain}.xml"))
 }
 
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
 fn verify_all(root: &Path, args: &[&str]) -> Outcome {
     let output = program()
         .env("LARGEGUEST_RUN_ROOT", root.join("run"))
@@ -62,11 +56,7 @@ fn verify_all(root: &Path, args: &[&str]) -> Outcome {
         .args(args)
         .output()
         .unwrap();
-    Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
+    Outcome::from(output)
 }
 
 /// The samples of a metrics file, `name{labels}` -> value, after checking

@@ -3,9 +3,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use crate::support::{copy_tree, program, testdata, TempDir};
+use crate::support::{copy_tree, program, testdata, Outcome, TempDir, HANG_GUARD};
 
 /// Each recorded tree and the domain it holds, written once: the table
 /// [`TREES`] and one snapshot test per tree in `tables` (the snapshot named
@@ -39,12 +38,6 @@ fn recorded(tree: &str) -> PathBuf {
     testdata("verify").join(tree)
 }
 
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
 fn verify(root: &Path, args: &[&str]) -> Outcome {
     let output = program()
         .env("LARGEGUEST_RUN_ROOT", root.join("run"))
@@ -52,14 +45,10 @@ fn verify(root: &Path, args: &[&str]) -> Outcome {
         .env("LARGEGUEST_ETC_ROOT", root.join("etc"))
         .arg("verify")
         .args(args)
-        .timeout(Duration::from_secs(60))
+        .timeout(HANG_GUARD)
         .output()
         .unwrap();
-    Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
+    Outcome::from(output)
 }
 
 /// A copy of a recorded tree to break in one place.

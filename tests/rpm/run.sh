@@ -153,6 +153,18 @@ check "the sudoers drop-in allows only the packaged executable" bash -c "
     grep -o '/[^ ,]*' '$root/etc/sudoers.d/50_vdsm_hook_largeguest' | sort -u | grep -v '^/usr/libexec/vdsm-hook-largeguest/vdsm-hook-largeguest\$' |
         grep -v '^/etc/sudoers.d/50_vdsm_hook_largeguest\$' | (! grep .)"
 check "the installed sudoers drop-in has mode 0440" test "$(stat -c %a "$root/etc/sudoers.d/50_vdsm_hook_largeguest")" = 440
+# verify --all's timer: the installed units parse, and neither is enabled
+# (no symlink in a .wants folder); the package leaves that to the administrator.
+units="$root/usr/lib/systemd/system"
+if command -v systemd-analyze >/dev/null; then
+    check "the installed verify service and timer pass systemd-analyze verify" bash -c '
+        sed "s#/usr/bin/vdsm-hook-largeguest#$2#" "$1/vdsm-hook-largeguest-verify.service" >"$3/vdsm-hook-largeguest-verify.service" &&
+        cp "$1/vdsm-hook-largeguest-verify.timer" "$3/" &&
+        ! SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no "$3/vdsm-hook-largeguest-verify.service" \
+            "$3/vdsm-hook-largeguest-verify.timer" 2>&1 | grep .' _ "$units" "$exe" "$work"
+fi
+check "the package enables neither the verify service nor its timer" \
+    bash -c '! find "$1/etc/systemd" "$1/usr/lib/systemd" -path "*.wants/*" -name "vdsm-hook-largeguest-verify*" 2>/dev/null | grep .' _ "$root"
 check "every installed entry resolves to the 0755 executable inside the root" bash -c "
     for e in '$root'/usr/libexec/vdsm/hooks/*/*; do
         [ \"\$(readlink -f \"\$e\")\" = '$exe' ] || { echo \"\$e -> \$(readlink -f \"\$e\")\"; exit 1; }
@@ -274,10 +286,10 @@ else
 fi
 
 # The engine's regexes accept the README's examples and refuse broken ones.
-if "$exe" engine-config --cver 4.8 >"$work/engine-config" 2>&1; then
+if "$exe" engine-config --cver 4.8 --current '' >"$work/engine-config" 2>&1; then
     pass "engine-config --cver 4.8 prints the command"
     check "the engine-config regexes accept the README's examples and refuse broken ones" \
-        python3 "$here/engine_regex.py" "$repo/README.md" <"$work/engine-config"
+        python3 "$here/engine_regex.py" "$repo/README.md" $(ls "$repo"/docs/*.md 2>/dev/null) <"$work/engine-config"
     # ksm_merge_across_nodes belongs to the KSM hook, not to `check`'s grammars.
     python3 "$here/engine_regex.py" --examples | grep -v '^ksm_merge_across_nodes=' >"$work/examples"
     while read -r example; do

@@ -157,6 +157,81 @@ class Migration(Flow):
         self.assertIn("<numatune><memnode> binds memory to host node 1", proc.stderr)
 
 
+class IsolateThreads(Flow):
+    """VDSM keeps the siblings of such a VM's CPUs out of every pool."""
+
+    def xml(self, policy):
+        return self.engine_xml([(old.replace("dedicated", policy), new.replace("dedicated", policy))
+                                for old, new in DEDICATED[:2]]
+                               + [DEDICATED[3]])
+
+    def test_an_emulatorpin_on_the_vcpus_siblings_is_named(self):
+        # vCPUs on CPUs 16-31; CPU 64 is CPU 16's sibling on this host.
+        host = self.host("two-socket-ht")
+        proc = self.run_flow("start", self.xml("isolate-threads"),
+                             {"emulatorpin": "64", "LARGEGUEST_SYSFS_ROOT": host})
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("warning: emulatorpin: the emulator threads would run on CPU 64, sibling "
+                      "threads of the CPUs the engine gave the vCPUs under CPU pinning policy "
+                      "isolate-threads", proc.stderr)
+        proc = self.run_flow("start", self.xml("dedicated"),
+                             {"emulatorpin": "64", "LARGEGUEST_SYSFS_ROOT": host})
+        self.assertNotIn("sibling threads", proc.stderr)
+        proc = self.run_flow("start", self.xml("isolate-threads"),
+                             {"emulatorpin": "0", "LARGEGUEST_SYSFS_ROOT": host})
+        self.assertNotIn("sibling threads", proc.stderr)
+
+
+SRIOV_NIC = """<hotplug><devices><interface type="hostdev" managed="no">
+  <mac address="56:6f:4a:b0:00:09"/>
+  <source><address type="pci" domain="0x0000" bus="0xaf" slot="0x02" function="0x1"/></source>
+  <alias name="ua-9e8d7c6b-5a49-4837-9261-504f3e2d1c0b"/>
+</interface></devices></hotplug>"""
+
+
+class NicHotplug(Flow):
+    """before_nic_hotplug gets the <interface> alone and the VM's properties."""
+
+    def nic(self, text=SRIOV_NIC):
+        fd, path = tempfile.mkstemp(suffix=".xml", dir=self.tmp)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(path, 0o644)
+        return path
+
+    def plug(self, props, nic=None):
+        props = dict(props, LARGEGUEST_SYSFS_ROOT=self.host())
+        return self.run_flow("nic-hotplug", self.engine_xml(), props, "--nic", nic or self.nic())
+
+    def test_a_function_off_the_memory_nodes_is_refused_under_required(self):
+        # 0000:af:02.1 sits on node 1; the memory is bound to node 0.
+        proc = self.plug({"numatune": "strict#0", "pci_numa_affinity": "required"})
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("pci_numa_affinity: the host device 0000:af:02.1 (<interface>) sits on "
+                      "host node 1, but the guest's memory is bound (strict) to node 0",
+                      proc.stderr)
+        self.assertIn("the engine shows: Hook Error", proc.stderr)
+
+    def test_a_function_on_the_memory_nodes_passes_unchanged(self):
+        proc = self.plug({"guestnuma": "0-7#2G#0,8-15#2G#1", "pci_numa_affinity": "required"})
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("sits on host node 1, where the guest's memory is", proc.stderr)
+        self.assertIn('bus="0xaf" slot="0x02" function="0x1"', proc.stdout)
+
+    def test_preferred_warns_and_plugs(self):
+        proc = self.plug({"numatune": "strict#0"})
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("warning: pci_numa_affinity: the host device 0000:af:02.1", proc.stderr)
+
+    def test_a_bridged_nic_is_not_judged(self):
+        bridge = ('<interface type="bridge"><source bridge="ovirtmgmt"/>'
+                  '<model type="virtio"/></interface>')
+        proc = self.plug({"numatune": "strict#0", "pci_numa_affinity": "required"},
+                         self.nic(bridge))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("takes no host PCI function", proc.stderr)
+
+
 HUGE = [
     ("</currentMemory>", "</currentMemory><memoryBacking><hugepages><page size=\"1048576\" /></hugepages></memoryBacking>"),
     ("<ovirt-vm:cputune>0#0,1#1</ovirt-vm:cputune>",

@@ -20,11 +20,11 @@ use memory::MemoryRows;
 use report::Checks;
 use threads::{thread_rows, vcpu_rows};
 
-pub use report::{
-    CellRow, Check, Report, ThreadRow, Verdict, TOLERANCE_CAP_KIB, TOLERANCE_PERCENT,
+pub(crate) use report::{
+    CellRow, Report, ThreadRow, Verdict, TOLERANCE_CAP_KIB, TOLERANCE_PERCENT,
 };
 
-pub fn compare(live: &LiveDomain, process: &Process) -> Report {
+pub(super) fn compare(live: &LiveDomain, process: &Process) -> Report {
     let mut checks = Checks::default();
     let asked = requested(live, &mut checks);
     let (vcpus, offline_vcpus) = vcpu_rows(live, process, &asked, &mut checks);

@@ -14,13 +14,13 @@ use crate::verify::proc::Policy;
 /// of the cell: numa_maps is read page by page while the guest runs, and a
 /// page or two in flight (KSM's shared copy, a page being migrated) must not
 /// make a healthy guest differ...
-pub const TOLERANCE_PERCENT: u64 = 1;
+pub(crate) const TOLERANCE_PERCENT: u64 = 1;
 /// ...but never more than this, so a large cell cannot hide gigabytes.
-pub const TOLERANCE_CAP_KIB: u64 = 256 * 1024;
+pub(crate) const TOLERANCE_CAP_KIB: u64 = 256 * 1024;
 
 /// One comparison; `detail` is the line an administrator reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     pub what: String,
     pub holds: bool,
     pub detail: String,
@@ -28,7 +28,7 @@ pub struct Check {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Holds,
     Differs,
     /// Nothing was asked of it: shown, not checked.
@@ -47,7 +47,7 @@ impl Verdict {
 
 /// Where a set of host CPUs or nodes was asked, as an administrator names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Asked {
+pub(crate) struct Asked {
     #[serde(serialize_with = "as_text")]
     pub set: CpuSet,
     pub by: &'static str,
@@ -55,7 +55,7 @@ pub struct Asked {
 
 /// A vCPU, the emulator or an I/O thread.
 #[derive(Debug, Clone, Serialize)]
-pub struct ThreadRow {
+pub(crate) struct ThreadRow {
     pub what: String,
     pub tid: Option<u32>,
     pub asked: Option<Asked>,
@@ -67,7 +67,7 @@ pub struct ThreadRow {
 
 /// A guest cell's memory placement as asked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MemoryAsk {
+pub(crate) struct MemoryAsk {
     #[serde(serialize_with = "mode_text")]
     pub mode: MemoryMode,
     #[serde(serialize_with = "as_text")]
@@ -76,7 +76,7 @@ pub struct MemoryAsk {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HugePages {
+pub(crate) struct HugePages {
     pub node: u32,
     pub size_kib: u64,
     pub count: u64,
@@ -84,7 +84,7 @@ pub struct HugePages {
 
 /// A guest cell, or the whole guest when it has no cells.
 #[derive(Debug, Clone, Serialize)]
-pub struct CellRow {
+pub(crate) struct CellRow {
     pub cell: Option<u32>,
     #[serde(serialize_with = "as_text")]
     pub vcpus: CpuSet,
@@ -107,7 +107,7 @@ pub struct CellRow {
 
 /// Everything `verify` found, and the checks.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub domain: String,
     pub uuid: String,
     pub pid: u32,
@@ -126,11 +126,11 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn differences(&self) -> impl Iterator<Item = &Check> {
+    pub(crate) fn differences(&self) -> impl Iterator<Item = &Check> {
         self.checks.iter().filter(|check| !check.holds)
     }
 
-    pub fn holding(&self) -> usize {
+    pub(crate) fn holding(&self) -> usize {
         self.checks.iter().filter(|check| check.holds).count()
     }
 }

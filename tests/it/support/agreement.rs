@@ -7,7 +7,7 @@
 
 use roxmltree::{Document, Node};
 
-use vdsm_hook_largeguest::domain::document::{parse_whole, Pruned};
+use vdsm_hook_largeguest::domain::document::{parse_whole, Offsets, Pruned};
 use vdsm_hook_largeguest::domain::locate::{
     is_plain, DEVICES, METADATA, METADATA_NEEDED, METADATA_VM, NEEDED,
 };
@@ -22,6 +22,7 @@ type Agreement = Result<(), String>;
 /// hook can see: the root, the children of `<domain>` with their names and
 /// attributes, every kept element whole at the same offsets, and the style
 /// the editor learns.
+#[allow(unreachable_pub)] // The fuzz crate's lib includes this file and exports it.
 pub fn disagreement(text: &str) -> Option<String> {
     let mut pruned = Pruned::default();
     let scanned = pruned.prune(text);
@@ -41,7 +42,7 @@ pub fn disagreement(text: &str) -> Option<String> {
         return Some("the scan accepted, but the pruned text was not built".into());
     }
     match parse_whole(pruned.text()) {
-        Ok(tree) => trees(&whole, &tree, text).err(),
+        Ok(tree) => trees(&whole, &tree, pruned.offsets(), text).err(),
         Err(err) => Some(format!(
             "the pruned text is refused: {err}\n{}",
             pruned.text()
@@ -49,11 +50,12 @@ pub fn disagreement(text: &str) -> Option<String> {
     }
 }
 
-fn trees(whole: &Document, pruned: &Document, text: &str) -> Agreement {
+/// `at` takes the pruned tree's offsets to the document's.
+fn trees(whole: &Document, pruned: &Document, at: Offsets, text: &str) -> Agreement {
     let (a, b) = (whole.root(), pruned.root());
     same_children(a, b, |a, b| match a.is_element() {
-        true => root(a, b),
-        false => same_node(a, b),
+        true => root(a, b, at),
+        false => same_node(a, b, at),
     })?;
     let (a, b) = (Style::of(whole, text), Style::of(pruned, text));
     agree(a == b, || format!("style {a:?} against {b:?}"))
@@ -66,42 +68,42 @@ fn agree(ok: bool, what: impl FnOnce() -> String) -> Agreement {
     }
 }
 
-fn root(whole: Node, pruned: Node) -> Agreement {
-    same_node(whole, pruned)?;
+fn root(whole: Node, pruned: Node, at: Offsets) -> Agreement {
+    same_node(whole, pruned, at)?;
     let (a, b) = (OvirtMetadata::read(whole), OvirtMetadata::read(pruned));
     agree(a == b, || {
         format!("the engine's metadata {a:?} against {b:?}")
     })?;
     same_children(whole, pruned, |a, b| match a.is_element() {
-        false => same_node(a, b),
-        true if kept_child(a) => same_subtree(a, b),
-        true if plain(a, DEVICES) => devices(a, b),
-        true if plain(a, METADATA) => metadata(a, b),
-        true => placeholder(a, b),
+        false => same_node(a, b, at),
+        true if kept_child(a) => same_subtree(a, b, at),
+        true if plain(a, DEVICES) => devices(a, b, at),
+        true if plain(a, METADATA) => metadata(a, b, at),
+        true => placeholder(a, b, at),
     })
 }
 
 /// Every child as it is, but the engine's `<ovirt-vm:vm>`, whose entries
 /// the hook does not read are runs of `<_/>`, as devices are.
-fn metadata(whole: Node, pruned: Node) -> Agreement {
-    same_node(whole, pruned)?;
+fn metadata(whole: Node, pruned: Node, at: Offsets) -> Agreement {
+    same_node(whole, pruned, at)?;
     same_children(whole, pruned, |a, b| {
         match a.is_element() && name_of(a).local == METADATA_VM && a.has_children() {
-            true => sorted(a, b, |n| METADATA_NEEDED.contains(&name_of(*n).local)),
-            false => same_subtree(a, b),
+            true => sorted(a, b, at, |n| METADATA_NEEDED.contains(&name_of(*n).local)),
+            false => same_subtree(a, b, at),
         }
     })
 }
 
 /// Needed devices whole, at the same place; the others in runs of `<_/>`.
-fn devices(whole: Node, pruned: Node) -> Agreement {
-    sorted(whole, pruned, |n| kept_device(*n))
+fn devices(whole: Node, pruned: Node, at: Offsets) -> Agreement {
+    sorted(whole, pruned, at, |n| kept_device(*n))
 }
 
 /// The children `is_kept` picks whole, at the same place; the others in
 /// runs of `<_/>`.
-fn sorted(whole: Node, pruned: Node, is_kept: impl Fn(&Node) -> bool) -> Agreement {
-    same_node(whole, pruned)?;
+fn sorted(whole: Node, pruned: Node, at: Offsets, is_kept: impl Fn(&Node) -> bool) -> Agreement {
+    same_node(whole, pruned, at)?;
     let kept = |n: &Node| n.is_element() && is_kept(n);
     let a: Vec<Node> = whole.children().filter(kept).collect();
     let b: Vec<Node> = pruned.children().filter(kept).collect();
@@ -110,7 +112,7 @@ fn sorted(whole: Node, pruned: Node, is_kept: impl Fn(&Node) -> bool) -> Agreeme
     })?;
     a.iter()
         .zip(&b)
-        .try_for_each(|(a, b)| same_subtree(*a, *b))?;
+        .try_for_each(|(a, b)| same_subtree(*a, *b, at))?;
     let stray = pruned
         .children()
         .find(|n| n.is_element() && !kept(n) && (!plain(*n, "_") || n.has_children()));
@@ -118,9 +120,10 @@ fn sorted(whole: Node, pruned: Node, is_kept: impl Fn(&Node) -> bool) -> Agreeme
 }
 
 /// A child of `<domain>` the hook does not read: its start tag as it was,
-/// perhaps with the gap_fill attribute, and nothing inside.
-fn placeholder(whole: Node, pruned: Node) -> Agreement {
-    same_element(whole, pruned, |extra| {
+/// perhaps with the attribute that carries the document's first quote,
+/// and nothing inside.
+fn placeholder(whole: Node, pruned: Node, at: Offsets) -> Agreement {
+    same_element(whole, pruned, at, |extra| {
         extra.len() <= 1 && extra.iter().all(|a| a.name() == "_")
     })?;
     agree(!pruned.has_children(), || {
@@ -142,23 +145,24 @@ fn same_children<'a, 'i>(
 }
 
 /// Node for node, in document order: no recursion, however deep.
-fn same_subtree(whole: Node, pruned: Node) -> Agreement {
+fn same_subtree(whole: Node, pruned: Node, at: Offsets) -> Agreement {
     let (a, b) = (whole.descendants().count(), pruned.descendants().count());
     agree(a == b, || format!("{whole:?}: {a} nodes against {b}"))?;
     whole
         .descendants()
         .zip(pruned.descendants())
-        .try_for_each(|(a, b)| same_node(a, b))
+        .try_for_each(|(a, b)| same_node(a, b, at))
 }
 
-fn same_node(whole: Node, pruned: Node) -> Agreement {
+/// The same node, at the same place in the document.
+fn same_node(whole: Node, pruned: Node, at: Offsets) -> Agreement {
     let same = whole.node_type() == pruned.node_type()
-        && whole.range() == pruned.range()
+        && whole.range() == at.range(pruned.range())
         && whole.text() == pruned.text()
         && whole.pi() == pruned.pi();
     agree(same, || format!("{whole:?} against {pruned:?}"))?;
     match whole.is_element() {
-        true => same_element(whole, pruned, |extra| extra.is_empty()),
+        true => same_element(whole, pruned, at, |extra| extra.is_empty()),
         false => Ok(()),
     }
 }
@@ -166,15 +170,16 @@ fn same_node(whole: Node, pruned: Node) -> Agreement {
 fn same_element(
     whole: Node,
     pruned: Node,
+    at: Offsets,
     extra_allowed: impl Fn(&[roxmltree::Attribute]) -> bool,
 ) -> Agreement {
     let (a, b): (Vec<_>, Vec<_>) = (whole.attributes().collect(), pruned.attributes().collect());
     let same = whole.tag_name() == pruned.tag_name()
-        && whole.range() == pruned.range()
+        && whole.range() == at.range(pruned.range())
         && b.len() >= a.len()
         && a.iter().zip(&b).all(|(a, b)| {
             (a.namespace(), a.name(), a.value(), a.range())
-                == (b.namespace(), b.name(), b.value(), b.range())
+                == (b.namespace(), b.name(), b.value(), at.range(b.range()))
         })
         && extra_allowed(&b[a.len().min(b.len())..])
         && whole.namespaces().eq(pruned.namespaces());

@@ -11,17 +11,17 @@ use assert_cmd::Command;
 
 use super::{is_root, program, TempDir};
 
-pub const NOBODY: u32 = 65534;
+pub(crate) const NOBODY: u32 = 65534;
 
 /// A fake host: `sys/kernel/mm/ksm`, two NUMA nodes, `proc/meminfo`.
-pub struct FakeHost {
+pub(crate) struct FakeHost {
     pub dir: TempDir,
 }
 
 impl FakeHost {
     /// merge_across_nodes=`merge`, run=`run`, `shared` pages shared by
     /// `sharing` mappings, 16 GiB of RAM of which 12 GiB available.
-    pub fn new(merge: u64, run: u64, shared: u64, sharing: u64) -> FakeHost {
+    pub(crate) fn new(merge: u64, run: u64, shared: u64, sharing: u64) -> FakeHost {
         let dir = TempDir::new("ksm");
         let host = FakeHost { dir };
         fs::create_dir_all(host.ksm_dir()).unwrap();
@@ -45,32 +45,32 @@ impl FakeHost {
         host
     }
 
-    pub fn sysfs(&self) -> PathBuf {
+    pub(crate) fn sysfs(&self) -> PathBuf {
         self.dir.0.join("sys")
     }
 
-    pub fn procfs(&self) -> PathBuf {
+    pub(crate) fn procfs(&self) -> PathBuf {
         self.dir.0.join("proc")
     }
 
-    pub fn ksm_dir(&self) -> PathBuf {
+    pub(crate) fn ksm_dir(&self) -> PathBuf {
         self.sysfs().join("kernel/mm/ksm")
     }
 
-    pub fn lock_file(&self) -> PathBuf {
+    pub(crate) fn lock_file(&self) -> PathBuf {
         self.sysfs().join("vdsm-hook-largeguest-ksm.lock")
     }
 
     /// Atomic (rename), so the executable never reads a half-written counter.
-    pub fn set(&self, name: &str, value: u64) {
+    pub(crate) fn set(&self, name: &str, value: u64) {
         set_counter(&self.ksm_dir(), name, value);
     }
 
-    pub fn get(&self, name: &str) -> u64 {
+    pub(crate) fn get(&self, name: &str) -> u64 {
         get_counter(&self.ksm_dir(), name).expect("fake counter")
     }
 
-    pub fn set_meminfo(&self, total_kib: u64, available_kib: u64) {
+    pub(crate) fn set_meminfo(&self, total_kib: u64, available_kib: u64) {
         fs::write(
             self.procfs().join("meminfo"),
             format!(
@@ -81,7 +81,7 @@ impl FakeHost {
     }
 
     /// The executable with this host's overrides and no KSM property.
-    pub fn command(&self) -> Command {
+    pub(crate) fn command(&self) -> Command {
         let mut cmd = program();
         cmd.envs(self.overrides());
         cmd
@@ -90,7 +90,7 @@ impl FakeHost {
     /// The test variables pointing at this tree. MoM's configuration is a
     /// file that does not exist, so that no MoM manages KSM here, even on a
     /// host with VDSM.
-    pub fn overrides(&self) -> [(&'static str, PathBuf); 3] {
+    pub(crate) fn overrides(&self) -> [(&'static str, PathBuf); 3] {
         [
             ("LARGEGUEST_SYSFS_ROOT", self.sysfs()),
             ("LARGEGUEST_PROCFS_ROOT", self.procfs()),
@@ -99,7 +99,7 @@ impl FakeHost {
     }
 
     /// An emulated ksmd on this tree (see [`FakeKsmd`]).
-    pub fn ksmd(&self, unmerge_after: Duration, remerge: Option<u64>) -> FakeKsmd {
+    pub(crate) fn ksmd(&self, unmerge_after: Duration, remerge: Option<u64>) -> FakeKsmd {
         FakeKsmd::start(self.ksm_dir(), unmerge_after, remerge)
     }
 }
@@ -117,7 +117,7 @@ fn get_counter(dir: &Path, name: &str) -> Option<u64> {
 /// Plays ksmd: some time after `run` becomes 2 it unmerges everything
 /// (pages_shared and pages_sharing go to 0). With `remerge`, once `run` is 1
 /// again it merges `remerge` pages anew, so every later switch has work to do.
-pub struct FakeKsmd {
+pub(crate) struct FakeKsmd {
     stop: Arc<AtomicBool>,
     saw_run_2: Arc<AtomicUsize>,
     thread: Option<JoinHandle<()>>,
@@ -152,7 +152,7 @@ impl FakeKsmd {
     }
 
     /// How many times it found run=2 with pages to unmerge.
-    pub fn unmerges(&self) -> usize {
+    pub(crate) fn unmerges(&self) -> usize {
         self.saw_run_2.load(Ordering::SeqCst)
     }
 }
@@ -166,38 +166,32 @@ impl Drop for FakeKsmd {
     }
 }
 
-/// Says why a test did nothing, past the test harness's output capture, so
-/// that a skip shows in every run (CI logs included).
-pub fn skip(reason: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "skipped: {reason}");
-}
-
-pub fn page_size() -> u64 {
+pub(crate) fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     unsafe { libc::sysconf(libc::_SC_PAGESIZE) as u64 }
 }
 
 /// `program` as an unprivileged user: directly when the tests are not root,
-/// else through setpriv as `nobody`. Err(reason to skip) when neither works.
-pub fn as_nobody(program: &Path) -> Result<std::process::Command, String> {
+/// else through setpriv (util-linux) as `nobody`.
+pub(crate) fn as_nobody(program: &Path) -> std::process::Command {
     if !is_root() {
-        return Ok(std::process::Command::new(program));
+        return std::process::Command::new(program);
     }
-    if !Path::new("/usr/bin/setpriv").exists() {
-        return Err("running as root and /usr/bin/setpriv is missing".to_string());
-    }
+    assert!(
+        Path::new("/usr/bin/setpriv").exists(),
+        "running as root, the test runs the executable as nobody through /usr/bin/setpriv (util-linux), which is missing"
+    );
     let mut cmd = std::process::Command::new("/usr/bin/setpriv");
     cmd.arg(format!("--reuid={NOBODY}"))
         .arg(format!("--regid={NOBODY}"))
         .arg("--clear-groups")
         .arg(program);
-    Ok(cmd)
+    cmd
 }
 
 /// Gives the whole tree to `nobody` (when root), so that only the mode bits
 /// a test sets decide what the unprivileged executable may write.
-pub fn give_to_nobody(dir: &Path) {
+pub(crate) fn give_to_nobody(dir: &Path) {
     if !is_root() {
         return;
     }
@@ -219,7 +213,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 /// MoM's configuration as VDSM installs it, in the host's tree: the KSM
 /// controller, a policy folder whose KSM policy sets the control, and the
 /// RPC socket.
-pub fn mom_conf(host: &FakeHost, rpc: bool) -> PathBuf {
+pub(crate) fn mom_conf(host: &FakeHost, rpc: bool) -> PathBuf {
     let etc = host.dir.0.join("etc/vdsm");
     let policies = etc.join("mom.d");
     fs::create_dir_all(&policies).unwrap();
@@ -251,6 +245,6 @@ pub fn mom_conf(host: &FakeHost, rpc: bool) -> PathBuf {
     conf
 }
 
-pub fn socket(host: &FakeHost) -> PathBuf {
+pub(crate) fn socket(host: &FakeHost) -> PathBuf {
     host.dir.0.join("mom-vdsm.sock")
 }

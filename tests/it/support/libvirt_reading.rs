@@ -25,7 +25,7 @@ use super::scene::Scene;
 const ASCII_SPACE: [char; 6] = [' ', '\t', '\n', '\r', '\u{b}', '\u{c}'];
 
 /// g_ascii_strtoull as virStrToLong_ullp and virXMLPropUInt use it.
-pub fn number(text: &str) -> Option<u64> {
+pub(crate) fn number(text: &str) -> Option<u64> {
     let rest = text.trim_start_matches(ASCII_SPACE);
     let digits = rest.strip_prefix('+').unwrap_or(rest);
     match !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -35,7 +35,7 @@ pub fn number(text: &str) -> Option<u64> {
 }
 
 /// XPath `string()` of an element: all its text, comments and PIs left out.
-pub fn text(node: Node) -> String {
+pub(crate) fn text(node: Node) -> String {
     node.descendants()
         .filter(|n| n.is_text())
         .filter_map(|n| n.text())
@@ -43,7 +43,7 @@ pub fn text(node: Node) -> String {
 }
 
 /// virScaleInteger, then bytes rounded up to KiB (virDomainParseMemory).
-pub fn kib(value: &str, unit: Option<&str>) -> Option<u64> {
+pub(crate) fn kib(value: &str, unit: Option<&str>) -> Option<u64> {
     let unit = unit.unwrap_or("").to_ascii_lowercase();
     let scale: u128 = match unit.as_str() {
         "" | "k" | "kib" => 1024,
@@ -64,7 +64,7 @@ pub fn kib(value: &str, unit: Option<&str>) -> Option<u64> {
 
 /// One `<cell>` as libvirt reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cell {
+pub(crate) struct Cell {
     pub id: u32,
     pub cpus: String,
     pub kib: u64,
@@ -76,7 +76,7 @@ pub struct Cell {
 
 /// One `<memnode>` as libvirt reads it; `cellid_text` is the attribute as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Memnode {
+pub(crate) struct Memnode {
     pub cellid: Option<u32>,
     pub cellid_text: String,
     pub mode: String,
@@ -85,7 +85,7 @@ pub struct Memnode {
 
 /// What libvirt reads of the elements the hook edits.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Guest {
+pub(crate) struct Guest {
     pub memory_kib: Option<u64>,
     pub vcpus: Option<u64>,
     pub device_kib: u64,
@@ -108,7 +108,7 @@ fn first<'a, 'i>(node: Node<'a, 'i>, name: &'a str) -> Option<Node<'a, 'i>> {
     children(node, name).next()
 }
 
-pub fn read(xml: &str) -> Guest {
+pub(crate) fn read(xml: &str) -> Guest {
     let doc = Document::parse(xml).expect("a well-formed document");
     let root = doc.root_element();
     let mut guest = Guest {
@@ -181,18 +181,18 @@ fn read_cell(cell: Node, position: usize) -> Cell {
 
 impl Guest {
     /// The cells by id, as libvirt keeps them.
-    pub fn cells_by_id(&self) -> BTreeMap<u32, Cell> {
+    pub(crate) fn cells_by_id(&self) -> BTreeMap<u32, Cell> {
         self.cells.iter().map(|c| (c.id, c.clone())).collect()
     }
 
     /// What the QEMU driver sets `<memory>` to at define when there are cells.
-    pub fn cells_and_devices_kib(&self) -> u64 {
+    pub(crate) fn cells_and_devices_kib(&self) -> u64 {
         self.cells.iter().map(|c| c.kib).sum::<u64>() + self.device_kib
     }
 }
 
 /// `N`, `N-M`, `^N` terms as virBitmapParse reads them.
-pub fn ids(set: &str) -> Vec<u32> {
+pub(crate) fn ids(set: &str) -> Vec<u32> {
     let mut ids: Vec<u32> = Vec::new();
     for term in set.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         if let Some(id) = term.strip_prefix('^') {
@@ -211,7 +211,7 @@ pub fn ids(set: &str) -> Vec<u32> {
 
 /// What `apply` did with a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Applied {
+pub(crate) enum Applied {
     /// Exit 0: the file as it was written.
     Written(String),
     /// Exit 2: the one line on stderr; the file was checked to be as it was.
@@ -219,14 +219,14 @@ pub enum Applied {
 }
 
 impl Applied {
-    pub fn written(self) -> String {
+    pub(crate) fn written(self) -> String {
         match self {
             Applied::Written(text) => text,
             Applied::Refused(line) => panic!("refused: {line}"),
         }
     }
 
-    pub fn refused(self) -> String {
+    pub(crate) fn refused(self) -> String {
         match self {
             Applied::Refused(line) => line,
             Applied::Written(text) => panic!("accepted, and wrote:\n{text}"),
@@ -237,12 +237,12 @@ impl Applied {
 /// The `before_vm_start` hook run on `xml` as VDSM runs it (a host with
 /// CPUs 0-3 online and memory on nodes 0-1), properties given as
 /// `NAME=VALUE`.
-pub fn apply(xml: &str, properties: &[&str]) -> Applied {
+pub(crate) fn apply(xml: &str, properties: &[&str]) -> Applied {
     apply_with(xml, properties, &[])
 }
 
 /// The same, with more variables in the environment.
-pub fn apply_with(xml: &str, properties: &[&str], env: &[(&str, &str)]) -> Applied {
+pub(crate) fn apply_with(xml: &str, properties: &[&str], env: &[(&str, &str)]) -> Applied {
     let scene = Scene::new(xml.as_bytes());
     let properties: Vec<(&str, &str)> = properties
         .iter()
@@ -269,7 +269,7 @@ pub fn apply_with(xml: &str, properties: &[&str], env: &[(&str, &str)]) -> Appli
 
 /// libvirt's test driver on `xml`, in virsh's own process: Ok, or what it
 /// said. Ok without checking when virsh is not installed, except on CI.
-pub fn test_driver_defines(xml: &str) -> Result<(), String> {
+pub(crate) fn test_driver_defines(xml: &str) -> Result<(), String> {
     static VIRSH: OnceLock<bool> = OnceLock::new();
     let present = *VIRSH.get_or_init(|| Command::new("virsh").arg("--version").output().is_ok());
     if !present {
@@ -292,7 +292,7 @@ pub fn test_driver_defines(xml: &str) -> Result<(), String> {
 }
 
 /// A sample of `testdata/agreement/`.
-pub fn sample(name: &str) -> String {
+pub(crate) fn sample(name: &str) -> String {
     let path = super::testdata("agreement").join(format!("{name}.xml"));
     fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }

@@ -2,7 +2,7 @@
 //! combinations tried on each sample, and running the rewrite on them.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use similar::TextDiff;
 
@@ -174,7 +174,7 @@ macro_rules! rewrite_cases {
 }
 
 /// One property combination tried on a sample.
-pub struct Case {
+pub(crate) struct Case {
     pub sample: &'static str,
     pub label: &'static str,
     pub properties: &'static str,
@@ -188,7 +188,7 @@ macro_rules! case_table {
         on_fake_host { $($tree:tt)* }
     ) => {
         /// The cases `without_host`: they run without host checks.
-        pub const CASES: &[Case] = &[$($(Case {
+        pub(crate) const CASES: &[Case] = &[$($(Case {
             sample: $sample,
             label: stringify!($label),
             properties: $properties,
@@ -199,26 +199,27 @@ macro_rules! case_table {
 rewrite_cases!(case_table);
 
 /// The host a fake tree describes, as the hook would read it.
-pub fn fake_host(tree: &str) -> HostLimits {
+pub(crate) fn fake_host(tree: &str) -> HostLimits {
     let testdata = manifest_dir().join("testdata");
-    let mut host = HostLimits::read(&testdata.join("sysfs").join(tree)).expect("a fake tree");
+    let mut host = HostLimits::read(&testdata.join("sysfs").join(tree), Path::new("/proc"))
+        .expect("a fake tree");
     if let Some(files) = host.files.as_mut() {
         files.procfs = testdata.join("procfs").join(tree);
     }
     host
 }
 
-pub fn sample_path(name: &str) -> PathBuf {
+pub(crate) fn sample_path(name: &str) -> PathBuf {
     manifest_dir().join("testdata").join(format!("{name}.xml"))
 }
 
-pub fn sample(name: &str) -> String {
+pub(crate) fn sample(name: &str) -> String {
     let path = sample_path(name);
     fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 
 /// Every `testdata/*.xml`, by name without the extension.
-pub fn sample_names() -> Vec<String> {
+pub(crate) fn sample_names() -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(manifest_dir().join("testdata"))
         .expect("testdata/")
         .filter_map(|entry| {
@@ -232,7 +233,7 @@ pub fn sample_names() -> Vec<String> {
 
 /// The shared corpus next to the repository, when it is there (a user's
 /// clone has none, and then the corpus tests have nothing to walk).
-pub fn corpus_files() -> Vec<PathBuf> {
+pub(crate) fn corpus_files() -> Vec<PathBuf> {
     let root = manifest_dir().join("../shared/corpus");
     let mut files = Vec::new();
     for dir in ["vdsm", "libvirt"] {
@@ -249,25 +250,29 @@ pub fn corpus_files() -> Vec<PathBuf> {
     files
 }
 
-pub fn request(properties: &str) -> Request {
+pub(crate) fn request(properties: &str) -> Request {
     let pairs = properties
         .split_whitespace()
         .map(|pair| split_pair(pair).expect("a known name=value"));
     Request::from_pairs(pairs).expect("values the grammar accepts")
 }
 
-pub fn run(text: &str, properties: &str) -> Result<Outcome, RewriteError> {
+pub(crate) fn run(text: &str, properties: &str) -> Result<Outcome, RewriteError> {
     rewrite::rewrite(text, &request(properties), None)
 }
 
-pub fn run_on(text: &str, properties: &str, host: &HostLimits) -> Result<Outcome, RewriteError> {
+pub(crate) fn run_on(
+    text: &str,
+    properties: &str,
+    host: &HostLimits,
+) -> Result<Outcome, RewriteError> {
     rewrite::rewrite(text, &request(properties), Some(host))
 }
 
 /// A property set that suits any domain: every vCPU pinned, memory
 /// interleaved, and the guest split into two cells when it divides
 /// evenly, else one. The first the rewrite accepts is used.
-pub fn standard_properties(text: &str) -> Vec<String> {
+pub(crate) fn standard_properties(text: &str) -> Vec<String> {
     let doc = roxmltree::Document::parse(text).expect("well-formed");
     let vcpus: u32 = doc
         .root_element()
@@ -286,7 +291,7 @@ pub fn standard_properties(text: &str) -> Vec<String> {
 /// A unified diff with carriage returns shown, so a CRLF document's
 /// snapshot says what its new lines end in. A document on one line is
 /// shown broken at its tags, or the diff would be one enormous line.
-pub fn diff(old: &str, new: &str) -> String {
+pub(crate) fn diff(old: &str, new: &str) -> String {
     let (old, new) = match old.trim_end().contains('\n') {
         true => (old.to_string(), new.to_string()),
         false => (old.replace("><", ">\n<"), new.replace("><", ">\n<")),

@@ -6,14 +6,13 @@ use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use assert_cmd::Command;
 
-use super::{TempDir, BIN};
+use super::{TempDir, BIN, HANG_GUARD};
 
 /// Removed with everything in it when dropped, read-only folders included.
-pub struct Scene {
+pub(crate) struct Scene {
     pub dir: PathBuf,
     _folder: TempDir,
 }
@@ -22,7 +21,7 @@ impl Scene {
     /// A host with CPUs 0-3 online and memory on nodes 0-1. The folder is
     /// one every user can reach, so that a test as root can run the hook as
     /// `nobody` on it.
-    pub fn new(xml: &[u8]) -> Scene {
+    pub(crate) fn new(xml: &[u8]) -> Scene {
         let folder = TempDir::new("scene");
         let dir = folder.0.clone();
         fs::create_dir_all(dir.join("vm")).unwrap();
@@ -35,13 +34,13 @@ impl Scene {
         scene
     }
 
-    pub fn domxml(&self) -> PathBuf {
+    pub(crate) fn domxml(&self) -> PathBuf {
         self.dir.join("vm/domxml")
     }
 
     /// Replaces the fake sysfs: the online CPUs and the nodes with memory
     /// (`None`: a kernel without NUMA).
-    pub fn sysfs(&self, online: &str, memory_nodes: Option<&str>) {
+    pub(crate) fn sysfs(&self, online: &str, memory_nodes: Option<&str>) {
         let root = self.dir.join("sys");
         let _ = fs::remove_dir_all(&root);
         fs::create_dir_all(root.join("devices/system/cpu")).unwrap();
@@ -58,9 +57,10 @@ impl Scene {
     }
 
     /// The hook as VDSM starts it: by its entry's path, environment cleared.
-    pub fn hook(&self, entry: &str, properties: &[(&str, impl AsRef<OsStr>)]) -> Command {
+    pub(crate) fn hook(&self, entry: &str, properties: &[(&str, impl AsRef<OsStr>)]) -> Command {
         let link = self.dir.join(entry);
         if fs::symlink_metadata(&link).is_err() {
+            super::allow_test_variables();
             symlink(BIN, &link).unwrap();
         }
         let mut cmd = Command::new(link);
@@ -71,7 +71,7 @@ impl Scene {
             // An executable where the hook looks for numad, so that
             // numatune=auto is written; the numad tests point elsewhere.
             .env("LARGEGUEST_NUMAD", "/bin/true")
-            .timeout(Duration::from_secs(120));
+            .timeout(HANG_GUARD);
         for (name, value) in properties {
             cmd.env(name, value);
         }
@@ -79,13 +79,13 @@ impl Scene {
     }
 
     /// The `before_vm_start` rewrite entry.
-    pub fn run(&self, properties: &[(&str, &str)]) -> Command {
+    pub(crate) fn run(&self, properties: &[(&str, &str)]) -> Command {
         self.hook("50_largeguest", properties)
     }
 
     /// What the VM folder holds, sorted: only `domxml` unless a temporary
     /// file was left behind.
-    pub fn files_in_vm(&self) -> Vec<String> {
+    pub(crate) fn files_in_vm(&self) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(self.dir.join("vm"))
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -7,7 +7,7 @@ use proptest::sample::Index;
 
 /// A decimal id: mostly small so exclusions and overlaps happen, sometimes
 /// at or over the 16383 limit, sometimes too long for any integer.
-pub fn number() -> BoxedStrategy<String> {
+pub(crate) fn number() -> BoxedStrategy<String> {
     prop_oneof![
         6 => (0u32..24).prop_map(|n| n.to_string()),
         1 => (16380u32..16390).prop_map(|n| n.to_string()),
@@ -18,7 +18,7 @@ pub fn number() -> BoxedStrategy<String> {
 }
 
 /// `N` or `N-M`, the reversed kind included.
-pub fn range() -> BoxedStrategy<String> {
+pub(crate) fn range() -> BoxedStrategy<String> {
     prop_oneof![
         number(),
         (number(), number()).prop_map(|(lo, hi)| format!("{lo}-{hi}")),
@@ -27,12 +27,12 @@ pub fn range() -> BoxedStrategy<String> {
 }
 
 /// `N`, `N-M` or `^N`.
-pub fn term() -> BoxedStrategy<String> {
+pub(crate) fn term() -> BoxedStrategy<String> {
     prop_oneof![3 => range(), 1 => number().prop_map(|n| format!("^{n}"))].boxed()
 }
 
 /// A cpuset or node set.
-pub fn set() -> BoxedStrategy<String> {
+pub(crate) fn set() -> BoxedStrategy<String> {
     prop::collection::vec(term(), 1..5)
         .prop_map(|terms| terms.join(","))
         .boxed()
@@ -70,15 +70,15 @@ fn one_to_one_entry() -> BoxedStrategy<String> {
         .boxed()
 }
 
-pub fn cputune() -> BoxedStrategy<String> {
+pub(crate) fn cputune() -> BoxedStrategy<String> {
     (prop::collection::vec(cputune_entry(), 1..5), separator())
         .prop_map(|(entries, separator)| entries.join(separator))
         .boxed()
 }
 
-pub const MODES: [&str; 4] = ["strict", "interleave", "preferred", "restrictive"];
+pub(crate) const MODES: [&str; 4] = ["strict", "interleave", "preferred", "restrictive"];
 
-pub fn numatune() -> BoxedStrategy<String> {
+pub(crate) fn numatune() -> BoxedStrategy<String> {
     let mode = prop::option::of(prop::sample::select(MODES.to_vec()));
     let placement = prop_oneof![1 => Just("auto".to_string()), 4 => set()];
     (mode, placement)
@@ -89,9 +89,9 @@ pub fn numatune() -> BoxedStrategy<String> {
         .boxed()
 }
 
-pub const UNITS: [&str; 9] = ["", "K", "KiB", "M", "MiB", "G", "GiB", "T", "TiB"];
+pub(crate) const UNITS: [&str; 9] = ["", "K", "KiB", "M", "MiB", "G", "GiB", "T", "TiB"];
 
-pub fn memory() -> BoxedStrategy<String> {
+pub(crate) fn memory() -> BoxedStrategy<String> {
     let digits = prop_oneof![
         4 => (0u64..5000).prop_map(|n| n.to_string()),
         1 => any::<u64>().prop_map(|n| n.to_string()),
@@ -104,7 +104,7 @@ pub fn memory() -> BoxedStrategy<String> {
 
 /// A guestnuma value: a lone count, one cell, or several cells with `_`
 /// (host nodes any set) or `,` (host nodes one range).
-pub fn guestnuma() -> BoxedStrategy<String> {
+pub(crate) fn guestnuma() -> BoxedStrategy<String> {
     let wide_cell = (set(), memory(), prop::option::of(set()));
     let narrow_cell = (set(), memory(), prop::option::of(range()));
     let cell = |(cpus, memory, nodes): (String, String, Option<String>)| match nodes {
@@ -124,14 +124,14 @@ pub fn guestnuma() -> BoxedStrategy<String> {
 
 /// The characters mutations draw from: the grammar's own, letters of the
 /// modes and units, and the kinds of text an attacker or a typo brings.
-pub const ALPHABET: &[char] = &[
+pub(crate) const ALPHABET: &[char] = &[
     '0', '1', '2', '3', '9', ',', '-', '^', '#', '_', 'K', 'M', 'G', 'T', 'i', 'B', 'a', 'u', 't',
     'o', 's', 'r', 'c', 'e', 'l', 'n', 'p', 'f', 'v', 'x', '<', '>', '"', '\'', ' ', '\n', '\0',
     'é', '\u{663}', ';', '=',
 ];
 
 #[derive(Debug, Clone)]
-pub enum Edit {
+pub(crate) enum Edit {
     Insert(Index, char),
     Delete(Index),
     Replace(Index, char),
@@ -146,7 +146,7 @@ fn edit() -> impl Strategy<Value = Edit> {
     ]
 }
 
-pub fn apply(text: &str, edits: &[Edit]) -> String {
+pub(crate) fn apply(text: &str, edits: &[Edit]) -> String {
     let mut chars: Vec<char> = text.chars().collect();
     for edit in edits {
         match *edit {
@@ -169,21 +169,21 @@ pub fn apply(text: &str, edits: &[Edit]) -> String {
 }
 
 /// `valid`, then one to three edits of it.
-pub fn mutated(valid: BoxedStrategy<String>) -> BoxedStrategy<String> {
+pub(crate) fn mutated(valid: BoxedStrategy<String>) -> BoxedStrategy<String> {
     (valid, prop::collection::vec(edit(), 1..4))
         .prop_map(|(text, edits)| apply(&text, &edits))
         .boxed()
 }
 
 /// Short strings of the alphabet alone.
-pub fn alphabet_soup() -> BoxedStrategy<String> {
+pub(crate) fn alphabet_soup() -> BoxedStrategy<String> {
     prop::collection::vec(prop::sample::select(ALPHABET), 0..16)
         .prop_map(|chars| chars.into_iter().collect())
         .boxed()
 }
 
 /// Every kind of input the tests throw at a parser.
-pub fn any_input(valid: BoxedStrategy<String>) -> BoxedStrategy<String> {
+pub(crate) fn any_input(valid: BoxedStrategy<String>) -> BoxedStrategy<String> {
     prop_oneof![
         2 => valid.clone(),
         4 => mutated(valid),

@@ -1,0 +1,165 @@
+//! The characters XML allows where: the byte tables the scan runs over
+//! and the rules of XML 1.0 for names, references and values.
+
+use std::borrow::Cow;
+
+/// Whether `part` starts with a character a name may start with.
+pub(super) fn starts_name(part: &str) -> bool {
+    match part.as_bytes().first() {
+        Some(&byte) if byte < 0x80 => NAME_START_BYTE[usize::from(byte)],
+        Some(_) => part.chars().next().is_some_and(is_name_start),
+        None => false,
+    }
+}
+
+/// Where the run of bytes `table` admits, from `at`, ends.
+#[inline(always)]
+pub(super) fn run(table: &[bool; 256], bytes: &[u8], mut at: usize) -> usize {
+    while let Some(&byte) = bytes.get(at) {
+        if !table[usize::from(byte)] {
+            break;
+        }
+        at += 1;
+    }
+    at
+}
+
+/// A control character XML does not allow.
+pub(super) fn is_control(byte: u8) -> bool {
+    byte < 0x20 && !matches!(byte, b'\t' | b'\n' | b'\r')
+}
+
+/// U+FFFE or U+FFFF, the two non-characters of the BMP XML excludes.
+pub(super) fn is_non_character(bytes: &[u8]) -> bool {
+    matches!(bytes, [0xEF, 0xBF, 0xBE | 0xBF, ..])
+}
+
+/// What a character reference may name: roxmltree reads a number that is
+/// no character (a surrogate, past U+10FFFF) as U+FFFD, which is allowed.
+pub(super) fn is_referable(code: u32) -> bool {
+    match code {
+        0x9 | 0xA | 0xD => true,
+        0..0x20 | 0xFFFE | 0xFFFF => false,
+        _ => true,
+    }
+}
+
+/// An attribute value as roxmltree normalizes it (XML 1.0, 3.3.3), enough
+/// to compare a namespace URI: references resolved, white space made
+/// spaces, CR LF made one.
+pub(super) fn normalized(value: &str) -> Cow<'_, str> {
+    if !value.contains(['&', '\t', '\n', '\r']) {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
+        match c {
+            '\r' if rest.starts_with('\n') => {}
+            '\t' | '\n' | '\r' => out.push(' '),
+            '&' => {
+                let end = rest.find(';').unwrap_or(rest.len());
+                out.push(resolve_reference(&rest[..end]));
+                rest = rest.get(end + 1..).unwrap_or("");
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The character a reference (already checked, without `&` and `;`) means.
+pub(super) fn resolve_reference(name: &str) -> char {
+    let code = match name.strip_prefix("#x") {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => name.strip_prefix('#').and_then(|dec| dec.parse().ok()),
+    };
+    match (code, name) {
+        (Some(code), _) => char::from_u32(code).unwrap_or('\u{fffd}'),
+        (None, "lt") => '<',
+        (None, "gt") => '>',
+        (None, "amp") => '&',
+        (None, "apos") => '\'',
+        _ => '"',
+    }
+}
+
+/// Where the first character XML does not allow is, in a part the scan
+/// skips without reading (comments, PIs, CDATA).
+pub(super) fn first_non_xml_char(bytes: &[u8]) -> Option<usize> {
+    (0..bytes.len()).find(|&at| is_control(bytes[at]) || is_non_character(&bytes[at..]))
+}
+
+/// The bytes listed and those in the ranges.
+pub(super) const fn byte_table(bytes: &[u8], ranges: &[(u8, u8)]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
+        i += 1;
+    }
+    let mut r = 0;
+    while r < ranges.len() {
+        let mut b = ranges[r].0;
+        while b <= ranges[r].1 {
+            table[b as usize] = true;
+            b += 1;
+        }
+        r += 1;
+    }
+    table
+}
+
+/// Every byte but the stops, the control characters XML does not allow,
+/// and 0xEF, which leads U+FFFE and U+FFFF.
+pub(super) const fn plain_but(stops: &[u8]) -> [bool; 256] {
+    let mut table = [true; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = matches!(b as u8, b'\t' | b'\n' | b'\r');
+        b += 1;
+    }
+    table[0xEF] = false;
+    let mut i = 0;
+    while i < stops.len() {
+        table[stops[i] as usize] = false;
+        i += 1;
+    }
+    table
+}
+
+/// ASCII name characters but the colon, which `qname` splits at.
+pub(super) const NAME_BYTE: [bool; 256] =
+    byte_table(b"_-.", &[(b'A', b'Z'), (b'a', b'z'), (b'0', b'9')]);
+
+/// ASCII characters a name starts with (the colon is split at).
+pub(super) const NAME_START_BYTE: [bool; 256] = byte_table(b"_", &[(b'A', b'Z'), (b'a', b'z')]);
+
+pub(super) const SPACE: [bool; 256] = byte_table(b" \t\n\r", &[]);
+
+/// Bytes text runs over: not a tag, a reference, or a `>` that may end a
+/// forbidden `]]>`.
+pub(super) const PLAIN_TEXT: [bool; 256] = plain_but(b"<&>");
+
+/// Bytes an attribute value runs over: not a quote, `<` or a reference.
+pub(super) const PLAIN_VALUE: [bool; 256] = plain_but(b"\"'<&");
+
+/// XML 1.0's NameStartChar.
+pub(super) fn is_name_start(c: char) -> bool {
+    match c {
+        'A'..='Z' | 'a'..='z' | '_' | ':' => true,
+        '\0'..='\u{7f}' => false,
+        _ => matches!(c,
+            '\u{c0}'..='\u{d6}' | '\u{d8}'..='\u{f6}' | '\u{f8}'..='\u{2ff}'
+            | '\u{370}'..='\u{37d}' | '\u{37f}'..='\u{1fff}' | '\u{200c}'..='\u{200d}'
+            | '\u{2070}'..='\u{218f}' | '\u{2c00}'..='\u{2fef}' | '\u{3001}'..='\u{d7ff}'
+            | '\u{f900}'..='\u{fdcf}' | '\u{fdf0}'..='\u{fffd}' | '\u{10000}'..='\u{effff}'),
+    }
+}
+
+/// XML 1.0's NameChar.
+pub(super) fn is_name_char(c: char) -> bool {
+    is_name_start(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{b7}' | '\u{300}'..='\u{36f}' | '\u{203f}'..='\u{2040}')
+}

@@ -1,0 +1,241 @@
+use super::*;
+
+fn roxmltree_accepts(text: &str) -> bool {
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        ..Default::default()
+    };
+    roxmltree::Document::parse_with_options(text, options).is_ok()
+}
+
+/// Each case is checked against roxmltree too, so a wrong expectation
+/// here fails as loudly as a wrong scan.
+fn check(cases: &[(&str, bool)]) {
+    for &(text, accepted) in cases {
+        assert_eq!(roxmltree_accepts(text), accepted, "roxmltree on {text:?}");
+        let scanned = document(text, &mut ());
+        assert_eq!(scanned.is_ok(), accepted, "scan on {text:?}: {scanned:?}");
+    }
+}
+
+#[test]
+fn comments() {
+    check(&[
+        ("<a><!-- x - y --></a>", true),
+        ("<a><!----></a>", true),
+        ("<a><!-- a -- b --></a>", false),
+        ("<a><!-- ends in a dash ---></a>", false),
+        ("<a><!---></a>", false),
+        ("<a><!-- <b> & ]]> --></a>", true),
+        ("<a><!-- never closed </a>", false),
+        ("<!-- before --><a/><!-- after -->", true),
+        ("<a><!- half -></a>", false),
+    ]);
+}
+
+#[test]
+fn text_and_cdata() {
+    check(&[
+        ("<a>x ]] > y</a>", true),
+        ("<a>x ]]> y</a>", false),
+        ("<a>]]></a>", false),
+        ("<a>]<b/>]></a>", true),
+        ("<a>&#93;]></a>", true),
+        ("<a>x > y</a>", true),
+        ("<a><![CDATA[ <b> & ]] ]]></a>", true),
+        ("<a><![CDATA[ ]]> ]]></a>", false),
+        ("<a><![CDATA[ open </a>", false),
+        ("<a/><![CDATA[x]]>", false),
+        ("<a>t</a>text", false),
+        ("text<a/>", false),
+        ("<a>\u{1}</a>", false),
+        ("<a>\u{fffe}</a>", false),
+        ("<a>\u{ffff}</a>", false),
+        ("<a>\u{fffd}\u{7f}\u{85}</a>", true),
+    ]);
+}
+
+/// Every construct refuses the characters XML excludes, whichever way
+/// the scan crosses it.
+#[test]
+fn characters_xml_excludes() {
+    for bad in ["\u{0}", "\u{8}", "\u{1b}", "\u{fffe}", "\u{ffff}"] {
+        let places = [
+            format!("<a>{bad}</a>"),
+            format!("<a b='{bad}'/>"),
+            format!("<a><!--{bad}--></a>"),
+            format!("<a><?p {bad}?></a>"),
+            format!("<a><![CDATA[{bad}]]></a>"),
+            format!("<?xml version='1{bad}'?><a/>"),
+            format!("<a/><!--{bad}-->"),
+            format!("<a{bad}/>"),
+            format!("<a/>{bad}"),
+        ];
+        let cases: Vec<(&str, bool)> = places.iter().map(|p| (p.as_str(), false)).collect();
+        check(&cases);
+    }
+    check(&[
+        ("<a b='\u{feff}\u{efff}'>\u{feff}<!--\u{fffd}--></a>", true),
+        ("<a>\u{ef}\u{fef}\u{f000}</a>", true),
+    ]);
+}
+
+#[test]
+fn references() {
+    check(&[
+        ("<a>&lt;&gt;&amp;&apos;&quot;</a>", true),
+        ("<a>&nbsp;</a>", false),
+        ("<a>&lt</a>", false),
+        ("<a>&ltx;</a>", false),
+        ("<a>& b</a>", false),
+        ("<a>&#65;&#x41;&#0000065;</a>", true),
+        ("<a>&#X41;</a>", false),
+        ("<a>&#;</a>", false),
+        ("<a>&#x;</a>", false),
+        ("<a>&#0;</a>", false),
+        ("<a>&#9;&#10;&#13;</a>", true),
+        ("<a>&#31;</a>", false),
+        ("<a>&#xFFFE;</a>", false),
+        ("<a>&#xD800;&#x110000;</a>", true),
+        ("<a>&#99999999999;</a>", false),
+        ("<a b='&amp;&#65;'/>", true),
+        ("<a b='&x;'/>", false),
+        ("<a b='&'/>", false),
+    ]);
+}
+
+#[test]
+fn attributes() {
+    check(&[
+        ("<a b='>' c=\"'\"/>", true),
+        ("<a b=\"a>b\" c='\"'>x</a>", true),
+        ("<a b='<'/>", false),
+        ("<a b='1'c='2'/>", false),
+        ("<a b = '1' />", true),
+        ("<a b='1' b='2'/>", false),
+        ("<a b=1/>", false),
+        ("<a b='1/>", false),
+        ("<a b/>", false),
+        ("<a\tb='\r\n'\n/>", true),
+        ("<a/ >", false),
+        ("<a b='1'", false),
+        ("<a", false),
+    ]);
+}
+
+#[test]
+fn names() {
+    check(&[
+        ("<a-b.c_d1/>", true),
+        ("<1a/>", false),
+        ("<-a/>", false),
+        ("<a:b:c xmlns:a='u'/>", false),
+        ("<:a/>", true),
+        ("<:a></a>", true),
+        ("<a:/>", false),
+        ("<é/>", true),
+        ("<a·/>", true),
+        ("<·a/>", false),
+        ("<a>\u{80}</a>", true),
+        ("<a\u{80}/>", false),
+        ("<a></b>", false),
+        ("<a></a >", true),
+        ("<a></ a>", false),
+        ("<a><b></a></b>", false),
+        ("<p:a xmlns:p='u'></q:a>", false),
+    ]);
+}
+
+#[test]
+fn namespaces() {
+    check(&[
+        ("<p:a xmlns:p='urn:x'/>", true),
+        ("<p:a/>", false),
+        ("<a p:b='1'/>", false),
+        ("<a xml:lang='en'/>", true),
+        ("<xml:a/>", false),
+        ("<xmlns:a/>", false),
+        ("<a xmlns:p='u' xmlns:p='v'/>", false),
+        ("<a xmlns='u' xmlns='v'/>", true),
+        ("<a xmlns:p='u' xmlns:q='u' p:b='1' q:b='2'/>", false),
+        ("<a xmlns:p='u' xmlns:q='&#117;' p:b='1' q:b='2'/>", false),
+        ("<a xmlns:p='u' p:b='1' b='2'/>", true),
+        ("<a xmlns:p='u'><p:b/></a>", true),
+        ("<a><b xmlns:p='u'/><p:c/></a>", false),
+        (
+            "<a xmlns:xml='http://www.w3.org/XML/1998/namespace'/>",
+            true,
+        ),
+        ("<a xmlns:xml='urn:other'/>", false),
+        ("<a xmlns:p='http://www.w3.org/XML/1998/namespace'/>", false),
+        ("<a xmlns='http://www.w3.org/XML/1998/namespace'/>", false),
+        ("<a xmlns:p='http://www.w3.org/2000/xmlns/'/>", false),
+        ("<a xmlns='http://www.w3.org/2000/xmlns/'/>", false),
+        ("<a p:xmlns='u'/>", true),
+        ("<a xmlns:p=''><p:b/></a>", true),
+        ("<a xmlns:p='u' xmlns:p2='u'><b p:c='' p2:c=''/></a>", false),
+        ("<a xmlns:p='u'><b xmlns:p='v' p:c=''/></a>", true),
+    ]);
+}
+
+#[test]
+fn prolog_and_epilog() {
+    check(&[
+        ("<?xml version='1.0'?><a/>", true),
+        (
+            "<?xml version=\"1.0\" encoding='UTF-8' standalone='yes' ?>\n<a/>",
+            true,
+        ),
+        ("<?xml version='1.0'encoding='UTF-8'?><a/>", false),
+        ("<?xml encoding='UTF-8'?><a/>", false),
+        ("<?xml version='&'?><a/>", true),
+        ("<?xml version='<'?><a/>", false),
+        ("<?xml?><a/>", true),
+        ("<?xml-stylesheet href='x'?><a/>", true),
+        ("<a/><?xml version='1.0'?>", false),
+        (" <?xml version='1.0'?><a/>", false),
+        ("\u{feff}<?xml version='1.0'?><a/>", true),
+        ("\u{feff}<a/>", true),
+        ("<a>\u{feff}</a>", true),
+        ("<? x?><a/>", false),
+        ("<?x?><a/>", true),
+        ("<?x never closed <a/>", false),
+        ("<a/>\r\n \t", true),
+        ("<a/><b/>", false),
+        ("", false),
+        ("   ", false),
+        ("<!-- only a comment -->", false),
+        ("<a>", false),
+        ("<a><b></a>", false),
+        ("<a></a></a>", false),
+        ("<!DOCTYPE a><a/>", false),
+        ("<!-- c --> <!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>", false),
+        ("<!doctype a><a/>", false),
+        ("<a><!DOCTYPE a></a>", false),
+    ]);
+}
+
+#[test]
+fn line_endings_and_depth() {
+    let deep = "<a>".repeat(10_000) + &"</a>".repeat(10_000);
+    let unbalanced = "<a>".repeat(10_000) + &"</a>".repeat(9_999);
+    check(&[
+        ("<a>\r\n  <b c='1'\r\n/>\r\n</a>\r\n", true),
+        ("<a>\r</a>", true),
+        (&deep, true),
+        (&unbalanced, false),
+    ]);
+}
+
+/// What an edit adds between two children of the root is scanned in
+/// the root's namespaces, and must close what it opens.
+#[test]
+fn root_content_is_scanned_in_the_root_context() {
+    let text = "<d xmlns:p='u'><a/><p:b><c/></p:b><x/></d>";
+    let root = 0..15;
+    let at = |needle: &str| text.find(needle).unwrap();
+    assert!(root_content(text, root.clone(), at("<p:b")..at("<x/>")).is_ok());
+    assert!(root_content(text, root.clone(), at("<c/>")..at("</p:b>")).is_ok());
+    assert!(root_content(text, root.clone(), at("<p:b")..at("<c/>")).is_err());
+    assert!(root_content(text, root, at("<x/>")..text.len()).is_err());
+}
