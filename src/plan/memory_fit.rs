@@ -60,7 +60,7 @@ pub(crate) fn check(
     }
     let mut warnings = Vec::new();
     let wanted: Vec<(NodeSet, u64)> = bound.iter().map(|b| (b.1.clone(), b.2)).collect();
-    let unreadable = |_| ();
+    let unreadable = |()| ();
     let total = |node| nodes.of(node).map(|n| n.0).ok_or(());
     if let Ok(Some(short)) = placement::shortfall(&wanted, total).map_err(unreadable) {
         let cells: Vec<Option<u32>> = short.demands.iter().map(|&i| bound[i].0).collect();
