@@ -16,7 +16,8 @@ use std::ops::Range;
 
 use self::chars::{
     first_non_xml_char, is_control, is_name_char, is_name_start, is_non_character, is_referable,
-    normalized, run, starts_name, NAME_BYTE, NAME_START_BYTE, PLAIN_TEXT, PLAIN_VALUE, SPACE,
+    normalized, run, starts_name, Plain, NAME_BYTE, NAME_START_BYTE, PLAIN_TEXT, PLAIN_VALUE,
+    SPACE,
 };
 
 mod chars;
@@ -217,9 +218,9 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
     /// Moves over bytes `plain` says need no look, and over the non-ASCII
     /// characters it stops at (0xEF) unless they are U+FFFE or U+FFFF;
     /// returns the byte it stops at, or `None` at the end.
-    fn skip_plain(&mut self, plain: &[bool; 256]) -> Scan<Option<u8>> {
+    fn skip_plain(&mut self, plain: &Plain) -> Scan<Option<u8>> {
         loop {
-            self.pos = run(plain, self.bytes, self.pos);
+            self.pos = plain.run(self.bytes, self.pos);
             match self.peek() {
                 Some(0xEF) if is_non_character(&self.bytes[self.pos..]) => return self.malformed(),
                 Some(0xEF) => self.pos += 1,
