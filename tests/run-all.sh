@@ -70,7 +70,7 @@ step ansible-prepare bash tests/ansible/prepare-role.sh
 step ansible-fleet bash tests/ansible/fleet-report.sh
 step e2e bash tests/e2e/run.sh
 # About 30 s per fuzz target, from the committed corpus: a failure here is
-# a new finding (see TESTING.md), not noise.
+# a new finding (see docs/testing.md), not noise.
 step fuzz-smoke bash fuzz/smoke.sh
 
 [ ${#skipped[@]} -gt 0 ] && echo "skipped suites (they did not run): ${skipped[*]}"

@@ -174,11 +174,10 @@ CASES = [
          host=Host(**SMALL, free_pages={0: {GIB: 2}, 1: {GIB: 4}}),
          known="host checks: cell locality"),
     Case("model/nonuma-hugepages-strict", "cputune=0-3#0-3",
-         host=Host(**SMALL, free_pages={0: {GIB: 2}, 1: {GIB: 8}}), expect="refused", says="1G",
-         known="host checks: the migration entry"),
+         host=Host(**SMALL, free_pages={0: {GIB: 2}, 1: {GIB: 8}}), expect="refused", says="1G"),
     Case("model/nonuma-hugepages-strict", "numatune=restrictive#1",
          host=Host(**SMALL, free_pages={0: {GIB: 8}, 1: {GIB: 2}}), expect="refused", says="1G",
-         known="host checks: restrictive, the migration entry"),
+         known="host checks: restrictive"),
     Case("model/nonuma-hugepages-strict", "numatune=restrictive#0",
          host=Host(**SMALL, free_pages={0: {GIB: 8}, 1: {GIB: 2}})),
     # Eleven distinct node sets, each of which fits alone; two of them
@@ -203,7 +202,6 @@ CASES = [
 # The snapshot samples' cases of the QEMU-define step, judged here too.
 KNOWN = {
     ("memaccess-shared", "guestnuma=4"): "memory backing: distances vanish without a word",
-    ("numatune-memnodes", "guestnuma=1"): "memory backing: host binding of the memory moved",
 }
 CASES += [Case(c.sample, c.properties, cells=c.cells, pins=c.pins,
                known=KNOWN.get((c.sample, c.properties))) for c in qd.CASES]

@@ -1,5 +1,5 @@
 //! The engine's CPU pinning policy against each property: the table of
-//! README "With oVirt 4.5", on what VDSM 4.50 hands the hook for an engine
+//! docs/ovirt-4.5.md, on what VDSM 4.50 hands the hook for an engine
 //! 4.5 VM (`testdata/engine-4.5.xml`), with the policy swapped for each
 //! value the engine or VDSM knows, none at all, and one neither knows.
 

@@ -623,7 +623,7 @@ fn ksm_switch_ignores_the_root_variables() {
     assert_eq!(snapshot(&tree), before, "ksm-switch touched the tree");
 }
 
-/// Regressions found by the `rewrite` fuzz target (see TESTING.md): each
+/// Regressions found by the `rewrite` fuzz target (see docs/testing.md): each
 /// document was edited once, then a second run with the same values
 /// changed it again.
 #[test]

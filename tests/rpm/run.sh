@@ -1,5 +1,5 @@
 #!/bin/bash
-# Builds the source RPM and the binary RPM with the README's one command,
+# Builds the source RPM and the binary RPM with the documented one command,
 # rebuilds the source RPM with the network cut off as mock, COPR or Koji
 # would, and checks what the packages hold and how the binary RPM installs:
 # the sources and BuildRequires, the file list, modes, requirements and
@@ -47,7 +47,7 @@ rust_version=$(package_field rust-version)
 arch=$(rpm --eval '%{_arch}')
 dist=$(rpm --eval '%{?dist}')
 
-# The README's one build command: the source RPM, then the binary RPM.
+# The administrator guide's one build command: the source RPM, then the binary RPM.
 if ! "$repo/packaging/build-rpm.sh" >"$work/built" 2>"$work/build.log"; then
     fail "packaging/build-rpm.sh builds the source and binary RPMs"; tail -n 30 "$work/build.log" | sed 's/^/    /'
     finish
