@@ -53,8 +53,24 @@ pub enum Warning {
         thread: String,
         cpus: CpuSet,
     },
-    #[error("pci_numa_affinity: the host device {address} (<{element}>) sits on host node {node}, but the guest's memory is bound (strict) to {}, so its DMA and interrupts cross nodes; bind the memory to node {node}, or set pci_numa_affinity=required to refuse such a start", Ids("node", .nodes))]
+    #[error("{property}: {place} {} {needed} KiB on host {}, which {} {free} KiB free; the kernel must reclaim memory (or swap) before the VM has it all; free memory there, or bind the memory to more nodes", if .place.contains("cells") { "need" } else { "needs" }, Ids("node", .nodes), if .nodes.len() == 1 { "has" } else { "have" })]
+    MemoryAboveFree {
+        property: &'static str,
+        place: String,
+        needed: u64,
+        nodes: NodeSet,
+        free: u64,
+    },
+    #[error("cputune: guest cell {cell}'s {} {} pinned to host {}, off host {} its memory is bound to, so every memory access of {} is remote; pin the cell's vCPUs to CPUs of {}, or bind the cell's memory (guestnuma HOSTNODES) near them", Ids("vCPU", .vcpus), if .vcpus.len() == 1 { "is" } else { "are" }, Ids("CPU", .cpus), Ids("node", .nodes), if .vcpus.len() == 1 { "it" } else { "them" }, Ids("node", .nodes))]
+    CellCpusOffMemory {
+        cell: u32,
+        vcpus: CpuSet,
+        cpus: CpuSet,
+        nodes: NodeSet,
+    },
+    #[error("pci_numa_affinity: the host device {address} (<{element}>) sits on host node {node}, but the guest's memory is bound ({mode}) to {}, so its DMA and interrupts cross nodes; bind the memory to node {node}, or set pci_numa_affinity=required to refuse such a start", Ids("node", .nodes))]
     DeviceOffNodes {
+        mode: &'static str,
         element: &'static str,
         address: String,
         node: u32,

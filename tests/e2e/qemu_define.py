@@ -101,6 +101,8 @@ CASES = [
     Case("numatune-memnodes", "guestnuma=0-3#4G#1,4-7#4G",
          cells=[("0-3", 4096), ("4-7", 4096)]),
     Case("numatune-memnodes", "guestnuma=2", cells=[("0-3", 4096), ("4-7", 4096)]),
+    Case("numatune-memnodes", "guestnuma=0-7#8G#0", cells=[("0-7", 8192)],
+         memnodes={0: ("strict", "0")}),
     Case("placement-auto", "guestnuma=2"),
     Case("placement-auto", "numatune=interleave#0-1", numatune=("interleave", "0-1")),
     Case("no-cpu-gib", "cputune=0#0,1#1,2#2,3#3 numatune=interleave#0-1 guestnuma=0-1#4G,2-3#4G",
