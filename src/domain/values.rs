@@ -147,7 +147,7 @@ mod tests {
         assert_eq!(set(" 0 - 3 ,^2 "), Some("0-1,3".into()));
         assert_eq!(set("^2,0-3"), Some("0-3".into()));
         assert_eq!(set("0,"), Some("0".into()));
-        assert_eq!(set("0,^0"), Some("".into()));
+        assert_eq!(set("0,^0"), Some(String::new()));
         assert_eq!(set("0-16383"), Some("0-16383".into()));
         assert_eq!(set("16384"), None);
         assert_eq!(set("3-1"), None);

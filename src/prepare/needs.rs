@@ -56,7 +56,8 @@ pub(crate) struct GuestNeeds {
 #[error("{guest}: {problem}")]
 pub struct NeedsError {
     pub guest: String,
-    pub problem: NeedsProblem,
+    /// Boxed: a property's error is large, and every command's result carries this.
+    pub problem: Box<NeedsProblem>,
 }
 
 #[derive(Debug, Error)]
@@ -122,7 +123,7 @@ pub(crate) fn from_plan(
 ) -> Result<GuestValues, NeedsError> {
     let fail = |problem| NeedsError {
         guest: source.to_string(),
-        problem,
+        problem: Box::new(problem),
     };
     let plan: PlanJson =
         serde_json::from_str(json).map_err(|err| fail(NeedsProblem::NotAPlan(err.to_string())))?;
@@ -162,7 +163,7 @@ impl GuestValues {
     pub(crate) fn needs(&self) -> Result<GuestNeeds, NeedsError> {
         self.read().map_err(|problem| NeedsError {
             guest: self.source.clone(),
-            problem,
+            problem: Box::new(problem),
         })
     }
 
@@ -367,11 +368,11 @@ mod tests {
             let err = guest(&[("guestnuma", "0#1G#0"), ("hugepages", bad)])
                 .needs()
                 .unwrap_err();
-            assert!(matches!(err.problem, NeedsProblem::PageSize(_)), "{bad}");
+            assert!(matches!(*err.problem, NeedsProblem::PageSize(_)), "{bad}");
         }
         let even = guest(&[("guestnuma", "2"), ("hugepages", "2048")]);
         assert!(matches!(
-            even.needs().unwrap_err().problem,
+            *even.needs().unwrap_err().problem,
             NeedsProblem::EvenCells(2)
         ));
     }
@@ -383,6 +384,6 @@ mod tests {
             .to_string()
             .starts_with("plan 2 (x.json): not a plan as 'suggest --json' prints it:"));
         let err = from_plan("plan 1", r#"{"hugepages": [1]}"#, None).unwrap_err();
-        assert!(matches!(err.problem, NeedsProblem::PageSize(_)));
+        assert!(matches!(*err.problem, NeedsProblem::PageSize(_)));
     }
 }
