@@ -7,12 +7,20 @@
 //! naming the cell and what differs, since no value of a property can give
 //! one QEMU backend two page sizes or two bindings.
 
+use roxmltree::Node;
+
 use crate::cpuset::CpuSet;
 use crate::domain::facts::Domain;
 use crate::domain::hugepages::{page_for, Page};
-use crate::plan::hugepages::PageEdit;
 use crate::plan::refusal::Refusal;
 use crate::properties::guestnuma::{GuestCell, Size};
+
+/// A `<page>` whose nodeset the edit rewrites.
+#[derive(Debug)]
+pub struct PageEdit<'a, 'i> {
+    pub page: Node<'a, 'i>,
+    pub nodeset: CpuSet,
+}
 
 /// For each new region (sizes in KiB, in order), the indexes of the old
 /// regions whose memory it takes. Both lists cover the same memory; a new

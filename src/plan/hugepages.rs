@@ -18,7 +18,7 @@ use crate::domain::hugepages::{self, Page, SYSTEM_PAGE_KIB};
 use crate::domain::values::{libvirt_bitmap, BITMAP_SIZE};
 use crate::host::files::KernelFiles;
 use crate::host::hugepages::{default_size_kib, free_on_node};
-use crate::plan::backing;
+use crate::plan::backing::{self, PageEdit};
 use crate::plan::binding::MemoryBinding;
 use crate::plan::placement;
 use crate::plan::refusal::Refusal;
@@ -26,13 +26,6 @@ use crate::plan::warning::Warning;
 use crate::properties::guestnuma::{GuestCell, Size};
 use crate::wording::count;
 use crate::xml::read::{child, children};
-
-/// A `<page>` whose nodeset the edit rewrites.
-#[derive(Debug)]
-pub struct PageEdit<'a, 'i> {
-    pub page: Node<'a, 'i>,
-    pub nodeset: CpuSet,
-}
 
 pub(crate) struct HugePagesPlan<'a, 'i> {
     pub edits: Vec<PageEdit<'a, 'i>>,

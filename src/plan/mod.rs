@@ -29,9 +29,9 @@ use crate::properties::numatune::Placement;
 use crate::properties::Request;
 use crate::wording::count;
 
+use self::backing::PageEdit;
 use self::binding::MemoryBinding;
 use self::cells::CellsPlan;
-use self::hugepages::PageEdit;
 use self::numatune::NumaTunePlan;
 use self::refusal::Refusal;
 use self::warning::Warning;
