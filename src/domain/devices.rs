@@ -5,6 +5,7 @@ use std::fmt;
 
 use roxmltree::Node;
 
+use crate::domain::values::{c_unsigned, Base};
 use crate::xml::read::{child, children};
 
 /// `DDDD:BB:SS.F`, the name sysfs gives the device.
@@ -36,11 +37,9 @@ pub(crate) struct PassedDevice {
 /// Every PCI device the VM takes from the host, in document order. One
 /// whose address libvirt could not read either is left to libvirt.
 pub(crate) fn pci_devices(root: Node) -> Vec<PassedDevice> {
-    let Some(devices) = child(root, "devices") else {
-        return Vec::new();
-    };
-    devices
-        .children()
+    // libvirt's XPath ./devices/hostdev reads every <devices>.
+    children(root, "devices")
+        .flat_map(|devices| devices.children())
         .filter(Node::is_element)
         .flat_map(passed_device)
         .collect()
@@ -63,26 +62,33 @@ pub(crate) fn passed_device(node: Node) -> Vec<PassedDevice> {
         .collect()
 }
 
-/// libvirt writes each part in hex with `0x`; the domain defaults to 0.
+/// Each part as libvirt's `virPCIDeviceAddressParseXML` reads it: base 0
+/// (`0x` hex, a leading `0` octal, else decimal, so `bus='010'` is bus 8),
+/// a missing part 0. An address libvirt refuses (`virPCIDeviceAddressIsValid`:
+/// domain past 0xffff, bus past 0xff, slot past 0x1f, function past 7, or
+/// all of domain, bus and slot 0) is left to it.
 fn pci_address(node: Node) -> Option<PciAddress> {
     if node.attribute("type").is_some_and(|t| t != "pci") {
         return None;
     }
     let part = |name: &str| -> Option<u32> {
-        let text = node.attribute(name)?.trim();
-        match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok(),
-            None => text.parse().ok(),
+        match node.attribute(name) {
+            Some(text) => c_unsigned(text, Base::C),
+            None => Some(0),
         }
     };
-    Some(PciAddress {
-        domain: node
-            .attribute("domain")
-            .map_or(Some(0), |_| part("domain"))?,
+    let address = PciAddress {
+        domain: part("domain")?,
         bus: part("bus")?,
         slot: part("slot")?,
         function: part("function")?,
-    })
+    };
+    let valid = address.domain <= 0xffff
+        && address.bus <= 0xff
+        && address.slot <= 0x1f
+        && address.function <= 7
+        && (address.domain, address.bus, address.slot) != (0, 0, 0);
+    valid.then_some(address)
 }
 
 #[cfg(test)]
@@ -104,5 +110,21 @@ mod tests {
             .map(|d| format!("{} {}", d.element, d.address))
             .collect();
         assert_eq!(found, ["hostdev 0000:06:02.1", "interface 0001:81:10.2"]);
+    }
+
+    #[test]
+    fn addresses_are_read_in_c_bases() {
+        let xml = "<domain><devices>\
+            <hostdev type='pci'><source><address domain='0' bus='010' slot='2' function='1'/></source></hostdev>\
+            <hostdev type='pci'><source><address bus='59' slot='0x00' function='0'/></source></hostdev>\
+            <hostdev type='pci'><source><address bus='08' slot='0' function='0'/></source></hostdev>\
+            <hostdev type='pci'><source><address bus='0x100' slot='0' function='0'/></source></hostdev>\
+            </devices></domain>";
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let found: Vec<String> = pci_devices(doc.root_element())
+            .iter()
+            .map(|d| d.address.to_string())
+            .collect();
+        assert_eq!(found, ["0000:08:02.1", "0000:3b:00.0"]);
     }
 }

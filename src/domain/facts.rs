@@ -6,7 +6,7 @@
 use roxmltree::{Document, Node};
 
 use crate::domain::document::{
-    attribute_number, bad_value, kib, libvirt_number, number, DocumentError,
+    attribute_kib, attribute_number, bad_value, kib, libvirt_number, number, DocumentError,
 };
 use crate::domain::metadata::OvirtMetadata;
 use crate::wording::{quoted, shorten};
@@ -185,6 +185,31 @@ impl<'a, 'i> Domain<'a, 'i> {
     /// The old cell of each id, when the ids are the 0..n-1 libvirt needs.
     pub fn cell_by_id(&self, id: u32) -> Option<&OldCell<'a, 'i>> {
         self.cells.iter().find(|cell| cell.id == id)
+    }
+
+    /// Each old cell's memory in KiB, in id order (the order of the guest's
+    /// memory, as QEMU lays out its NUMA nodes); `None` when the ids are not
+    /// 0..n-1 or a size cannot be read (libvirt refuses such a domain).
+    pub fn cell_sizes(&self) -> Option<Vec<u64>> {
+        (0..self.cells.len() as u32)
+            .map(|id| {
+                let node = self.cell_by_id(id)?.node;
+                attribute_kib(node.attribute("memory")?, node.attribute("unit"))
+            })
+            .collect()
+    }
+
+    /// The memory the cells hold, as libvirt counts it: with cells, their
+    /// sum, whatever `<memory>` says (virDomainDefPostParseMemory makes
+    /// `<memory>` the cells plus the memory devices); without, `<memory>`
+    /// less the memory devices.
+    pub fn cells_memory_kib(&self) -> Option<u64> {
+        match self.cells.is_empty() {
+            true => self
+                .memory_kib
+                .map(|kib| kib.saturating_sub(self.device_memory_kib)),
+            false => self.cell_sizes().map(|sizes| sizes.iter().sum()),
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use roxmltree::Node;
 
 use crate::cpuset::CpuSet;
 use crate::domain::document::{attribute_kib, DocumentError};
+use crate::domain::values::{libvirt_bitmap, BITMAP_SIZE};
 use crate::xml::read::{child, children};
 
 /// The page size of regular memory: libvirt treats a "huge" page of this
@@ -54,10 +55,12 @@ fn page<'a, 'i>(node: Node<'a, 'i>) -> Result<Page<'a, 'i>, DocumentError> {
         ),
         None => None,
     };
+    // virDomainHugepagesParseXML reads it with virBitmapParse: spaces,
+    // ranges and ^ exclusions as in every libvirt set.
     let nodeset = match node.attribute("nodeset") {
         Some(set) => Some(
-            set.parse()
-                .map_err(|_| bad("nodeset", set, "a set of guest NUMA cells"))?,
+            libvirt_bitmap(set, BITMAP_SIZE)
+                .ok_or_else(|| bad("nodeset", set, "a set of guest NUMA cells"))?,
         ),
         None => None,
     };

@@ -92,9 +92,11 @@ impl OvirtMetadata {
         let Some(vm) = ovirt_vm(root) else {
             return OvirtMetadata::default();
         };
+        // VDSM's metadata reader fills a dict child by child, so an element
+        // given twice counts by its last copy.
         let text = |name: &str| {
             vm.children()
-                .find(|n| n.has_tag_name((OVIRT_VM_NAMESPACE, name)))
+                .rfind(|n| n.has_tag_name((OVIRT_VM_NAMESPACE, name)))
                 .map(|n| n.text().unwrap_or("").trim().to_string())
         };
         OvirtMetadata {
@@ -140,6 +142,14 @@ mod tests {
         assert_eq!(policy("Manual"), Some(CpuPolicy::Other("Manual".into())));
         assert_eq!(policy(""), Some(CpuPolicy::Other(String::new())));
         assert_eq!(read("").cpu_policy, None);
+        assert_eq!(
+            read(
+                "<ovirt-vm:vm><ovirt-vm:cpuPolicy>none</ovirt-vm:cpuPolicy>\
+                  <ovirt-vm:cpuPolicy>manual</ovirt-vm:cpuPolicy></ovirt-vm:vm>"
+            )
+            .cpu_policy,
+            Some(CpuPolicy::Manual)
+        );
         // Another namespace, or outside <ovirt-vm:vm>, is not the engine's.
         assert_eq!(
             read("<vm><cpuPolicy>none</cpuPolicy></vm>").cpu_policy,

@@ -8,3 +8,4 @@ pub(crate) mod hugepages;
 pub mod locate;
 pub mod metadata;
 pub(crate) mod threads;
+pub(crate) mod values;

@@ -275,6 +275,21 @@ fn read_node(cpu_dir: &Path, dir: &Path, id: u32, count: usize) -> Result<Node, 
 }
 
 /// `Node N FIELD:   VALUE kB` from a node's meminfo.
+/// A node's `MemTotal` and `MemFree` in KiB, and its CPUs, from sysfs.
+pub fn node_memory_and_cpus(sysfs: &Path, node: u32) -> Result<(u64, u64, CpuSet), TopologyError> {
+    let dir = sysfs.join(format!("devices/system/node/node{node}"));
+    let cpus = read_list(&dir.join("cpulist"))?;
+    let path = dir.join("meminfo");
+    let meminfo = read_text(&path)?;
+    let field = |field| {
+        meminfo_kib(&meminfo, field).ok_or(TopologyError::NoMeminfoField {
+            path: path.clone(),
+            field,
+        })
+    };
+    Ok((field("MemTotal")?, field("MemFree")?, cpus))
+}
+
 fn meminfo_kib(meminfo: &str, field: &str) -> Option<u64> {
     meminfo.lines().find_map(|line| {
         let mut words = line.split_whitespace();

@@ -20,9 +20,24 @@ pub(crate) struct Bind {
 }
 
 impl Bind {
-    /// The host nodes when the memory may come from nowhere else.
+    /// The host nodes when the memory may come from nowhere else: `strict`
+    /// binds it through the memory policy, `restrictive` as firmly through
+    /// the cgroup's `cpuset.mems` (libvirt's qemuProcessSetupEmulator).
+    /// The mode as a message names it, for memory `strict_nodes` confines.
+    pub(crate) fn confining_mode(&self) -> &'static str {
+        match self.mode == MemoryMode::Restrictive.as_str() {
+            true => "restrictive",
+            false => "strict",
+        }
+    }
+
     pub(crate) fn strict_nodes(&self) -> Option<&NodeSet> {
-        (self.mode == MemoryMode::Strict.as_str())
+        let confined = [
+            MemoryMode::Strict.as_str(),
+            MemoryMode::Restrictive.as_str(),
+        ];
+        confined
+            .contains(&self.mode.as_str())
             .then_some(self.nodes.as_ref())
             .flatten()
     }

@@ -7,6 +7,7 @@ use roxmltree::Node;
 use crate::domain::facts::Domain;
 use crate::plan::refusal::Refusal;
 use crate::properties::guestnuma::GuestCell;
+use crate::xml::read::child;
 
 /// `<cpu><numa>` rebuilt with these cells.
 #[derive(Debug)]
@@ -44,6 +45,9 @@ pub(crate) fn plan<'a, 'i>(
         });
     }
     let same_count = domain.cells.len() == cells.len();
+    if !same_count {
+        check_hmat(domain, cells.len())?;
+    }
     let mut values: Vec<[Option<String>; 2]> = vec![Default::default(); cells.len()];
     for (index, attribute) in CARRIED.into_iter().enumerate() {
         for (id, value) in carried(domain, attribute, cells.len())?
@@ -103,4 +107,37 @@ fn carried(
             old: old.len(),
         }),
     }
+}
+
+/// HMAT (`<interconnects>` latencies and bandwidths, a cell's `<cache>`)
+/// describes cells by id; with another count it cannot carry over, and
+/// dropping it would change what the guest's firmware tables say.
+fn check_hmat(domain: &Domain, new: usize) -> Result<(), Refusal> {
+    let interconnects = domain
+        .numa()
+        .is_some_and(|numa| child(numa, "interconnects").is_some());
+    let caches = domain
+        .cells
+        .iter()
+        .any(|cell| child(cell.node, "cache").is_some());
+    let what = match (interconnects, caches) {
+        (true, true) => "<interconnects> and a cell's <cache>",
+        (true, false) => "<interconnects>",
+        (false, true) => "a cell's <cache>",
+        (false, false) => return Ok(()),
+    };
+    Err(Refusal::HmatWouldVanish {
+        what,
+        new,
+        old: domain.cells.len(),
+    })
+}
+
+/// Whether the VM's cells give `<distances>`, which another cell count drops.
+pub(crate) fn drops_distances(domain: &Domain, new: usize) -> bool {
+    domain.cells.len() != new
+        && domain
+            .cells
+            .iter()
+            .any(|cell| child(cell.node, "distances").is_some())
 }

@@ -7,7 +7,7 @@
 use crate::cpuset::CpuSet;
 use crate::domain::facts::GuestTopology;
 use crate::plan::refusal::Refusal;
-use crate::plan::warning::Warning;
+use crate::plan::warning::{TopologyHint, Warning};
 use crate::properties::guestnuma::GuestCell;
 
 /// Refuses a split core; warns once per level about split dies and sockets.
@@ -42,12 +42,21 @@ pub(crate) fn check(
                 threads: topology.threads,
             });
         }
+        // Whole units per cell are possible only when each cell's vCPU
+        // count is a multiple of the unit; else the unit itself must shrink.
+        let cells_can_hold = cells
+            .iter()
+            .all(|cell| (cell.cpus.len() as u64).is_multiple_of(size));
         warnings.push(Warning::SplitsTopology {
             level,
             id: split.index,
             vcpus: CpuSet::from_range(split.start, split.start + size as u32 - 1),
             cells: split.cells,
             size,
+            hint: match cells_can_hold {
+                true => TopologyHint::WholeUnits,
+                false => TopologyHint::OneUnitPerCell { cells: cells.len() },
+            },
         });
     }
     Ok(warnings)

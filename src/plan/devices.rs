@@ -1,6 +1,7 @@
 //! Device locality: a passthrough PCI device does its DMA into guest
 //! memory and raises its interrupts on the host node it sits on. When the
-//! memory is bound strict to other nodes, every transfer crosses the
+//! memory is bound strict (or restrictive) to other nodes, every transfer
+//! crosses the
 //! interconnect. `pci_numa_affinity` says whether that refuses the start
 //! (`required`) or is said and allowed (`preferred`, the default), as
 //! Nova's policy of the same name does.
@@ -23,7 +24,7 @@ pub(crate) fn check(
     policy: PciNumaAffinity,
     files: &KernelFiles,
 ) -> Result<Vec<Warning>, Refusal> {
-    let Some(nodes) = strict_nodes(cells, binding) else {
+    let Some((mode, nodes)) = strict_nodes(cells, binding) else {
         return Ok(Vec::new());
     };
     let mut warnings = Vec::new();
@@ -47,6 +48,7 @@ pub(crate) fn check(
         match policy {
             PciNumaAffinity::Required => {
                 return Err(Refusal::DeviceOffNodes {
+                    mode,
                     element,
                     address,
                     node,
@@ -54,6 +56,7 @@ pub(crate) fn check(
                 })
             }
             PciNumaAffinity::Preferred => warnings.push(Warning::DeviceOffNodes {
+                mode,
                 element,
                 address,
                 node,
@@ -64,19 +67,23 @@ pub(crate) fn check(
     Ok(warnings)
 }
 
-/// The host nodes all guest memory is bound to in strict mode; `None` when
-/// some of it may come from anywhere, where no device is far from it all.
-fn strict_nodes(cells: usize, binding: &MemoryBinding) -> Option<NodeSet> {
+/// The mode and host nodes all guest memory is confined to (strict or
+/// restrictive, which libvirt never mixes); `None` when some of it may come
+/// from anywhere, where no device is far from it all.
+fn strict_nodes(cells: usize, binding: &MemoryBinding) -> Option<(&'static str, NodeSet)> {
     let pieces: Vec<Option<u32>> = match cells {
         0 => vec![None],
         n => (0..n as u32).map(Some).collect(),
     };
     let mut nodes = NodeSet::new();
+    let mut mode = "strict";
     for piece in pieces {
-        let bound = binding.of(piece)?.strict_nodes()?;
+        let bind = binding.of(piece)?;
+        let bound = bind.strict_nodes()?;
+        mode = bind.confining_mode();
         for &(lo, hi) in bound.ranges() {
             nodes.insert_range(lo, hi);
         }
     }
-    Some(nodes)
+    Some((mode, nodes))
 }

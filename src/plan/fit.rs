@@ -44,6 +44,12 @@ pub(crate) fn resolve_cells(
         GuestNuma::Even(count) => split_evenly(*count, domain)?,
     };
     check_cells(&cells, domain)?;
+    // virCPUDefParseXML reads clusters from libvirt 10.1 on; EL8's 8.0 and
+    // EL9's 9.x ignore the attribute, so the size of a die or socket, and
+    // whether the domain defines at all, depend on the host's libvirt.
+    if let Some(clusters) = domain.topology.map(|t| t.clusters).filter(|&c| c != 1) {
+        return Err(Refusal::ClustersByVersion { clusters });
+    }
     let warnings = match &domain.topology {
         Some(shape) => cores::check(&cells, domain.vcpus, shape)?,
         None => Vec::new(),
@@ -101,12 +107,12 @@ fn check_whole_cores(
 /// The memory the cells share (`<memory>` less the memory devices), when it
 /// splits into `count` cells of whole MiB.
 fn split_memory(count: usize, domain: &Domain) -> Result<u64, Refusal> {
-    let Some(memory) = domain.memory_kib else {
+    // With cells, libvirt gives the guest their sum, not <memory>.
+    let Some(total) = domain.cells_memory_kib() else {
         return Err(Refusal::CannotSplit(
             "the domain has no <memory> to split".into(),
         ));
     };
-    let total = memory.saturating_sub(domain.device_memory_kib);
     let cells = wording::count(count, "cell");
     if total % 1024 != 0 {
         let why = match &domain.memory_decimal_unit {
@@ -178,19 +184,25 @@ fn check_cells(cells: &[GuestCell], domain: &Domain) -> Result<(), Refusal> {
 }
 
 fn check_memory_sum(cells: &[GuestCell], domain: &Domain) -> Result<(), Refusal> {
-    let Some(memory) = domain.memory_kib else {
+    let Some(expected) = domain.cells_memory_kib() else {
         return Ok(());
     };
     let sum = cells
         .iter()
         .fold(0u64, |sum, cell| sum.saturating_add(cell.memory_kib));
-    let expected = memory.saturating_sub(domain.device_memory_kib);
     if sum == expected {
         return Ok(());
     }
-    let explained = match domain.device_memory_kib {
-        0 => format!("<memory> is {memory} KiB"),
-        devices => format!("<memory> {memory} KiB minus {devices} KiB of memory devices"),
+    let memory = domain.memory_kib.unwrap_or(0);
+    let by_memory = memory.saturating_sub(domain.device_memory_kib);
+    let explained = match (domain.cells.len(), domain.device_memory_kib) {
+        // libvirt sizes a guest with cells from their sum (virDomainDefPostParseMemory).
+        (old, _) if old > 0 && expected != by_memory => format!(
+            "the sum of its {}, which libvirt gives it whatever <memory> says",
+            crate::wording::count(old, "cell")
+        ),
+        (_, 0) => format!("<memory> is {memory} KiB"),
+        (_, devices) => format!("<memory> {memory} KiB minus {devices} KiB of memory devices"),
     };
     Err(Refusal::MemoryMismatch {
         cells: sum,

@@ -70,6 +70,7 @@ pub(crate) fn check_nic(
         match request.pci_numa_affinity.unwrap_or_default() {
             PciNumaAffinity::Required => {
                 return Err(Refusal::DeviceOffNodes {
+                    mode: "strict",
                     element,
                     address,
                     node,
@@ -77,6 +78,7 @@ pub(crate) fn check_nic(
                 })
             }
             PciNumaAffinity::Preferred => outcome.warnings.push(Warning::DeviceOffNodes {
+                mode: "strict",
                 element,
                 address,
                 node,

@@ -12,16 +12,20 @@ use std::collections::{BTreeMap, HashMap};
 use roxmltree::Node;
 
 use crate::cpuset::{CpuSet, NodeSet};
-use crate::domain::document::attribute_kib;
+use crate::domain::document::{attribute_kib, kib, libvirt_number, text_content};
 use crate::domain::facts::Domain;
 use crate::domain::hugepages::{self, Page, SYSTEM_PAGE_KIB};
+use crate::domain::values::{libvirt_bitmap, BITMAP_SIZE};
 use crate::host::files::KernelFiles;
 use crate::host::hugepages::{default_size_kib, free_on_node};
+use crate::plan::backing;
 use crate::plan::binding::MemoryBinding;
+use crate::plan::placement;
 use crate::plan::refusal::Refusal;
 use crate::plan::warning::Warning;
 use crate::properties::guestnuma::{GuestCell, Size};
 use crate::wording::count;
+use crate::xml::read::{child, children};
 
 /// A `<page>` whose nodeset the edit rewrites.
 #[derive(Debug)]
@@ -29,10 +33,6 @@ pub struct PageEdit<'a, 'i> {
     pub page: Node<'a, 'i>,
     pub nodeset: CpuSet,
 }
-
-/// Past this many distinct (nodes, size) needs, only each one alone is
-/// compared with the free pages, not every union of them.
-const MAX_GROUPS_COMPARED_TOGETHER: usize = 10;
 
 pub(crate) struct HugePagesPlan<'a, 'i> {
     pub edits: Vec<PageEdit<'a, 'i>>,
@@ -55,7 +55,11 @@ pub(crate) fn plan<'a, 'i>(
         return Ok(plan);
     }
     if let Some(cells) = cells {
-        plan.edits = carry_over(&mut pages, domain.cells.len(), cells.len())?;
+        plan.edits = match backing::reassign_pages(&mut pages, domain, cells) {
+            Some(edits) => edits?,
+            None => carry_over(&mut pages, domain.cells.len(), cells.len())?,
+        };
+        check_nodesets(&pages, domain.cells.len(), cells.len())?;
     }
     let default = match files {
         Some(files) if pages.iter().any(|p| p.size_kib.is_none()) => {
@@ -125,6 +129,27 @@ fn carry_over<'a, 'i>(
     Ok(edits)
 }
 
+/// libvirt refuses a nodeset naming a cell the VM does not have.
+fn check_nodesets(pages: &[Page], old_cells: usize, new_cells: usize) -> Result<(), Refusal> {
+    let new_all = first_n(new_cells);
+    for page in pages {
+        let (Some(nodeset), Some(node)) = (&page.nodeset, page.node) else {
+            continue;
+        };
+        let missing = nodeset.difference(&new_all);
+        if !missing.is_empty() {
+            return Err(Refusal::PageNodesetWithoutCell {
+                size: node.attribute("size").unwrap_or("").to_string(),
+                nodeset: nodeset.clone(),
+                missing,
+                cells: new_cells,
+                old_cells,
+            });
+        }
+    }
+    Ok(())
+}
+
 fn first_n(count: usize) -> CpuSet {
     CpuSet::first_n(u32::try_from(count).unwrap_or(u32::MAX))
 }
@@ -132,10 +157,19 @@ fn first_n(count: usize) -> CpuSet {
 /// Pages of one size a cell (`None`: the whole guest) needs, from the host
 /// nodes it is bound to in strict mode.
 struct PagesNeeded {
-    cell: Option<u32>,
+    place: Place,
     size_kib: u64,
     pages: u64,
     nodes: NodeSet,
+    mode: &'static str,
+}
+
+/// The region of guest memory a demand is for.
+enum Place {
+    Cell(u32),
+    Guest,
+    /// A memory device, as the message names it.
+    Device(String),
 }
 
 fn needs(
@@ -147,7 +181,8 @@ fn needs(
 ) -> Result<Vec<PagesNeeded>, Refusal> {
     let mut found = Vec::new();
     for (cell, kib) in cell_memory(domain, cells) {
-        let Some(page) = hugepages::page_for(pages, cell) else {
+        // libvirt serves a guest without cells as it serves cell 0.
+        let Some(page) = hugepages::page_for(pages, cell.or(Some(0))) else {
             continue;
         };
         let Some(size_kib) = page.size_kib.or(default) else {
@@ -164,16 +199,99 @@ fn needs(
                 size_kib,
             });
         }
-        if let Some(nodes) = binding.of(cell).and_then(|bind| bind.strict_nodes()) {
-            found.push(PagesNeeded {
-                cell,
-                size_kib,
-                pages: kib / size_kib,
-                nodes: nodes.clone(),
-            });
+        if let Some(bind) = binding.of(cell) {
+            if let Some(nodes) = bind.strict_nodes() {
+                found.push(PagesNeeded {
+                    place: cell.map_or(Place::Guest, Place::Cell),
+                    size_kib,
+                    pages: kib / size_kib,
+                    nodes: nodes.clone(),
+                    mode: bind.confining_mode(),
+                });
+            }
         }
     }
+    found.extend(device_needs(domain, pages, default, binding));
     Ok(found)
+}
+
+/// What each DIMM and virtio-mem device preallocates: its own page size
+/// (`<source><pagesize>`) or its cell's, on its own nodes
+/// (`<source><nodemask>`, in the `<numatune><memory>` mode) or its cell's
+/// (qemuBuildMemoryBackendProps). An NVDIMM is backed by its file.
+fn device_needs(
+    domain: &Domain,
+    pages: &[Page],
+    default: Option<u64>,
+    binding: &MemoryBinding,
+) -> Vec<PagesNeeded> {
+    let mut found = Vec::new();
+    let devices = children(domain.root, "devices").flat_map(|d| children(d, "memory"));
+    for (index, device) in devices.enumerate() {
+        let model = device.attribute("model").unwrap_or("");
+        let size = match model {
+            "dimm" => child_kib(device, &["target", "size"]),
+            "virtio-mem" => child_kib(device, &["target", "requested"]),
+            _ => None,
+        };
+        let Some(kib) = size.filter(|&kib| kib > 0) else {
+            continue;
+        };
+        let node = child_number(device, &["target", "node"]);
+        let own_size = child_kib(device, &["source", "pagesize"]);
+        let size_kib = own_size.or_else(|| {
+            let page = hugepages::page_for(pages, Some(node.unwrap_or(0)))?;
+            page.size_kib.or(default)
+        });
+        let Some(size_kib) = size_kib.filter(|&s| s > SYSTEM_PAGE_KIB) else {
+            continue;
+        };
+        let nodemask = path(device, &["source", "nodemask"])
+            .and_then(|n| libvirt_bitmap(&text_content(n), BITMAP_SIZE));
+        let bind = binding.of(node);
+        // A nodemask binds in the <numatune><memory> mode (strict by default).
+        let (mode, nodes) = match (nodemask, bind) {
+            (Some(mask), _) => match binding
+                .memory
+                .as_ref()
+                .map_or("strict", |b| b.mode.as_str())
+            {
+                "strict" => ("strict", mask),
+                "restrictive" => ("restrictive", mask),
+                _ => continue,
+            },
+            (None, Some(bind)) => match bind.strict_nodes() {
+                Some(nodes) => (bind.confining_mode(), nodes.clone()),
+                None => continue,
+            },
+            (None, None) => continue,
+        };
+        let alias = path(device, &["alias"]).and_then(|a| a.attribute("name"));
+        let name = match alias {
+            Some(alias) => format!("{model} {alias}"),
+            None => format!("{model} #{}", index + 1),
+        };
+        found.push(PagesNeeded {
+            place: Place::Device(name),
+            size_kib,
+            pages: kib.div_ceil(size_kib),
+            nodes,
+            mode,
+        });
+    }
+    found
+}
+
+fn path<'a, 'i>(node: Node<'a, 'i>, names: &[&'static str]) -> Option<Node<'a, 'i>> {
+    names.iter().try_fold(node, |at, name| child(at, name))
+}
+
+fn child_kib(node: Node, names: &[&'static str]) -> Option<u64> {
+    kib(path(node, names)?).ok()
+}
+
+fn child_number(node: Node, names: &[&'static str]) -> Option<u32> {
+    libvirt_number(&text_content(path(node, names)?)).and_then(|n| u32::try_from(n).ok())
 }
 
 fn place(cell: Option<u32>) -> String {
@@ -185,7 +303,7 @@ fn place(cell: Option<u32>) -> String {
 
 /// Each cell's memory in KiB: the cells written, else the VM's own (one
 /// libvirt could not read is left to it), else all memory outside devices.
-fn cell_memory(domain: &Domain, cells: Option<&[GuestCell]>) -> Vec<(Option<u32>, u64)> {
+pub(crate) fn cell_memory(domain: &Domain, cells: Option<&[GuestCell]>) -> Vec<(Option<u32>, u64)> {
     if let Some(cells) = cells {
         return (0u32..)
             .zip(cells)
@@ -219,11 +337,14 @@ struct Group {
     nodes: NodeSet,
     pages: u64,
     cells: CpuSet,
+    devices: Vec<String>,
+    mode: &'static str,
 }
 
-/// Every group of needs against the free pages of the nodes they share:
-/// two cells bound to one node draw on one pool, so each union of node sets
-/// must hold the needs that fit inside it.
+/// Every need against the free pages of the nodes it is bound to: two
+/// regions bound to overlapping nodes draw on one pool, so all of one page
+/// size are placed together (`placement::shortfall`, no cap on how many
+/// node sets).
 fn check_free(needs: &[PagesNeeded], sysfs: &std::path::Path) -> Result<(), Shortfall> {
     let mut by_size: BTreeMap<u64, Vec<Group>> = BTreeMap::new();
     for need in needs {
@@ -235,13 +356,18 @@ fn check_free(needs: &[PagesNeeded], sysfs: &std::path::Path) -> Result<(), Shor
                     nodes: need.nodes.clone(),
                     pages: 0,
                     cells: CpuSet::new(),
+                    devices: Vec::new(),
+                    mode: need.mode,
                 });
                 groups.len() - 1
             }
         };
-        groups[index].pages = groups[index].pages.saturating_add(need.pages);
-        if let Some(cell) = need.cell {
-            groups[index].cells.insert(cell);
+        let group = &mut groups[index];
+        group.pages = group.pages.saturating_add(need.pages);
+        match &need.place {
+            Place::Cell(cell) => group.cells.insert(*cell),
+            Place::Guest => {}
+            Place::Device(name) => group.devices.push(name.clone()),
         }
     }
     let mut free_pages = FreePages {
@@ -249,39 +375,50 @@ fn check_free(needs: &[PagesNeeded], sysfs: &std::path::Path) -> Result<(), Shor
         known: HashMap::new(),
     };
     for (&size, groups) in &by_size {
-        for union in unions(groups) {
-            let inside: Vec<&Group> = groups
-                .iter()
-                .filter(|g| g.nodes.is_subset(&union))
-                .collect();
-            let needed = inside
-                .iter()
-                .fold(0u64, |sum, g| sum.saturating_add(g.pages));
-            let mut free = 0u64;
-            for node in union.iter() {
-                free = free.saturating_add(free_pages.on(node, size)?);
-            }
-            if needed > free {
-                let cells = inside.iter().fold(CpuSet::new(), |mut all, g| {
-                    g.cells.iter().for_each(|cell| all.insert(cell));
-                    all
-                });
-                let place = match cells.len() {
-                    0 => "the guest's memory".to_string(),
-                    1 => format!("cell {cells}"),
-                    _ => format!("cells {cells}"),
-                };
-                return Err(Shortfall::Refused(Refusal::NotEnoughHugePages {
-                    place,
-                    size: Size(size).to_string(),
-                    nodes: union,
-                    needed,
-                    free,
-                }));
-            }
-        }
+        let wanted: Vec<(NodeSet, u64)> =
+            groups.iter().map(|g| (g.nodes.clone(), g.pages)).collect();
+        let Some(short) = placement::shortfall(&wanted, |node| free_pages.on(node, size))? else {
+            continue;
+        };
+        let inside: Vec<&Group> = short.demands.iter().map(|&i| &groups[i]).collect();
+        return Err(Shortfall::Refused(Refusal::NotEnoughHugePages {
+            restrictive: inside[0].mode == "restrictive",
+            place: place_of(&inside),
+            size: Size(size).to_string(),
+            nodes: short.nodes,
+            needed: short.needed,
+            free: short.have,
+        }));
     }
     Ok(())
+}
+
+/// The cells and devices of some groups, as the message names them.
+fn place_of(groups: &[&Group]) -> String {
+    let cells = groups.iter().fold(CpuSet::new(), |mut all, g| {
+        g.cells.iter().for_each(|cell| all.insert(cell));
+        all
+    });
+    let devices: Vec<&str> = groups
+        .iter()
+        .flat_map(|g| g.devices.iter().map(String::as_str))
+        .collect();
+    let cells = match cells.len() {
+        0 if devices.is_empty() => Some("the guest's memory".to_string()),
+        0 => None,
+        1 => Some(format!("cell {cells}")),
+        _ => Some(format!("cells {cells}")),
+    };
+    let devices = match devices.as_slice() {
+        [] => None,
+        [one] => Some(format!("the memory device {one}")),
+        many => Some(format!("the memory devices {}", many.join(", "))),
+    };
+    match (cells, devices) {
+        (Some(cells), Some(devices)) => format!("{cells} and {devices}"),
+        (Some(only), None) | (None, Some(only)) => only,
+        (None, None) => String::new(),
+    }
 }
 
 /// Each node's free pages, read once.
@@ -302,37 +439,17 @@ impl FreePages<'_> {
     }
 }
 
-/// The node sets to compare: each group's own, then, for a few groups,
-/// every union of them, smallest first.
-fn unions(groups: &[Group]) -> Vec<NodeSet> {
-    if groups.len() > MAX_GROUPS_COMPARED_TOGETHER {
-        return groups.iter().map(|group| group.nodes.clone()).collect();
-    }
-    let mut masks: Vec<u32> = (1..1u32 << groups.len()).collect();
-    masks.sort_by_key(|mask| (mask.count_ones(), *mask));
-    let mut seen = Vec::new();
-    for mask in masks {
-        let mut union = NodeSet::new();
-        for (index, group) in groups.iter().enumerate() {
-            if mask & (1 << index) != 0 {
-                for &(lo, hi) in group.nodes.ranges() {
-                    union.insert_range(lo, hi);
-                }
-            }
-        }
-        if !seen.contains(&union) {
-            seen.push(union);
-        }
-    }
-    seen
-}
-
 /// For the summary line: where the carried-over nodesets now point.
 pub(crate) fn summary(edits: &[PageEdit]) -> Option<String> {
-    let edit = edits.first()?;
-    Some(format!(
-        "huge page nodeset carried over to {} ({})",
-        count(edit.nodeset.len(), "cell"),
-        edit.nodeset
-    ))
+    let said: Vec<String> = edits
+        .iter()
+        .map(|edit| {
+            format!(
+                "huge page nodeset carried over to {} ({})",
+                count(edit.nodeset.len(), "cell"),
+                edit.nodeset
+            )
+        })
+        .collect();
+    (!said.is_empty()).then(|| said.join(", "))
 }

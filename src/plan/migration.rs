@@ -9,11 +9,13 @@ use crate::cpuset::CpuSet;
 use crate::domain::document::{self, DocumentError, Pruned};
 use crate::domain::facts::Domain;
 use crate::domain::metadata::{CpuPolicy, OvirtMetadata};
+use crate::domain::threads;
+use crate::domain::values::{libvirt_bitmap, BITMAP_SIZE};
 use crate::host::topology::HostLimits;
 use crate::plan::binding::MemoryBinding;
 use crate::plan::refusal::Refusal;
 use crate::plan::warning::Warning;
-use crate::plan::{hugepages, policy};
+use crate::plan::{devices, hugepages, memory_fit, policy};
 use crate::properties::Request;
 use crate::wording::Ids;
 use crate::xml::read::{child, children};
@@ -68,7 +70,7 @@ pub(crate) fn check_incoming(
     if let Some(host) = host {
         check_host(root, host, engine_rebinds)?;
         let domain = Domain::read(&doc)?;
-        warnings.extend(check_hugepages(&domain, host, engine_rebinds)?);
+        warnings.extend(check_host_fit(&domain, request, host, engine_rebinds)?);
     }
     Ok(Incoming {
         cpu_policy: policy::describe(metadata.cpu_policy.as_ref()),
@@ -110,12 +112,14 @@ fn check_host(root: Node, host: &HostLimits, engine_rebinds: bool) -> Result<(),
     Ok(())
 }
 
-/// The start entry's free huge page check, on the XML the destination
-/// gets: VDSM allocated the VM's pages (`use_dynamic_hugepages`) before
-/// this hook runs, as it does before a start, so the free pages counted
-/// include them.
-fn check_hugepages(
+/// Every host check of the start entry, on the XML the destination gets:
+/// free huge pages (VDSM allocated the VM's pages, `use_dynamic_hugepages`,
+/// before this hook runs, as it does before a start, so the free pages
+/// counted include them), device locality, memory that fits its nodes and
+/// vCPUs near their cell's memory.
+fn check_host_fit(
     domain: &Domain,
+    request: &Request,
     host: &HostLimits,
     engine_rebinds: bool,
 ) -> Result<Vec<Warning>, Refusal> {
@@ -124,21 +128,29 @@ fn check_hugepages(
         binding.cells.clear();
     }
     let pages = hugepages::plan(domain, None, &binding, host.files.as_ref())?;
-    Ok(pages.warnings)
+    let mut warnings = pages.warnings;
+    if let Some(files) = host.files.as_ref() {
+        let policy = request.pci_numa_affinity.unwrap_or_default();
+        let cells = domain.cells.len();
+        warnings.extend(devices::check(domain, cells, &binding, policy, files)?);
+        let pins = threads::pins(domain.root, "vcpupin").into_iter().collect();
+        let fits = memory_fit::check(domain, None, &binding, &pins, "numatune", &files.sysfs);
+        warnings.extend(fits?);
+    }
+    Ok(warnings)
 }
 
+/// Every pin libvirt will apply, read as the rewrite reads them: the pins
+/// of every `<cputune>` (`threads::tuned_pins`), and `<vcpu cpuset>`.
 fn pinned_cpus(root: Node) -> Vec<(&'static str, CpuSet)> {
-    let mut found: Vec<(&'static str, Node)> = Vec::new();
-    found.extend(child(root, "vcpu").map(|n| ("vcpu", n)));
-    if let Some(cputune) = child(root, "cputune") {
-        for name in ["vcpupin", "emulatorpin", "iothreadpin"] {
-            found.extend(children(cputune, name).map(|n| (name, n)));
-        }
+    let mut found: Vec<(&'static str, CpuSet)> = Vec::new();
+    let vcpu_set = child(root, "vcpu").and_then(|n| n.attribute("cpuset"));
+    found.extend(vcpu_set.and_then(set).map(|cpus| ("vcpu", cpus)));
+    for name in ["vcpupin", "emulatorpin", "iothreadpin"] {
+        let pins = threads::tuned_pins(root, name).into_iter();
+        found.extend(pins.filter_map(|pin| Some((name, pin.cpuset?))));
     }
     found
-        .into_iter()
-        .filter_map(|(name, node)| Some((name, set(node.attribute("cpuset")?)?)))
-        .collect()
 }
 
 fn bound_nodes(root: Node) -> Vec<(&'static str, CpuSet)> {
@@ -154,10 +166,9 @@ fn bound_nodes(root: Node) -> Vec<(&'static str, CpuSet)> {
         .collect()
 }
 
-/// libvirt writes sets canonically; one this grammar cannot read was not
-/// written by this project, and libvirt itself will judge it.
+/// A set as libvirt reads it; one it cannot read, libvirt itself refuses.
 fn set(text: &str) -> Option<CpuSet> {
-    text.parse().ok()
+    libvirt_bitmap(text, BITMAP_SIZE)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! decision the edit carries out, and every refusal. Imports `properties`,
 //! `domain`, `host` and `xml`; the splice then only applies it.
 
+pub(crate) mod backing;
 pub(crate) mod binding;
 pub(crate) mod cells;
 pub(crate) mod cores;
@@ -9,8 +10,10 @@ pub(crate) mod devices;
 pub(crate) mod fit;
 pub(crate) mod hotplug;
 pub(crate) mod hugepages;
+pub(crate) mod memory_fit;
 pub(crate) mod migration;
 pub(crate) mod numatune;
+pub(crate) mod placement;
 pub(crate) mod policy;
 pub mod refusal;
 pub(crate) mod threads;
@@ -20,6 +23,7 @@ use crate::cpuset::CpuSet;
 use crate::domain::facts::Domain;
 use crate::host::topology::HostLimits;
 use crate::properties::cputune::CpuTune;
+use crate::properties::guestnuma::GuestNuma;
 use crate::properties::iothreadpin::IoThreadPins;
 use crate::properties::numatune::Placement;
 use crate::properties::Request;
@@ -63,6 +67,14 @@ pub fn plan<'a, 'i>(
     request: &Request,
     host: Option<&HostLimits>,
 ) -> Result<Plan<'a, 'i>, Refusal> {
+    let even = match &request.guestnuma {
+        Some(GuestNuma::Even(count)) => Some(*count),
+        _ => None,
+    };
+    let named = |err: Refusal| match even {
+        Some(count) => err.from_even_split(count),
+        None => err,
+    };
     // First: what the engine's policy rules out, no value can fix.
     let mut warnings = policy::check(&domain.ovirt, domain.root, request, host)?;
     let cells = match &request.guestnuma {
@@ -79,15 +91,32 @@ pub fn plan<'a, 'i>(
         fit::check_host(request, cells.as_deref(), host)?;
         threads::check_host(request, host)?;
     }
-    let numatune = numatune::plan(domain, request.numatune.as_ref(), cells.as_deref())?;
+    let numatune =
+        numatune::plan(domain, request.numatune.as_ref(), cells.as_deref()).map_err(named)?;
     let files = host.and_then(|host| host.files.as_ref());
     let binding = MemoryBinding::after(domain, numatune.as_ref());
-    let pages = hugepages::plan(domain, cells.as_deref(), &binding, files)?;
+    let pages = hugepages::plan(domain, cells.as_deref(), &binding, files).map_err(named)?;
     warnings.extend(pages.warnings);
     if let Some(files) = files {
         let count = cells.as_ref().map_or(domain.cells.len(), Vec::len);
         let policy = request.pci_numa_affinity.unwrap_or_default();
         warnings.extend(devices::check(domain, count, &binding, policy, files)?);
+        let binds_cells = matches!(&request.guestnuma, Some(GuestNuma::Cells(cells))
+            if cells.iter().any(|cell| cell.host_nodes.is_some()));
+        let property = match (request.numatune.is_some(), binds_cells) {
+            (false, true) => "guestnuma",
+            _ => "numatune",
+        };
+        let pins = threads::final_vcpu_pins(request, domain);
+        let fits = memory_fit::check(
+            domain,
+            cells.as_deref(),
+            &binding,
+            &pins,
+            property,
+            &files.sysfs,
+        );
+        warnings.extend(fits?);
     }
     if threads::judged(request) {
         let isolated = isolated_cpus(files, &mut warnings);
@@ -97,11 +126,17 @@ pub fn plan<'a, 'i>(
         warnings.extend(threads::sibling_warnings(request, domain, &files.sysfs));
     }
     let mut summary = summary(request, cells.as_ref().map(Vec::len));
+    if cells
+        .as_ref()
+        .is_some_and(|cells| cells::drops_distances(domain, cells.len()))
+    {
+        summary.push_str(", <distances> of the old cells dropped (they name old cell ids)");
+    }
     if let Some(carried) = hugepages::summary(&pages.edits) {
         summary.push_str(&format!(", {carried}"));
     }
     let cells = match cells {
-        Some(cells) => Some(cells::plan(domain, &cells)?),
+        Some(cells) => Some(cells::plan(domain, &cells).map_err(named)?),
         None => None,
     };
     Ok(Plan {

@@ -6,9 +6,12 @@ use roxmltree::Node;
 
 use crate::cpuset::{CpuSet, NodeSet};
 use crate::domain::facts::Domain;
+use crate::domain::values::{libvirt_bitmap, BITMAP_SIZE};
+use crate::plan::backing;
 use crate::plan::refusal::Refusal;
 use crate::properties::guestnuma::GuestCell;
 use crate::properties::numatune::{MemoryMode, NumaTune, Placement};
+use crate::wording::Ids;
 use crate::xml::read::child;
 
 /// `<numatune>` rebuilt whole: its only children are `<memory>` and the
@@ -70,10 +73,10 @@ pub(crate) fn plan<'a, 'i>(
     }
     let memory_mode = final_mode(numatune, old_memory);
     let cell_count = cells.map_or(domain.cells.len(), <[GuestCell]>::len);
-    let memnodes = memnodes(domain, &memory_mode, cells, cell_count)?;
     if numatune.is_none() {
         check_engine_memnodes(domain, numatune, cells)?;
     }
+    let memnodes = memnodes(domain, &memory_mode, cells, cell_count)?;
     let all_kept = memnodes
         .iter()
         .all(|m| matches!(m.source, MemnodeSource::Kept(_)));
@@ -192,6 +195,11 @@ fn memnodes<'a, 'i>(
     cells: Option<&[GuestCell]>,
     cell_count: usize,
 ) -> Result<Vec<Memnode<'a, 'i>>, Refusal> {
+    if let Some(cells) = cells {
+        if let Some(mapped) = follow_memory(domain, mode, cells) {
+            return mapped;
+        }
+    }
     let mut memnodes = Vec::new();
     for old in &domain.memnodes {
         let cellid = old.cellid;
@@ -230,6 +238,87 @@ fn memnodes<'a, 'i>(
     }
     memnodes.sort_by_key(|m| m.cellid);
     Ok(memnodes)
+}
+
+/// The memnodes of new cells: each cell guestnuma binds gets its host
+/// nodes; each other cell keeps the binding of the old memory it takes
+/// (the backing model: memory in cell order), written as the old memnode
+/// where it is the same cell, else anew. `None` when the old cells or
+/// memnodes cannot be read as libvirt would (libvirt refuses those).
+fn follow_memory<'a, 'i>(
+    domain: &Domain<'a, 'i>,
+    mode: &str,
+    cells: &[GuestCell],
+) -> Option<Result<Vec<Memnode<'a, 'i>>, Refusal>> {
+    let old_sizes = domain.cell_sizes().filter(|sizes| !sizes.is_empty())?;
+    let mut old_binds: Vec<Option<(String, NodeSet, Node<'a, 'i>)>> = vec![None; old_sizes.len()];
+    for old in &domain.memnodes {
+        let slot = old_binds.get_mut(old.cellid as usize)?;
+        let nodes = libvirt_bitmap(old.node.attribute("nodeset")?, BITMAP_SIZE)?;
+        let old_mode = old.node.attribute("mode").unwrap_or("strict").to_string();
+        *slot = Some((old_mode, nodes, old.node));
+    }
+    let new_sizes: Vec<u64> = cells.iter().map(|cell| cell.memory_kib).collect();
+    let taken = backing::taken_from(&old_sizes, &new_sizes);
+    let mut memnodes = Vec::new();
+    for (cellid, (cell, taken)) in (0u32..).zip(cells.iter().zip(&taken)) {
+        if let Some(nodes) = &cell.host_nodes {
+            if mode == MemoryMode::Preferred.as_str() && nodes.len() > 1 {
+                let nodes = nodes.clone();
+                return Some(Err(Refusal::PreferredManyNodes {
+                    cell: cellid,
+                    nodes,
+                }));
+            }
+            let source = MemnodeSource::Bound(nodes.clone());
+            let mode = mode.to_string();
+            memnodes.push(Memnode {
+                cellid,
+                mode,
+                source,
+            });
+            continue;
+        }
+        let bind_of = |i: usize| {
+            old_binds[i]
+                .as_ref()
+                .map(|(m, n, _)| (m.clone(), n.clone()))
+        };
+        match backing::uniform(taken, bind_of) {
+            Ok(Some(Some((old_mode, nodes)))) => {
+                let source = match taken.as_slice() {
+                    [only] if *only == cellid as usize => {
+                        MemnodeSource::Kept(old_binds[*only].as_ref()?.2)
+                    }
+                    _ => MemnodeSource::Bound(nodes),
+                };
+                memnodes.push(Memnode {
+                    cellid,
+                    mode: old_mode,
+                    source,
+                });
+            }
+            Ok(_) => {}
+            Err((a, b)) => {
+                let describe = |i: usize| match &old_binds[i] {
+                    Some((m, n, _)) => format!("a <memnode> {m} on {}", Ids("node", n)),
+                    None => "the <numatune><memory> binding".to_string(),
+                };
+                let old = format!("old cells {a} and {b}").into();
+                let (first, second) = (describe(a).into(), describe(b).into());
+                let what = "host binding";
+                let cell = cellid as usize;
+                return Some(Err(Refusal::CellSpansBackings {
+                    cell,
+                    old,
+                    what,
+                    first,
+                    second,
+                }));
+            }
+        }
+    }
+    Some(Ok(memnodes))
 }
 
 /// What libvirt refuses at start: per-cell binding under numad's placement,

@@ -57,6 +57,8 @@ pub enum Refusal {
         missing: CpuSet,
         nodes: CpuSet,
     },
+    #[error("guestnuma: the guest <topology> has clusters='{clusters}', which libvirt 10.1 and later count and EL8's libvirt 8.0 and EL9's 9.x ignore, so the cells' dies and sockets (and whether libvirt accepts the vCPU count) depend on the host; give the topology without clusters (fold them into cores) to use guestnuma")]
+    ClustersByVersion { clusters: u32 },
     #[error("guestnuma: vCPUs {first} and {second} are threads of one guest core (the guest <topology> has {threads} threads per core) but would sit in cells {first_cell} and {second_cell}, and a Linux guest then drops their SMT relation with a kernel warning; keep each core's {threads} vCPUs in one cell")]
     CoreSplit {
         first: u32,
@@ -123,6 +125,33 @@ pub enum Refusal {
         ids: CpuSet,
         declared: String,
     },
+    #[error("guestnuma: the VM's cells carry HMAT ({what}), which names the old cells by id and would not survive {new} cells instead of {old}; keep {old} cells, or remove the HMAT description first")]
+    HmatWouldVanish {
+        what: &'static str,
+        new: usize,
+        old: usize,
+    },
+    /// A refusal of what the even split of `guestnuma=N` made: the
+    /// administrator sets N, not the cells, so the message names N.
+    #[error("guestnuma={count} splits the guest into {}, and then {reason}; choose a cell count for which this holds, or give the cells explicitly", crate::wording::count(*.count, "equal cell"))]
+    EvenSplit { count: usize, reason: String },
+    #[error("{property}: {place} {} {needed} KiB bound {mode} to host {}, which {} {have} KiB of memory in all, so the VM cannot have it; bind the memory to more nodes, or give the VM less memory", if .place.contains("cells") { "need" } else { "needs" }, Ids("node", .nodes), if .nodes.len() == 1 { "has" } else { "have" })]
+    MemoryAboveNodes {
+        property: &'static str,
+        place: Box<str>,
+        mode: &'static str,
+        needed: u64,
+        nodes: CpuSet,
+        have: u64,
+    },
+    #[error("guestnuma: new cell {cell} would take guest memory that {old} backed with {first} and with {second}, but QEMU gives one cell one memory backend; cut the cells where the {what} changes (QEMU lays the cells' memory out in cell order), or give the VM one {what}")]
+    CellSpansBackings {
+        cell: usize,
+        old: Box<str>,
+        what: &'static str,
+        first: Box<str>,
+        second: Box<str>,
+    },
     #[error("guestnuma: <memoryBacking><hugepages><page size={} nodeset='{nodeset}'> names guest {}, which the VM would not have (it would get {}: {}), and libvirt would refuse the domain (hugepages: node {} not found); write the page's nodeset for the new cells, or make it cover every cell ({}) to have it carried over", crate::wording::quoted(.size), Ids("cell", .missing), count(*.cells, "cell"), CpuSet::first_n(*.cells as u32), .missing.first().unwrap_or(0), CpuSet::first_n(*.old_cells as u32))]
     PageNodesetWithoutCell {
         size: String,
@@ -138,16 +167,18 @@ pub enum Refusal {
         size: String,
         size_kib: u64,
     },
-    #[error("hugepages: {place} {} {needed} pages of {size} on host {} (bound strict), and {} {free} free, so QEMU would fail at start (os_mem_prealloc: Insufficient free host memory pages); free or reserve {} more pages of {size} there, or bind the memory to other nodes", if .place.contains("cells") { "need" } else { "needs" }, Ids("node", .nodes), if .nodes.len() == 1 { "it has" } else { "they have" }, .needed - .free)]
+    #[error("hugepages: {place} {} {needed} pages of {size} on host {} (bound {}), and {} {free} free, so QEMU would fail at start (os_mem_prealloc: Insufficient free host memory pages); free or reserve {} more pages of {size} there, or bind the memory to other nodes", if .place.contains("cells") { "need" } else { "needs" }, Ids("node", .nodes), if *.restrictive { "restrictive" } else { "strict" }, if .nodes.len() == 1 { "it has" } else { "they have" }, .needed - .free)]
     NotEnoughHugePages {
+        restrictive: bool,
         place: String,
         size: String,
         nodes: CpuSet,
         needed: u64,
         free: u64,
     },
-    #[error("pci_numa_affinity: the host device {address} (<{element}>) sits on host node {node}, but the guest's memory is bound (strict) to {}, so its DMA and interrupts cross nodes; with pci_numa_affinity=required the VM does not start: bind the memory to node {node}, or pass through a device on {}", Ids("node", .nodes), Ids("node", .nodes))]
+    #[error("pci_numa_affinity: the host device {address} (<{element}>) sits on host node {node}, but the guest's memory is bound ({mode}) to {}, so its DMA and interrupts cross nodes; with pci_numa_affinity=required the VM does not start: bind the memory to node {node}, or pass through a device on {}", Ids("node", .nodes), Ids("node", .nodes))]
     DeviceOffNodes {
+        mode: &'static str,
         element: &'static str,
         address: String,
         node: u32,
@@ -224,5 +255,27 @@ impl std::fmt::Display for NewCell<'_> {
             Some(vcpus) => write!(f, "the new cell {} holds {}", self.0, Ids("vCPU", vcpus)),
             None => write!(f, "the new cells have no cell {}", self.0),
         }
+    }
+}
+
+impl Refusal {
+    /// This refusal as caused by `guestnuma=count`'s even split.
+    pub fn from_even_split(self, count: usize) -> Refusal {
+        let caused = matches!(
+            self,
+            Refusal::NotWholePages { .. }
+                | Refusal::CellSpansBackings { .. }
+                | Refusal::HmatWouldVanish { .. }
+                | Refusal::PageNodesetWithoutCell { .. }
+        );
+        if !caused {
+            return self;
+        }
+        let text = self.to_string();
+        let reason = match text.split_once(": ") {
+            Some((_, reason)) => reason.to_string(),
+            None => text,
+        };
+        Refusal::EvenSplit { count, reason }
     }
 }

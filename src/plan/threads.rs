@@ -139,8 +139,9 @@ pub(crate) fn sibling_warnings(request: &Request, domain: &Domain, sysfs: &Path)
         .collect()
 }
 
-fn final_vcpu_pins(request: &Request, domain: &Domain) -> BTreeMap<u32, CpuSet> {
-    let mut pins: BTreeMap<u32, CpuSet> = threads::pins(domain.root, "vcpupin", "vcpu")
+/// Each vCPU's pin once the edit is done: the VM's own, then those asked.
+pub(crate) fn final_vcpu_pins(request: &Request, domain: &Domain) -> BTreeMap<u32, CpuSet> {
+    let mut pins: BTreeMap<u32, CpuSet> = threads::pins(domain.root, "vcpupin")
         .into_iter()
         .filter(|(vcpu, _)| *vcpu < domain.vcpus)
         .collect();
@@ -156,10 +157,9 @@ fn final_thread_pins(request: &Request, domain: &Domain) -> Vec<(&'static str, S
         .emulatorpin
         .clone()
         .or_else(|| threads::emulator_pin(domain.root));
-    let mut iothreads: BTreeMap<u32, CpuSet> =
-        threads::pins(domain.root, "iothreadpin", "iothread")
-            .into_iter()
-            .collect();
+    let mut iothreads: BTreeMap<u32, CpuSet> = threads::pins(domain.root, "iothreadpin")
+        .into_iter()
+        .collect();
     for pin in request.iothreadpin.iter().flat_map(|p| &p.pins) {
         iothreads.insert(pin.iothread, pin.cpuset.clone());
     }

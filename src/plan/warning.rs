@@ -10,13 +10,14 @@ use crate::wording::Ids;
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum Warning {
-    #[error("guestnuma: guest {level} {id} (vCPUs {vcpus}) is split across cells {cells}; QEMU starts it, but the guest sees one {level} on several NUMA nodes; to keep each {level} whole, give every cell whole {level}s of {size} vCPUs")]
+    #[error("guestnuma: guest {level} {id} (vCPUs {vcpus}) is split across cells {cells}; QEMU starts it, but the guest sees one {level} on several NUMA nodes; {}", hint.wording(level, *.size))]
     SplitsTopology {
         level: &'static str,
         id: u64,
         vcpus: CpuSet,
         cells: String,
         size: u64,
+        hint: TopologyHint,
     },
     #[error("{property}: CPU pinning policy none lets VDSM run the vCPUs on any host CPU of its shared pool, so memory bound to {} is remote to them part of the time; to keep them near it, set CPU Pinning Policy to Manual on the engine and pin them with cputune", Ids("node", .nodes))]
     VcpusFloat {
@@ -52,8 +53,24 @@ pub enum Warning {
         thread: String,
         cpus: CpuSet,
     },
-    #[error("pci_numa_affinity: the host device {address} (<{element}>) sits on host node {node}, but the guest's memory is bound (strict) to {}, so its DMA and interrupts cross nodes; bind the memory to node {node}, or set pci_numa_affinity=required to refuse such a start", Ids("node", .nodes))]
+    #[error("{property}: {place} {} {needed} KiB on host {}, which {} {free} KiB free; the kernel must reclaim memory (or swap) before the VM has it all; free memory there, or bind the memory to more nodes", if .place.contains("cells") { "need" } else { "needs" }, Ids("node", .nodes), if .nodes.len() == 1 { "has" } else { "have" })]
+    MemoryAboveFree {
+        property: &'static str,
+        place: String,
+        needed: u64,
+        nodes: NodeSet,
+        free: u64,
+    },
+    #[error("cputune: guest cell {cell}'s {} {} pinned to host {}, off host {} its memory is bound to, so every memory access of {} is remote; pin the cell's vCPUs to CPUs of {}, or bind the cell's memory (guestnuma HOSTNODES) near them", Ids("vCPU", .vcpus), if .vcpus.len() == 1 { "is" } else { "are" }, Ids("CPU", .cpus), Ids("node", .nodes), if .vcpus.len() == 1 { "it" } else { "them" }, Ids("node", .nodes))]
+    CellCpusOffMemory {
+        cell: u32,
+        vcpus: CpuSet,
+        cpus: CpuSet,
+        nodes: NodeSet,
+    },
+    #[error("pci_numa_affinity: the host device {address} (<{element}>) sits on host node {node}, but the guest's memory is bound ({mode}) to {}, so its DMA and interrupts cross nodes; bind the memory to node {node}, or set pci_numa_affinity=required to refuse such a start", Ids("node", .nodes))]
     DeviceOffNodes {
+        mode: &'static str,
         element: &'static str,
         address: String,
         node: u32,
@@ -67,4 +84,29 @@ pub enum Warning {
     },
     #[error("{check} skipped: {reason}")]
     CheckSkipped { check: &'static str, reason: String },
+}
+
+/// How to keep a guest socket (or die, cluster) in one cell: cells of whole
+/// units when their sizes allow it, else a topology of one unit a cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopologyHint {
+    WholeUnits,
+    OneUnitPerCell { cells: usize },
+}
+
+impl TopologyHint {
+    fn wording(self, level: &str, size: u64) -> String {
+        match self {
+            TopologyHint::WholeUnits => {
+                format!(
+                    "to keep each {level} whole, give every cell whole {level}s of {size} vCPUs"
+                )
+            }
+            TopologyHint::OneUnitPerCell { cells } => format!(
+                "to keep each {level} whole, give the VM {cells} {level}s, one a cell (sockets: \
+                 Edit VM > System > Advanced Parameters > Virtual Sockets), or cells of whole \
+                 {level}s of {size} vCPUs"
+            ),
+        }
+    }
 }

@@ -91,7 +91,7 @@ impl Pins {
         let threads = CpuSet::from_range(first, last);
         self.ranges = self
             .ranges
-            .saturating_add(threads.len() * cpuset.ranges().len());
+            .saturating_add(threads.len() * cpuset.ranges().len().max(1));
         match threads.intersection(&self.pinned).first() {
             _ if first == 0 => notes.note(at, Problem::IoThreadZero),
             Some(iothread) => notes.note(at, Problem::IoThreadPinnedTwice { iothread }),
@@ -125,7 +125,9 @@ impl fmt::Display for IoThreadPins {
         let mut runs: Vec<(u32, u32, &CpuSet)> = Vec::new();
         for pin in &self.pins {
             match runs.last_mut() {
-                Some((_, last, set)) if *last + 1 == pin.iothread && **set == pin.cpuset => {
+                Some((_, last, set))
+                    if last.checked_add(1) == Some(pin.iothread) && **set == pin.cpuset =>
+                {
                     *last = pin.iothread;
                 }
                 _ => runs.push((pin.iothread, pin.iothread, &pin.cpuset)),

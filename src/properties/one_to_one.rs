@@ -37,6 +37,20 @@ pub(crate) fn check<'a>(
         };
         return Err((set_at, problem));
     }
+    for (index, (_, set)) in sets.iter().enumerate() {
+        let later = sets.iter().enumerate().skip(index + 1);
+        if let Some((other, (other_at, shared))) = later
+            .map(|(other, (at, next))| (other, (at, set.intersection(next))))
+            .find(|(_, (_, shared))| !shared.is_empty())
+        {
+            let problem = Problem::OverlappingSets {
+                first: index + 1,
+                second: other + 1,
+                cpus: shared,
+            };
+            return Err((other_at, problem));
+        }
+    }
     let vcpus = (last - first) as usize + 1;
     let cpus = size * sets.len();
     if vcpus == cpus {

@@ -14,7 +14,7 @@ use nom::error::{ErrorKind, ParseError};
 use nom::{Finish, Parser};
 use thiserror::Error;
 
-use crate::cpuset::MAX_ID;
+use crate::cpuset::{CpuSet, MAX_ID};
 use crate::wording::{count, quoted};
 
 /// Longer values are refused before parsing: no real pinning needs more, and
@@ -28,6 +28,18 @@ pub enum Noun {
     Node,
     Vcpu,
     IoThread,
+}
+
+impl Noun {
+    /// The highest id a value may name: libvirt reads CPU, node and vCPU
+    /// sets into bitmaps of 16384 bits, and an I/O thread id as any
+    /// unsigned int (`virDomainIOThreadIDDefParseXML`).
+    pub fn max_id(self) -> u32 {
+        match self {
+            Noun::IoThread => u32::MAX,
+            Noun::Cpu | Noun::Node | Noun::Vcpu => MAX_ID,
+        }
+    }
 }
 
 impl fmt::Display for Noun {
@@ -69,6 +81,12 @@ pub enum Problem {
     #[error("the pins hold more than {limit} CPU ranges in all")]
     TooManyPinnedRanges { limit: usize },
     /// A `VCPUS@SET:SET...` entry whose sets are not all of one size.
+    #[error("sets {first} and {second} after '@' both hold {}, so two vCPUs would share a CPU the one-to-one form gives each of them alone", crate::wording::Ids("CPU", .cpus))]
+    OverlappingSets {
+        first: usize,
+        second: usize,
+        cpus: CpuSet,
+    },
     #[error(
         "set {set} after '@' holds {}, set 1 holds {}",
         count(*.size, "CPU"),
@@ -119,7 +137,7 @@ impl Problem {
             Problem::AfterNodes(_) => "to bind a cell to a list of host nodes, separate \
                 the cells with '_', as in 0-3#4G#0,2_4-7#4G#1,3"
                 .into(),
-            Problem::IdTooLarge { .. } => format!("ids go from 0 to {MAX_ID}"),
+            Problem::IdTooLarge { noun, .. } => format!("ids go from 0 to {}", noun.max_id()),
             Problem::Reversed { lo, hi } => format!("write it low to high, {hi}-{lo}"),
             Problem::RemovesNothing { .. } => {
                 "put each exclusion after the range it cuts into, as in 0-3,^2".into()
@@ -130,6 +148,9 @@ impl Problem {
             Problem::IoThreadZero => "libvirt numbers I/O threads from 1".into(),
             Problem::TooManyPinnedRanges { .. } => {
                 "pin fewer vCPUs, or give them cpusets of fewer ranges".into()
+            }
+            Problem::OverlappingSets { .. } => {
+                "give each set other CPUs, as in 0-7@0-3:8-11, or pin with '#' to share them".into()
             }
             Problem::UnevenSets { .. } => {
                 "give every set after '@' the same number of CPUs, as in 0-7@0-3:8-11".into()

@@ -14,7 +14,7 @@ use nom::multi::{many0_count, separated_list1};
 use nom::sequence::{preceded, terminated};
 use nom::Parser;
 
-use crate::cpuset::{CpuSet, MAX_ID};
+use crate::cpuset::CpuSet;
 use crate::properties::problem::{
     end, expect, located, parse_value, Fail, Notes, Noun, PResult, Problem,
 };
@@ -163,11 +163,11 @@ fn id<'a, 'n>(
     notes: &'n Notes<'a>,
 ) -> impl Parser<&'a str, Output = u32, Error = Fail<'a>> + 'n {
     let checked = move |(at, digits): (&'a str, &'a str)| match digits.parse::<u32>() {
-        Ok(id) if id <= MAX_ID => id,
+        Ok(id) if id <= noun.max_id() => id,
         _ => {
             let id = shorten(digits);
             notes.note(at, Problem::IdTooLarge { noun, id });
-            MAX_ID
+            noun.max_id()
         }
     };
     map(located(digit1), checked)

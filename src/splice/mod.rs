@@ -15,12 +15,13 @@ use roxmltree::{Document, Node};
 use crate::cpuset::CpuSet;
 use crate::domain::document::Offsets;
 use crate::domain::facts::Domain;
+use crate::domain::threads;
 use crate::plan::cells::{CellsPlan, NewCell};
 use crate::plan::numatune::{Memnode, MemnodeSource, MemoryElement, NumaTunePlan};
 use crate::plan::Plan;
 use crate::properties::numatune::{NumaTune, Placement};
 use crate::xml::edit::{Content, Editor, NewElement};
-use crate::xml::read::{child, children, in_no_namespace, is_blank};
+use crate::xml::read::{child, in_no_namespace, is_blank};
 
 /// libvirt's order of `<domain>` children, used to place a new element
 /// where libvirt itself would print it.
@@ -125,21 +126,21 @@ fn splice_cputune(editor: &mut Editor, domain: &Domain, plan: &Plan) {
         let wanted = tune.pins.iter().map(|p| (p.vcpu, &p.cpuset));
         pins.extend(keyed_pins(old, "vcpupin", "vcpu", wanted));
     }
+    // The emulator's and the I/O threads' pins too are replaced in
+    // whichever <cputune> holds them: a second one would be a duplicate
+    // libvirt refuses ("only one emulatorpin is supported").
     if let Some(cpus) = &plan.emulatorpin {
+        let old = threads::tuned_pins(domain.root, "emulatorpin");
         pins.push(Pin {
-            replaces: existing.and_then(|cputune| child(cputune, "emulatorpin")),
+            replaces: old.first().map(|pin| pin.node),
             element: NewElement::new("emulatorpin").attribute("cpuset", cpus),
         });
     }
-    if let Some(threads) = &plan.iothreadpins {
-        let old = existing
+    if let Some(wanted) = &plan.iothreadpins {
+        let old = threads::tuned_pins(domain.root, "iothreadpin")
             .into_iter()
-            .flat_map(|cputune| children(cputune, "iothreadpin"))
-            .filter_map(|node| {
-                let id = node.attribute("iothread")?.trim().parse::<u32>().ok()?;
-                Some((id, node))
-            });
-        let wanted = threads.pins.iter().map(|p| (p.iothread, &p.cpuset));
+            .map(|pin| (pin.id, pin.node));
+        let wanted = wanted.pins.iter().map(|p| (p.iothread, &p.cpuset));
         pins.extend(keyed_pins(old, "iothreadpin", "iothread", wanted));
     }
     if pins.is_empty() {

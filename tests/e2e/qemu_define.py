@@ -94,16 +94,22 @@ CASES = [
          cells=[("0-7", 8192)]),
     Case("dimm-hotplug", "guestnuma=0-1#512M,2-3#1536M", cells=[("0-1", 512), ("2-3", 1536)]),
     Case("dimm-hotplug", "guestnuma=2"),
-    Case("numatune-memnodes", "numatune=interleave#0-1", numatune=("interleave", "0-1")),
+    # The sample's memnodes stand for the engine's NUMA pinning: numatune
+    # beside them is refused unless every cell is bound anew.
+    Case("numatune-memnodes", "numatune=interleave#0-1 guestnuma=0-3#4G#0,4-7#4G#1",
+         numatune=("interleave", "0-1")),
     Case("numatune-memnodes", "guestnuma=0-3#4G#1,4-7#4G",
          cells=[("0-3", 4096), ("4-7", 4096)]),
-    Case("numatune-memnodes", "guestnuma=1", cells=[("0-7", 8192)]),
+    Case("numatune-memnodes", "guestnuma=2", cells=[("0-3", 4096), ("4-7", 4096)]),
+    Case("numatune-memnodes", "guestnuma=0-7#8G#0", cells=[("0-7", 8192)],
+         memnodes={0: ("strict", "0")}),
     Case("placement-auto", "guestnuma=2"),
     Case("placement-auto", "numatune=interleave#0-1", numatune=("interleave", "0-1")),
     Case("no-cpu-gib", "cputune=0#0,1#1,2#2,3#3 numatune=interleave#0-1 guestnuma=0-1#4G,2-3#4G",
          cells=[("0-1", 4096), ("2-3", 4096)]),
-    Case("large-384", "guestnuma=4"),
-    Case("large-384", "numatune=interleave#0-7", numatune=("interleave", "0-7")),
+    Case("large-384", "guestnuma=0-95#96G#0,96-191#96G#1,192-287#96G#2,288-383#96G#3"),
+    Case("large-384", "numatune=interleave#0-7 guestnuma=0-47#48G#0,48-95#48G#1,96-143#48G#2,144-191#48G#3,192-239#48G#4,240-287#48G#5,288-335#48G#6,336-383#48G#7",
+         numatune=("interleave", "0-7")),
 ]
 
 

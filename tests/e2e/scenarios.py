@@ -49,6 +49,8 @@ class Scenario:
     shared_pool: str | None = None
     # what the refusal must say, when not the property's name and value
     says: str | None = None
+    # the engine's CPU Pinning topology, as the <vcpupin>s it writes: {vCPU: cpuset}
+    engine_pins: dict | None = None
 
 
 SCENARIOS = [
@@ -107,6 +109,18 @@ SCENARIOS = [
     Scenario("guestnuma-topology", "two-vcpus", {"guestnuma": "2", "emulatorpin": "0-1"},
              Expect(cells={0: ({0}, 512), 1: ({1}, 512)}, emulatorpin={0, 1}),
              notes=["<topology sockets='2' cores='1' threads='1'>: one socket per cell"]),
+    # A restore from hibernation rebuilds the pins from the engine's string:
+    # pins that agree with it (vCPU 0 as the engine has it, vCPU 1 past its
+    # last entry) come back after a real save and restore with VDSM's XML...
+    Scenario("restore-keeps-pins", "two-vcpus", {"cputune": "0#0,1#1"},
+             Expect(pins={0: {0}, 1: {1}}), kind="restore", engine_pins={0: "0"},
+             shared_pool="0", notes=["virsh save, then virsh restore --xml with the XML "
+                                     "VDSM's restore gives libvirt"]),
+    # ...and a cputune the engine's string contradicts is refused at the first start.
+    Scenario("restore-contradicted-refused", "two-vcpus", {"cputune": "0#1,1#0"},
+             kind="refused", engine_pins={0: "0"},
+             says="vCPU 0 is pinned to CPU 1 here, but the engine's CPU Pinning topology "
+                  "pins it to CPU 0"),
     Scenario("refused-value", "two-vcpus", {"numatune": "sometimes#0"}, kind="refused"),
     Scenario("refused-iothread", "iothreads", {"iothreadpin": "0#0"}, kind="refused"),
     Scenario("ksm-flip", "ksm", {}, kind="ksm"),
@@ -122,10 +136,10 @@ def read(path):
         return f.read()
 
 
-def run_hooks(hook_dir, xml_path, props, keep=None, pins=None, pool=None):
+def run_hooks(hook_dir, xml_path, props, keep=None, pins=None, pool=None, flow="start"):
     """tests/vdsm-runner on a before_vm_start folder; with PINS, the pins
     VDSM's CPU step leaves once the VM runs, written there as JSON."""
-    argv = [RUNNER]
+    argv = [RUNNER, "--flow", flow]
     if keep:
         argv += ["--keep", keep]
     if pins:
@@ -152,6 +166,22 @@ def with_policy(path, policy, folder):
     with open(out, "w", encoding="utf-8") as f:
         f.write(text.replace(element, f"<ovirt-vm:cpuPolicy>{policy}</ovirt-vm:cpuPolicy>"))
     # The hooks run as vdsm and read it.
+    os.chmod(folder, 0o755)
+    os.chmod(out, 0o644)
+    return out
+
+
+def with_engine_pins(path, pins, folder):
+    """PATH with the engine's <vcpupin>s in its empty <cputune>, as a file in FOLDER."""
+    if not pins:
+        return path
+    text = read(path)
+    if "<cputune></cputune>" not in text:
+        raise ValueError(f"{path} has no empty <cputune> for the engine's pins")
+    written = "".join(f'<vcpupin vcpu="{v}" cpuset="{c}"/>' for v, c in sorted(pins.items()))
+    out = os.path.join(folder, "engine-" + os.path.basename(path))
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(text.replace("<cputune></cputune>", f"<cputune>{written}</cputune>"))
     os.chmod(folder, 0o755)
     os.chmod(out, 0o644)
     return out
@@ -197,6 +227,8 @@ def run_guest(scenario, args):
             hook_dir = os.path.join(args.stage, HOOKS)
             source, props = template_path(scenario), scenario.props
         source = with_policy(source, scenario.policy, tmp)
+        if not args.direct:
+            source = with_engine_pins(source, scenario.engine_pins, tmp)
         proc = run_hooks(hook_dir, source, props, pins=pins, pool=scenario.shared_pool)
         if proc.returncode != 0:
             return [hook_failure(proc)]
@@ -211,6 +243,7 @@ def run_refused(scenario, args):
     name = g.domain_name(read(template_path(scenario)))
     with tempfile.TemporaryDirectory() as tmp:
         template = with_policy(template_path(scenario), scenario.policy, tmp)
+        template = with_engine_pins(template, scenario.engine_pins, tmp)
         kept = os.path.join(tmp, "domxml")
         proc = run_hooks(os.path.join(args.stage, HOOKS), template, scenario.props, keep=kept)
         said = hook_lines(proc.stderr)
@@ -236,6 +269,37 @@ def run_refused(scenario, args):
         # VDSM does not start a VM whose hooks failed: nothing may be defined.
         results.append(Result("no guest defined", not g.is_defined(name), f"{name} exists"))
     return results
+
+
+def run_restore(scenario, args):
+    """The hook's output started, hibernated (virsh save) and restored with the
+    XML VDSM's restore gives libvirt (the runner's --flow restore: the pins
+    rebuilt from the engine's string), then VDSM's CPU step, then the checks."""
+    with tempfile.TemporaryDirectory() as tmp:
+        hook_dir = os.path.join(args.stage, HOOKS)
+        source = with_policy(template_path(scenario), scenario.policy, tmp)
+        source = with_engine_pins(source, scenario.engine_pins, tmp)
+        started = run_hooks(hook_dir, source, scenario.props, pool=scenario.shared_pool)
+        if started.returncode != 0:
+            return [hook_failure(started)]
+        pins = os.path.join(tmp, "pins.json")
+        restored = run_hooks(hook_dir, source, scenario.props, pins=pins,
+                             pool=scenario.shared_pool, flow="restore")
+        if restored.returncode != 0:
+            return [hook_failure(restored)]
+        with open(pins, encoding="utf-8") as f:
+            state = json.load(f)
+        restored_xml = os.path.join(tmp, "restored.xml")
+        with open(restored_xml, "w", encoding="utf-8") as f:
+            f.write(restored.stdout)
+        image = os.path.join(tmp, "saved.img")
+        os.chmod(tmp, 0o777)
+        with g.Guest(started.stdout) as guest:
+            g.virsh("save", guest.name, image)
+            g.virsh("restore", image, "--xml", restored_xml)
+            results = [Result("saved and restored with VDSM's XML", guest.state() == "running",
+                              guest.state())]
+            return results + vdsm_cpu_step(guest, state) + checks.check_guest(guest, scenario.expect)
 
 
 def run_ksm(scenario, args):
@@ -285,7 +349,7 @@ def run_ksm(scenario, args):
     return results
 
 
-RUNNERS = {"guest": run_guest, "refused": run_refused, "ksm": run_ksm}
+RUNNERS = {"guest": run_guest, "refused": run_refused, "ksm": run_ksm, "restore": run_restore}
 
 
 def run_scenario(scenario, args):

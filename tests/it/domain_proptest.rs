@@ -392,6 +392,9 @@ fn expected_refusal(err: &RewriteError) -> bool {
                 | Refusal::EngineStringContradicts { .. }
                 | Refusal::EngineMemnodesOutrankNumatune { .. }
                 | Refusal::EngineMemnodeMoved { .. }
+                // A new cell over memory of two backings (the backing model).
+                | Refusal::CellSpansBackings { .. }
+                | Refusal::EvenSplit { .. }
         )
     )
 }

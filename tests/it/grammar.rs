@@ -408,8 +408,13 @@ fn one_to_one_runs_print_compactly_from_three_vcpus() {
 
 #[test]
 fn one_to_one_needs_every_cpu_once_to_print_compactly() {
-    // Sets that share CPUs pair vCPUs with CPUs, but not one to one.
-    assert_eq!(cputune_canonical("0-3@0-1:0-1"), "0-1#0,2-3#1");
+    // Sets that share CPUs would not give each vCPU a CPU of its own.
+    assert_eq!(
+        cputune_err("0-3@0-1:0-1", 9),
+        "cputune: sets 1 and 2 after '@' both hold CPUs 0-1, so two vCPUs would share a CPU \
+         the one-to-one form gives each of them alone at column 9 in '0-3@0-1:0-1'; give each \
+         set other CPUs, as in 0-7@0-3:8-11, or pin with '#' to share them"
+    );
     // vCPUs on one CPU each fold as before.
     assert_eq!(cputune_canonical("0#5,1#5,2#5"), "0-2#5");
 }

@@ -529,7 +529,7 @@ fn every_domain_refusal_leaves_the_file_as_it_was() {
                 "<devices/>",
                 "<devices><memory model='dimm'><target><size unit='MiB'>1024</size><node>1</node></target></memory></devices>",
             ),
-            vec![("guestnuma", "0-3#3G")],
+            vec![("guestnuma", "0-3#4G")],
             "guestnuma: the memory device <target><node>1</node> names a guest cell the VM would not have (it would get 1 cell)",
         ),
     ];

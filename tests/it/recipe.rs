@@ -147,10 +147,12 @@ fn a_page_nodeset_for_every_cell_follows_the_new_cells() {
 
 #[test]
 fn a_page_nodeset_naming_lost_cells_is_refused() {
+    // The nodesets follow the memory (cell 1 takes old cells 2-3 on 2 MiB
+    // pages), and the new cell's pages are then checked on its node.
     refused(
         &tuned("hugepages-split"),
         &[("guestnuma", "2")],
-        "guestnuma: <memoryBacking><hugepages><page size='2048' nodeset='2-3'> names guest cells 2-3, which the VM would not have (it would get 2 cells: 0-1), and libvirt would refuse the domain (hugepages: node 2 not found); write the page's nodeset for the new cells, or make it cover every cell (0-3) to have it carried over",
+        "hugepages: cell 1 needs 2048 pages of 2M on host node 0 (bound strict), and it has 1024 free, so QEMU would fail at start (os_mem_prealloc: Insufficient free host memory pages); free or reserve 1024 more pages of 2M there, or bind the memory to other nodes",
     );
 }
 

@@ -100,7 +100,7 @@ fn cells_that_split_a_socket_are_written_and_said() {
         run.stderr,
         [
             NO_POLICY,
-            "vdsm-hook-largeguest: warning: guestnuma: guest socket 0 (vCPUs 0-3) is split across cells 0 and 1; QEMU starts it, but the guest sees one socket on several NUMA nodes; to keep each socket whole, give every cell whole sockets of 4 vCPUs",
+            "vdsm-hook-largeguest: warning: guestnuma: guest socket 0 (vCPUs 0-3) is split across cells 0 and 1; QEMU starts it, but the guest sees one socket on several NUMA nodes; to keep each socket whole, give the VM 4 sockets, one a cell (sockets: Edit VM > System > Advanced Parameters > Virtual Sockets), or cells of whole sockets of 4 vCPUs",
             "vdsm-hook-largeguest: 4 guest NUMA cells",
         ]
     );
