@@ -11,5 +11,6 @@ pub(crate) mod ksm;
 pub(crate) mod mom;
 pub mod paths;
 pub(crate) mod pci;
+pub(crate) mod replace;
 pub(crate) mod sudo;
 pub mod topology;

@@ -4,13 +4,14 @@
 //! the units of an earlier `prepare` that this one does not need go.
 
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use crate::host;
 use crate::host::files::{read_text, FileError};
+use crate::host::replace::Replacement;
 use crate::prepare::files::{set_variable, UNIT_DIR, UNIT_PREFIX, WANTS_DIR};
 use crate::prepare::{Content, HostFile};
 use crate::wording::bare_path;
@@ -102,31 +103,17 @@ fn write_one(path: &Path, content: &Content) -> Result<bool, WriteError> {
     Ok(true)
 }
 
-/// Writes `text` to a new file beside `path` and renames it over `path`.
+/// Replaces the file whole, synced: these files are read at the next boot.
 fn replace(path: &Path, text: &str, mode: u32) -> Result<(), WriteError> {
-    let io = |source| WriteError::Io {
+    let how = Replacement {
+        mode,
+        owner: None,
+        sync: true,
+    };
+    host::replace::replace(path, text, how).map_err(|source| WriteError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let temporary = path.with_file_name(format!(".{name}.largeguest-{}", std::process::id()));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temporary)?;
-        file.write_all(text.as_bytes())?;
-        file.set_permissions(fs::Permissions::from_mode(mode))?;
-        file.sync_all()?;
-        fs::rename(&temporary, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    result.map_err(io)
+    })
 }
 
 /// Units (and their links) of an earlier `prepare` for nodes or sizes the

@@ -2,9 +2,8 @@
 //! the result is still a document, and replace the file atomically. The
 //! hook and `apply` both run exactly this.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -12,6 +11,7 @@ use thiserror::Error;
 use crate::domain::document::{self, DocumentError, Pruned};
 use crate::domain::facts::Domain;
 use crate::host::files;
+use crate::host::replace::{self, Replacement};
 use crate::host::topology::HostLimits;
 use crate::plan::plan;
 use crate::plan::refusal::Refusal;
@@ -161,100 +161,18 @@ pub fn read_domxml(path: &Path) -> Result<String, DomxmlError> {
 /// deletes it; after a crash of the host there is no VM start left to save,
 /// and under a mass start the syncs would only queue on the journal.
 pub fn write_atomically(path: &Path, text: &str) -> Result<(), DomxmlError> {
-    let fail = |reason: String| DomxmlError::Write {
+    let fail = |err: std::io::Error| DomxmlError::Write {
         path: path.into(),
-        reason,
+        reason: err.to_string(),
     };
-    let original = fs::metadata(path).map_err(|err| fail(err.to_string()))?;
-    let (temp, file) =
-        create_temp(path, &original, random_suffix).map_err(|err| fail(err.to_string()))?;
-    let written = fill(file, text, &original).and_then(|()| fs::rename(&temp, path));
-    if let Err(err) = written {
-        let _ = fs::remove_file(&temp);
-        return Err(fail(err.to_string()));
-    }
-    Ok(())
+    let original = fs::metadata(path).map_err(fail)?;
+    let how = Replacement {
+        mode: original.permissions().mode(),
+        owner: Some((original.uid(), original.gid())),
+        sync: false,
+    };
+    replace::replace(path, text, how).map_err(fail)
 }
-
-fn fill(mut file: File, text: &str, original: &fs::Metadata) -> std::io::Result<()> {
-    file.write_all(text.as_bytes())?;
-    // The creation mode passed the umask; this puts back what it took.
-    file.set_permissions(original.permissions())?;
-    // Only root can give a file away; as VDSM's user the owner is already right.
-    let _ = std::os::unix::fs::fchown(&file, Some(original.uid()), Some(original.gid()));
-    Ok(())
-}
-
-fn folder(path: &Path) -> &Path {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    }
-}
-
-/// Names tried before giving up; a random name is taken only if someone
-/// guessed 96 bits, so a second try is already for show.
-const TEMP_ATTEMPTS: usize = 4;
-
-/// VDSM's file lives in a shared temporary folder, so the new file's name
-/// is random (nobody can pre-create it or plant a link there) and it is
-/// created exclusively (`O_CREAT | O_EXCL`: a name that exists, a symlink
-/// included, is never followed nor reused), with the original's mode from
-/// the start, so the document is never readable by more users than before.
-fn create_temp(
-    path: &Path,
-    original: &fs::Metadata,
-    mut suffix: impl FnMut() -> std::io::Result<String>,
-) -> std::io::Result<(PathBuf, File)> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mode = original.permissions().mode() & 0o777;
-    let mut last_error = None;
-    for _ in 0..TEMP_ATTEMPTS {
-        let temp = folder(path).join(format!(".{name}.largeguest-{}", suffix()?));
-        let created = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&temp);
-        match created {
-            Ok(file) => return Ok((temp, file)),
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => last_error = Some(err),
-            Err(err) => return Err(err),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
-}
-
-/// 96 bits from the kernel's random source, as 24 hexadecimal digits.
-fn random_suffix() -> std::io::Result<String> {
-    let mut bytes = [0u8; 12];
-    let mut filled = 0;
-    while filled < bytes.len() {
-        let rest = &mut bytes[filled..];
-        // SAFETY: the pointer and length describe `rest`, which the kernel fills.
-        let got = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
-        match usize::try_from(got) {
-            Ok(got) => filled += got,
-            Err(_) => {
-                let err = std::io::Error::last_os_error();
-                if err.kind() != std::io::ErrorKind::Interrupted {
-                    return Err(err);
-                }
-            }
-        }
-    }
-    let mut hex = String::with_capacity(2 * bytes.len());
-    for byte in bytes {
-        hex.push(char::from(HEX[usize::from(byte >> 4)]));
-        hex.push(char::from(HEX[usize::from(byte & 0xf)]));
-    }
-    Ok(hex)
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 #[cfg(test)]
 mod tests {
@@ -308,87 +226,20 @@ mod tests {
         assert_eq!(rewrite(&once, &even(2), None).unwrap().text, once);
     }
 
-    /// A scratch folder of its own, removed at the end.
-    fn scratch(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("largeguest-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
+    #[test]
+    fn the_replacement_keeps_the_original_mode() {
+        let dir = std::env::temp_dir().join(format!("largeguest-mode-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    fn names_in(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-
-    #[test]
-    fn temporary_names_are_random_hex_from_the_kernel() {
-        let names: Vec<String> = (0..64).map(|_| random_suffix().unwrap()).collect();
-        for name in &names {
-            assert_eq!(name.len(), 24, "{name}");
-            assert!(name.bytes().all(|b| HEX.contains(&b)), "{name}");
-        }
-        let mut unique = names.clone();
-        unique.sort();
-        unique.dedup();
-        assert_eq!(unique.len(), names.len(), "a name came twice");
-    }
-
-    #[test]
-    fn a_name_already_there_is_neither_followed_nor_reused() {
-        let dir = scratch("temp-planted");
         let path = dir.join("domxml");
         fs::write(&path, "<domain/>").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
-        let victim = dir.join("victim");
-        fs::write(&victim, "keep me").unwrap();
-        std::os::unix::fs::symlink(&victim, dir.join(".domxml.largeguest-a")).unwrap();
-        fs::write(dir.join(".domxml.largeguest-b"), "planted").unwrap();
-        let mut tries = ["a", "b", "c"].into_iter();
-        let suffix = || Ok(tries.next().unwrap().to_string());
-        let original = fs::metadata(&path).unwrap();
-        let (temp, file) = create_temp(&path, &original, suffix).unwrap();
-        assert_eq!(temp, dir.join(".domxml.largeguest-c"));
-        assert_eq!(file.metadata().unwrap().permissions().mode() & 0o777, 0o640);
-        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep me");
-        assert_eq!(
-            fs::read_to_string(dir.join(".domxml.largeguest-b")).unwrap(),
-            "planted"
-        );
-        fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn every_name_taken_gives_up_without_creating_anything() {
-        let dir = scratch("temp-taken");
-        let path = dir.join("domxml");
-        fs::write(&path, "<domain/>").unwrap();
-        fs::write(dir.join(".domxml.largeguest-x"), "taken").unwrap();
-        let original = fs::metadata(&path).unwrap();
-        let err = create_temp(&path, &original, || Ok("x".to_string())).unwrap_err();
-        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
-        assert_eq!(names_in(&dir), [".domxml.largeguest-x", "domxml"]);
-        fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn the_replacement_keeps_the_mode_and_leaves_no_other_file() {
-        let dir = scratch("temp-replace");
-        let path = dir.join("domxml");
-        fs::write(&path, "<domain/>").unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o604)).unwrap();
         write_atomically(&path, "<domain><vcpu>1</vcpu></domain>").unwrap();
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
             "<domain><vcpu>1</vcpu></domain>"
         );
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o604);
-        assert_eq!(names_in(&dir), ["domxml"]);
+        assert_eq!(mode, 0o640);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

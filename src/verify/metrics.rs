@@ -9,11 +9,9 @@
 //! never reads half of it.
 
 use std::fmt::Write as _;
-use std::fs::{self, OpenOptions};
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::host::replace::{replace, Replacement};
 use crate::properties::guestnuma::Size;
 
 use super::compare::{Report, ThreadRow, Verdict};
@@ -280,56 +278,22 @@ fn pairs<'a>(labels: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
         .collect()
 }
 
-/// Writes `text` to a new file beside `path` and renames it over `path`:
-/// the collector sees the old file or the new one, never half of one. The
-/// temporary name does not end in `.prom`, so the collector never reads it,
-/// and cannot be guessed or planted: random, created exclusively.
+/// Replaces the file whole: the collector sees the old file or the new
+/// one, never half of one, and the temporary name does not end in `.prom`,
+/// so the collector never reads it. Not synced: the next run rewrites it.
 pub(crate) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let (temp, mut file) = create_temp(path)?;
-    let written = file
-        .write_all(text.as_bytes())
-        .and_then(|()| fs::rename(&temp, path));
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    written
-}
-
-fn create_temp(path: &Path) -> std::io::Result<(PathBuf, fs::File)> {
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut last = None;
-    for _ in 0..8 {
-        let temp = path.with_file_name(format!(".{name}.{:016x}", random()?));
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&temp)
-        {
-            Ok(file) => return Ok((temp, file)),
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => last = Some(err),
-            Err(err) => return Err(err),
-        }
-    }
-    Err(last.unwrap_or_else(|| std::io::Error::other("no temporary name left")))
-}
-
-/// 64 bits from the kernel's random source.
-fn random() -> std::io::Result<u64> {
-    let mut bytes = [0u8; 8];
-    // SAFETY: getrandom writes at most `bytes.len()` bytes into the buffer.
-    let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    match got {
-        8 => Ok(u64::from_ne_bytes(bytes)),
-        _ => Err(std::io::Error::last_os_error()),
-    }
+    let how = Replacement {
+        mode: 0o644,
+        owner: None,
+        sync: false,
+    };
+    replace(path, text, how)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     #[test]
