@@ -110,18 +110,7 @@ struct Flags {
 type Options = (Demand, Vec<String>, Flags);
 
 fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {
-    let mut demand = Demand {
-        vcpus: 0,
-        memory_kib: 0,
-        threads_per_core: 1,
-        mode: MemoryMode::Strict,
-        reserve: None,
-        nodes: None,
-        iothreads: 0,
-        hugepage_kib: None,
-        device_nodes: CpuSet::new(),
-        isolated: CpuSet::new(),
-    };
+    let mut demand = Demand::new(0, 0);
     let mut devices = Vec::new();
     let (mut vcpus, mut memory) = (false, false);
     let mut flags = Flags {

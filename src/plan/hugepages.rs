@@ -108,18 +108,30 @@ fn carry_over<'a, 'i>(
             }
             continue;
         }
-        let missing = nodeset.difference(&new_all);
-        if !missing.is_empty() {
-            return Err(Refusal::PageNodesetWithoutCell {
-                size: node.attribute("size").unwrap_or("").to_string(),
-                nodeset: nodeset.clone(),
-                missing,
-                cells: new_cells,
-                old_cells,
-            });
-        }
+        refuse_lost_cells(node, nodeset, &new_all, old_cells, new_cells)?;
     }
     Ok(edits)
+}
+
+/// libvirt refuses a `<page>` nodeset naming a cell the VM does not have.
+fn refuse_lost_cells(
+    page: Node,
+    nodeset: &CpuSet,
+    cells: &CpuSet,
+    old_cells: usize,
+    new_cells: usize,
+) -> Result<(), Refusal> {
+    let missing = nodeset.difference(cells);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Refusal::PageNodesetWithoutCell {
+        size: page.attribute("size").unwrap_or("").to_string(),
+        nodeset: nodeset.clone(),
+        missing,
+        cells: new_cells,
+        old_cells,
+    })
 }
 
 /// libvirt refuses a nodeset naming a cell the VM does not have.
@@ -129,16 +141,7 @@ fn check_nodesets(pages: &[Page], old_cells: usize, new_cells: usize) -> Result<
         let (Some(nodeset), Some(node)) = (&page.nodeset, page.node) else {
             continue;
         };
-        let missing = nodeset.difference(&new_all);
-        if !missing.is_empty() {
-            return Err(Refusal::PageNodesetWithoutCell {
-                size: node.attribute("size").unwrap_or("").to_string(),
-                nodeset: nodeset.clone(),
-                missing,
-                cells: new_cells,
-                old_cells,
-            });
-        }
+        refuse_lost_cells(node, nodeset, &new_all, old_cells, new_cells)?;
     }
     Ok(())
 }

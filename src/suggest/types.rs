@@ -32,6 +32,24 @@ pub struct Demand {
     pub isolated: CpuSet,
 }
 
+impl Demand {
+    /// A guest of this size with every option at `suggest`'s default.
+    pub fn new(vcpus: u32, memory_kib: u64) -> Demand {
+        Demand {
+            vcpus,
+            memory_kib,
+            threads_per_core: 1,
+            mode: MemoryMode::Strict,
+            reserve: None,
+            nodes: None,
+            iothreads: 0,
+            hugepage_kib: None,
+            device_nodes: CpuSet::new(),
+            isolated: CpuSet::new(),
+        }
+    }
+}
+
 /// One guest cell on one host node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProposedCell {

@@ -16,16 +16,8 @@ fn host(tree: &str) -> Topology {
 
 fn request(vcpus: u32, memory_gib: u64, threads: u32) -> Demand {
     Demand {
-        vcpus,
-        memory_kib: memory_gib * GIB,
         threads_per_core: threads,
-        mode: MemoryMode::Strict,
-        reserve: None,
-        nodes: None,
-        iothreads: 0,
-        hugepage_kib: None,
-        device_nodes: CpuSet::new(),
-        isolated: CpuSet::new(),
+        ..Demand::new(vcpus, memory_gib * GIB)
     }
 }
 
@@ -237,16 +229,10 @@ proptest! {
     ) {
         let topology = host(tree);
         let request = Demand {
-            vcpus: cores * threads,
-            memory_kib: memory_mib * 1024,
             threads_per_core: threads,
             mode: MemoryMode::Interleave,
-            reserve: None,
             nodes,
-            iothreads: 0,
-            hugepage_kib: None,
-            device_nodes: CpuSet::new(),
-            isolated: CpuSet::new(),
+            ..Demand::new(cores * threads, memory_mib * 1024)
         };
         if let Ok(plan) = propose(&topology, &request) {
             assert_sound(&topology, &request, &plan);
