@@ -5,7 +5,7 @@ use roxmltree::{Document, Node};
 use thiserror::Error;
 
 use crate::wording::{bare, quoted, shorten};
-use crate::xml::check::Boundaries;
+use crate::xml::boundaries::Boundaries;
 use crate::xml::read::{self, Refused};
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -49,14 +49,14 @@ pub fn parse_located<'t>(
     let scanned = pruned.prune(text);
     let pruned: &'t Pruned = pruned;
     let whole = || {
-        parse_whole(text).map(|doc| Located {
+        read::parse(text).map(|doc| Located {
             doc,
             offsets: Offsets::SAME,
             boundaries: pruned.boundaries(),
         })
     };
     match scanned {
-        true => parse_whole(pruned.text())
+        true => read::parse(pruned.text())
             .map(|doc| Located {
                 doc,
                 offsets: pruned.offsets(),
@@ -65,6 +65,7 @@ pub fn parse_located<'t>(
             .or_else(|_| whole()),
         false => whole(),
     }
+    .map_err(DocumentError::from)
 }
 
 /// A tree of the document and what ties it back to the document's text.

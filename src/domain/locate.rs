@@ -13,7 +13,9 @@
 
 use std::ops::Range;
 
-use crate::xml::check::{self, Boundaries};
+use crate::xml::boundaries::{self, Boundaries};
+pub use crate::xml::prune::Offsets;
+use crate::xml::prune::{self, Gap};
 use crate::xml::scan::{Attribute, QName, StartTag, Visitor, NAMESPACE_LIMIT};
 
 /// An element the hook reads or edits.
@@ -73,46 +75,19 @@ pub struct Pruned {
     boundaries: Option<Boundaries>,
 }
 
-/// Takes an offset in a tree's text to the same place in the document.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Offsets<'p> {
-    jumps: &'p [(usize, usize)],
-}
-
-impl Offsets<'_> {
-    /// A tree of the whole document: every offset is the document's.
-    pub const SAME: Offsets<'static> = Offsets { jumps: &[] };
-
-    /// Offsets the tree can give: outside the stand-ins, or at their ends.
-    pub fn original(&self, at: usize) -> usize {
-        match self.jumps.partition_point(|&(text, _)| text <= at) {
-            0 => at,
-            after => {
-                let (text, document) = self.jumps[after - 1];
-                document + (at - text)
-            }
-        }
-    }
-
-    /// A range of the tree's text, in the document.
-    pub fn range(&self, range: Range<usize>) -> Range<usize> {
-        self.original(range.start)..self.original(range.end)
-    }
-}
-
 impl Pruned {
     /// Scans `document`; on success this holds its pruned text. A refusal
     /// is not final: roxmltree parses the whole document then, for its
     /// verdict and its message.
     pub fn prune(&mut self, document: &str) -> bool {
         let mut locator = Locator::new(document);
-        let Ok((summary, boundaries)) = check::document(document, &mut locator) else {
+        let Ok((summary, boundaries)) = boundaries::document(document, &mut locator) else {
             return false;
         };
         if summary.namespace_declarations > NAMESPACE_LIMIT {
             return false;
         }
-        let Some((text, jumps)) = leave_out_gaps(document, &mut locator.gaps) else {
+        let Some((text, jumps)) = prune::leave_out(document, &mut locator.gaps) else {
             return false;
         };
         self.text = text;
@@ -127,7 +102,7 @@ impl Pruned {
 
     /// Where the offsets of a tree of [`Pruned::text`] are in the document.
     pub fn offsets(&self) -> Offsets<'_> {
-        Offsets { jumps: &self.jumps }
+        Offsets::new(&self.jumps)
     }
 
     /// What the output check needs to know of the document, if the scan
@@ -135,20 +110,6 @@ impl Pruned {
     pub fn boundaries(&self) -> Option<&Boundaries> {
         self.boundaries.as_ref()
     }
-}
-
-/// A byte range the hook does not read, which becomes an empty element.
-#[derive(Debug, Clone)]
-struct Gap {
-    range: Range<usize>,
-    /// A run of devices, which needs its own `<_`; otherwise the range
-    /// starts at the `>` of a start tag kept as written.
-    whole: bool,
-    /// The quote of the document's first attribute, when it is in this
-    /// range: the stand-in then carries an attribute quoted so, and the
-    /// tree's first attribute is quoted as the document's (the editor
-    /// writes in that quote).
-    first_quote: Option<u8>,
 }
 
 /// What the scan finds that matters for the pruned text.
@@ -318,29 +279,4 @@ impl Needed {
 /// The name with no prefix, as the hook's lookups want it.
 pub fn is_plain(name: QName, local: &str) -> bool {
     name.prefix.is_empty() && name.local == local
-}
-
-/// The document with each gap made an empty element: `<_/>` for a run
-/// of devices, `/>` closing a start tag kept as written. Gaps start and
-/// end at `<` or `>`, so every piece kept is whole UTF-8 text; `None` if
-/// one does not (the whole document is parsed then).
-fn leave_out_gaps(document: &str, gaps: &mut [Gap]) -> Option<(String, Vec<(usize, usize)>)> {
-    gaps.sort_by_key(|gap| gap.range.start);
-    let kept: usize = document.len() - gaps.iter().map(|g| g.range.len()).sum::<usize>();
-    let mut text = String::with_capacity(kept + 16 * gaps.len());
-    let mut jumps = Vec::with_capacity(gaps.len());
-    let mut done = 0;
-    for gap in gaps.iter() {
-        text.push_str(document.get(done..gap.range.start)?);
-        text.push_str(if gap.whole { "<_" } else { "" });
-        if let Some(quote) = gap.first_quote {
-            let quote = char::from(quote);
-            text.extend([' ', '_', '=', quote, quote]);
-        }
-        text.push_str("/>");
-        done = gap.range.end;
-        jumps.push((text.len(), done));
-    }
-    text.push_str(document.get(done..)?);
-    Some((text, jumps))
 }

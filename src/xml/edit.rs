@@ -14,7 +14,8 @@ use std::ops::Range;
 
 use roxmltree::{Document, Node};
 
-use crate::xml::check::{self, Boundaries};
+use crate::xml::boundaries::Boundaries;
+use crate::xml::check;
 use crate::xml::edited::Edited;
 use crate::xml::read::{is_blank, qualified_name, Refused};
 

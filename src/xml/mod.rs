@@ -3,8 +3,10 @@
 //! check that an edited text is still a document. Imports only the crate's
 //! words (`wording`).
 
+pub mod boundaries;
 pub mod check;
 pub mod edit;
 pub mod edited;
+pub mod prune;
 pub mod read;
 pub mod scan;
