@@ -12,7 +12,8 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::cpuset::{CpuSet, NodeSet};
-use crate::host::files::{read_list, read_number, read_text, FileError, KernelFiles};
+use crate::host::files::{read_list, read_number, read_text, FileError};
+use crate::host::paths::KernelTrees;
 use crate::properties::guestnuma::Size;
 use crate::wording::quoted_path;
 
@@ -37,7 +38,7 @@ pub struct HostLimits {
     pub memory_nodes: NodeSet,
     /// Where the checks that only some VMs need read the rest (huge pages,
     /// PCI devices, isolated CPUs); `None` skips them.
-    pub files: Option<KernelFiles>,
+    pub kernel: Option<KernelTrees>,
 }
 
 impl HostLimits {
@@ -53,7 +54,7 @@ impl HostLimits {
         Ok(HostLimits {
             online_cpus,
             memory_nodes,
-            files: Some(KernelFiles {
+            kernel: Some(KernelTrees {
                 sysfs: sysfs.to_path_buf(),
                 procfs: procfs.to_path_buf(),
             }),

@@ -16,8 +16,8 @@ use crate::domain::document::{attribute_kib, kib, libvirt_number, text_content};
 use crate::domain::facts::Domain;
 use crate::domain::hugepages::{self, Page, SYSTEM_PAGE_KIB};
 use crate::domain::values::{libvirt_bitmap, BITMAP_SIZE};
-use crate::host::files::KernelFiles;
 use crate::host::hugepages::{default_size_kib, free_on_node};
+use crate::host::paths::KernelTrees;
 use crate::plan::backing::{self, PageEdit};
 use crate::plan::binding::MemoryBinding;
 use crate::plan::placement;
@@ -37,7 +37,7 @@ pub(crate) fn plan<'a, 'i>(
     domain: &Domain<'a, 'i>,
     cells: Option<&[GuestCell]>,
     binding: &MemoryBinding,
-    files: Option<&KernelFiles>,
+    kernel: Option<&KernelTrees>,
 ) -> Result<HugePagesPlan<'a, 'i>, Refusal> {
     let mut pages = hugepages::pages(domain.root)?;
     let mut plan = HugePagesPlan {
@@ -54,9 +54,9 @@ pub(crate) fn plan<'a, 'i>(
         };
         check_nodesets(&pages, domain.cells.len(), cells.len())?;
     }
-    let default = match files {
-        Some(files) if pages.iter().any(|p| p.size_kib.is_none()) => {
-            match default_size_kib(&files.procfs) {
+    let default = match kernel {
+        Some(kernel) if pages.iter().any(|p| p.size_kib.is_none()) => {
+            match default_size_kib(&kernel.procfs) {
                 Ok(size) => size,
                 Err(err) => {
                     plan.warnings.push(skipped(err.to_string()));
@@ -67,8 +67,8 @@ pub(crate) fn plan<'a, 'i>(
         _ => None,
     };
     let needs = needs(domain, cells, &pages, default, binding)?;
-    if let Some(files) = files {
-        if let Err(err) = check_free(&needs, &files.sysfs) {
+    if let Some(kernel) = kernel {
+        if let Err(err) = check_free(&needs, &kernel.sysfs) {
             match err {
                 Shortfall::Refused(err) => return Err(err),
                 Shortfall::Unreadable(reason) => plan.warnings.push(skipped(reason)),
