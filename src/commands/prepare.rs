@@ -10,7 +10,7 @@ use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
 use crate::commands::{environment, output};
 use crate::host::kernel::KernelRelease;
-use crate::host::topology::{Topology, TopologyError};
+use crate::host::topology::{HostTopology, TopologyError};
 use crate::prepare::check::{check, HostTrees};
 use crate::prepare::config::plan_host;
 use crate::prepare::needs::{from_plan, GuestValues, HUGEPAGES_PROPERTY};
@@ -72,7 +72,7 @@ pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         .map_err(PrepareError::from)?;
     let paths = environment::host_paths();
     let (sysfs, procfs) = (&paths.sysfs, &paths.procfs);
-    let topology = Topology::read(sysfs)?;
+    let topology = HostTopology::read(sysfs)?;
     let kernel = KernelRelease::read(procfs).map_err(TopologyError::from)?;
     let config = plan_host(&topology, &needs, kernel).map_err(PrepareError::from)?;
     for warning in &config.warnings {

@@ -11,7 +11,7 @@ use crate::cpuset::CpuSet;
 use crate::host::guests::{self, GuestPins};
 use crate::host::isolation::Isolation;
 use crate::host::pci;
-use crate::host::topology::{Topology, TopologyError};
+use crate::host::topology::{HostTopology, TopologyError};
 use crate::properties::guestnuma;
 use crate::properties::numatune::MemoryMode;
 use crate::suggest::{propose, Proposal, SuggestRequest};
@@ -50,7 +50,7 @@ pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     };
     let paths = environment::host_paths();
     let sysfs = &paths.sysfs;
-    let topology = Topology::read(sysfs)?;
+    let topology = HostTopology::read(sysfs)?;
     let running = match (empty_host, &paths.guests_procfs) {
         (false, Some(procfs)) => guests::pinned(procfs, &topology.online_cpus),
         _ => Vec::new(),

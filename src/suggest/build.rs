@@ -2,7 +2,7 @@
 //! emulator and I/O threads.
 
 use crate::cpuset::{CpuSet, NodeSet};
-use crate::host::topology::Topology;
+use crate::host::topology::HostTopology;
 use crate::properties::cputune::{CpuTune, VcpuPin};
 use crate::properties::guestnuma::{GuestCell, GuestNuma, Size};
 use crate::properties::numatune::{MemoryMode, NumaTune, Placement};
@@ -16,7 +16,7 @@ use super::{Need, KIB_PER_MIB};
 /// what `--reserve` keeps from the vCPUs), else one core no vCPU took;
 /// never an isolated CPU. When the vCPUs took every core, the reserve.
 pub(super) fn housekeeping(
-    topology: &Topology,
+    topology: &HostTopology,
     request: &SuggestRequest,
     proposal: &Proposal,
 ) -> CpuSet {
@@ -92,7 +92,7 @@ pub(super) fn check_request(request: &SuggestRequest) -> Result<(), SuggestError
 
 /// A reserve naming CPUs the host never had is most likely a typo.
 pub(super) fn checked_reserve(
-    topology: &Topology,
+    topology: &HostTopology,
     reserve: &CpuSet,
 ) -> Result<CpuSet, SuggestError> {
     let mut host = topology.online_cpus.clone();
@@ -111,7 +111,7 @@ pub(super) fn checked_reserve(
 
 /// On a host that isolates CPUs for vCPUs, every other CPU; elsewhere CPU 0
 /// and its siblings: VDSM, libvirt and the emulator threads live there.
-pub(super) fn default_reserve(topology: &Topology, isolated: &CpuSet) -> CpuSet {
+pub(super) fn default_reserve(topology: &HostTopology, isolated: &CpuSet) -> CpuSet {
     if !isolated.is_empty() {
         return topology.online_cpus.difference(isolated);
     }

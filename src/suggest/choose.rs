@@ -4,7 +4,7 @@
 use std::cmp::Reverse;
 
 use crate::cpuset::CpuSet;
-use crate::host::topology::Topology;
+use crate::host::topology::HostTopology;
 use crate::properties::numatune::MemoryMode;
 
 use super::types::{NodeLimit, Shortage, SuggestError, SuggestRequest};
@@ -16,7 +16,7 @@ const MAX_COMBINATIONS: u64 = 1_000_000;
 
 /// A host node the guest could use: its free CPUs in guest-core units.
 pub(super) struct Candidate {
-    /// Position in `Topology::nodes`, for distances.
+    /// Position in `HostTopology::nodes`, for distances.
     pub(super) index: usize,
     pub(super) id: u32,
     /// Each unit holds `threads_per_core` siblings of one host core.
@@ -34,7 +34,7 @@ pub(super) struct Memory {
 }
 
 pub(super) fn candidates(
-    topology: &Topology,
+    topology: &HostTopology,
     reserve: &CpuSet,
     threads: u32,
     memory: Memory,
@@ -134,7 +134,7 @@ type Score = (usize, u64, Reverse<u64>, Vec<u32>);
 /// `exact` fixes the count. A choice that misses a device's node gives way
 /// to one of more nodes that has them all.
 pub(super) fn choose(
-    topology: &Topology,
+    topology: &HostTopology,
     candidates: &[Candidate],
     need: &Need,
     count: usize,
@@ -183,7 +183,7 @@ pub(super) fn choose(
     Ok(fallback)
 }
 
-fn distance_sum(topology: &Topology, chosen: &[&Candidate]) -> u64 {
+fn distance_sum(topology: &HostTopology, chosen: &[&Candidate]) -> u64 {
     let mut sum = 0;
     for (position, a) in chosen.iter().enumerate() {
         for b in &chosen[position + 1..] {

@@ -24,7 +24,7 @@ mod render;
 mod types;
 
 use crate::cpuset::NodeSet;
-use crate::host::topology::Topology;
+use crate::host::topology::HostTopology;
 use crate::properties::iothreadpin::{IoThreadPin, IoThreadPins};
 
 use self::build::{build, check_request, checked_reserve, default_reserve, housekeeping};
@@ -35,7 +35,10 @@ pub use self::types::{
 
 const KIB_PER_MIB: u64 = 1024;
 
-pub fn propose(topology: &Topology, request: &SuggestRequest) -> Result<Proposal, SuggestError> {
+pub fn propose(
+    topology: &HostTopology,
+    request: &SuggestRequest,
+) -> Result<Proposal, SuggestError> {
     let threads = request.threads_per_core;
     check_request(request)?;
     let reserve = match &request.reserve {

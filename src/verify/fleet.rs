@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use crate::host::topology::Topology;
+use crate::host::topology::HostTopology;
 use crate::properties::guestnuma::Size;
 use crate::wording::{count, quoted};
 
@@ -82,7 +82,7 @@ pub(crate) fn verify_all(roots: &Roots) -> Result<Fleet, VerifyError> {
             }),
         }
     }
-    let glance = Topology::read(&roots.sysfs)
+    let glance = HostTopology::read(&roots.sysfs)
         .map(|topology| Glance::new(&topology, &reports(&entries)))
         .map_err(|err| err.to_string());
     Ok(Fleet { entries, glance })

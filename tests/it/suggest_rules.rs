@@ -3,15 +3,15 @@
 use crate::support::sysfs_tree;
 use proptest::prelude::*;
 use vdsm_hook_largeguest::cpuset::CpuSet;
-use vdsm_hook_largeguest::host::topology::Topology;
+use vdsm_hook_largeguest::host::topology::HostTopology;
 use vdsm_hook_largeguest::properties::guestnuma::GuestNuma;
 use vdsm_hook_largeguest::properties::numatune::MemoryMode;
 use vdsm_hook_largeguest::suggest::{propose, Proposal, Shortage, SuggestError, SuggestRequest};
 
 const GIB: u64 = 1024 * 1024;
 
-fn host(tree: &str) -> Topology {
-    Topology::read(&sysfs_tree(tree)).unwrap()
+fn host(tree: &str) -> HostTopology {
+    HostTopology::read(&sysfs_tree(tree)).unwrap()
 }
 
 fn request(vcpus: u32, memory_gib: u64, threads: u32) -> SuggestRequest {
@@ -34,7 +34,7 @@ fn nodes(plan: &Proposal) -> Vec<u32> {
 }
 
 /// What must hold for every plan: checked here on any host and request.
-fn assert_sound(topology: &Topology, request: &SuggestRequest, plan: &Proposal) {
+fn assert_sound(topology: &HostTopology, request: &SuggestRequest, plan: &Proposal) {
     let mut used = CpuSet::new();
     for pin in &plan.cputune.pins {
         assert_eq!(pin.cpuset.len(), 1, "one host CPU per vCPU: {pin:?}");
@@ -124,7 +124,7 @@ fn reserve_defaults_to_cpu_zero_and_its_sibling() {
     );
 }
 
-fn plan_err(topology: &Topology, request: &SuggestRequest) -> SuggestError {
+fn plan_err(topology: &HostTopology, request: &SuggestRequest) -> SuggestError {
     propose(topology, request).unwrap_err()
 }
 
