@@ -62,7 +62,7 @@ fn host() -> HostLimits {
     HostLimits {
         online_cpus: CpuSet::from_range(0, 2047),
         memory_nodes: CpuSet::from_range(0, 7),
-        files: None,
+        kernel: None,
     }
 }
 

@@ -44,7 +44,7 @@ fn host() -> HostLimits {
     HostLimits {
         online_cpus: CpuSet::from_range(0, 63),
         memory_nodes: CpuSet::from_range(0, 3),
-        files: None,
+        kernel: None,
     }
 }
 

@@ -13,7 +13,6 @@ use crate::commands::output;
 use crate::commands::rewrite::{self, FileJob, DOMXML_VARIABLE};
 use crate::commands::{environment, host_limits, ksm};
 use crate::cpuset::CpuSet;
-use crate::host::files::KernelFiles;
 use crate::host::guests;
 use crate::host::topology::HostLimits;
 use crate::plan::warning::Warning;
@@ -200,12 +199,8 @@ fn nic_job() -> Result<ExitCode, Error> {
     }
     let text = rewrite::read_domxml(&domxml_path()?).map_err(rewrite::RewriteError::from)?;
     let doc = crate::domain::document::parse_whole(&text).map_err(rewrite::RewriteError::from)?;
-    let paths = environment::host_paths();
-    let files = KernelFiles {
-        sysfs: paths.sysfs.clone(),
-        procfs: paths.procfs.clone(),
-    };
-    let outcome = hotplug::check_nic(doc.root_element(), &request, &files)
+    let kernel = environment::host_paths().kernel_trees();
+    let outcome = hotplug::check_nic(doc.root_element(), &request, &kernel)
         .map_err(rewrite::RewriteError::from)?;
     outcome.warnings.iter().for_each(output::warn);
     outcome.notes.iter().for_each(|note| output::note(note));

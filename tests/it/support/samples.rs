@@ -203,8 +203,8 @@ pub(crate) fn fake_host(tree: &str) -> HostLimits {
     let testdata = manifest_dir().join("testdata");
     let mut host = HostLimits::read(&testdata.join("sysfs").join(tree), Path::new("/proc"))
         .expect("a fake tree");
-    if let Some(files) = host.files.as_mut() {
-        files.procfs = testdata.join("procfs").join(tree);
+    if let Some(kernel) = host.kernel.as_mut() {
+        kernel.procfs = testdata.join("procfs").join(tree);
     }
     host
 }
