@@ -147,7 +147,7 @@ CASES = [
     Case("model/nonuma-page-nodeset0", "guestnuma=0-1#1G,2-3#3G"),
     Case("model/page-nodeset-spaced", "guestnuma=2"),
     Case("model/page-nodeset-excluded", "guestnuma=2", expect="refused", says="guestnuma"),
-    Case("model/hmat", "guestnuma=4", expect="refused", says="guestnuma"),
+    Case("model/hmat", "guestnuma=4", expect="refused", says="guestnuma=4 splits the guest"),
     Case("model/hmat", "guestnuma=0-1#1G,2-3#3G", cells=[("0-1", 1024), ("2-3", 3072)]),
     Case("model/hmat", "cputune=0-3#0-3"),
     Case("model/cells-sum-differs", "guestnuma=2", cells=[("0-1", 2048), ("2-3", 2048)]),
@@ -161,6 +161,8 @@ CASES = [
     Case("model/two-cputune-emulatorpin", "iothreadpin=1#2"),
     Case("model/two-cputune-emulatorpin", "cputune=0#1,1#1"),
     Case("model/iothread-big-id", "iothreadpin=4000000000#1"),
+    # VDSM reads the engine's metadata child by child: the last cpuPolicy counts.
+    Case("model/cpupolicy-twice", "cputune=0-3#4-7", pins={v: "4-7" for v in range(4)}),
     Case("model/topology-clusters", "guestnuma=2", expect="refused", says="clusters"),
     Case("model/pci-address-bases", "pci_numa_affinity=required",
          host=Host(**SMALL, pci={"0000:08:02.1": 1, "0000:3b:00.0": 0}),
@@ -170,6 +172,9 @@ CASES = [
     Case("model/pci-address-bases", "numatune=restrictive#0 pci_numa_affinity=required",
          host=Host(**SMALL, pci={"0000:08:02.1": 1, "0000:3b:00.0": 0}),
          expect="refused", says="0000:08:02.1"),
+    # Promises of the grammar: the one-to-one form gives each vCPU a CPU of its own.
+    Case("model/hmat", "cputune=0-3@0-1:2-3", pins={0: "0", 1: "2", 2: "1", 3: "3"}),
+    Case("model/hmat", "cputune=0-3@0-1:1-2", expect="refused", says="cputune"),
     # Host checks that count only what the hook writes.
     Case("model/memory-devices-hugepages", "cputune=0-3#0-3",
          host=Host(**SMALL, free_pages={0: {GIB: 2}, 1: {GIB: 2}}), expect="refused", says="1G"),
@@ -426,12 +431,13 @@ def asked(properties):
 
 
 def named_ids(properties, name):
-    """The ids a cputune/iothreadpin value names (ranges included)."""
+    """The ids a cputune/iothreadpin value names (ranges included; `@` opens
+    cputune's one-to-one form, VCPUS@SET:SET...)."""
     for p in properties.split():
         key, _, value = p.partition("=")
         if key == name:
             ids = set()
-            for entry in re.findall(r"(?:^|[_,])(\d+(?:-\d+)?)#", value):
+            for entry in re.findall(r"(?:^|[_,])(\d+(?:-\d+)?)[#@]", value):
                 ids |= id_set(entry)
             return ids
     return set()
