@@ -6,12 +6,13 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use vdsm_hook_largeguest::commands::rewrite;
 use vdsm_hook_largeguest::cpuset::CpuSet;
 use vdsm_hook_largeguest::domain::document::{self, Pruned};
 use vdsm_hook_largeguest::domain::facts::Domain;
 use vdsm_hook_largeguest::host::topology::HostLimits;
 use vdsm_hook_largeguest::properties::{Property, Request};
-use vdsm_hook_largeguest::splice::rewrite;
+use vdsm_hook_largeguest::xml::check;
 
 #[path = "support/domxml.rs"]
 mod domxml;
@@ -61,7 +62,7 @@ fn host() -> HostLimits {
     HostLimits {
         online_cpus: CpuSet::from_range(0, 2047),
         memory_nodes: CpuSet::from_range(0, 7),
-        files: None,
+        kernel: None,
     }
 }
 
@@ -82,7 +83,7 @@ fn sizes() {
         let (request, host) = (request(&shape), host());
         let out = rewrite::rewrite(&text, &request, Some(&host))
             .expect("rewrite")
-            .text;
+            .document;
         let mut pruned = Pruned::default();
         drop(document::parse(&text, &mut pruned).expect("parse"));
         let steps: [Step; 6] = [
@@ -127,11 +128,7 @@ fn sizes() {
             (
                 "check of the output",
                 Box::new(|| {
-                    drop(black_box(document::check_edit(
-                        &text,
-                        black_box(&out),
-                        &pruned,
-                    )));
+                    drop(black_box(check::edit(black_box(&out), pruned.boundaries())));
                 }),
             ),
         ];

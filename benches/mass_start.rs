@@ -27,6 +27,8 @@ use std::time::Instant;
 #[allow(dead_code)]
 #[path = "support/domxml.rs"]
 mod domxml;
+#[path = "support/overrides.rs"]
+mod overrides;
 #[allow(dead_code)]
 #[path = "support/stats.rs"]
 mod stats;
@@ -110,6 +112,7 @@ impl Scene {
         for entry in ["50_largeguest", "60_largeguest_ksm"] {
             symlink(HOOK, dir.join(entry)).expect("hook entry");
         }
+        overrides::allow_test_variables(HOOK);
         let scene = Scene { dir, vms };
         scene.write_host();
         scene

@@ -18,6 +18,8 @@ use std::time::Instant;
 
 #[path = "support/domxml.rs"]
 mod domxml;
+#[path = "support/overrides.rs"]
+mod overrides;
 #[path = "support/stats.rs"]
 mod stats;
 
@@ -105,9 +107,7 @@ impl Scene {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("scratch folder");
         symlink(HOOK, dir.join("50_largeguest")).expect("hook entry");
-        // The fake sysfs counts only beside the marker (commands::environment).
-        let marker = Path::new(HOOK).with_file_name("largeguest-test-overrides");
-        fs::write(marker, "lets the LARGEGUEST_* test variables count here\n").expect("marker");
+        overrides::allow_test_variables(HOOK);
         write_sysfs(&dir.join("sys")).expect("fake sysfs");
         Scene { dir }
     }

@@ -5,8 +5,9 @@
 //! environment and the arguments -> `properties` (the registry and the
 //! grammars) -> `domain` (the domain XML as libvirt reads it, on the generic
 //! `xml` layer) and `host` -> `plan` (every decision and every refusal) ->
-//! `splice` (the byte-preserving edit, the safety check and the atomic
-//! write). A module imports only those listed above it here; `main.rs` only
+//! `splice` (the edits, handed to `xml`'s editor, which checks its result)
+//! -> the atomic write; `commands::rewrite` calls each stage once, in that
+//! order. A module imports only those listed above it here; `main.rs` only
 //! hands argv to `commands::cli`, so tests, benchmarks and fuzz targets
 //! drive the same code VDSM runs.
 //!
@@ -38,7 +39,7 @@ pub mod host;
 // Every decision and every refusal.
 pub mod plan;
 
-// The plan carried out on the bytes, checked, and written atomically.
+// The plan carried out on the bytes, as a list of edits.
 pub mod splice;
 
 // The jobs beside the hook: proposing properties, checking a running VM,

@@ -56,6 +56,12 @@ step deps packaging/install-deps.sh \
 # running kernel's KSM, or would reach the real host through sudo) or the
 # tools installed above; a run without root lists them as ignored.
 step cargo-test cargo test --locked -- --include-ignored
+# The benchmarks, one short round each: they check every run's outcome
+# (exit status, the document, KSM switched once, no lock left), so a
+# benchmark that no longer runs shows here; their times are for
+# BENCHMARKS.md, never judged here.
+step bench-smoke bash -c 'cargo bench --locked --bench whole_process -- --pairs 2 --no-scaling &&
+    cargo bench --locked --bench mass_start -- --rounds 1'
 # The engine-config regexes where the engine runs them: java.util.regex on a
 # fresh JVM (no stack overflow on any value up to the engine's 4,000
 # characters, BENCHMARKS.md) and the VM dialog's JavaScript in node, each

@@ -11,7 +11,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vdsm_hook_largeguest::domain::document::{self, parse_whole, Pruned};
+use vdsm_hook_largeguest::domain::document::{self, parse_whole, DocumentError, Pruned};
+use vdsm_hook_largeguest::xml::{check, edited::Edited};
 use vdsm_hook_largeguest_fuzz::agreement::disagreement;
 
 /// The nearest character boundary at or before `at`.
@@ -41,8 +42,10 @@ fuzz_target!(|data: &[u8]| {
     let a = boundary(text, usize::from(u16::from_le_bytes([offsets[0], offsets[1]])));
     let b = boundary(text, usize::from(u16::from_le_bytes([offsets[2], offsets[3]])));
     let (start, end) = (a.min(b), a.max(b));
-    let after = format!("{}{insertion}{}", &text[..start], &text[end..]);
-    let checked = document::check_edit(text, &after, &pruned).map_err(|e| e.to_string());
+    let edited = Edited::new(text, vec![(start..end, insertion.to_string())]);
+    let after = edited.to_string();
+    let checked = check::edit(&edited, pruned.boundaries())
+        .map_err(|refused| DocumentError::from(refused).to_string());
     let whole = parse_whole(&after).map(drop).map_err(|e| e.to_string());
     assert_eq!(
         checked, whole,

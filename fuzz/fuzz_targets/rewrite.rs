@@ -18,7 +18,7 @@ use vdsm_hook_largeguest_fuzz::agreement::disagreement;
 use vdsm_hook_largeguest::host::topology::HostLimits;
 use vdsm_hook_largeguest::plan::refusal::Refusal;
 use vdsm_hook_largeguest::properties::{Property, Request};
-use vdsm_hook_largeguest::splice::rewrite::{rewrite, RewriteError};
+use vdsm_hook_largeguest::commands::rewrite::{rewrite, RewriteError};
 
 use vdsm_hook_largeguest_fuzz as common;
 
@@ -44,7 +44,7 @@ fn host() -> HostLimits {
     HostLimits {
         online_cpus: CpuSet::from_range(0, 63),
         memory_nodes: CpuSet::from_range(0, 3),
-        files: None,
+        kernel: None,
     }
 }
 
@@ -69,17 +69,17 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     assert!(!first.summary.contains(['\n', '\r']), "{:?}", first.summary);
-    if let Err(err) = parse_whole(&first.text) {
-        panic!("output is not well-formed: {err}\n{}", first.text);
+    if let Err(err) = parse_whole(&first.text()) {
+        panic!("output is not well-formed: {err}\n{}", first.text());
     }
-    match rewrite(&first.text, &request, None) {
+    match rewrite(&first.text(), &request, None) {
         Ok(second) => assert!(
-            second.text == first.text,
+            second.text() == first.text(),
             "second run changed the document\n--- first\n{}\n--- second\n{}",
-            first.text,
-            second.text
+            first.text(),
+            second.text()
         ),
-        Err(err) => panic!("second run refused its own output: {err}\n{}", first.text),
+        Err(err) => panic!("second run refused its own output: {err}\n{}", first.text()),
     }
     match rewrite(xml, &request, Some(&host())) {
         Ok(checked) => assert_eq!(checked, first, "host limits changed the edit"),

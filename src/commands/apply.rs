@@ -10,9 +10,9 @@ use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
 use crate::commands::output;
+use crate::commands::rewrite::{self, FileJob, Outcome};
 use crate::commands::{environment, host_limits};
 use crate::properties::{split_pair, Property, Request};
-use crate::splice::rewrite::{self, FileJob};
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest apply --domxml FILE [NAME=VALUE...] [--dry-run] [--diff]
@@ -46,11 +46,19 @@ pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         numad: &environment::host_paths().numad,
         write: !options.dry_run,
     };
-    let rewritten = rewrite::rewrite_file(&options.domxml, &request, job)?;
-    let (before, outcome) = (&rewritten.before, &rewritten.outcome);
+    rewrite::rewrite_file(&options.domxml, &request, job, |before, outcome| {
+        show(&options, before, outcome)
+    })??;
+    Ok(ExitCode::Success)
+}
+
+/// What `apply` prints: the diff or the dry run's document, then the lines
+/// the hook would log.
+fn show(options: &Options, before: &str, outcome: &Outcome) -> Result<(), Error> {
     if options.diff {
         let name = options.domxml.display().to_string();
-        let diff = TextDiff::from_lines(before, &outcome.text);
+        let after = outcome.text();
+        let diff = TextDiff::from_lines(before, &after);
         let diff = diff
             .unified_diff()
             .context_radius(3)
@@ -58,7 +66,7 @@ pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
             .to_string();
         output::out(&diff)?;
     } else if options.dry_run {
-        output::out(&outcome.text)?;
+        output::out(&outcome.text())?;
     }
     let note = match options.dry_run {
         true => " (dry run, nothing written)",
@@ -67,7 +75,7 @@ pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     output::note(&outcome.cpu_policy);
     outcome.warnings.iter().for_each(output::warn);
     output::note(&format!("{}{note}", outcome.summary));
-    Ok(ExitCode::Success)
+    Ok(())
 }
 
 fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {

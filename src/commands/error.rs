@@ -17,12 +17,12 @@ pub enum Error {
     Property(#[from] crate::properties::problem::PropertyError),
     /// The domain XML, or what the properties ask of it, cannot be honoured.
     #[error(transparent)]
-    Rewrite(#[from] crate::splice::rewrite::RewriteError),
+    Rewrite(#[from] crate::commands::rewrite::RewriteError),
     /// The migration destination cannot honour the VM's pins.
     #[error(transparent)]
     Migration(#[from] crate::plan::migration::MigrationError),
     /// The VDSM protocol: `_hook_domxml` is missing.
-    #[error("{} is not set: this job runs as a VDSM hook; to try it by hand use '{} apply --domxml FILE'", crate::splice::rewrite::DOMXML_VARIABLE, crate::wording::PROGRAM)]
+    #[error("{} is not set: this job runs as a VDSM hook; to try it by hand use '{} apply --domxml FILE'", crate::commands::rewrite::DOMXML_VARIABLE, crate::wording::PROGRAM)]
     NoDomxml,
     /// The host's sysfs could not be read as expected.
     #[error(transparent)]

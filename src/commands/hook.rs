@@ -10,15 +10,14 @@ use crate::commands::args::{print_help, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
 use crate::commands::output;
+use crate::commands::rewrite::{self, FileJob, DOMXML_VARIABLE};
 use crate::commands::{environment, host_limits, ksm};
 use crate::cpuset::CpuSet;
-use crate::host::files::KernelFiles;
 use crate::host::guests;
 use crate::host::topology::HostLimits;
 use crate::plan::warning::Warning;
 use crate::plan::{hotplug, migration};
 use crate::properties::{Property, Request};
-use crate::splice::rewrite::{self, FileJob, DOMXML_VARIABLE};
 use crate::wording::quoted;
 
 const HELP: &str = "\
@@ -132,16 +131,17 @@ fn rewrite_job() -> Result<ExitCode, Error> {
         numad: &environment::host_paths().numad,
         write: true,
     };
-    let rewritten = rewrite::rewrite_file(&path, &request, job)?;
-    output::note(&rewritten.outcome.cpu_policy);
-    rewritten.outcome.warnings.iter().for_each(output::warn);
-    if let Some(warning) = host
-        .as_ref()
-        .and_then(|host| shared_with_guests(&request, host))
-    {
-        output::warn(&warning);
-    }
-    output::note(&rewritten.outcome.summary);
+    rewrite::rewrite_file(&path, &request, job, |_, outcome| {
+        output::note(&outcome.cpu_policy);
+        outcome.warnings.iter().for_each(output::warn);
+        if let Some(warning) = host
+            .as_ref()
+            .and_then(|host| shared_with_guests(&request, host))
+        {
+            output::warn(&warning);
+        }
+        output::note(&outcome.summary);
+    })?;
     Ok(ExitCode::Success)
 }
 
@@ -199,12 +199,8 @@ fn nic_job() -> Result<ExitCode, Error> {
     }
     let text = rewrite::read_domxml(&domxml_path()?).map_err(rewrite::RewriteError::from)?;
     let doc = crate::domain::document::parse_whole(&text).map_err(rewrite::RewriteError::from)?;
-    let paths = environment::host_paths();
-    let files = KernelFiles {
-        sysfs: paths.sysfs.clone(),
-        procfs: paths.procfs.clone(),
-    };
-    let outcome = hotplug::check_nic(doc.root_element(), &request, &files)
+    let kernel = environment::host_paths().kernel_trees();
+    let outcome = hotplug::check_nic(doc.root_element(), &request, &kernel)
         .map_err(rewrite::RewriteError::from)?;
     outcome.warnings.iter().for_each(output::warn);
     outcome.notes.iter().for_each(|note| output::note(note));

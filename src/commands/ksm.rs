@@ -38,10 +38,10 @@ pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(command) => command,
     };
-    let host = KsmFiles::from_paths(environment::host_paths());
+    let files = KsmFiles::from_paths(environment::host_paths());
     match command {
         KsmCommand::Status => {
-            output::out(&ksm::status(&host)?)?;
+            output::out(&ksm::status(&files)?)?;
             Ok(ExitCode::Success)
         }
         KsmCommand::Set { wanted, timeout } => {
@@ -50,7 +50,7 @@ pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
                 Some(secs) => ksm::parse_timeout(&secs).map_err(usage)?,
                 None => ksm::configured_timeout()?,
             };
-            summarise(ksm::switch(&host, wanted, timeout)?.to_string())
+            summarise(ksm::switch(&files, wanted, timeout)?.to_string())
         }
     }
 }
@@ -80,16 +80,16 @@ fn parse(parser: &mut Parser) -> Result<Parsed<KsmCommand>, lexopt::Error> {
 /// directly or through the one command line sudo allows. Where MoM manages
 /// KSM, never a write: the host satisfies the VM, or the start is refused.
 pub(crate) fn switch_for_vm(wanted: bool) -> Result<ExitCode, Error> {
-    let host = KsmFiles::from_paths(environment::host_paths());
-    if let Some(mom) = host.mom()? {
-        let verdict = mom::judge(wanted, host.kernel_state()?, mom::cluster_ksm(&mom));
+    let files = KsmFiles::from_paths(environment::host_paths());
+    if let Some(mom) = files.mom()? {
+        let verdict = mom::judge(wanted, files.kernel_state()?, mom::cluster_ksm(&mom));
         return summarise(verdict.map_err(ksm::KsmError::from)?);
     }
-    if host.merge_across_nodes()? == wanted {
+    if files.merge_across_nodes()? == wanted {
         return summarise(Outcome::Unchanged { value: wanted }.to_string());
     }
     if sudo::is_root() {
-        let outcome = ksm::switch(&host, wanted, ksm::configured_timeout()?)?;
+        let outcome = ksm::switch(&files, wanted, ksm::configured_timeout()?)?;
         return summarise(outcome.to_string());
     }
     summarise(sudo::switch_as_root(wanted).map_err(ksm::KsmError::from)?)

@@ -14,6 +14,7 @@ pub(crate) mod hook;
 pub(crate) mod ksm;
 pub(crate) mod output;
 pub(crate) mod prepare;
+pub mod rewrite;
 pub(crate) mod suggest;
 pub mod table;
 pub(crate) mod topology;

@@ -10,8 +10,8 @@ use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
 use crate::commands::{environment, output};
 use crate::host::kernel::KernelRelease;
-use crate::host::topology::{Topology, TopologyError};
-use crate::prepare::check::{check, HostTrees};
+use crate::host::topology::{HostTopology, TopologyError};
+use crate::prepare::check::check;
 use crate::prepare::config::plan_host;
 use crate::prepare::needs::{from_plan, GuestValues, HUGEPAGES_PROPERTY};
 use crate::prepare::render::Preparation;
@@ -71,9 +71,8 @@ pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(PrepareError::from)?;
     let paths = environment::host_paths();
-    let (sysfs, procfs) = (&paths.sysfs, &paths.procfs);
-    let topology = Topology::read(sysfs)?;
-    let kernel = KernelRelease::read(procfs).map_err(TopologyError::from)?;
+    let topology = HostTopology::read(&paths.sysfs)?;
+    let kernel = KernelRelease::read(&paths.procfs).map_err(TopologyError::from)?;
     let config = plan_host(&topology, &needs, kernel).map_err(PrepareError::from)?;
     for warning in &config.warnings {
         output::warn(warning);
@@ -99,12 +98,8 @@ pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
             Ok(ExitCode::Success)
         }
         Mode::Check { root, json } => {
-            let trees = HostTrees {
-                sysfs,
-                procfs,
-                root: &root,
-            };
-            let report = check(&config, &trees).map_err(TopologyError::from)?;
+            let report =
+                check(&config, &paths.kernel_trees(), &root).map_err(TopologyError::from)?;
             match json {
                 true => output::out(&format!("{}\n", output::to_json(&report)))?,
                 false => output::out(&report.to_string())?,

@@ -11,10 +11,10 @@ use crate::cpuset::CpuSet;
 use crate::host::guests::{self, GuestPins};
 use crate::host::isolation::Isolation;
 use crate::host::pci;
-use crate::host::topology::{Topology, TopologyError};
+use crate::host::topology::{HostTopology, TopologyError};
 use crate::properties::guestnuma;
 use crate::properties::numatune::MemoryMode;
-use crate::suggest::{propose, Demand, Proposal};
+use crate::suggest::{propose, Proposal, SuggestRequest};
 use crate::wording::{quoted, Ids};
 
 const HELP: &str = "\
@@ -44,13 +44,13 @@ place it there. No vCPU goes on a CPU a running guest's vCPU is pinned to.
   --json                 the proposal as JSON";
 
 pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
-    let (mut demand, devices, Flags { json, empty_host }) = match parse(parser).map_err(usage)? {
+    let (mut request, devices, Flags { json, empty_host }) = match parse(parser).map_err(usage)? {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(parsed) => parsed,
     };
     let paths = environment::host_paths();
     let sysfs = &paths.sysfs;
-    let topology = Topology::read(sysfs)?;
+    let topology = HostTopology::read(sysfs)?;
     let running = match (empty_host, &paths.guests_procfs) {
         (false, Some(procfs)) => guests::pinned(procfs, &topology.online_cpus),
         _ => Vec::new(),
@@ -59,19 +59,19 @@ pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         .iter()
         .fold(CpuSet::new(), |taken, guest| taken.union(&guest.cpus()));
     let topology = topology.without_cpus(&taken);
-    demand.isolated = Isolation::read(sysfs)
+    request.isolated = Isolation::read(sysfs)
         .map_err(TopologyError::from)?
         .reserved_for_vcpus();
     for device in devices {
         match pci::numa_node(sysfs, &device).map_err(TopologyError::from)? {
-            Some(node) => demand.device_nodes.insert(node),
+            Some(node) => request.device_nodes.insert(node),
             None => output::warn(&format!(
                 "device {device}: this host has no such PCI device, or the firmware gives it no node; placed without it"
             )),
         }
     }
     let around = planned_around(&running, &taken);
-    let proposal = propose(&topology, &demand)?;
+    let proposal = propose(&topology, &request)?;
     match (json, around) {
         (true, around) => output::out(&format!("{}\n", with_around(&proposal, around)))?,
         (false, Some(line)) => output::out(&format!("# {line}\n{proposal}"))?,
@@ -107,10 +107,10 @@ struct Flags {
     empty_host: bool,
 }
 
-type Options = (Demand, Vec<String>, Flags);
+type Options = (SuggestRequest, Vec<String>, Flags);
 
 fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {
-    let mut demand = Demand::new(0, 0);
+    let mut request = SuggestRequest::new(0, 0);
     let mut devices = Vec::new();
     let (mut vcpus, mut memory) = (false, false);
     let mut flags = Flags {
@@ -126,14 +126,14 @@ fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {
             Arg::Long("help") | Arg::Short('h') => return Ok(Parsed::Help),
             Arg::Long("json") => flags.json = true,
             Arg::Long("empty-host") => flags.empty_host = true,
-            Arg::Long("vcpus") => (demand.vcpus, vcpus) = (number(&flag, parser)?, true),
-            Arg::Long("memory") => (demand.memory_kib, memory) = (size(parser)?, true),
-            Arg::Long("threads-per-core") => demand.threads_per_core = number(&flag, parser)?,
-            Arg::Long("mode") => demand.mode = mode(parser)?,
-            Arg::Long("reserve") => demand.reserve = Some(reserve(parser)?),
-            Arg::Long("nodes") => demand.nodes = Some(number(&flag, parser)?),
-            Arg::Long("iothreads") => demand.iothreads = number(&flag, parser)?,
-            Arg::Long("hugepages") => demand.hugepage_kib = Some(page_size(parser)?),
+            Arg::Long("vcpus") => (request.vcpus, vcpus) = (number(&flag, parser)?, true),
+            Arg::Long("memory") => (request.memory_kib, memory) = (size(parser)?, true),
+            Arg::Long("threads-per-core") => request.threads_per_core = number(&flag, parser)?,
+            Arg::Long("mode") => request.mode = mode(parser)?,
+            Arg::Long("reserve") => request.reserve = Some(reserve(parser)?),
+            Arg::Long("nodes") => request.nodes = Some(number(&flag, parser)?),
+            Arg::Long("iothreads") => request.iothreads = number(&flag, parser)?,
+            Arg::Long("hugepages") => request.hugepage_kib = Some(page_size(parser)?),
             Arg::Long("device") => devices.push(device(parser)?),
             Arg::Long(_) => {
                 return Err(lexopt::Error::from(format!(
@@ -145,7 +145,7 @@ fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {
         }
     }
     match (vcpus, memory) {
-        (true, true) => Ok(Parsed::Run((demand, devices, flags))),
+        (true, true) => Ok(Parsed::Run((request, devices, flags))),
         _ => Err(lexopt::Error::from("--vcpus and --memory are required")),
     }
 }

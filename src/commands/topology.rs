@@ -6,7 +6,7 @@ use crate::commands::args::{print_help, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
 use crate::commands::{environment, output};
-use crate::host::topology::Topology;
+use crate::host::topology::HostTopology;
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest topology [--json]
@@ -21,7 +21,7 @@ pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
         Parsed::Help => return print_help(HELP),
         Parsed::Run(json) => json,
     };
-    let topology = Topology::read(&environment::host_paths().sysfs)?;
+    let topology = HostTopology::read(&environment::host_paths().sysfs)?;
     match json {
         true => output::out(&format!("{}\n", output::to_json(&topology)))?,
         false => output::out(&topology.to_string())?,

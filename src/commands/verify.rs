@@ -10,7 +10,7 @@ use crate::commands::args::{print_help, text, usage, Parsed};
 use crate::commands::error::Error;
 use crate::commands::exit_codes::ExitCode;
 use crate::commands::{environment, output};
-use crate::verify::{self, verify, verify_all, Outcome, Roots};
+use crate::verify::{self, verify, verify_all, Outcome};
 
 const HELP: &str = "\
 usage: vdsm-hook-largeguest verify DOMAIN [--json]
@@ -51,7 +51,7 @@ pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
     let Some(domain) = &options.domain else {
         return all(&options);
     };
-    let report = verify(&roots(), domain)?;
+    let report = verify(environment::host_paths(), domain)?;
     match options.json {
         true => output::out(&format!("{}\n", output::to_json(&report)))?,
         false => output::out(&report.to_string())?,
@@ -66,7 +66,7 @@ pub(crate) fn command(parser: &mut Parser) -> Result<ExitCode, Error> {
 /// `--all`: the metrics are written before the report is printed, so a
 /// closed stdout never leaves them stale.
 fn all(options: &Options) -> Result<ExitCode, Error> {
-    let fleet = verify_all(&roots())?;
+    let fleet = verify_all(environment::host_paths())?;
     if let Some(path) = &options.prometheus {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -87,16 +87,6 @@ fn all(options: &Options) -> Result<ExitCode, Error> {
         Outcome::Differs => ExitCode::Differs,
         Outcome::Unreadable => ExitCode::Refused,
     })
-}
-
-fn roots() -> Roots {
-    let paths = environment::host_paths();
-    Roots {
-        run: paths.run.clone(),
-        procfs: paths.procfs.clone(),
-        sysfs: paths.sysfs.clone(),
-        etc: paths.etc.clone(),
-    }
 }
 
 fn parse(parser: &mut Parser) -> Result<Parsed<Options>, lexopt::Error> {

@@ -1,11 +1,12 @@
 //! The domain XML as a document: parsed safely, and its values read the way
 //! libvirt reads them.
 
-use roxmltree::{Document, Node, ParsingOptions};
+use roxmltree::{Document, Node};
 use thiserror::Error;
 
-use crate::domain::locate;
 use crate::wording::{bare, quoted, shorten};
+use crate::xml::boundaries::Boundaries;
+use crate::xml::read::{self, Refused};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum DocumentError {
@@ -36,78 +37,62 @@ pub use crate::domain::locate::{Offsets, Pruned};
 /// device. Any refusal is roxmltree's own, from a parse of the whole text,
 /// with its message.
 pub fn parse<'t>(text: &'t str, pruned: &'t mut Pruned) -> Result<Document<'t>, DocumentError> {
-    parse_located(text, pruned).map(|(tree, _)| tree)
+    parse_located(text, pruned).map(|located| located.doc)
 }
 
-/// The tree, and where its offsets are in `text`: what an edit of the
-/// document through the tree needs.
+/// The tree, where its offsets are in `text`, and where a scan of `text`
+/// can resume: what an edit of the document through the tree needs.
 pub fn parse_located<'t>(
     text: &'t str,
     pruned: &'t mut Pruned,
-) -> Result<(Document<'t>, Offsets<'t>), DocumentError> {
+) -> Result<Located<'t>, DocumentError> {
     let scanned = pruned.prune(text);
     let pruned: &'t Pruned = pruned;
-    let whole = || parse_whole(text).map(|tree| (tree, Offsets::SAME));
+    let whole = || {
+        read::parse(text).map(|doc| Located {
+            doc,
+            offsets: Offsets::SAME,
+            boundaries: pruned.boundaries(),
+        })
+    };
     match scanned {
-        true => parse_whole(pruned.text())
-            .map(|tree| (tree, pruned.offsets()))
+        true => read::parse(pruned.text())
+            .map(|doc| Located {
+                doc,
+                offsets: pruned.offsets(),
+                boundaries: pruned.boundaries(),
+            })
             .or_else(|_| whole()),
         false => whole(),
     }
+    .map_err(DocumentError::from)
+}
+
+/// A tree of the document and what ties it back to the document's text.
+pub struct Located<'t> {
+    pub doc: Document<'t>,
+    pub offsets: Offsets<'t>,
+    /// Where a scan of the document can resume, if the scan accepted it.
+    pub boundaries: Option<&'t Boundaries>,
 }
 
 /// roxmltree's tree of the whole text. DTDs are refused: libvirt never
 /// writes one, and it rules out external entities and entity bombs at once.
 pub fn parse_whole(text: &str) -> Result<Document<'_>, DocumentError> {
-    let options = ParsingOptions {
-        allow_dtd: false,
-        ..ParsingOptions::default()
-    };
-    Document::parse_with_options(text, options).map_err(|err| {
-        let message = match err {
-            roxmltree::Error::DtdDetected => {
+    read::parse(text).map_err(DocumentError::from)
+}
+
+impl From<Refused> for DocumentError {
+    fn from(refused: Refused) -> DocumentError {
+        DocumentError::NotWellFormed(match refused {
+            Refused::Dtd => {
                 ": it has a DOCTYPE, which domain XML never has; refusing to read it".to_string()
             }
-            other => {
-                let pos = other.pos();
-                let text = other.to_string();
-                let text = text
-                    .strip_suffix(&format!(" at {pos}"))
-                    .unwrap_or(&text)
-                    .to_string();
-                format!(
-                    " at line {}, column {}: {}",
-                    pos.row,
-                    pos.col,
-                    printable(&text)
-                )
+            Refused::At { row, col, message } => {
+                format!(" at line {row}, column {col}: {message}")
             }
-        };
-        DocumentError::NotWellFormed(message)
-    })
-}
-
-/// Whether `after`, the edit of `before`, is still a document, checked in
-/// a fraction of a parse: only what changed is scanned again. Refused with
-/// roxmltree's message for the whole of `after`.
-pub fn check_edit(before: &str, after: &str, pruned: &Pruned) -> Result<(), DocumentError> {
-    match locate::edit_is_well_formed(before, after, pruned.boundaries()) {
-        true => Ok(()),
-        false => parse_whole(after).map(drop),
+        })
     }
-}
-
-/// roxmltree quotes the document as it is: an ESC or a backspace would reach
-/// VDSM's log and an administrator's terminal raw, a `"` would mix quotes,
-/// and a tag name can be as long as the document.
-fn printable(text: &str) -> String {
-    const KEEP: usize = 160;
-    let kept: String = text.chars().take(KEEP).collect();
-    let mut out = bare(&kept).to_string();
-    if text.chars().nth(KEEP).is_some() {
-        out.push_str("...");
-    }
-    out
 }
 
 /// An element's text as libvirt reads it, XPath's `string()`: every

@@ -13,7 +13,10 @@
 
 use std::ops::Range;
 
-use crate::xml::scan::{self, Attribute, QName, StartTag, Visitor, NAMESPACE_LIMIT};
+use crate::xml::boundaries::{self, Boundaries};
+pub use crate::xml::prune::Offsets;
+use crate::xml::prune::{self, Gap};
+use crate::xml::scan::{Attribute, QName, StartTag, Visitor, NAMESPACE_LIMIT};
 
 /// An element the hook reads or edits.
 #[derive(Debug, Clone, Copy)]
@@ -61,7 +64,7 @@ pub const METADATA_VM: &str = "vm";
 pub const METADATA_NEEDED: &[&str] = &["cpuPolicy", "manuallyPinedCPUs"];
 
 /// The pruned text roxmltree parses, where its offsets are in the
-/// document, and what the output check needs to know of the document.
+/// document, and where the output check can resume a scan of it.
 /// Owned by the caller of `document::parse`, since the tree borrows the
 /// text.
 #[derive(Debug, Default)]
@@ -72,55 +75,24 @@ pub struct Pruned {
     boundaries: Option<Boundaries>,
 }
 
-/// Takes an offset in a tree's text to the same place in the document.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Offsets<'p> {
-    jumps: &'p [(usize, usize)],
-}
-
-impl Offsets<'_> {
-    /// A tree of the whole document: every offset is the document's.
-    pub const SAME: Offsets<'static> = Offsets { jumps: &[] };
-
-    /// Offsets the tree can give: outside the stand-ins, or at their ends.
-    pub fn original(&self, at: usize) -> usize {
-        match self.jumps.partition_point(|&(text, _)| text <= at) {
-            0 => at,
-            after => {
-                let (text, document) = self.jumps[after - 1];
-                document + (at - text)
-            }
-        }
-    }
-
-    /// A range of the tree's text, in the document.
-    pub fn range(&self, range: Range<usize>) -> Range<usize> {
-        self.original(range.start)..self.original(range.end)
-    }
-}
-
 impl Pruned {
     /// Scans `document`; on success this holds its pruned text. A refusal
     /// is not final: roxmltree parses the whole document then, for its
     /// verdict and its message.
     pub fn prune(&mut self, document: &str) -> bool {
         let mut locator = Locator::new(document);
-        let declarations = match scan::document(document, &mut locator) {
-            Ok(summary) => summary.namespace_declarations,
-            Err(_) => return false,
+        let Ok((summary, boundaries)) = boundaries::document(document, &mut locator) else {
+            return false;
         };
-        if declarations > NAMESPACE_LIMIT {
+        if summary.namespace_declarations > NAMESPACE_LIMIT {
             return false;
         }
-        let Some((text, jumps)) = leave_out_gaps(document, &mut locator.gaps) else {
+        let Some((text, jumps)) = prune::leave_out(document, &mut locator.gaps) else {
             return false;
         };
         self.text = text;
         self.jumps = jumps;
-        self.boundaries = Some(Boundaries {
-            namespace_declarations: declarations,
-            ..locator.boundaries
-        });
+        self.boundaries = Some(boundaries);
         true
     }
 
@@ -130,7 +102,7 @@ impl Pruned {
 
     /// Where the offsets of a tree of [`Pruned::text`] are in the document.
     pub fn offsets(&self) -> Offsets<'_> {
-        Offsets { jumps: &self.jumps }
+        Offsets::new(&self.jumps)
     }
 
     /// What the output check needs to know of the document, if the scan
@@ -140,118 +112,10 @@ impl Pruned {
     }
 }
 
-/// Where the scan of a document can resume between the children of its
-/// root: between two children the only state is the root's start tag.
-#[derive(Debug, Clone, Default)]
-pub struct Boundaries {
-    root_tag: Range<usize>,
-    /// Right after the root's start tag and after each child element.
-    after_markup: Vec<usize>,
-    /// Each child element's start, and the root's end tag.
-    before_markup: Vec<usize>,
-    namespace_declarations: usize,
-}
-
-impl Boundaries {
-    /// The part of `after` to scan again: `before` and `after` share what
-    /// comes before it and what comes after it, byte for byte, and it
-    /// starts after markup and ends before markup, so that no text run
-    /// (which may not hold `]]>`) crosses its ends.
-    fn changed(&self, before: &str, after: &str) -> Option<Range<usize>> {
-        let (old, new) = (before.as_bytes(), after.as_bytes());
-        let prefix = common_prefix(old, new);
-        let room = old.len().min(new.len()) - prefix;
-        let suffix = common_suffix(&old[old.len() - room..], &new[new.len() - room..]);
-        let start = *self.after_markup.iter().rev().find(|&&at| at <= prefix)?;
-        let old_end = *self
-            .before_markup
-            .iter()
-            .find(|&&at| at >= old.len() - suffix)?;
-        let end = old_end + new.len() - old.len();
-        Some(start..end)
-    }
-}
-
-/// How many bytes `a` and `b` share at their start; compared a block at a
-/// time, since most of a large document is unchanged.
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    const BLOCK: usize = 128;
-    let len = a.len().min(b.len());
-    let mut same = 0;
-    while same + BLOCK <= len && a[same..same + BLOCK] == b[same..same + BLOCK] {
-        same += BLOCK;
-    }
-    same + a[same..len]
-        .iter()
-        .zip(&b[same..len])
-        .take_while(|(x, y)| x == y)
-        .count()
-}
-
-/// How many bytes `a` and `b` share at their end.
-fn common_suffix(a: &[u8], b: &[u8]) -> usize {
-    const BLOCK: usize = 128;
-    let len = a.len().min(b.len());
-    let (a, b) = (&a[a.len() - len..], &b[b.len() - len..]);
-    let mut same = 0;
-    while same + BLOCK <= len
-        && a[len - same - BLOCK..len - same] == b[len - same - BLOCK..len - same]
-    {
-        same += BLOCK;
-    }
-    let rest = len - same;
-    same + a[..rest]
-        .iter()
-        .rev()
-        .zip(b[..rest].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count()
-}
-
-/// Whether `after`, an edit of `before` (a document `Pruned::prune`
-/// pruned), is still a document: its changed part is scanned in the
-/// root's context, the rest was scanned in `before`. `false` means only
-/// that it could not be shown this way.
-pub fn edit_is_well_formed(before: &str, after: &str, boundaries: Option<&Boundaries>) -> bool {
-    if before == after {
-        return true;
-    }
-    let Some((boundaries, changed)) = boundaries.and_then(|o| Some((o, o.changed(before, after)?)))
-    else {
-        return whole_is_well_formed(after);
-    };
-    match scan::root_content(after, boundaries.root_tag.clone(), changed) {
-        Ok(summary) => {
-            summary.namespace_declarations + boundaries.namespace_declarations <= NAMESPACE_LIMIT
-        }
-        Err(_) => whole_is_well_formed(after),
-    }
-}
-
-fn whole_is_well_formed(text: &str) -> bool {
-    scan::document(text, &mut ())
-        .is_ok_and(|summary| summary.namespace_declarations <= NAMESPACE_LIMIT)
-}
-
-/// A byte range the hook does not read, which becomes an empty element.
-#[derive(Debug, Clone)]
-struct Gap {
-    range: Range<usize>,
-    /// A run of devices, which needs its own `<_`; otherwise the range
-    /// starts at the `>` of a start tag kept as written.
-    whole: bool,
-    /// The quote of the document's first attribute, when it is in this
-    /// range: the stand-in then carries an attribute quoted so, and the
-    /// tree's first attribute is quoted as the document's (the editor
-    /// writes in that quote).
-    first_quote: Option<u8>,
-}
-
 /// What the scan finds that matters for the pruned text.
 struct Locator<'t> {
     text: &'t str,
     gaps: Vec<Gap>,
-    boundaries: Boundaries,
     /// The closing quote of the first attribute in document order.
     first_attribute: Option<(usize, u8)>,
     /// The `>` of a child of `<domain>` blanked from there to its end.
@@ -271,7 +135,6 @@ impl<'t> Locator<'t> {
         Locator {
             text,
             gaps: Vec::new(),
-            boundaries: Boundaries::default(),
             first_attribute: None,
             gap_from: None,
             in_devices: false,
@@ -303,9 +166,7 @@ impl<'t> Locator<'t> {
     }
 
     fn child_of_root(&mut self, tag: &StartTag) {
-        self.boundaries.before_markup.push(tag.range.start);
         if tag.empty {
-            self.boundaries.after_markup.push(tag.range.end);
             return;
         }
         if is_plain(tag.name, DEVICES) {
@@ -347,12 +208,6 @@ impl<'t> Visitor<'t> for Locator<'t> {
             self.first_attribute = Some((quote, self.text.as_bytes()[quote]));
         }
         match tag.depth {
-            0 => {
-                self.boundaries.root_tag = tag.range.clone();
-                if !tag.empty {
-                    self.boundaries.after_markup.push(tag.range.end);
-                }
-            }
             1 => self.child_of_root(tag),
             2 if self.in_devices => self.device(tag),
             2 if self.in_metadata && tag.name.local == METADATA_VM && !tag.empty => {
@@ -366,9 +221,7 @@ impl<'t> Visitor<'t> for Locator<'t> {
     #[inline]
     fn end_tag(&mut self, depth: usize, range: Range<usize>) {
         match depth {
-            0 => self.boundaries.before_markup.push(range.start),
             1 => {
-                self.boundaries.after_markup.push(range.end);
                 if let Some((from, clashes)) = self.gap_from.take() {
                     let range = from..range.end;
                     let first_quote = self.first_quote(&range, clashes);
@@ -426,29 +279,4 @@ impl Needed {
 /// The name with no prefix, as the hook's lookups want it.
 pub fn is_plain(name: QName, local: &str) -> bool {
     name.prefix.is_empty() && name.local == local
-}
-
-/// The document with each gap made an empty element: `<_/>` for a run
-/// of devices, `/>` closing a start tag kept as written. Gaps start and
-/// end at `<` or `>`, so every piece kept is whole UTF-8 text; `None` if
-/// one does not (the whole document is parsed then).
-fn leave_out_gaps(document: &str, gaps: &mut [Gap]) -> Option<(String, Vec<(usize, usize)>)> {
-    gaps.sort_by_key(|gap| gap.range.start);
-    let kept: usize = document.len() - gaps.iter().map(|g| g.range.len()).sum::<usize>();
-    let mut text = String::with_capacity(kept + 16 * gaps.len());
-    let mut jumps = Vec::with_capacity(gaps.len());
-    let mut done = 0;
-    for gap in gaps.iter() {
-        text.push_str(document.get(done..gap.range.start)?);
-        text.push_str(if gap.whole { "<_" } else { "" });
-        if let Some(quote) = gap.first_quote {
-            let quote = char::from(quote);
-            text.extend([' ', '_', '=', quote, quote]);
-        }
-        text.push_str("/>");
-        done = gap.range.end;
-        jumps.push((text.len(), done));
-    }
-    text.push_str(document.get(done..)?);
-    Some((text, jumps))
 }

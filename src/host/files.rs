@@ -25,14 +25,6 @@ pub fn numad_installed(path: &Path) -> bool {
         .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
-/// The two trees the host's kernel files are in, for what is read only
-/// when a VM needs it (huge pages, PCI devices, isolated CPUs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KernelFiles {
-    pub sysfs: PathBuf,
-    pub procfs: PathBuf,
-}
-
 #[derive(Debug, Error)]
 pub enum FileError {
     #[error("cannot read {}: {source}", bare_path(.path))]

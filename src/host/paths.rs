@@ -41,6 +41,17 @@ pub const VARIABLES: [&str; 6] = [
 /// `momd -c /etc/vdsm/mom.conf`).
 pub const REAL_MOM_CONF: &str = "/etc/vdsm/mom.conf";
 
+/// The kernel's two trees, the part of `HostPaths` the plan reads when a VM
+/// needs it (huge pages, PCI devices, isolated CPUs): a host's limits carry
+/// it down, so the plan never sees libvirt's, numad's or MoM's paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelTrees {
+    pub sysfs: PathBuf,
+    pub procfs: PathBuf,
+}
+
+/// Every place the program finds the host, resolved once from the
+/// environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPaths {
     pub sysfs: PathBuf,
@@ -98,6 +109,13 @@ impl HostPaths {
             mom_conf: moved(MOM_CONF_VARIABLE, real.mom_conf),
             guests_procfs,
             etc,
+        }
+    }
+
+    pub fn kernel_trees(&self) -> KernelTrees {
+        KernelTrees {
+            sysfs: self.sysfs.clone(),
+            procfs: self.procfs.clone(),
         }
     }
 

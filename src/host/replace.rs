@@ -4,7 +4,7 @@
 //! file the program writes goes through here.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -25,8 +25,20 @@ pub(crate) struct Replacement {
 /// Writes `text` to a new, randomly named file beside `path` and renames it
 /// over `path`; on any failure the new file is removed and `path` is as it was.
 pub(crate) fn replace(path: &Path, text: &str, how: Replacement) -> std::io::Result<()> {
+    replace_with(path, how, |file| file.write_all(text.as_bytes()))
+}
+
+/// As [`replace`], the new file's content written by `write` (a document
+/// written in pieces: the original's slices and the edits), through a
+/// buffer so that small pieces do not cost a system call each, while
+/// large slices go straight to the file.
+pub(crate) fn replace_with(
+    path: &Path,
+    how: Replacement,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let (temp, file) = create_temp(path, how.mode, random_suffix)?;
-    let written = fill(file, text, how).and_then(|()| fs::rename(&temp, path));
+    let written = fill(file, write, how).and_then(|()| fs::rename(&temp, path));
     if let Err(err) = written {
         let _ = fs::remove_file(&temp);
         return Err(err);
@@ -37,8 +49,18 @@ pub(crate) fn replace(path: &Path, text: &str, how: Replacement) -> std::io::Res
     Ok(())
 }
 
-fn fill(mut file: File, text: &str, how: Replacement) -> std::io::Result<()> {
-    file.write_all(text.as_bytes())?;
+/// Room for the small pieces between the large ones.
+const BUFFER: usize = 16 * 1024;
+
+fn fill(
+    file: File,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+    how: Replacement,
+) -> std::io::Result<()> {
+    let mut buffered = BufWriter::with_capacity(BUFFER, file);
+    write(&mut buffered)?;
+    // A write that fails at the flush fails the replacement, as any other.
+    let file = buffered.into_inner().map_err(|err| err.into_error())?;
     // The creation mode passed the umask; this puts back what it took.
     file.set_permissions(fs::Permissions::from_mode(how.mode))?;
     if let Some((uid, gid)) = how.owner {

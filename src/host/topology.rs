@@ -12,7 +12,8 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::cpuset::{CpuSet, NodeSet};
-use crate::host::files::{read_list, read_number, read_text, FileError, KernelFiles};
+use crate::host::files::{read_list, read_number, read_text, FileError};
+use crate::host::paths::KernelTrees;
 use crate::properties::guestnuma::Size;
 use crate::wording::quoted_path;
 
@@ -37,7 +38,7 @@ pub struct HostLimits {
     pub memory_nodes: NodeSet,
     /// Where the checks that only some VMs need read the rest (huge pages,
     /// PCI devices, isolated CPUs); `None` skips them.
-    pub files: Option<KernelFiles>,
+    pub kernel: Option<KernelTrees>,
 }
 
 impl HostLimits {
@@ -53,7 +54,7 @@ impl HostLimits {
         Ok(HostLimits {
             online_cpus,
             memory_nodes,
-            files: Some(KernelFiles {
+            kernel: Some(KernelTrees {
                 sysfs: sysfs.to_path_buf(),
                 procfs: procfs.to_path_buf(),
             }),
@@ -61,9 +62,10 @@ impl HostLimits {
     }
 }
 
-/// The host as `topology` shows it and `suggest` plans on it.
+/// The host's whole NUMA layout, as `topology` shows it and `suggest`
+/// plans on it; the hook reads only `HostLimits`, which is two files.
 #[derive(Debug, Clone, Serialize)]
-pub struct Topology {
+pub struct HostTopology {
     #[serde(serialize_with = "as_text")]
     pub online_cpus: CpuSet,
     #[serde(serialize_with = "as_text")]
@@ -83,7 +85,7 @@ pub struct Node {
     pub memory_total_kib: u64,
     pub memory_free_kib: u64,
     pub hugepages: Vec<HugePages>,
-    /// To every node of `Topology::nodes`, in that order; 10 is local.
+    /// To every node of `HostTopology::nodes`, in that order; 10 is local.
     pub distances: Vec<u32>,
 }
 
@@ -102,8 +104,8 @@ fn all_as_text<S: serde::Serializer>(sets: &[CpuSet], serializer: S) -> Result<S
     serializer.collect_seq(sets.iter().map(|set| set.to_string()))
 }
 
-impl Topology {
-    pub fn read(sysfs: &Path) -> Result<Topology, TopologyError> {
+impl HostTopology {
+    pub fn read(sysfs: &Path) -> Result<HostTopology, TopologyError> {
         let cpu_dir = sysfs.join("devices/system/cpu");
         let node_dir = sysfs.join("devices/system/node");
         let online_cpus = read_list(&cpu_dir.join("online"))?;
@@ -120,7 +122,7 @@ impl Topology {
             .iter()
             .map(|id| read_node(&cpu_dir, &node_dir.join(format!("node{id}")), id, ids.len()))
             .collect::<Result<_, _>>()?;
-        Ok(Topology {
+        Ok(HostTopology {
             online_cpus,
             offline_cpus,
             nodes,
@@ -130,7 +132,7 @@ impl Topology {
     /// The host with `taken` CPUs gone from its nodes and cores, as a plan
     /// that must not use them sees it; the online CPUs stay, so a reserve
     /// naming a taken CPU is still one the host has.
-    pub fn without_cpus(mut self, taken: &CpuSet) -> Topology {
+    pub fn without_cpus(mut self, taken: &CpuSet) -> HostTopology {
         for node in &mut self.nodes {
             node.cpus = node.cpus.difference(taken);
             node.cores = std::mem::take(&mut node.cores)
@@ -170,7 +172,7 @@ impl fmt::Display for OrNone<'_> {
 }
 
 /// The readable table `topology` prints.
-impl fmt::Display for Topology {
+impl fmt::Display for HostTopology {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "CPUs online: {}", OrNone(&self.online_cpus))?;
         writeln!(f, "CPUs offline: {}", OrNone(&self.offline_cpus))?;
@@ -361,7 +363,7 @@ mod tests {
     #[test]
     fn cpus_taken_leave_their_nodes_and_cores_but_stay_online() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/sysfs/two-socket-ht");
-        let host = Topology::read(&root).unwrap();
+        let host = HostTopology::read(&root).unwrap();
         let taken: CpuSet = "2,24,50".parse().unwrap();
         let left = host.clone().without_cpus(&taken);
         assert_eq!(left.online_cpus, host.online_cpus);

@@ -9,7 +9,7 @@
 use crate::cpuset::NodeSet;
 use crate::domain::devices::pci_devices;
 use crate::domain::facts::Domain;
-use crate::host::files::KernelFiles;
+use crate::host::paths::KernelTrees;
 use crate::host::pci::numa_node;
 use crate::plan::binding::MemoryBinding;
 use crate::plan::refusal::Refusal;
@@ -22,7 +22,7 @@ pub(crate) fn check(
     cells: usize,
     binding: &MemoryBinding,
     policy: PciNumaAffinity,
-    files: &KernelFiles,
+    kernel: &KernelTrees,
 ) -> Result<Vec<Warning>, Refusal> {
     let Some((mode, nodes)) = strict_nodes(cells, binding) else {
         return Ok(Vec::new());
@@ -30,7 +30,7 @@ pub(crate) fn check(
     let mut warnings = Vec::new();
     for device in pci_devices(domain.root) {
         let address = device.address.to_string();
-        let node = match numa_node(&files.sysfs, &address) {
+        let node = match numa_node(&kernel.sysfs, &address) {
             Ok(Some(node)) => node,
             Ok(None) => continue,
             Err(err) => {

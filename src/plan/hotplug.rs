@@ -9,7 +9,7 @@ use roxmltree::Node;
 
 use crate::cpuset::NodeSet;
 use crate::domain::devices::passed_device;
-use crate::host::files::KernelFiles;
+use crate::host::paths::KernelTrees;
 use crate::host::pci::numa_node;
 use crate::plan::refusal::Refusal;
 use crate::plan::warning::Warning;
@@ -29,7 +29,7 @@ pub(crate) struct NicOutcome {
 pub(crate) fn check_nic(
     nic: Node,
     request: &Request,
-    files: &KernelFiles,
+    kernel: &KernelTrees,
 ) -> Result<NicOutcome, Refusal> {
     let mut outcome = NicOutcome::default();
     let devices = passed_device(nic);
@@ -49,7 +49,7 @@ pub(crate) fn check_nic(
     };
     for device in devices {
         let address = device.address.to_string();
-        let node = match numa_node(&files.sysfs, &address) {
+        let node = match numa_node(&kernel.sysfs, &address) {
             Ok(Some(node)) => node,
             Ok(None) => continue,
             Err(err) => {

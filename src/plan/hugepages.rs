@@ -16,8 +16,8 @@ use crate::domain::document::{attribute_kib, kib, libvirt_number, text_content};
 use crate::domain::facts::Domain;
 use crate::domain::hugepages::{self, Page, SYSTEM_PAGE_KIB};
 use crate::domain::values::{libvirt_bitmap, BITMAP_SIZE};
-use crate::host::files::KernelFiles;
 use crate::host::hugepages::{default_size_kib, free_on_node};
+use crate::host::paths::KernelTrees;
 use crate::plan::backing::{self, PageEdit};
 use crate::plan::binding::MemoryBinding;
 use crate::plan::placement;
@@ -37,7 +37,7 @@ pub(crate) fn plan<'a, 'i>(
     domain: &Domain<'a, 'i>,
     cells: Option<&[GuestCell]>,
     binding: &MemoryBinding,
-    files: Option<&KernelFiles>,
+    kernel: Option<&KernelTrees>,
 ) -> Result<HugePagesPlan<'a, 'i>, Refusal> {
     let mut pages = hugepages::pages(domain.root)?;
     let mut plan = HugePagesPlan {
@@ -54,9 +54,9 @@ pub(crate) fn plan<'a, 'i>(
         };
         check_nodesets(&pages, domain.cells.len(), cells.len())?;
     }
-    let default = match files {
-        Some(files) if pages.iter().any(|p| p.size_kib.is_none()) => {
-            match default_size_kib(&files.procfs) {
+    let default = match kernel {
+        Some(kernel) if pages.iter().any(|p| p.size_kib.is_none()) => {
+            match default_size_kib(&kernel.procfs) {
                 Ok(size) => size,
                 Err(err) => {
                     plan.warnings.push(skipped(err.to_string()));
@@ -67,11 +67,11 @@ pub(crate) fn plan<'a, 'i>(
         _ => None,
     };
     let needs = needs(domain, cells, &pages, default, binding)?;
-    if let Some(files) = files {
-        if let Err(err) = check_free(&needs, &files.sysfs) {
+    if let Some(kernel) = kernel {
+        if let Err(err) = check_free(&needs, &kernel.sysfs) {
             match err {
-                Shortfall::Refused(err) => return Err(err),
-                Shortfall::Unreadable(reason) => plan.warnings.push(skipped(reason)),
+                FreeError::Refused(err) => return Err(err),
+                FreeError::Unreadable(reason) => plan.warnings.push(skipped(reason)),
             }
         }
     }
@@ -322,7 +322,9 @@ pub(crate) fn cell_memory(domain: &Domain, cells: Option<&[GuestCell]>) -> Vec<(
         .collect()
 }
 
-enum Shortfall {
+/// Why the free pages check did not pass: a refusal, or a file it could
+/// not read, which only skips the check.
+enum FreeError {
     Refused(Refusal),
     Unreadable(String),
 }
@@ -341,7 +343,7 @@ struct Group {
 /// regions bound to overlapping nodes draw on one pool, so all of one page
 /// size are placed together (`placement::shortfall`, no cap on how many
 /// node sets).
-fn check_free(needs: &[PagesNeeded], sysfs: &std::path::Path) -> Result<(), Shortfall> {
+fn check_free(needs: &[PagesNeeded], sysfs: &std::path::Path) -> Result<(), FreeError> {
     let mut by_size: BTreeMap<u64, Vec<Group>> = BTreeMap::new();
     for need in needs {
         let groups = by_size.entry(need.size_kib).or_default();
@@ -371,13 +373,13 @@ fn check_free(needs: &[PagesNeeded], sysfs: &std::path::Path) -> Result<(), Shor
         known: HashMap::new(),
     };
     for (&size, groups) in &by_size {
-        let wanted: Vec<(NodeSet, u64)> =
+        let demands: Vec<(NodeSet, u64)> =
             groups.iter().map(|g| (g.nodes.clone(), g.pages)).collect();
-        let Some(short) = placement::shortfall(&wanted, |node| free_pages.on(node, size))? else {
+        let Some(short) = placement::shortfall(&demands, |node| free_pages.on(node, size))? else {
             continue;
         };
         let inside: Vec<&Group> = short.demands.iter().map(|&i| &groups[i]).collect();
-        return Err(Shortfall::Refused(Refusal::NotEnoughHugePages {
+        return Err(FreeError::Refused(Refusal::NotEnoughHugePages {
             restrictive: inside[0].mode == "restrictive",
             place: place_of(&inside),
             size: Size(size).to_string(),
@@ -424,12 +426,12 @@ struct FreePages<'p> {
 }
 
 impl FreePages<'_> {
-    fn on(&mut self, node: u32, size_kib: u64) -> Result<u64, Shortfall> {
+    fn on(&mut self, node: u32, size_kib: u64) -> Result<u64, FreeError> {
         if let Some(&pages) = self.known.get(&(node, size_kib)) {
             return Ok(pages);
         }
         let pages = free_on_node(self.sysfs, node, size_kib)
-            .map_err(|err| Shortfall::Unreadable(err.to_string()))?;
+            .map_err(|err| FreeError::Unreadable(err.to_string()))?;
         self.known.insert((node, size_kib), pages);
         Ok(pages)
     }

@@ -59,10 +59,10 @@ pub(crate) fn check(
         }
     }
     let mut warnings = Vec::new();
-    let wanted: Vec<(NodeSet, u64)> = bound.iter().map(|b| (b.1.clone(), b.2)).collect();
+    let demands: Vec<(NodeSet, u64)> = bound.iter().map(|b| (b.1.clone(), b.2)).collect();
     let unreadable = |()| ();
     let total = |node| nodes.of(node).map(|n| n.0).ok_or(());
-    if let Ok(Some(short)) = placement::shortfall(&wanted, total).map_err(unreadable) {
+    if let Ok(Some(short)) = placement::shortfall(&demands, total).map_err(unreadable) {
         let cells: Vec<Option<u32>> = short.demands.iter().map(|&i| bound[i].0).collect();
         return Err(Refusal::MemoryAboveNodes {
             property,
@@ -74,7 +74,7 @@ pub(crate) fn check(
         });
     }
     let free = |node| nodes.of(node).map(|n| n.1).ok_or(());
-    if let Ok(Some(short)) = placement::shortfall(&wanted, free) {
+    if let Ok(Some(short)) = placement::shortfall(&demands, free) {
         warnings.push(Warning::MemoryAboveFree {
             property,
             place: place(

@@ -127,14 +127,14 @@ fn check_host_fit(
     if engine_rebinds {
         binding.cells.clear();
     }
-    let pages = hugepages::plan(domain, None, &binding, host.files.as_ref())?;
+    let pages = hugepages::plan(domain, None, &binding, host.kernel.as_ref())?;
     let mut warnings = pages.warnings;
-    if let Some(files) = host.files.as_ref() {
+    if let Some(kernel) = host.kernel.as_ref() {
         let policy = request.pci_numa_affinity.unwrap_or_default();
         let cells = domain.cells.len();
-        warnings.extend(devices::check(domain, cells, &binding, policy, files)?);
+        warnings.extend(devices::check(domain, cells, &binding, policy, kernel)?);
         let pins = threads::pins(domain.root, "vcpupin").into_iter().collect();
-        let fits = memory_fit::check(domain, None, &binding, &pins, "numatune", &files.sysfs);
+        let fits = memory_fit::check(domain, None, &binding, &pins, "numatune", &kernel.sysfs);
         warnings.extend(fits?);
     }
     Ok(warnings)
@@ -185,7 +185,7 @@ mod tests {
         let host = HostLimits {
             online_cpus: CpuSet::from_range(0, 3),
             memory_nodes: CpuSet::from_range(0, 1),
-            files: None,
+            kernel: None,
         };
         check_incoming(&xml, &Request::default(), Some(&host))
     }

@@ -93,14 +93,14 @@ pub fn plan<'a, 'i>(
     }
     let numatune =
         numatune::plan(domain, request.numatune.as_ref(), cells.as_deref()).map_err(named)?;
-    let files = host.and_then(|host| host.files.as_ref());
+    let kernel = host.and_then(|host| host.kernel.as_ref());
     let binding = MemoryBinding::after(domain, numatune.as_ref());
-    let pages = hugepages::plan(domain, cells.as_deref(), &binding, files).map_err(named)?;
+    let pages = hugepages::plan(domain, cells.as_deref(), &binding, kernel).map_err(named)?;
     warnings.extend(pages.warnings);
-    if let Some(files) = files {
+    if let Some(kernel) = kernel {
         let count = cells.as_ref().map_or(domain.cells.len(), Vec::len);
         let policy = request.pci_numa_affinity.unwrap_or_default();
-        warnings.extend(devices::check(domain, count, &binding, policy, files)?);
+        warnings.extend(devices::check(domain, count, &binding, policy, kernel)?);
         let binds_cells = matches!(&request.guestnuma, Some(GuestNuma::Cells(cells))
             if cells.iter().any(|cell| cell.host_nodes.is_some()));
         let property = match (request.numatune.is_some(), binds_cells) {
@@ -114,16 +114,16 @@ pub fn plan<'a, 'i>(
             &binding,
             &pins,
             property,
-            &files.sysfs,
+            &kernel.sysfs,
         );
         warnings.extend(fits?);
     }
     if threads::judged(request) {
-        let isolated = isolated_cpus(files, &mut warnings);
+        let isolated = isolated_cpus(kernel, &mut warnings);
         warnings.extend(threads::warnings(request, domain, &isolated));
     }
-    if let Some(files) = files {
-        warnings.extend(threads::sibling_warnings(request, domain, &files.sysfs));
+    if let Some(kernel) = kernel {
+        warnings.extend(threads::sibling_warnings(request, domain, &kernel.sysfs));
     }
     let mut summary = summary(request, cells.as_ref().map(Vec::len));
     if cells
@@ -154,13 +154,13 @@ pub fn plan<'a, 'i>(
 
 /// The CPUs the host isolated, read only when a thread pin is judged.
 fn isolated_cpus(
-    files: Option<&crate::host::files::KernelFiles>,
+    kernel: Option<&crate::host::paths::KernelTrees>,
     warnings: &mut Vec<Warning>,
 ) -> CpuSet {
-    let Some(files) = files else {
+    let Some(kernel) = kernel else {
         return CpuSet::new();
     };
-    match crate::host::isolation::Isolation::read(&files.sysfs) {
+    match crate::host::isolation::Isolation::read(&kernel.sysfs) {
         Ok(isolation) => isolation.isolated,
         Err(err) => {
             warnings.push(Warning::CheckSkipped {

@@ -245,7 +245,7 @@ mod tests {
         let host = HostLimits {
             online_cpus: CpuSet::from_range(0, 7),
             memory_nodes: NodeSet::from_range(0, 1),
-            files: None,
+            kernel: None,
         };
         check(&metadata, doc.root_element(), &request(pairs), Some(&host))
     }

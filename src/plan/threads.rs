@@ -41,12 +41,12 @@ pub(crate) fn check_iothreads(request: &Request, domain: &Domain) -> Result<(), 
 /// Host CPUs the new pins name must be online, as for `cputune`.
 pub(crate) fn check_host(request: &Request, host: &HostLimits) -> Result<(), Refusal> {
     let iothreads = request.iothreadpin.iter().flat_map(|p| &p.pins);
-    let wanted = request
+    let pins = request
         .emulatorpin
         .iter()
         .map(|cpus| ("emulatorpin", cpus))
         .chain(iothreads.map(|pin| ("iothreadpin", &pin.cpuset)));
-    for (property, cpus) in wanted {
+    for (property, cpus) in pins {
         let missing = cpus.difference(&host.online_cpus);
         if !missing.is_empty() {
             return Err(Refusal::CpusNotOnline {

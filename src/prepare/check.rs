@@ -14,6 +14,7 @@ use crate::cpuset::CpuSet;
 use crate::host::files::{read_number, read_text, FileError};
 use crate::host::isolation::Isolation;
 use crate::host::kernel::command_line;
+use crate::host::paths::KernelTrees;
 use crate::prepare::config::HostConfig;
 use crate::prepare::files::{
     boot_reserves_pages, hugepage_arguments, variable, IRQBALANCE, IRQBALANCE_LIST,
@@ -45,18 +46,16 @@ pub(crate) struct CheckReport {
     pub checks: Vec<Check>,
 }
 
-/// Where the running host is read: its kernel trees, and the root its
-/// configuration files are under.
-pub(crate) struct HostTrees<'a> {
-    pub sysfs: &'a Path,
-    pub procfs: &'a Path,
-    pub root: &'a Path,
-}
-
-pub(crate) fn check(config: &HostConfig, trees: &HostTrees) -> Result<CheckReport, FileError> {
+/// `kernel` is where the running host's kernel is read, `root` the folder
+/// its configuration files are under.
+pub(crate) fn check(
+    config: &HostConfig,
+    kernel: &KernelTrees,
+    root: &Path,
+) -> Result<CheckReport, FileError> {
     let mut checks = Vec::new();
     for pages in &config.pages {
-        let path = trees.sysfs.join(format!(
+        let path = kernel.sysfs.join(format!(
             "devices/system/node/node{}/hugepages/hugepages-{}kB/nr_hugepages",
             pages.node, pages.size_kib
         ));
@@ -74,14 +73,14 @@ pub(crate) fn check(config: &HostConfig, trees: &HostTrees) -> Result<CheckRepor
         });
     }
     if !config.pages.is_empty() {
-        checks.push(vdsm_check(trees.root)?);
+        checks.push(vdsm_check(root)?);
     }
     if !config.isolated.is_empty() {
-        isolation_checks(config, trees, &mut checks)?;
+        isolation_checks(config, kernel, root, &mut checks)?;
     }
-    file_checks(config, trees.root, &mut checks)?;
+    file_checks(config, root, &mut checks)?;
     if boot_reserves_pages(config) {
-        let words = command_line(trees.procfs)?;
+        let words = command_line(&kernel.procfs)?;
         for argument in hugepage_arguments(config) {
             checks.push(Check {
                 what: "kernel",
@@ -134,20 +133,21 @@ fn listed(cpus: &CpuSet) -> String {
 
 fn isolation_checks(
     config: &HostConfig,
-    trees: &HostTrees,
+    kernel: &KernelTrees,
+    root: &Path,
     checks: &mut Vec<Check>,
 ) -> Result<(), FileError> {
     let wanted = config.isolated.to_string();
-    let kernel = Isolation::read(trees.sysfs)?.reserved_for_vcpus();
+    let isolated = Isolation::read(&kernel.sysfs)?.reserved_for_vcpus();
     checks.push(Check {
         what: "isolated",
         subject: "CPUs the kernel isolates (nohz_full, isolcpus)".to_string(),
         expected: wanted.clone(),
-        found: listed(&kernel),
-        holds: kernel == config.isolated,
+        found: listed(&isolated),
+        holds: isolated == config.isolated,
         fix: Some("activate tuned's cpu-partitioning profile and reboot".to_string()),
     });
-    let active = optional_text(&under(trees.root, TUNED_ACTIVE))?;
+    let active = optional_text(&under(root, TUNED_ACTIVE))?;
     let profiles = active.as_deref().map(str::trim).unwrap_or_default();
     checks.push(Check {
         what: "tuned",
@@ -162,7 +162,7 @@ fn isolation_checks(
             "tuned-adm profile {TUNED_PROFILE} (or keep the current ones: tuned-adm profile CURRENT {TUNED_PROFILE})"
         )),
     });
-    let variables = optional_text(&under(trees.root, TUNED_VARIABLES))?;
+    let variables = optional_text(&under(root, TUNED_VARIABLES))?;
     let cores = variables
         .as_deref()
         .and_then(|t| variable(t, TUNED_ISOLATED));
@@ -173,7 +173,7 @@ fn isolation_checks(
         &wanted,
         cores,
     ));
-    let irqbalance = optional_text(&under(trees.root, IRQBALANCE))?.unwrap_or_default();
+    let irqbalance = optional_text(&under(root, IRQBALANCE))?.unwrap_or_default();
     let banned = variable(&irqbalance, IRQBALANCE_LIST);
     checks.push(set_check(
         "irqbalance",

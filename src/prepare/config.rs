@@ -8,7 +8,7 @@ use thiserror::Error;
 
 use crate::cpuset::CpuSet;
 use crate::host::kernel::KernelRelease;
-use crate::host::topology::{Gib, Topology};
+use crate::host::topology::{Gib, HostTopology};
 use crate::prepare::needs::GuestNeeds;
 use crate::properties::guestnuma::Size;
 use crate::wording::count;
@@ -87,7 +87,7 @@ const HOST_MEMORY_KIB: u64 = 4 * 1024 * 1024;
 
 /// The host configuration for `guests`, refused when the host cannot hold it.
 pub(crate) fn plan_host(
-    topology: &Topology,
+    topology: &HostTopology,
     guests: &[GuestNeeds],
     kernel: Option<KernelRelease>,
 ) -> Result<HostConfig, HostError> {
@@ -171,7 +171,7 @@ fn check_threads(
 
 /// A core half isolated shares its caches and pipeline with host tasks:
 /// one warning for all such cores, naming the host's side of each.
-fn split_cores(topology: &Topology, isolated: &CpuSet) -> Option<String> {
+fn split_cores(topology: &HostTopology, isolated: &CpuSet) -> Option<String> {
     const NAMED: usize = 8;
     let split: Vec<&CpuSet> = topology
         .nodes
@@ -202,7 +202,7 @@ fn split_cores(topology: &Topology, isolated: &CpuSet) -> Option<String> {
 /// The pages of every guest summed per node and size, checked against
 /// what each node has.
 fn node_pages(
-    topology: &Topology,
+    topology: &HostTopology,
     guests: &[GuestNeeds],
     warnings: &mut Vec<String>,
 ) -> Result<Vec<NodePages>, HostError> {
@@ -282,9 +282,9 @@ mod tests {
     use crate::host::topology::Node;
 
     /// One node of `cores` two-thread cores: CPU n and n + cores.
-    fn host(cores: u32) -> Topology {
+    fn host(cores: u32) -> HostTopology {
         let cpus = CpuSet::from_range(0, 2 * cores - 1);
-        Topology {
+        HostTopology {
             online_cpus: cpus.clone(),
             offline_cpus: CpuSet::new(),
             nodes: vec![Node {

@@ -1,27 +1,28 @@
-//! The splice: the plan carried out on the document's bytes, and
-//! (`rewrite`) the hook's job end to end with its atomic write. Imports
+//! The splice: the plan carried out on the document's bytes. Imports
 //! `plan` and the layers below it.
 //!
-//! Everything was decided and checked in the plan, so the splice cannot
-//! refuse; what is here is only where each element goes and what of the
-//! old bytes stays.
-
-pub mod rewrite;
+//! Everything was decided and checked in the plan, so the splice refuses
+//! nothing of its own; what is here is only where each element goes and
+//! what of the old bytes stays. Every edit is collected as data and handed
+//! to the editor at once, which also checks that the result is still a
+//! document (a refusal there is a bug of the splice).
 
 use std::collections::HashMap;
+use std::ops::Range;
 
-use roxmltree::{Document, Node};
+use roxmltree::Node;
 
 use crate::cpuset::CpuSet;
-use crate::domain::document::Offsets;
+use crate::domain::document::Located;
 use crate::domain::facts::Domain;
 use crate::domain::threads;
 use crate::plan::cells::{CellsPlan, NewCell};
 use crate::plan::numatune::{Memnode, MemnodeSource, MemoryElement, NumaTunePlan};
 use crate::plan::Plan;
 use crate::properties::numatune::{NumaTune, Placement};
-use crate::xml::edit::{Content, Editor, NewElement};
-use crate::xml::read::{child, in_no_namespace, is_blank};
+use crate::xml::edit::{self, Content, Edit, NewElement};
+use crate::xml::edited::Edited;
+use crate::xml::read::{child, in_no_namespace, is_blank, Refused};
 
 /// libvirt's order of `<domain>` children, used to place a new element
 /// where libvirt itself would print it.
@@ -85,27 +86,34 @@ const CPUTUNE_ORDER: &[&str] = &[
     "memorytune",
 ];
 
-/// The document with the plan applied.
-pub fn splice(
-    doc: &Document,
-    text: &str,
-    offsets: Offsets,
+/// `text` with the plan applied, through the tree `located` holds of it;
+/// the check of the result scans only what changed where the text's scan
+/// left boundaries to resume at.
+pub fn splice<'t>(
+    located: &Located,
+    text: &'t str,
     domain: &Domain,
     plan: &Plan,
-) -> String {
-    let mut editor = Editor::new(doc, text);
-    splice_cputune(&mut editor, domain, plan);
+) -> Result<Edited<'t>, Refused> {
+    let mut edits = Vec::new();
+    splice_cputune(&mut edits, domain, plan);
     if let Some(numatune) = &plan.numatune {
-        splice_numatune(&mut editor, domain, numatune);
+        splice_numatune(&mut edits, domain, numatune);
     }
     if let Some(cells) = &plan.cells {
-        splice_cells(&mut editor, domain, cells);
+        splice_cells(&mut edits, domain, cells);
     }
-    for edit in &plan.page_edits {
-        editor.set_attribute(edit.page, "nodeset", &edit.nodeset.to_string());
+    for page in &plan.page_edits {
+        let nodeset = page.nodeset.to_string();
+        edits.push(Edit::SetAttribute(page.page, "nodeset", nodeset));
     }
-    editor.splices.apply_to(text, |at| offsets.original(at))
+    let offsets = located.offsets;
+    let original = |at| offsets.original(at);
+    edit::apply(&located.doc, text, original, edits, located.boundaries)
 }
+
+/// The edits of one document, in the order they are made.
+type Edits<'a, 'i> = Vec<Edit<'a, 'i>>;
 
 /// One pin element: the one it replaces (same vCPU or I/O thread), if any.
 struct Pin<'a, 'i> {
@@ -116,7 +124,7 @@ struct Pin<'a, 'i> {
 /// Writes the vcpupins, the emulatorpin and the iothreadpins: each replaces
 /// the VM's pin of the same vCPU or thread in place, the others go where
 /// libvirt prints them; every other child of `<cputune>` stays as it is.
-fn splice_cputune(editor: &mut Editor, domain: &Domain, plan: &Plan) {
+fn splice_cputune<'a, 'i>(edits: &mut Edits<'a, 'i>, domain: &Domain<'a, 'i>, plan: &Plan) {
     let existing = child(domain.root, "cputune");
     let mut pins = Vec::new();
     if let Some(tune) = &plan.pins {
@@ -149,7 +157,7 @@ fn splice_cputune(editor: &mut Editor, domain: &Domain, plan: &Plan) {
     let Some(cputune) = existing else {
         let children = pins.into_iter().map(|pin| pin.element).collect();
         return insert_in_domain(
-            editor,
+            edits,
             domain.root,
             NewElement::new("cputune").children(children),
         );
@@ -157,7 +165,7 @@ fn splice_cputune(editor: &mut Editor, domain: &Domain, plan: &Plan) {
     let mut added: Vec<NewElement> = Vec::new();
     for pin in pins {
         match pin.replaces {
-            Some(old) => editor.replace(old, &pin.element),
+            Some(old) => edits.push(Edit::Replace(old, pin.element)),
             None => added.push(pin.element),
         }
     }
@@ -172,9 +180,9 @@ fn splice_cputune(editor: &mut Editor, domain: &Domain, plan: &Plan) {
     }
     for (place, elements) in places {
         match place {
-            Place::After(node) => editor.insert_after(node, &elements),
-            Place::Before(node) => editor.insert_before(node, &elements),
-            Place::End => editor.append(cputune, &elements),
+            Place::After(node) => edits.push(Edit::InsertAfter(node, elements)),
+            Place::Before(node) => edits.push(Edit::InsertBefore(node, elements)),
+            Place::End => edits.push(Edit::Append(cputune, elements)),
         }
     }
 }
@@ -235,27 +243,25 @@ fn place_in_cputune<'a, 'i>(cputune: Node<'a, 'i>, name: &str) -> Place<'a, 'i> 
 }
 
 /// Rewrites `<numatune>` whole, the VM's comments first.
-fn splice_numatune(editor: &mut Editor, domain: &Domain, plan: &NumaTunePlan) {
+fn splice_numatune<'a, 'i>(
+    edits: &mut Edits<'a, 'i>,
+    domain: &Domain<'a, 'i>,
+    plan: &NumaTunePlan,
+) {
     let existing = child(domain.root, "numatune");
-    let mut items = kept_comments(editor.text, existing);
+    let mut items = kept_comments(existing);
     match &plan.memory {
         Some(MemoryElement::New(tune)) => items.push(memory_element(tune)),
-        Some(MemoryElement::Kept(old)) => {
-            items.push(NewElement::verbatim(&editor.text[old.range()]));
-        }
+        Some(MemoryElement::Kept(old)) => items.push(NewElement::kept(old.range())),
         None => {}
     }
-    items.extend(
-        plan.memnodes
-            .iter()
-            .map(|m| memnode_element(editor.text, m)),
-    );
+    items.extend(plan.memnodes.iter().map(memnode_element));
     let new = NewElement::new("numatune").children(items);
     match existing {
-        Some(old) if new.is_childless() => editor.remove(old),
-        Some(old) => editor.replace(old, &new),
+        Some(old) if new.is_childless() => edits.push(Edit::Remove(old)),
+        Some(old) => edits.push(Edit::Replace(old, new)),
         None if new.is_childless() => {}
-        None => insert_in_domain(editor, domain.root, new),
+        None => insert_in_domain(edits, domain.root, new),
     }
 }
 
@@ -267,9 +273,9 @@ fn memory_element(tune: &NumaTune) -> NewElement {
     }
 }
 
-fn memnode_element(text: &str, memnode: &Memnode) -> NewElement {
+fn memnode_element(memnode: &Memnode) -> NewElement {
     match &memnode.source {
-        MemnodeSource::Kept(old) => NewElement::verbatim(&text[old.range()]),
+        MemnodeSource::Kept(old) => NewElement::kept(old.range()),
         MemnodeSource::Bound(nodes) => NewElement::new("memnode")
             .attribute("cellid", memnode.cellid)
             .attribute("mode", &memnode.mode)
@@ -278,12 +284,12 @@ fn memnode_element(text: &str, memnode: &Memnode) -> NewElement {
 }
 
 /// Rewrites `<cpu><numa>` whole, the VM's comments first.
-fn splice_cells(editor: &mut Editor, domain: &Domain, plan: &CellsPlan) {
+fn splice_cells<'a, 'i>(edits: &mut Edits<'a, 'i>, domain: &Domain<'a, 'i>, plan: &CellsPlan) {
     let mut items: Vec<NewElement> = plan
         .cells
         .iter()
         .enumerate()
-        .map(|(id, cell)| cell_element(editor.text, id, cell))
+        .map(|(id, cell)| cell_element(id, cell))
         .collect();
     let numa = domain.numa();
     if plan.keeps_other_children {
@@ -291,21 +297,21 @@ fn splice_cells(editor: &mut Editor, domain: &Domain, plan: &CellsPlan) {
             .into_iter()
             .flat_map(|n| n.children())
             .filter(|n| n.is_element() && n.tag_name().name() != "cell");
-        items.extend(others.map(|node| NewElement::verbatim(&editor.text[node.range()])));
+        items.extend(others.map(|node| NewElement::kept(node.range())));
     }
-    items.splice(0..0, kept_comments(editor.text, numa));
+    items.splice(0..0, kept_comments(numa));
     let new_numa = NewElement::new("numa").children(items);
     match (numa, child(domain.root, "cpu")) {
-        (Some(numa), _) => editor.replace(numa, &new_numa),
-        (None, Some(cpu)) => editor.append(cpu, &[new_numa]),
+        (Some(numa), _) => edits.push(Edit::Replace(numa, new_numa)),
+        (None, Some(cpu)) => edits.push(Edit::Append(cpu, vec![new_numa])),
         (None, None) => {
             let cpu = NewElement::new("cpu").children(vec![new_numa]);
-            insert_in_domain(editor, domain.root, cpu);
+            insert_in_domain(edits, domain.root, cpu);
         }
     }
 }
 
-fn cell_element(text: &str, id: usize, new: &NewCell) -> NewElement {
+fn cell_element(id: usize, new: &NewCell) -> NewElement {
     let mut element = NewElement::new("cell")
         .attribute("id", id)
         .attribute("cpus", &new.cell.cpus)
@@ -317,7 +323,7 @@ fn cell_element(text: &str, id: usize, new: &NewCell) -> NewElement {
     if let Some(value) = &new.discard {
         element = element.attribute("discard", value);
     }
-    match new.children_of.and_then(|old| inner_text(text, old)) {
+    match new.children_of.and_then(inner_range) {
         Some(inner) => NewElement {
             content: Content::Verbatim(inner),
             ..element
@@ -328,18 +334,18 @@ fn cell_element(text: &str, id: usize, new: &NewCell) -> NewElement {
 
 /// Comments of an element the edit rebuilds, carried into the new one (at
 /// its start) so that nothing an administrator wrote there is lost.
-fn kept_comments(text: &str, element: Option<Node>) -> Vec<NewElement> {
+fn kept_comments(element: Option<Node>) -> Vec<NewElement> {
     let comments = element
         .into_iter()
         .flat_map(|node| node.children())
         .filter(|n| n.is_comment());
     comments
-        .map(|comment| NewElement::verbatim(&text[comment.range()]))
+        .map(|comment| NewElement::kept(comment.range()))
         .collect()
 }
 
-/// The text between a cell's tags when it has element children.
-fn inner_text(text: &str, cell: Node) -> Option<String> {
+/// Where the text between a cell's tags is, when it has element children.
+fn inner_range(cell: Node) -> Option<Range<usize>> {
     let first = cell.children().find(|n| !is_blank(*n))?;
     let last = cell.children().rev().find(|n| !is_blank(*n))?;
     let start = first
@@ -350,15 +356,15 @@ fn inner_text(text: &str, cell: Node) -> Option<String> {
         .next_sibling()
         .filter(|n| is_blank(*n))
         .map_or(last.range().end, |n| n.range().end);
-    Some(text[start..end].to_string())
+    Some(start..end)
 }
 
 /// Puts a new child of `<domain>` where libvirt prints it: after the
 /// present element that comes latest before it in libvirt's order.
-fn insert_in_domain(editor: &mut Editor, root: Node, new: NewElement) {
+fn insert_in_domain<'a, 'i>(edits: &mut Edits<'a, 'i>, root: Node<'a, 'i>, new: NewElement) {
     let rank = |name: &str| DOMAIN_ORDER.iter().position(|&known| known == name);
     let Some(own) = rank(new.name) else {
-        return editor.append(root, &[new]);
+        return edits.push(Edit::Append(root, vec![new]));
     };
     let elements = || {
         root.children()
@@ -372,9 +378,10 @@ fn insert_in_domain(editor: &mut Editor, root: Node, new: NewElement) {
         })
         .max_by_key(|&(r, n)| (r, n.range().start));
     let after = elements().find(|n| rank(n.tag_name().name()).is_some_and(|r| r > own));
-    match (before, after) {
-        (Some((_, node)), _) => editor.insert_after(node, &[new]),
-        (None, Some(node)) => editor.insert_before(node, &[new]),
-        (None, None) => editor.append(root, &[new]),
-    }
+    let edit = match (before, after) {
+        (Some((_, node)), _) => Edit::InsertAfter(node, vec![new]),
+        (None, Some(node)) => Edit::InsertBefore(node, vec![new]),
+        (None, None) => Edit::Append(root, vec![new]),
+    };
+    edits.push(edit);
 }

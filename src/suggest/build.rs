@@ -2,20 +2,24 @@
 //! emulator and I/O threads.
 
 use crate::cpuset::{CpuSet, NodeSet};
-use crate::host::topology::Topology;
+use crate::host::topology::HostTopology;
 use crate::properties::cputune::{CpuTune, VcpuPin};
 use crate::properties::guestnuma::{GuestCell, GuestNuma, Size};
 use crate::properties::numatune::{MemoryMode, NumaTune, Placement};
 
 use super::choose::{Candidate, Memory};
-use super::types::{Demand, EngineSide, Proposal, ProposedCell, SuggestError};
-use super::{Wanted, KIB_PER_MIB};
+use super::types::{EngineSide, Proposal, ProposedCell, SuggestError, SuggestRequest};
+use super::{Need, KIB_PER_MIB};
 
 /// Housekeeping CPUs for the emulator and I/O threads, a few per guest
 /// node: the reserve's CPUs there (where VDSM and libvirt run, which is
 /// what `--reserve` keeps from the vCPUs), else one core no vCPU took;
 /// never an isolated CPU. When the vCPUs took every core, the reserve.
-pub(super) fn housekeeping(topology: &Topology, demand: &Demand, proposal: &Proposal) -> CpuSet {
+pub(super) fn housekeeping(
+    topology: &HostTopology,
+    request: &SuggestRequest,
+    proposal: &Proposal,
+) -> CpuSet {
     let vcpu_cpus: CpuSet = proposal
         .cells
         .iter()
@@ -23,7 +27,7 @@ pub(super) fn housekeeping(topology: &Topology, demand: &Demand, proposal: &Prop
         .collect();
     let usable = |cpus: &CpuSet| {
         cpus.intersection(&topology.online_cpus)
-            .difference(&demand.isolated)
+            .difference(&request.isolated)
     };
     let mut chosen = CpuSet::new();
     for node in &topology.nodes {
@@ -51,8 +55,8 @@ pub(super) fn housekeeping(topology: &Topology, demand: &Demand, proposal: &Prop
     }
 }
 
-pub(super) fn check_request(demand: &Demand) -> Result<(), SuggestError> {
-    let (vcpus, threads) = (demand.vcpus, demand.threads_per_core);
+pub(super) fn check_request(request: &SuggestRequest) -> Result<(), SuggestError> {
+    let (vcpus, threads) = (request.vcpus, request.threads_per_core);
     if vcpus == 0 {
         return Err(SuggestError::NoVcpus);
     }
@@ -62,24 +66,24 @@ pub(super) fn check_request(demand: &Demand) -> Result<(), SuggestError> {
     if vcpus % threads != 0 {
         return Err(SuggestError::VcpusNotMultiple { vcpus, threads });
     }
-    if let Some(size) = demand.hugepage_kib.filter(|&s| s > 0) {
-        if !demand.memory_kib.is_multiple_of(size) {
+    if let Some(size) = request.hugepage_kib.filter(|&s| s > 0) {
+        if !request.memory_kib.is_multiple_of(size) {
             return Err(SuggestError::MemoryNotPages {
-                memory: Size(demand.memory_kib).to_string(),
+                memory: Size(request.memory_kib).to_string(),
                 size: Size(size).to_string(),
             });
         }
     }
-    if !demand.memory_kib.is_multiple_of(KIB_PER_MIB) {
-        let rounded = demand.memory_kib.div_ceil(KIB_PER_MIB) * KIB_PER_MIB;
+    if !request.memory_kib.is_multiple_of(KIB_PER_MIB) {
+        let rounded = request.memory_kib.div_ceil(KIB_PER_MIB) * KIB_PER_MIB;
         return Err(SuggestError::MemoryNotMib {
-            memory: demand.memory_kib.to_string(),
+            memory: request.memory_kib.to_string(),
             rounded: Size(rounded).to_string(),
         });
     }
-    match demand.nodes {
+    match request.nodes {
         Some(0) => Err(SuggestError::NoNodes),
-        Some(asked) if asked > 1 && demand.mode == MemoryMode::Preferred => {
+        Some(asked) if asked > 1 && request.mode == MemoryMode::Preferred => {
             Err(SuggestError::PreferredManyNodes(asked))
         }
         _ => Ok(()),
@@ -88,7 +92,7 @@ pub(super) fn check_request(demand: &Demand) -> Result<(), SuggestError> {
 
 /// A reserve naming CPUs the host never had is most likely a typo.
 pub(super) fn checked_reserve(
-    topology: &Topology,
+    topology: &HostTopology,
     reserve: &CpuSet,
 ) -> Result<CpuSet, SuggestError> {
     let mut host = topology.online_cpus.clone();
@@ -107,7 +111,7 @@ pub(super) fn checked_reserve(
 
 /// On a host that isolates CPUs for vCPUs, every other CPU; elsewhere CPU 0
 /// and its siblings: VDSM, libvirt and the emulator threads live there.
-pub(super) fn default_reserve(topology: &Topology, isolated: &CpuSet) -> CpuSet {
+pub(super) fn default_reserve(topology: &HostTopology, isolated: &CpuSet) -> CpuSet {
     if !isolated.is_empty() {
         return topology.online_cpus.difference(isolated);
     }
@@ -153,9 +157,9 @@ fn split(need: u64, caps: &[u64]) -> Vec<u64> {
 pub(super) fn build(
     candidates: &[Candidate],
     chosen: &[usize],
-    demand: &Demand,
+    request: &SuggestRequest,
     reserve: CpuSet,
-    wanted: &Wanted,
+    need: &Need,
     memory: Memory,
 ) -> Proposal {
     let chosen: Vec<&Candidate> = chosen.iter().map(|&i| &candidates[i]).collect();
@@ -163,8 +167,8 @@ pub(super) fn build(
     let memory_caps: Vec<u64> = chosen.iter().map(|c| c.free_units).collect();
     // Equal cells, so that each guest socket is one cell; `choose` made
     // sure every node has room for its share.
-    let unit_shares = vec![wanted.units / unit_caps.len().max(1) as u64; unit_caps.len()];
-    let memory_shares = split(wanted.memory, &memory_caps);
+    let unit_shares = vec![need.units / unit_caps.len().max(1) as u64; unit_caps.len()];
+    let memory_shares = split(need.memory, &memory_caps);
     let mut pins = Vec::new();
     let mut cells = Vec::new();
     let mut vcpu = 0;
@@ -204,9 +208,9 @@ pub(super) fn build(
             .join("_"),
         sockets: cells.len(),
         cores_per_socket: unit_shares.first().copied().unwrap_or(0),
-        threads_per_core: demand.threads_per_core,
-        vcpus: demand.vcpus,
-        memory_mib: demand.memory_kib / KIB_PER_MIB,
+        threads_per_core: request.threads_per_core,
+        vcpus: request.vcpus,
+        memory_mib: request.memory_kib / KIB_PER_MIB,
     };
     Proposal {
         reserve,
@@ -214,13 +218,13 @@ pub(super) fn build(
         engine,
         cputune: CpuTune { pins },
         numatune: NumaTune {
-            mode: demand.mode,
+            mode: request.mode,
             placement: Placement::Nodes(nodes),
         },
         guestnuma: GuestNuma::Cells(guest_cells),
         emulatorpin: CpuSet::new(),
         iothreadpin: None,
-        hugepage_kib: demand.hugepage_kib,
+        hugepage_kib: request.hugepage_kib,
     }
 }
 

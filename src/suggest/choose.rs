@@ -4,11 +4,11 @@
 use std::cmp::Reverse;
 
 use crate::cpuset::CpuSet;
-use crate::host::topology::Topology;
+use crate::host::topology::HostTopology;
 use crate::properties::numatune::MemoryMode;
 
-use super::types::{Demand, NodeLimit, Shortage, SuggestError};
-use super::Wanted;
+use super::types::{NodeLimit, Shortage, SuggestError, SuggestRequest};
+use super::Need;
 
 /// Past this many node combinations for one count, the host is too big to
 /// compare them all and the administrator is asked to narrow the choice.
@@ -16,7 +16,7 @@ const MAX_COMBINATIONS: u64 = 1_000_000;
 
 /// A host node the guest could use: its free CPUs in guest-core units.
 pub(super) struct Candidate {
-    /// Position in `Topology::nodes`, for distances.
+    /// Position in `HostTopology::nodes`, for distances.
     pub(super) index: usize,
     pub(super) id: u32,
     /// Each unit holds `threads_per_core` siblings of one host core.
@@ -34,7 +34,7 @@ pub(super) struct Memory {
 }
 
 pub(super) fn candidates(
-    topology: &Topology,
+    topology: &HostTopology,
     reserve: &CpuSet,
     threads: u32,
     memory: Memory,
@@ -79,19 +79,19 @@ pub(super) fn candidates(
 
 /// How many nodes the search may use at most, and why.
 pub(super) fn node_limit(
-    demand: &Demand,
+    request: &SuggestRequest,
     candidates: &[Candidate],
     need_units: u64,
     need_mem: u64,
     reserve: &CpuSet,
 ) -> Result<(NodeLimit, usize), SuggestError> {
     let usable = candidates.len();
-    let what = match demand.threads_per_core {
+    let what = match request.threads_per_core {
         1 => "a CPU".to_string(),
         threads => format!("a core with {threads} free threads"),
     };
     let not_enough = |asked| SuggestError::NotEnoughNodes {
-        asked: demand.nodes.and(Some(asked)),
+        asked: request.nodes.and(Some(asked)),
         usable,
         what: what.clone(),
         reserve: reserve.clone(),
@@ -99,7 +99,7 @@ pub(super) fn node_limit(
     // A cell needs a guest core and a unit of memory; the memory bound
     // never binds in practice.
     let cells = need_units.min(need_mem);
-    if let Some(asked) = demand.nodes {
+    if let Some(asked) = request.nodes {
         if asked as u64 > cells {
             return Err(SuggestError::MoreCellsThanCores {
                 asked,
@@ -115,7 +115,7 @@ pub(super) fn node_limit(
         return Err(not_enough(1));
     }
     let limits = [
-        (demand.mode == MemoryMode::Preferred).then_some((NodeLimit::Preferred, 1)),
+        (request.mode == MemoryMode::Preferred).then_some((NodeLimit::Preferred, 1)),
         Some((NodeLimit::Cores(cells as usize), cells as usize)),
         Some((NodeLimit::Usable(usable), usable)),
     ];
@@ -134,9 +134,9 @@ type Score = (usize, u64, Reverse<u64>, Vec<u32>);
 /// `exact` fixes the count. A choice that misses a device's node gives way
 /// to one of more nodes that has them all.
 pub(super) fn choose(
-    topology: &Topology,
+    topology: &HostTopology,
     candidates: &[Candidate],
-    wanted: &Wanted,
+    need: &Need,
     count: usize,
     exact: Option<usize>,
 ) -> Result<Option<Vec<usize>>, SuggestError> {
@@ -159,14 +159,14 @@ pub(super) fn choose(
             let free: u64 = chosen.iter().map(|c| c.free_units).sum();
             // Guest sockets are all of one size and each is one cell, so
             // every node takes the same number of guest cores.
-            let per_cell = wanted.units / k as u64;
-            let equal = wanted.units.is_multiple_of(k as u64)
+            let per_cell = need.units / k as u64;
+            let equal = need.units.is_multiple_of(k as u64)
                 && chosen.iter().all(|c| c.units.len() as u64 >= per_cell);
-            if units < wanted.units || !equal || free < wanted.memory {
+            if units < need.units || !equal || free < need.memory {
                 continue;
             }
             let ids: Vec<u32> = chosen.iter().map(|c| c.id).collect();
-            let missed = wanted.devices.iter().filter(|n| !ids.contains(n)).count();
+            let missed = need.devices.iter().filter(|n| !ids.contains(n)).count();
             let score = (missed, distance_sum(topology, &chosen), Reverse(free), ids);
             if best.as_ref().is_none_or(|(known, _)| score < *known) {
                 best = Some((score, combination));
@@ -183,7 +183,7 @@ pub(super) fn choose(
     Ok(fallback)
 }
 
-fn distance_sum(topology: &Topology, chosen: &[&Candidate]) -> u64 {
+fn distance_sum(topology: &HostTopology, chosen: &[&Candidate]) -> u64 {
     let mut sum = 0;
     for (position, a) in chosen.iter().enumerate() {
         for b in &chosen[position + 1..] {
@@ -237,13 +237,13 @@ impl Iterator for Combinations {
 /// What the best `count` nodes miss, naming the resource short by the most.
 pub(super) fn shortage(
     candidates: &[Candidate],
-    wanted: &Wanted,
+    need: &Need,
     count: usize,
     threads: u32,
     reserve: &CpuSet,
     memory: Memory,
 ) -> Shortage {
-    let (need_units, need_mem) = (wanted.units, wanted.memory);
+    let (need_units, need_mem) = (need.units, need.memory);
     let best = |amount: &dyn Fn(&Candidate) -> u64| {
         let mut amounts: Vec<u64> = candidates.iter().map(amount).collect();
         amounts.sort_unstable_by_key(|&a| Reverse(a));

@@ -24,46 +24,47 @@ mod render;
 mod types;
 
 use crate::cpuset::NodeSet;
-use crate::host::topology::Topology;
+use crate::host::topology::HostTopology;
 use crate::properties::iothreadpin::{IoThreadPin, IoThreadPins};
 
 use self::build::{build, check_request, checked_reserve, default_reserve, housekeeping};
 use self::choose::{candidates, choose, node_limit, shortage, Memory};
 pub use self::types::{
-    Demand, EngineSide, NodeLimit, Proposal, ProposedCell, Shortage, SuggestError,
+    EngineSide, NodeLimit, Proposal, ProposedCell, Shortage, SuggestError, SuggestRequest,
 };
 
 const KIB_PER_MIB: u64 = 1024;
 
-pub fn propose(topology: &Topology, demand: &Demand) -> Result<Proposal, SuggestError> {
-    let threads = demand.threads_per_core;
-    check_request(demand)?;
-    let reserve = match &demand.reserve {
+pub fn propose(
+    topology: &HostTopology,
+    request: &SuggestRequest,
+) -> Result<Proposal, SuggestError> {
+    let threads = request.threads_per_core;
+    check_request(request)?;
+    let reserve = match &request.reserve {
         Some(reserve) => checked_reserve(topology, reserve)?,
-        None => default_reserve(topology, &demand.isolated),
+        None => default_reserve(topology, &request.isolated),
     };
     let memory = Memory {
-        unit_kib: demand.hugepage_kib.unwrap_or(KIB_PER_MIB),
-        hugepages: demand.hugepage_kib.is_some(),
+        unit_kib: request.hugepage_kib.unwrap_or(KIB_PER_MIB),
+        hugepages: request.hugepage_kib.is_some(),
     };
-    let need_units = u64::from(demand.vcpus / threads);
-    let need_mem = demand.memory_kib / memory.unit_kib;
+    let need = Need {
+        units: u64::from(request.vcpus / threads),
+        memory: request.memory_kib / memory.unit_kib,
+        devices: &request.device_nodes,
+    };
     let candidates = candidates(topology, &reserve, threads, memory);
-    let (limit, count) = node_limit(demand, &candidates, need_units, need_mem, &reserve)?;
-    let wanted = Wanted {
-        units: need_units,
-        memory: need_mem,
-        devices: &demand.device_nodes,
-    };
-    let chosen = choose(topology, &candidates, &wanted, count, demand.nodes)?;
+    let (limit, count) = node_limit(request, &candidates, need.units, need.memory, &reserve)?;
+    let chosen = choose(topology, &candidates, &need, count, request.nodes)?;
     let Some(chosen) = chosen else {
-        let shortage = shortage(&candidates, &wanted, count, threads, &reserve, memory);
+        let shortage = shortage(&candidates, &need, count, threads, &reserve, memory);
         return Err(SuggestError::DoesNotFit { limit, shortage });
     };
-    let mut proposal = build(&candidates, &chosen, demand, reserve, &wanted, memory);
-    proposal.emulatorpin = housekeeping(topology, demand, &proposal);
-    proposal.iothreadpin = (demand.iothreads > 0 && !proposal.emulatorpin.is_empty()).then(|| {
-        let pins = (1..=demand.iothreads)
+    let mut proposal = build(&candidates, &chosen, request, reserve, &need, memory);
+    proposal.emulatorpin = housekeeping(topology, request, &proposal);
+    proposal.iothreadpin = (request.iothreads > 0 && !proposal.emulatorpin.is_empty()).then(|| {
+        let pins = (1..=request.iothreads)
             .map(|iothread| IoThreadPin {
                 iothread,
                 cpuset: proposal.emulatorpin.clone(),
@@ -74,9 +75,9 @@ pub fn propose(topology: &Topology, demand: &Demand) -> Result<Proposal, Suggest
     Ok(proposal)
 }
 
-/// What the guest needs: guest cores, memory in `Memory` units, and the
-/// nodes of its devices.
-pub(crate) struct Wanted<'d> {
+/// What the request comes to for the search: guest cores, memory in
+/// `Memory` units, and the nodes of its devices.
+pub(crate) struct Need<'d> {
     pub(crate) units: u64,
     pub(crate) memory: u64,
     pub(crate) devices: &'d NodeSet,

@@ -11,8 +11,10 @@ use crate::properties::guestnuma::{GuestNuma, Size};
 use crate::properties::iothreadpin::IoThreadPins;
 use crate::properties::numatune::{MemoryMode, NumaTune};
 
+/// What the administrator asks `suggest` for: the guest's size and the
+/// options, as the command line gave them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Demand {
+pub struct SuggestRequest {
     pub vcpus: u32,
     pub memory_kib: u64,
     pub threads_per_core: u32,
@@ -32,10 +34,10 @@ pub struct Demand {
     pub isolated: CpuSet,
 }
 
-impl Demand {
+impl SuggestRequest {
     /// A guest of this size with every option at `suggest`'s default.
-    pub fn new(vcpus: u32, memory_kib: u64) -> Demand {
-        Demand {
+    pub fn new(vcpus: u32, memory_kib: u64) -> SuggestRequest {
+        SuggestRequest {
             vcpus,
             memory_kib,
             threads_per_core: 1,
@@ -256,7 +258,7 @@ pub enum SuggestError {
     PreferredManyNodes(usize),
     #[error("--nodes {asked} asks for more cells than the guest has cores ({cores}); each cell needs one")]
     MoreCellsThanCores { asked: usize, cores: u64 },
-    #[error("{}only {usable} host node(s) have {what} outside the reserve {} and free memory", Asked(*.asked), Reserve(.reserve))]
+    #[error("{}only {usable} host node(s) have {what} outside the reserve {} and free memory", NodesPrefix(*.asked), Reserve(.reserve))]
     NotEnoughNodes {
         /// `--nodes`, when given.
         asked: Option<usize>,
@@ -274,9 +276,9 @@ pub enum SuggestError {
 }
 
 /// `--nodes K: ` when the administrator gave it, else nothing.
-struct Asked(Option<usize>);
+struct NodesPrefix(Option<usize>);
 
-impl fmt::Display for Asked {
+impl fmt::Display for NodesPrefix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             Some(k) => write!(f, "--nodes {k}: "),

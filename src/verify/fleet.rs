@@ -10,7 +10,8 @@ use std::path::Path;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use crate::host::topology::Topology;
+use crate::host::paths::HostPaths;
+use crate::host::topology::HostTopology;
 use crate::properties::guestnuma::Size;
 use crate::wording::{count, quoted};
 
@@ -18,7 +19,7 @@ use super::compare::{Report, Verdict};
 use super::glance::Glance;
 use super::live::{self, LiveDomain};
 use super::render::{mib, verdict, Table};
-use super::{verify_live, Roots, VerifyError};
+use super::{verify_live, VerifyError};
 
 /// One guest of the host: what verify found, or why it could not look.
 #[derive(Debug, Clone)]
@@ -59,17 +60,17 @@ pub(crate) enum Outcome {
     Unreadable,
 }
 
-/// Reads every running domain under these roots; a domain that stops
+/// Reads every running domain on the host at `paths`; a domain that stops
 /// while it is read (its status file is gone) is left out, one whose files
 /// cannot be read is an entry of its own, and the others are still read.
-pub(crate) fn verify_all(roots: &Roots) -> Result<Fleet, VerifyError> {
+pub(crate) fn verify_all(paths: &HostPaths) -> Result<Fleet, VerifyError> {
     let mut entries = Vec::new();
-    for path in live::status_files(&roots.run)? {
+    for path in live::status_files(&paths.run)? {
         let checked = match LiveDomain::read(&path) {
             Ok(live) if !live.is_placed() => continue,
             Ok(live) => {
                 let name = live.name.clone();
-                verify_live(roots, live).map_err(|err| (name, err))
+                verify_live(paths, live).map_err(|err| (name, err))
             }
             Err(err) => Err((domain_of_file(&path), err)),
         };
@@ -82,7 +83,7 @@ pub(crate) fn verify_all(roots: &Roots) -> Result<Fleet, VerifyError> {
             }),
         }
     }
-    let glance = Topology::read(&roots.sysfs)
+    let glance = HostTopology::read(&paths.sysfs)
         .map(|topology| Glance::new(&topology, &reports(&entries)))
         .map_err(|err| err.to_string());
     Ok(Fleet { entries, glance })

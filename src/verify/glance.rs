@@ -9,7 +9,7 @@ use std::fmt;
 
 use crate::cpuset::CpuSet;
 use crate::host::guests::{self, GuestPins, Share};
-use crate::host::topology::Topology;
+use crate::host::topology::HostTopology;
 use crate::properties::guestnuma::Size;
 
 use super::compare::Report;
@@ -52,7 +52,7 @@ pub(crate) struct Glance {
 }
 
 impl Glance {
-    pub(crate) fn new(topology: &Topology, reports: &[&Report]) -> Glance {
+    pub(crate) fn new(topology: &HostTopology, reports: &[&Report]) -> Glance {
         let pins: Vec<GuestPins> = reports
             .iter()
             .map(|report| pins_of(report, &topology.online_cpus))

@@ -13,6 +13,7 @@ use roxmltree::{Document, Node};
 
 use crate::cpuset::{CpuSet, NodeSet};
 use crate::properties::numatune::{MemoryMode, NumaTune, Placement};
+use crate::properties::Property;
 use crate::wording::quoted;
 use crate::xml::read::{child, children};
 
@@ -43,27 +44,22 @@ pub(crate) struct MemoryDevice {
     pub cell: u32,
 }
 
-/// The custom properties the engine wrote into `<ovirt-vm:custom>`, as text.
+/// The properties that place the guest, which `verify` reads back.
+const PLACING: [Property; 5] = [
+    Property::CpuTune,
+    Property::NumaTune,
+    Property::GuestNuma,
+    Property::EmulatorPin,
+    Property::IoThreadPin,
+];
+
+/// Those of `PLACING` the engine wrote into `<ovirt-vm:custom>`, as text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Properties {
-    pub cputune: Option<String>,
-    pub numatune: Option<String>,
-    pub guestnuma: Option<String>,
-    pub emulatorpin: Option<String>,
-    pub iothreadpin: Option<String>,
-}
+pub(crate) struct Properties(pub Vec<(Property, String)>);
 
 impl Properties {
     pub(crate) fn is_empty(&self) -> bool {
-        [
-            &self.cputune,
-            &self.numatune,
-            &self.guestnuma,
-            &self.emulatorpin,
-            &self.iothreadpin,
-        ]
-        .iter()
-        .all(|value| value.is_none())
+        self.0.is_empty()
     }
 }
 
@@ -500,13 +496,12 @@ fn properties(domain: Node) -> Properties {
             .and_then(|custom| ovirt(custom, name))
             .map(|node| node.text().unwrap_or("").to_string())
     };
-    Properties {
-        cputune: value(crate::properties::cputune::PROPERTY),
-        numatune: value(crate::properties::numatune::PROPERTY),
-        guestnuma: value(crate::properties::guestnuma::PROPERTY),
-        emulatorpin: value(crate::properties::emulatorpin::PROPERTY),
-        iothreadpin: value(crate::properties::iothreadpin::PROPERTY),
-    }
+    Properties(
+        PLACING
+            .into_iter()
+            .filter_map(|property| Some((property, value(property.name())?)))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::host::files::{self, FileError};
+use crate::host::paths::HostPaths;
 use crate::wording::{bare_path, quoted};
 
 pub(crate) use compare::Report;
@@ -83,30 +84,19 @@ pub(crate) fn read_file(path: &Path, limit: u64) -> Result<String, VerifyError> 
     })
 }
 
-/// Where verify reads the host: `/run`, `/proc`, `/sys` and `/etc`, or
-/// the trees tests put in their place.
-#[derive(Debug, Clone)]
-pub(crate) struct Roots {
-    pub run: PathBuf,
-    pub procfs: PathBuf,
-    pub sysfs: PathBuf,
-    /// None: persistent definitions are not read.
-    pub etc: Option<PathBuf>,
-}
-
-/// Reads the domain under these roots and compares.
-pub(crate) fn verify(roots: &Roots, domain: &str) -> Result<Report, VerifyError> {
-    let status = live::locate(&roots.run, domain)?;
-    verify_live(roots, LiveDomain::read(&status)?)
+/// Reads the domain on the host at `paths` and compares.
+pub(crate) fn verify(paths: &HostPaths, domain: &str) -> Result<Report, VerifyError> {
+    let status = live::locate(&paths.run, domain)?;
+    verify_live(paths, LiveDomain::read(&status)?)
 }
 
 /// Compares a domain already read with its QEMU process and, when it has
 /// one, its persistent definition.
-fn verify_live(roots: &Roots, mut live: LiveDomain) -> Result<Report, VerifyError> {
-    if let (true, Some(etc)) = (live.properties.is_empty(), &roots.etc) {
+fn verify_live(paths: &HostPaths, mut live: LiveDomain) -> Result<Report, VerifyError> {
+    if let (true, Some(etc)) = (live.properties.is_empty(), &paths.etc) {
         live.defined = live::definition(etc, &live.name)?;
     }
-    let process = Process::read(&roots.procfs, live.pid)?;
+    let process = Process::read(&paths.procfs, live.pid)?;
     let recorded = live.vcpu_threads.values();
     if !live.vcpu_threads.is_empty() && recorded.clone().all(|&tid| process.thread(tid).is_none()) {
         return Err(VerifyError::NotTheGuest {

@@ -5,12 +5,19 @@
 //! namespaces, entity references, indentation, CRLF) comes out as it went in.
 //! New elements are printed in the document's own quote, indentation and
 //! line ending.
+//!
+//! The caller hands over every edit at once, as data ([`Edit`]); the
+//! result is the original and its splices ([`Edited`]), checked to be
+//! still a document before anyone writes it.
 
 use std::ops::Range;
 
 use roxmltree::{Document, Node};
 
-use crate::xml::read::{is_blank, qualified_name};
+use crate::xml::boundaries::Boundaries;
+use crate::xml::check;
+use crate::xml::edited::Edited;
+use crate::xml::read::{is_blank, qualified_name, Refused};
 
 #[cfg(test)]
 mod tests;
@@ -101,14 +108,16 @@ pub struct NewElement {
     pub content: Content,
 }
 
+/// What stands between the tags; text of the document is named by its
+/// range in the tree's text, and copied only when the element is printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Content {
     Empty,
     Children(Vec<NewElement>),
     /// Text copied verbatim from the document (a kept cell's `<distances>`).
-    Verbatim(String),
-    /// A whole element kept as the document wrote it.
-    Kept(String),
+    Verbatim(Range<usize>),
+    /// A whole element (or comment) kept as the document wrote it.
+    Kept(Range<usize>),
 }
 
 impl NewElement {
@@ -120,12 +129,13 @@ impl NewElement {
         }
     }
 
-    /// An element of the document carried into a rewritten parent as it is.
-    pub fn verbatim(text: &str) -> NewElement {
+    /// An element of the document carried into a rewritten parent as it
+    /// is, by its range in the tree's text.
+    pub fn kept(range: Range<usize>) -> NewElement {
         NewElement {
             name: "",
             attributes: Vec::new(),
-            content: Content::Kept(text.to_string()),
+            content: Content::Kept(range),
         }
     }
 
@@ -143,18 +153,19 @@ impl NewElement {
         self
     }
 
-    /// The element's text when its first line is indented by `indent`.
-    pub fn render(&self, style: &Style, indent: &str) -> String {
+    /// The element's text when its first line is indented by `indent`;
+    /// kept text comes from `source`, the tree's text.
+    pub fn render(&self, source: &str, style: &Style, indent: &str) -> String {
         let mut out = String::new();
-        self.render_into(&mut out, style, indent);
+        self.render_into(&mut out, source, style, indent);
         out
     }
 
     /// Written straight into `out`: a thousand pins, each formatted into
     /// strings of its own, cost the edit more than reading the document.
-    fn render_into(&self, out: &mut String, style: &Style, indent: &str) {
-        if let Content::Kept(text) = &self.content {
-            return out.push_str(text);
+    fn render_into(&self, out: &mut String, source: &str, style: &Style, indent: &str) {
+        if let Content::Kept(range) = &self.content {
+            return out.push_str(&source[range.clone()]);
         }
         out.push('<');
         out.push_str(self.name);
@@ -166,10 +177,12 @@ impl NewElement {
         }
         match &self.content {
             Content::Empty | Content::Kept(_) => out.push_str("/>"),
-            Content::Verbatim(inner) => out.extend([">", inner, "</", self.name, ">"]),
+            Content::Verbatim(inner) => {
+                out.extend([">", &source[inner.clone()], "</", self.name, ">"]);
+            }
             Content::Children(children) => {
                 out.push('>');
-                render_children(out, children, style, indent);
+                render_children(out, source, children, style, indent);
                 out.extend([style.eol, indent, "</", self.name, ">"]);
             }
         }
@@ -177,11 +190,17 @@ impl NewElement {
 }
 
 /// Children one level in from `indent`, each on its own line.
-fn render_children(out: &mut String, children: &[NewElement], style: &Style, indent: &str) {
+fn render_children(
+    out: &mut String,
+    source: &str,
+    children: &[NewElement],
+    style: &Style,
+    indent: &str,
+) {
     let inner = format!("{indent}{}", style.unit);
     for child in children {
         out.extend([style.eol, &inner]);
-        child.render_into(out, style, &inner);
+        child.render_into(out, source, style, &inner);
     }
 }
 
@@ -206,69 +225,76 @@ fn escape_into(out: &mut String, value: &str, quote: char) {
     }
 }
 
-/// Splices collected against the original text, applied at once.
-#[derive(Debug, Default)]
-pub struct Splices {
-    edits: Vec<(Range<usize>, String)>,
+/// One change of the document, on the tree's nodes; a list of them is
+/// applied at once by [`apply`].
+#[derive(Debug, Clone)]
+pub enum Edit<'a, 'i> {
+    /// The element, replaced whole.
+    Replace(Node<'a, 'i>, NewElement),
+    /// The element and the whitespace that puts it on its own line, gone.
+    Remove(Node<'a, 'i>),
+    /// An attribute the element has, given a new value in place.
+    SetAttribute(Node<'a, 'i>, &'static str, String),
+    /// New elements right after the node, at its indentation.
+    InsertAfter(Node<'a, 'i>, Vec<NewElement>),
+    /// New elements right before the node, at its indentation.
+    InsertBefore(Node<'a, 'i>, Vec<NewElement>),
+    /// New last children of the element.
+    Append(Node<'a, 'i>, Vec<NewElement>),
 }
 
-impl Splices {
-    pub fn replace(&mut self, range: Range<usize>, text: String) {
-        self.edits.push((range, text));
+/// Every edit applied to `document`, of which the tree's text may be a
+/// shortened copy (`original` takes each offset of the tree's text to the
+/// document's), and the result checked: never a broken document to write.
+/// `boundaries` are the document's from its scan; the check then scans
+/// only the stretch the edits changed.
+pub fn apply<'t>(
+    doc: &Document,
+    document: &'t str,
+    original: impl Fn(usize) -> usize,
+    edits: Vec<Edit>,
+    boundaries: Option<&Boundaries>,
+) -> Result<Edited<'t>, Refused> {
+    let mut editor = Editor::new(doc, document);
+    for edit in edits {
+        editor.edit(edit);
     }
-
-    pub fn insert(&mut self, at: usize, text: String) {
-        self.edits.push((at..at, text));
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.edits.is_empty()
-    }
-
-    /// Insertions at a point come before a replacement starting there, and
-    /// keep the order they were made in.
-    pub fn apply(self, text: &str) -> String {
-        self.apply_to(text, |at| at)
-    }
-
-    /// Applied to `document`, of which the splices' text is a shortened
-    /// copy: `original` takes each of their offsets to the document's.
-    pub fn apply_to(mut self, document: &str, original: impl Fn(usize) -> usize) -> String {
-        let text = document;
-        for (range, _) in &mut self.edits {
-            *range = original(range.start)..original(range.end);
-        }
-        self.edits
-            .sort_by_key(|(range, _)| (range.start, range.end));
-        // Sized once: growing a megabyte document doubles it and copies it.
-        let added: usize = self.edits.iter().map(|(_, new)| new.len()).sum();
-        let mut out = String::with_capacity(text.len() + added);
-        let mut done = 0;
-        for (range, new) in self.edits {
-            out.push_str(&text[done..range.start.max(done)]);
-            out.push_str(&new);
-            done = done.max(range.end);
-        }
-        out.push_str(&text[done..]);
-        out
-    }
+    let edits = editor.splices.into_iter().map(|(range, text)| {
+        let range = original(range.start)..original(range.end);
+        (range, text)
+    });
+    let edited = Edited::new(document, edits.collect());
+    check::edit(&edited, boundaries)?;
+    Ok(edited)
 }
 
-/// Edits of one document, expressed on its nodes.
-pub struct Editor<'t> {
-    pub text: &'t str,
-    pub style: Style,
-    pub splices: Splices,
+/// Edits of one document, expressed on its nodes, collected as splices
+/// of the tree's text.
+struct Editor<'t> {
+    text: &'t str,
+    style: Style,
+    splices: Vec<(Range<usize>, String)>,
 }
 
 impl<'t> Editor<'t> {
     /// Edits expressed on the tree's own text, which may be a shortened
-    /// copy of `document` (`Splices::apply_to` puts them back in place).
-    pub fn new(doc: &Document<'t>, document: &str) -> Editor<'t> {
+    /// copy of `document`.
+    fn new(doc: &Document<'t>, document: &str) -> Editor<'t> {
         Editor {
             text: doc.input_text(),
             style: Style::of(doc, document),
-            splices: Splices::default(),
+            splices: Vec::new(),
+        }
+    }
+
+    fn edit(&mut self, edit: Edit) {
+        match edit {
+            Edit::Replace(node, new) => self.replace(node, &new),
+            Edit::Remove(node) => self.remove(node),
+            Edit::SetAttribute(node, name, value) => self.set_attribute(node, name, &value),
+            Edit::InsertAfter(node, new) => self.insert_after(node, &new),
+            Edit::InsertBefore(node, new) => self.insert_before(node, &new),
+            Edit::Append(node, new) => self.append(node, &new),
         }
     }
 
@@ -302,28 +328,28 @@ impl<'t> Editor<'t> {
         }
     }
 
-    pub fn replace(&mut self, node: Node, new: &NewElement) {
-        let text = new.render(&self.style_near(node), &self.indent(node));
-        self.splices.replace(node.range(), text);
+    fn replace(&mut self, node: Node, new: &NewElement) {
+        let text = new.render(self.text, &self.style_near(node), &self.indent(node));
+        self.splices.push((node.range(), text));
     }
 
     /// Gives an attribute the element has a new value, in place, in the
     /// document's quotes; nothing else of the element changes.
-    pub fn set_attribute(&mut self, node: Node, name: &str, value: &str) {
+    fn set_attribute(&mut self, node: Node, name: &str, value: &str) {
         if let Some(attribute) = node.attributes().find(|a| a.name() == name) {
             let range = attribute.range_value();
             let quote = self.text[..range.start].chars().next_back().unwrap_or('\'');
-            self.splices.replace(range, escape(value, quote));
+            self.splices.push((range, escape(value, quote)));
         }
     }
 
     /// Removes the element and the whitespace that puts it on its own line.
-    pub fn remove(&mut self, node: Node) {
+    fn remove(&mut self, node: Node) {
         let mut start = node.range().start;
         if let Some(prev) = node.prev_sibling().filter(|prev| is_blank(*prev)) {
             start = prev.range().start;
         }
-        self.splices.replace(start..node.range().end, String::new());
+        self.splices.push((start..node.range().end, String::new()));
     }
 
     /// The style beside `sibling`, on its own line indented by the unit
@@ -345,32 +371,34 @@ impl<'t> Editor<'t> {
     }
 
     /// Places the elements right after `sibling`, at its indentation.
-    pub fn insert_after(&mut self, sibling: Node, new: &[NewElement]) {
+    fn insert_after(&mut self, sibling: Node, new: &[NewElement]) {
         let indent = self.indent(sibling);
         let style = self.style_near(sibling);
         let mut text = String::new();
         for element in new {
             text.extend([style.eol, &indent]);
-            element.render_into(&mut text, &style, &indent);
+            element.render_into(&mut text, self.text, &style, &indent);
         }
-        self.splices.insert(sibling.range().end, text);
+        let at = sibling.range().end;
+        self.splices.push((at..at, text));
     }
 
     /// Places the elements right before `sibling`, at its indentation.
-    pub fn insert_before(&mut self, sibling: Node, new: &[NewElement]) {
+    fn insert_before(&mut self, sibling: Node, new: &[NewElement]) {
         let indent = self.indent(sibling);
         let style = self.style_near(sibling);
         let mut text = String::new();
         for element in new {
-            element.render_into(&mut text, &style, &indent);
+            element.render_into(&mut text, self.text, &style, &indent);
             text.extend([style.eol, &indent]);
         }
-        self.splices.insert(sibling.range().start, text);
+        let at = sibling.range().start;
+        self.splices.push((at..at, text));
     }
 
     /// Adds the elements as the last children of `parent`, opening it up
     /// when it is empty (`<cputune></cputune>`) or self-closing (`<cpu/>`).
-    pub fn append(&mut self, parent: Node, new: &[NewElement]) {
+    fn append(&mut self, parent: Node, new: &[NewElement]) {
         if let Some(last) = parent.children().rev().find(|n| !is_blank(*n)) {
             return self.insert_after(last, new);
         }
@@ -378,17 +406,17 @@ impl<'t> Editor<'t> {
         // What a parent rendered around them holds between its tags.
         let style = self.style_near(parent);
         let mut children = String::new();
-        render_children(&mut children, new, &style, &indent);
+        render_children(&mut children, self.text, new, &style, &indent);
         children.extend([style.eol, &indent]);
         let tag = start_tag(self.text, parent);
         if tag.self_closing {
             let name = qualified_name(self.text, parent);
             let closing = format!(">{children}</{name}>");
             self.splices
-                .replace(tag.close.start..parent.range().end, closing);
+                .push((tag.close.start..parent.range().end, closing));
         } else {
             let content = tag.close.end..end_tag_start(self.text, parent);
-            self.splices.replace(content, children);
+            self.splices.push((content, children));
         }
     }
 }

@@ -1,7 +1,53 @@
 //! Reading an element tree the way the hook's callers mean it: children by
 //! name in no namespace, an element's name as written.
 
-use roxmltree::Node;
+use roxmltree::{Document, Node, ParsingOptions};
+
+use crate::wording::bare;
+
+/// Why roxmltree refused a text, in the words its callers print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// DTDs are refused: they let a text declare external entities and
+    /// entity bombs, and no caller's documents carry one.
+    Dtd,
+    /// roxmltree's own message, made printable.
+    At { row: u32, col: u32, message: String },
+}
+
+/// roxmltree's tree of the whole text, DTDs refused.
+pub fn parse(text: &str) -> Result<Document<'_>, Refused> {
+    let options = ParsingOptions {
+        allow_dtd: false,
+        ..ParsingOptions::default()
+    };
+    Document::parse_with_options(text, options).map_err(|err| match err {
+        roxmltree::Error::DtdDetected => Refused::Dtd,
+        other => {
+            let pos = other.pos();
+            let text = other.to_string();
+            let text = text.strip_suffix(&format!(" at {pos}")).unwrap_or(&text);
+            Refused::At {
+                row: pos.row,
+                col: pos.col,
+                message: printable(text),
+            }
+        }
+    })
+}
+
+/// roxmltree quotes the document as it is: an ESC or a backspace would reach
+/// a log and an administrator's terminal raw, a `"` would mix quotes, and a
+/// tag name can be as long as the document.
+fn printable(text: &str) -> String {
+    const KEEP: usize = 160;
+    let kept: String = text.chars().take(KEEP).collect();
+    let mut out = bare(&kept).to_string();
+    if text.chars().nth(KEEP).is_some() {
+        out.push_str("...");
+    }
+    out
+}
 
 /// A whitespace-only text node: the line breaks and indentation between elements.
 pub fn is_blank(node: Node) -> bool {

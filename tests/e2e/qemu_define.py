@@ -311,13 +311,14 @@ def fmt_cell(cell):
 def compare_written(before, wrote, kept_before, kept):
     """What libvirt kept against what the hook wrote: one line per difference.
 
-    Where the hook changed neither <memory> nor the cells, the guest's memory
-    is whatever libvirt made of the input (some corpus inputs do not add up
-    and libvirt resizes them); where it changed either, it is the hook's
-    <memory>, which the cells and memory devices must add up to.
+    libvirt sizes a guest with cells from the cells and memory devices and
+    ignores <memory> (some corpus inputs do not add up and libvirt resizes
+    them). Where the hook left <memory> as it was, the guest must keep the
+    memory libvirt gave the input; where the hook wrote a new <memory>, the
+    cells and memory devices must add up to it.
     """
     problems = []
-    if (wrote.memory_kib, wrote.cells) == (before.memory_kib, before.cells):
+    if wrote.memory_kib == before.memory_kib:
         meant = kept_before.memory_kib
     elif wrote.cells:
         meant = sum(c[1] for c in wrote.cells.values()) + wrote.device_kib

@@ -13,13 +13,13 @@ use std::process::{Command, Stdio};
 use crate::support::agreement::disagreement;
 use proptest::prelude::*;
 use roxmltree::{Document, Node};
+use vdsm_hook_largeguest::commands::rewrite::{rewrite, RewriteError};
 use vdsm_hook_largeguest::cpuset::CpuSet;
 use vdsm_hook_largeguest::plan::refusal::Refusal;
 use vdsm_hook_largeguest::properties::cputune::{CpuTune, VcpuPin};
 use vdsm_hook_largeguest::properties::guestnuma::{GuestCell, GuestNuma};
 use vdsm_hook_largeguest::properties::numatune::{MemoryMode, NumaTune, Placement};
 use vdsm_hook_largeguest::properties::Request;
-use vdsm_hook_largeguest::splice::rewrite::{rewrite, RewriteError};
 
 fn config() -> ProptestConfig {
     ProptestConfig {
@@ -437,9 +437,9 @@ proptest! {
                 return Ok(());
             }
         };
-        let after = outcome.text;
+        let after = outcome.text();
         prop_assert_eq!(disagreement(&after), None, "the pruned tree differs:\n{}", after);
-        let again = rewrite(&after, &request, None).map(|o| o.text);
+        let again = rewrite(&after, &request, None).map(|o| o.text());
         prop_assert_eq!(again.as_deref(), Ok(after.as_str()), "second run changed it");
         prop_assert_eq!(outside_touched(&after), outside_touched(&before), "bytes outside the edit changed");
         if let Some(old_cpu) = cpu_without_numa(&before) {

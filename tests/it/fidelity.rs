@@ -9,10 +9,10 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use roxmltree::{Document, Node};
+use vdsm_hook_largeguest::commands::rewrite::RewriteError;
 use vdsm_hook_largeguest::cpuset::CpuSet;
 use vdsm_hook_largeguest::domain::document::DocumentError;
 use vdsm_hook_largeguest::plan::refusal::Refusal;
-use vdsm_hook_largeguest::splice::rewrite::RewriteError;
 
 use crate::support::samples::{
     corpus_files, run, sample, sample_names, standard_properties, CASES,
@@ -99,7 +99,7 @@ fn accepted_rewrites() -> Vec<Rewrite> {
     samples
         .chain(corpus)
         .filter_map(|(name, input, properties)| {
-            let output = run(&input, &properties).ok()?.text;
+            let output = run(&input, &properties).ok()?.text();
             let label = format!("{name} {properties}");
             Some(Rewrite {
                 label,
@@ -152,7 +152,7 @@ fn a_second_run_changes_nothing() {
     } in accepted_rewrites()
     {
         let twice = run(&output, &properties).expect("the output is accepted again");
-        assert_eq!(output, twice.text, "{label}");
+        assert_eq!(output, twice.text(), "{label}");
     }
 }
 
@@ -187,7 +187,7 @@ fn new_elements_follow_the_document_style() {
         let Ok(outcome) = run(&input, case.properties) else {
             continue;
         };
-        let output = &outcome.text;
+        let output = &outcome.text();
         let label = format!("{} {}", case.sample, case.properties);
         let doc = parse(output);
         let quote = quote_of(&input);
@@ -255,7 +255,7 @@ fn cells(text: &str) -> Vec<String> {
 fn mem_access_carries_over_to_the_new_cells() {
     let output = run(&sample("memaccess-shared"), "guestnuma=4")
         .unwrap()
-        .text;
+        .text();
     let cells = cells(&output);
     assert_eq!(cells.len(), 4);
     assert!(
@@ -284,7 +284,7 @@ fn mem_access_the_old_cells_did_not_share_is_not_guessed() {
 fn distances_go_when_the_cell_count_changes() {
     let output = run(&sample("memaccess-shared"), "guestnuma=4")
         .unwrap()
-        .text;
+        .text();
     assert!(!output.contains("<distances>"), "{output}");
     assert!(!output.contains("<sibling"), "{output}");
 }
@@ -292,7 +292,9 @@ fn distances_go_when_the_cell_count_changes() {
 #[test]
 fn distances_stay_when_the_cell_count_does_not() {
     let input = sample("memaccess-shared");
-    let output = run(&input, "guestnuma=0-1,4-5#4G_2-3,6-7#4G").unwrap().text;
+    let output = run(&input, "guestnuma=0-1,4-5#4G_2-3,6-7#4G")
+        .unwrap()
+        .text();
     let cells = cells(&output);
     assert_eq!(cells.len(), 2);
     assert!(cells[0].starts_with("<cell id='0' cpus='0-1,4-5' memory='4194304'"));
@@ -313,7 +315,8 @@ fn distances_stay_when_the_cell_count_does_not() {
 fn memnodes_of_changed_cells_are_refused_and_rebound_ones_replaced() {
     // The engine's memnodes were made for its NUMA nodes: carried onto a
     // cell of other vCPUs, or dropped with a cell, they would mislead.
-    let refused = run(&sample("numatune-memnodes"), "guestnuma=1");
+    let input = sample("numatune-memnodes");
+    let refused = run(&input, "guestnuma=1");
     assert!(
         matches!(
             refused,
@@ -326,7 +329,7 @@ fn memnodes_of_changed_cells_are_refused_and_rebound_ones_replaced() {
     );
     let output = run(&sample("numatune-memnodes"), "guestnuma=0-7#8G#1")
         .unwrap()
-        .text;
+        .text();
     assert!(output.contains("<memnode cellid='0' mode='strict' nodeset='1'/>"));
     assert!(!output.contains("cellid='1'"), "{output}");
 }
@@ -339,7 +342,7 @@ fn host_nodes_become_memnodes_in_the_memory_mode() {
         "numatune=restrictive#0-1 guestnuma=0-1#4G#0,2-3#4G#1",
     )
     .unwrap()
-    .text;
+    .text();
     assert!(output.contains("<memory mode='restrictive' nodeset='0-1'/>"));
     assert!(output.contains("<memnode cellid='0' mode='restrictive' nodeset='0'/>"));
     assert!(output.contains("<memnode cellid='1' mode='restrictive' nodeset='1'/>"));
@@ -480,7 +483,7 @@ fn apply_writes_what_the_rewrite_gives() {
         .args(properties.split(' '))
         .assert()
         .success();
-    let expected = run(&input, properties).unwrap().text;
+    let expected = run(&input, properties).unwrap().text();
     assert_eq!(fs::read_to_string(&file).unwrap(), expected);
 }
 
@@ -488,7 +491,7 @@ fn apply_writes_what_the_rewrite_gives() {
 fn a_mixed_indentation_is_followed_where_the_edit_is() {
     let output = run(&sample("template-placeholder"), "guestnuma=2")
         .unwrap()
-        .text;
+        .text();
     let cells: Vec<&str> = output.lines().filter(|l| l.contains("<cell ")).collect();
     assert_eq!(cells.len(), 2);
     for line in cells {

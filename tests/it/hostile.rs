@@ -17,10 +17,10 @@ use std::process::Output;
 use crate::support::scene::Scene;
 use crate::support::{backdate, copy_executable, is_root, program, BIN, HANG_GUARD};
 use vdsm_hook_largeguest::commands::environment::OVERRIDES_MARKER;
+use vdsm_hook_largeguest::commands::rewrite::rewrite;
 use vdsm_hook_largeguest::host::paths;
 use vdsm_hook_largeguest::properties::Request;
 use vdsm_hook_largeguest::properties::{cputune, numatune};
-use vdsm_hook_largeguest::splice::rewrite::rewrite;
 use vdsm_hook_largeguest::wording::is_clean_message;
 
 const DOMAIN: &str = "<domain type='kvm'>
@@ -656,8 +656,8 @@ fn fuzz_found_documents_reach_a_fixed_point() {
             numatune: Some(numatune::parse(memory).unwrap()),
             ..Request::default()
         };
-        let first = rewrite(doc, &request, None).unwrap().text;
-        let second = rewrite(&first, &request, None).unwrap().text;
+        let first = rewrite(doc, &request, None).unwrap().text();
+        let second = rewrite(&first, &request, None).unwrap().text();
         assert_eq!(second, first, "from {doc:?}");
     }
 }

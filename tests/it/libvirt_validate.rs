@@ -124,7 +124,7 @@ fn libvirt_accepts_what_the_rewrite_writes() {
             }
         };
         let label = format!("{}__{}", case.sample, case.label);
-        lost.extend(check(dir.path(), &label, &before, &outcome.text));
+        lost.extend(check(dir.path(), &label, &before, &outcome.text()));
         checked += 1;
     }
     for path in corpus_files() {
@@ -146,7 +146,7 @@ fn libvirt_accepts_what_the_rewrite_writes() {
             ));
             continue;
         };
-        lost.extend(check(dir.path(), &label, &verdict(&path), &outcome.text));
+        lost.extend(check(dir.path(), &label, &verdict(&path), &outcome.text()));
         checked += 1;
     }
     assert!(checked >= 40, "only {checked} outputs checked");

@@ -8,10 +8,12 @@ use std::fs;
 
 use crate::support::domxml;
 use roxmltree::Document;
-use vdsm_hook_largeguest::domain::document::{self, parse_whole, Offsets, Pruned};
+use vdsm_hook_largeguest::domain::document::DocumentError;
+use vdsm_hook_largeguest::domain::document::{self, parse_whole, Located, Offsets, Pruned};
 use vdsm_hook_largeguest::domain::facts::Domain;
 use vdsm_hook_largeguest::plan::plan;
 use vdsm_hook_largeguest::splice::splice;
+use vdsm_hook_largeguest::xml::{check, edited::Edited};
 
 use crate::support::agreement::disagreement;
 use crate::support::manifest_dir;
@@ -61,23 +63,30 @@ fn every_document_reads_the_same_pruned_as_whole() {
 #[test]
 fn the_edit_is_the_same_as_from_the_whole_tree() {
     for (name, text) in documents() {
-        let Ok(whole) = parse_whole(&text) else {
+        let Ok(doc) = parse_whole(&text) else {
             continue;
         };
-        if whole.root_element().tag_name().name() != "domain" {
+        if doc.root_element().tag_name().name() != "domain" {
             continue;
         }
+        let whole = Located {
+            doc,
+            offsets: Offsets::SAME,
+            boundaries: None,
+        };
         for properties in standard_properties(&text) {
             let request = request(&properties);
-            let from_whole = Domain::read(&whole)
+            let from_whole = Domain::read(&whole.doc)
                 .map_err(|e| e.to_string())
                 .and_then(|domain| {
                     let plan = plan(&domain, &request, None).map_err(|e| e.to_string())?;
-                    Ok(splice(&whole, &text, Offsets::SAME, &domain, &plan))
+                    let edited = splice(&whole, &text, &domain, &plan);
+                    Ok(edited.expect("a document").to_string())
                 });
-            let from_pruned = vdsm_hook_largeguest::splice::rewrite::rewrite(&text, &request, None)
-                .map(|outcome| outcome.text)
-                .map_err(|e| e.to_string());
+            let from_pruned =
+                vdsm_hook_largeguest::commands::rewrite::rewrite(&text, &request, None)
+                    .map(|outcome| outcome.text())
+                    .map_err(|e| e.to_string());
             assert_eq!(from_pruned, from_whole, "{name} with {properties}");
         }
     }
@@ -120,10 +129,28 @@ fn a_refusal_says_what_a_whole_parse_says() {
     }
 }
 
+/// The output check of `after`, given as the one edit of `before` that
+/// spans from the first byte they differ in to the last.
 fn check(before: &str, after: &str) -> Result<(), String> {
     let mut pruned = Pruned::default();
     document::parse(before, &mut pruned).expect("a document");
-    document::check_edit(before, after, &pruned).map_err(|e| e.to_string())
+    let same = |a: &[u8], b: &[u8]| a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let prefix = same(before.as_bytes(), after.as_bytes());
+    let room = before.len().min(after.len()) - prefix;
+    let tail = |text: &str| text.bytes().rev().take(room).collect::<Vec<u8>>();
+    let suffix = same(&tail(before), &tail(after));
+    let (mut start, mut old_end) = (prefix, before.len() - suffix);
+    while !before.is_char_boundary(start) || !after.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !before.is_char_boundary(old_end) {
+        old_end += 1;
+    }
+    let new = after[start..after.len() - (before.len() - old_end)].to_string();
+    let edited = Edited::new(before, vec![(start..old_end, new)]);
+    assert_eq!(edited.to_string(), after);
+    check::edit(&edited, pruned.boundaries())
+        .map_err(|refused| DocumentError::from(refused).to_string())
 }
 
 /// The output check scans what changed in the context of the root; what
@@ -187,9 +214,9 @@ fn the_quote_is_learned_even_from_what_the_tree_leaves_out() {
     for text in [in_metadata, in_devices] {
         assert_agrees(text, text);
         let out =
-            vdsm_hook_largeguest::splice::rewrite::rewrite(text, &request("cputune=0#0"), None)
+            vdsm_hook_largeguest::commands::rewrite::rewrite(text, &request("cputune=0#0"), None)
                 .unwrap()
-                .text;
+                .text();
         assert!(out.contains("<vcpupin vcpu=\"0\" cpuset=\"0\"/>"), "{out}");
     }
 }

@@ -3,7 +3,7 @@
 //! replaced pins, and each sample's refusals with their messages.
 
 use crate::support::samples::{diff, fake_host, run, run_on, sample, sample_names, CASES};
-use vdsm_hook_largeguest::splice::rewrite::{Outcome, RewriteError};
+use vdsm_hook_largeguest::commands::rewrite::{Outcome, RewriteError};
 
 fn report(input: &str, properties: &str) -> String {
     described(properties, input, run(input, properties))
@@ -20,7 +20,7 @@ fn described(properties: &str, input: &str, result: Result<Outcome, RewriteError
             format!(
                 "properties: {properties}\n{warnings}summary: {}\n\n{}",
                 outcome.summary,
-                diff(input, &outcome.text)
+                diff(input, &outcome.text())
             )
         }
         Err(err) => format!("properties: {properties}\nrefused: {err}\n"),

@@ -3,26 +3,26 @@
 use crate::support::sysfs_tree;
 use proptest::prelude::*;
 use vdsm_hook_largeguest::cpuset::CpuSet;
-use vdsm_hook_largeguest::host::topology::Topology;
+use vdsm_hook_largeguest::host::topology::HostTopology;
 use vdsm_hook_largeguest::properties::guestnuma::GuestNuma;
 use vdsm_hook_largeguest::properties::numatune::MemoryMode;
-use vdsm_hook_largeguest::suggest::{propose, Demand, Proposal, Shortage, SuggestError};
+use vdsm_hook_largeguest::suggest::{propose, Proposal, Shortage, SuggestError, SuggestRequest};
 
 const GIB: u64 = 1024 * 1024;
 
-fn host(tree: &str) -> Topology {
-    Topology::read(&sysfs_tree(tree)).unwrap()
+fn host(tree: &str) -> HostTopology {
+    HostTopology::read(&sysfs_tree(tree)).unwrap()
 }
 
-fn request(vcpus: u32, memory_gib: u64, threads: u32) -> Demand {
-    Demand {
+fn request(vcpus: u32, memory_gib: u64, threads: u32) -> SuggestRequest {
+    SuggestRequest {
         threads_per_core: threads,
-        ..Demand::new(vcpus, memory_gib * GIB)
+        ..SuggestRequest::new(vcpus, memory_gib * GIB)
     }
 }
 
 /// The plan for `request` on `tree`, checked for soundness.
-fn planned(tree: &str, request: &Demand) -> Proposal {
+fn planned(tree: &str, request: &SuggestRequest) -> Proposal {
     let topology = host(tree);
     let plan = propose(&topology, request).unwrap();
     assert_sound(&topology, request, &plan);
@@ -34,7 +34,7 @@ fn nodes(plan: &Proposal) -> Vec<u32> {
 }
 
 /// What must hold for every plan: checked here on any host and request.
-fn assert_sound(topology: &Topology, request: &Demand, plan: &Proposal) {
+fn assert_sound(topology: &HostTopology, request: &SuggestRequest, plan: &Proposal) {
     let mut used = CpuSet::new();
     for pin in &plan.cputune.pins {
         assert_eq!(pin.cpuset.len(), 1, "one host CPU per vCPU: {pin:?}");
@@ -124,7 +124,7 @@ fn reserve_defaults_to_cpu_zero_and_its_sibling() {
     );
 }
 
-fn plan_err(topology: &Topology, request: &Demand) -> SuggestError {
+fn plan_err(topology: &HostTopology, request: &SuggestRequest) -> SuggestError {
     propose(topology, request).unwrap_err()
 }
 
@@ -228,11 +228,11 @@ proptest! {
         nodes in prop::option::of(1usize..9),
     ) {
         let topology = host(tree);
-        let request = Demand {
+        let request = SuggestRequest {
             threads_per_core: threads,
             mode: MemoryMode::Interleave,
             nodes,
-            ..Demand::new(cores * threads, memory_mib * 1024)
+            ..SuggestRequest::new(cores * threads, memory_mib * 1024)
         };
         if let Ok(plan) = propose(&topology, &request) {
             assert_sound(&topology, &request, &plan);

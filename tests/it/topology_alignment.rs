@@ -144,7 +144,7 @@ fn refusal(doc: &str, property: &str) -> String {
         property,
     )])
     .unwrap();
-    vdsm_hook_largeguest::splice::rewrite::rewrite(doc, &request, None)
+    vdsm_hook_largeguest::commands::rewrite::rewrite(doc, &request, None)
         .unwrap_err()
         .to_string()
 }

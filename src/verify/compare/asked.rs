@@ -9,30 +9,25 @@
 //! domain without properties has only the live XML.
 
 use crate::cpuset::CpuSet;
-use crate::properties::cputune::{self, CpuTune};
-use crate::properties::emulatorpin;
 use crate::properties::guestnuma::{self, GuestNuma};
-use crate::properties::iothreadpin::{self, IoThreadPins};
 use crate::properties::numatune::{self, NumaTune, Placement};
+use crate::properties::Request;
 use crate::verify::live::{LiveDomain, XmlPlacement};
 
-use super::report::{Asked, Checks, MemoryAsk};
+use super::report::{Checks, CpuAsk, MemoryAsk};
 
-/// The properties found in the metadata, and the domain XML that says the
-/// rest; a property value the grammar refuses is a difference in itself
-/// (the hook would have refused to start the VM).
-pub(super) struct Requested<'l> {
-    pub(super) cputune: Option<CpuTune>,
-    pub(super) numatune: Option<NumaTune>,
-    pub(super) guestnuma: Option<GuestNuma>,
-    pub(super) emulatorpin: Option<CpuSet>,
-    pub(super) iothreadpin: Option<IoThreadPins>,
+/// Where what was asked is read: the properties found in the metadata, as
+/// the hook reads them, and the domain XML that says the rest. A property
+/// value the grammar refuses is a difference in itself (the hook would have
+/// refused to start the VM).
+pub(super) struct AskedFrom<'l> {
+    pub(super) properties: Request,
     pub(super) xml: &'l XmlPlacement,
     /// The XML is the persistent definition, not the live one.
     pub(super) defined: bool,
 }
 
-impl Requested<'_> {
+impl AskedFrom<'_> {
     /// An element of the XML asked from, as the report names it.
     pub(super) fn element(&self, element: &'static str) -> &'static str {
         match (self.defined, element) {
@@ -60,55 +55,29 @@ pub(super) fn asked_from(live: &LiveDomain) -> String {
     }
 }
 
-pub(super) fn requested<'l>(live: &'l LiveDomain, checks: &mut Checks) -> Requested<'l> {
-    fn parsed<T, E: std::fmt::Display>(
-        name: &str,
-        value: &Option<String>,
-        parse: impl Fn(&str) -> Result<T, E>,
-        checks: &mut Checks,
-    ) -> Option<T> {
-        match parse(value.as_deref()?) {
-            Ok(parsed) => Some(parsed),
-            Err(err) => {
+impl<'l> AskedFrom<'l> {
+    pub(super) fn read(live: &'l LiveDomain, checks: &mut Checks) -> AskedFrom<'l> {
+        let mut properties = Request::default();
+        for (property, value) in &live.properties.0 {
+            if let Err(err) = properties.read(*property, value) {
                 let why =
                     format!("{err} (the value in the VM's metadata, which the hook would refuse)");
-                checks.add(name, false, why);
-                None
+                checks.add(property.name(), false, why);
             }
         }
-    }
-    let props = &live.properties;
-    let defined = live.defined.as_ref().filter(|_| props.is_empty());
-    Requested {
-        cputune: parsed(cputune::PROPERTY, &props.cputune, cputune::parse, checks),
-        numatune: parsed(numatune::PROPERTY, &props.numatune, numatune::parse, checks),
-        guestnuma: parsed(
-            guestnuma::PROPERTY,
-            &props.guestnuma,
-            guestnuma::parse,
-            checks,
-        ),
-        emulatorpin: parsed(
-            emulatorpin::PROPERTY,
-            &props.emulatorpin,
-            emulatorpin::parse,
-            checks,
-        ),
-        iothreadpin: parsed(
-            iothreadpin::PROPERTY,
-            &props.iothreadpin,
-            iothreadpin::parse,
-            checks,
-        ),
-        xml: defined.map_or(&live.placement, |d| &d.placement),
-        defined: defined.is_some(),
+        let defined = live.defined.as_ref().filter(|_| live.properties.is_empty());
+        AskedFrom {
+            properties,
+            xml: defined.map_or(&live.placement, |d| &d.placement),
+            defined: defined.is_some(),
+        }
     }
 }
 
 /// The first of the candidates that is set.
-pub(super) fn first_asked(candidates: &[(Option<&CpuSet>, &'static str)]) -> Option<Asked> {
+pub(super) fn first_asked(candidates: &[(Option<&CpuSet>, &'static str)]) -> Option<CpuAsk> {
     candidates.iter().find_map(|&(set, by)| {
-        Some(Asked {
+        Some(CpuAsk {
             set: set?.clone(),
             by,
         })
@@ -118,13 +87,10 @@ pub(super) fn first_asked(candidates: &[(Option<&CpuSet>, &'static str)]) -> Opt
 /// libvirt's own default for a thread with no pin of its own.
 pub(super) fn default_pins<'a>(
     live: &'a LiveDomain,
-    requested: &'a Requested,
+    from: &'a AskedFrom,
 ) -> [(Option<&'a CpuSet>, &'static str); 2] {
     [
-        (
-            requested.xml.vcpu_cpuset.as_ref(),
-            requested.element("<vcpu cpuset>"),
-        ),
+        (from.xml.vcpu_cpuset.as_ref(), from.element("<vcpu cpuset>")),
         (live.numad_cpus.as_ref(), "numad"),
     ]
 }
@@ -135,13 +101,13 @@ pub(super) fn default_pins<'a>(
 /// the hook writes it.
 pub(super) fn memory_ask(
     live: &LiveDomain,
-    requested: &Requested,
+    from: &AskedFrom,
     cell: Option<u32>,
 ) -> Option<MemoryAsk> {
-    let xml = requested.xml;
+    let xml = from.xml;
     let live_mode = xml.numatune.as_ref().map(|tune| tune.mode);
-    let property_mode = requested.numatune.as_ref().map(|tune| tune.mode);
-    let cell_nodes = match (&requested.guestnuma, cell) {
+    let property_mode = from.properties.numatune.as_ref().map(|tune| tune.mode);
+    let cell_nodes = match (&from.properties.guestnuma, cell) {
         (Some(GuestNuma::Cells(cells)), Some(id)) => {
             cells.get(id as usize).and_then(|c| c.host_nodes.clone())
         }
@@ -159,7 +125,7 @@ pub(super) fn memory_ask(
         return Some(MemoryAsk {
             mode: *mode,
             nodes: nodes.clone(),
-            by: requested.element("<memnode>"),
+            by: from.element("<memnode>"),
         });
     }
     let tune = |tune: &NumaTune, by: &'static str| {
@@ -177,10 +143,11 @@ pub(super) fn memory_ask(
             by,
         })
     };
-    let from_property = requested
+    let from_property = from
+        .properties
         .numatune
         .as_ref()
         .and_then(|t| tune(t, numatune::PROPERTY));
-    let by_xml = requested.element("<numatune>");
+    let by_xml = from.element("<numatune>");
     from_property.or_else(|| xml.numatune.as_ref().and_then(|t| tune(t, by_xml)))
 }

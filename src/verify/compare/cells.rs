@@ -6,7 +6,7 @@ use crate::properties::guestnuma::GuestNuma;
 use crate::properties::numatune::MemoryMode;
 use crate::verify::proc::{Policy, PolicyMode, Process};
 
-use super::asked::Requested;
+use super::asked::AskedFrom;
 use super::report::{
     ids, mib, CellRow, Checks, MemoryAsk, Verdict, TOLERANCE_CAP_KIB, TOLERANCE_PERCENT,
 };
@@ -26,14 +26,10 @@ pub(super) fn policy_agrees(ask: &MemoryAsk, policy: &Policy, process: &Process)
 
 /// The guestnuma property's cells against the running guest's, one verdict
 /// per row.
-pub(super) fn cell_shapes(
-    rows: &[CellRow],
-    requested: &Requested,
-    checks: &mut Checks,
-) -> Vec<Verdict> {
+pub(super) fn cell_shapes(rows: &[CellRow], from: &AskedFrom, checks: &mut Checks) -> Vec<Verdict> {
     let mut verdicts = vec![Verdict::Unasked; rows.len()];
     let running = rows.iter().filter(|row| row.cell.is_some()).count();
-    let cells = match &requested.guestnuma {
+    let cells = match &from.properties.guestnuma {
         None => return verdicts,
         Some(GuestNuma::Even(count)) if *count != running => {
             let detail = format!(

@@ -7,7 +7,7 @@ use crate::cpuset::CpuSet;
 use crate::verify::live::LiveDomain;
 use crate::verify::proc::{Mapping, Process};
 
-use super::asked::{memory_ask, Requested};
+use super::asked::{memory_ask, AskedFrom};
 use super::cells::{cell_shapes, check_cell, policy_agrees};
 use super::report::{
     mib, CellRow, Checks, HugePages, Verdict, TOLERANCE_CAP_KIB, TOLERANCE_PERCENT,
@@ -30,11 +30,7 @@ pub(super) struct MemoryRows<'p> {
 }
 
 impl<'p> MemoryRows<'p> {
-    pub(super) fn new(
-        live: &LiveDomain,
-        process: &'p Process,
-        requested: &Requested,
-    ) -> MemoryRows<'p> {
+    pub(super) fn new(live: &LiveDomain, process: &'p Process, from: &AskedFrom) -> MemoryRows<'p> {
         let mut rows = Vec::new();
         let mut backends = Vec::new();
         let device_kib: u64 = live.memory_devices.iter().map(|d| d.size_kib).sum();
@@ -73,7 +69,7 @@ impl<'p> MemoryRows<'p> {
             });
         }
         for row in &mut rows {
-            row.asked = memory_ask(live, requested, row.cell);
+            row.asked = memory_ask(live, from, row.cell);
             let total = row.memory_kib + row.device_kib;
             row.tolerance_kib = (total * TOLERANCE_PERCENT)
                 .div_ceil(100)
@@ -118,7 +114,7 @@ impl<'p> MemoryRows<'p> {
 
     pub(super) fn rows(
         mut self,
-        requested: &Requested,
+        from: &AskedFrom,
         checks: &mut Checks,
     ) -> (Vec<CellRow>, BTreeMap<u32, u64>) {
         let mut attributed: BTreeMap<u32, u64> = BTreeMap::new();
@@ -133,7 +129,7 @@ impl<'p> MemoryRows<'p> {
                 *attributed.entry(node).or_default() += kib;
             }
         }
-        let shapes = cell_shapes(&self.rows, requested, checks);
+        let shapes = cell_shapes(&self.rows, from, checks);
         for (row, shape) in self.rows.iter_mut().zip(shapes) {
             row.verdict = shape.and(check_cell(row, self.process, checks));
         }

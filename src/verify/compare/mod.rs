@@ -15,7 +15,7 @@ mod threads;
 use crate::verify::live::LiveDomain;
 use crate::verify::proc::Process;
 
-use asked::{asked_from, requested};
+use asked::{asked_from, AskedFrom};
 use memory::MemoryRows;
 use report::Checks;
 use threads::{thread_rows, vcpu_rows};
@@ -26,11 +26,11 @@ pub(crate) use report::{
 
 pub(super) fn compare(live: &LiveDomain, process: &Process) -> Report {
     let mut checks = Checks::default();
-    let asked = requested(live, &mut checks);
-    let (vcpus, offline_vcpus) = vcpu_rows(live, process, &asked, &mut checks);
-    let threads = thread_rows(live, process, &asked, &mut checks);
-    let memory = MemoryRows::new(live, process, &asked);
-    let (cells, qemu_kib_per_node) = memory.rows(&asked, &mut checks);
+    let from = AskedFrom::read(live, &mut checks);
+    let (vcpus, offline_vcpus) = vcpu_rows(live, process, &from, &mut checks);
+    let threads = thread_rows(live, process, &from, &mut checks);
+    let memory = MemoryRows::new(live, process, &from);
+    let (cells, qemu_kib_per_node) = memory.rows(&from, &mut checks);
     Report {
         domain: live.name.clone(),
         uuid: live.uuid.clone(),

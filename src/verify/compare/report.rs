@@ -47,7 +47,7 @@ impl Verdict {
 
 /// Where a set of host CPUs or nodes was asked, as an administrator names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub(crate) struct Asked {
+pub(crate) struct CpuAsk {
     #[serde(serialize_with = "as_text")]
     pub set: CpuSet,
     pub by: &'static str,
@@ -58,7 +58,7 @@ pub(crate) struct Asked {
 pub(crate) struct ThreadRow {
     pub what: String,
     pub tid: Option<u32>,
-    pub asked: Option<Asked>,
+    pub asked: Option<CpuAsk>,
     #[serde(serialize_with = "option_as_text")]
     pub allowed: Option<CpuSet>,
     pub last_cpu: Option<u32>,

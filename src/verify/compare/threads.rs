@@ -6,13 +6,13 @@ use crate::properties::{cputune, emulatorpin, iothreadpin};
 use crate::verify::live::LiveDomain;
 use crate::verify::proc::{Process, Thread};
 
-use super::asked::{default_pins, first_asked, Requested};
-use super::report::{ids, Asked, Checks, ThreadRow, Verdict};
+use super::asked::{default_pins, first_asked, AskedFrom};
+use super::report::{ids, Checks, CpuAsk, ThreadRow, Verdict};
 
 pub(super) fn vcpu_rows(
     live: &LiveDomain,
     process: &Process,
-    requested: &Requested,
+    from: &AskedFrom,
     checks: &mut Checks,
 ) -> (Vec<ThreadRow>, CpuSet) {
     let mut rows = Vec::new();
@@ -24,19 +24,17 @@ pub(super) fn vcpu_rows(
             offline.insert(vcpu);
             continue;
         }
-        let property = requested
+        let property = from
+            .properties
             .cputune
             .as_ref()
             .and_then(|tune| tune.pins.iter().find(|pin| pin.vcpu == vcpu))
             .map(|pin| &pin.cpuset);
         let live_pin = live.placement.vcpupins.get(&vcpu);
-        let [by_default, by_numad] = default_pins(live, requested);
+        let [by_default, by_numad] = default_pins(live, from);
         let asked = first_asked(&[
             (property, cputune::PROPERTY),
-            (
-                requested.xml.vcpupins.get(&vcpu),
-                requested.element("<vcpupin>"),
-            ),
+            (from.xml.vcpupins.get(&vcpu), from.element("<vcpupin>")),
             by_default,
             by_numad,
         ]);
@@ -85,7 +83,7 @@ const VCPU_REPIN: &str =
 /// it was re-pinned through libvirt after start (`repin` says how);
 /// libvirt still recording the asked pin means something outside libvirt
 /// changed the affinity.
-pub(super) fn moved(asked: &Asked, live_pin: Option<&CpuSet>, repin: &str) -> String {
+pub(super) fn moved(asked: &CpuAsk, live_pin: Option<&CpuSet>, repin: &str) -> String {
     match live_pin {
         Some(pin) if *pin == asked.set => format!(
             "libvirt still records {}, so the affinity was changed outside libvirt (taskset, a cgroup cpuset)",
@@ -105,7 +103,7 @@ pub(super) fn affinity_check(
     checks: &mut Checks,
     what: &str,
     thread: &Thread,
-    asked: &Asked,
+    asked: &CpuAsk,
     difference: impl FnOnce() -> String,
 ) -> Verdict {
     let holds = thread.allowed == asked.set;
@@ -124,7 +122,7 @@ pub(super) fn thread_row(
     what: String,
     thread: Option<&Thread>,
     recorded: Option<u32>,
-    asked: Option<Asked>,
+    asked: Option<CpuAsk>,
     verdict: Verdict,
 ) -> ThreadRow {
     ThreadRow {
@@ -142,17 +140,14 @@ pub(super) fn thread_row(
 pub(super) fn thread_rows(
     live: &LiveDomain,
     process: &Process,
-    requested: &Requested,
+    from: &AskedFrom,
     checks: &mut Checks,
 ) -> Vec<ThreadRow> {
-    let [by_default, by_numad] = default_pins(live, requested);
+    let [by_default, by_numad] = default_pins(live, from);
     let mut rows = Vec::new();
     let emulator = first_asked(&[
-        (requested.emulatorpin.as_ref(), emulatorpin::PROPERTY),
-        (
-            requested.xml.emulatorpin.as_ref(),
-            requested.element("<emulatorpin>"),
-        ),
+        (from.properties.emulatorpin.as_ref(), emulatorpin::PROPERTY),
+        (from.xml.emulatorpin.as_ref(), from.element("<emulatorpin>")),
         by_default,
         by_numad,
     ]);
@@ -165,7 +160,8 @@ pub(super) fn thread_rows(
     };
     rows.push(pinned.row(main, emulator, checks));
     for &id in &live.iothreads {
-        let property = requested
+        let property = from
+            .properties
             .iothreadpin
             .as_ref()
             .and_then(|pins| pins.pins.iter().find(|pin| pin.iothread == id))
@@ -173,8 +169,8 @@ pub(super) fn thread_rows(
         let asked = first_asked(&[
             (property, iothreadpin::PROPERTY),
             (
-                requested.xml.iothreadpins.get(&id),
-                requested.element("<iothreadpin>"),
+                from.xml.iothreadpins.get(&id),
+                from.element("<iothreadpin>"),
             ),
             by_default,
             by_numad,
@@ -203,7 +199,7 @@ struct Pinned<'l> {
 impl Pinned<'_> {
     /// Why it moved is said when its own pin asked (not `<vcpu cpuset>` or
     /// numad, which libvirt applies but does not record per thread).
-    fn why(&self, asked: &Asked) -> String {
+    fn why(&self, asked: &CpuAsk) -> String {
         let default = asked.by.contains("<vcpu cpuset>") || asked.by == "numad";
         let own = self.live_pin.is_some() || !default;
         match own {
@@ -212,7 +208,12 @@ impl Pinned<'_> {
         }
     }
 
-    fn row(&self, thread: Option<&Thread>, asked: Option<Asked>, checks: &mut Checks) -> ThreadRow {
+    fn row(
+        &self,
+        thread: Option<&Thread>,
+        asked: Option<CpuAsk>,
+        checks: &mut Checks,
+    ) -> ThreadRow {
         let Pinned {
             what, thread_words, ..
         } = self;

@@ -18,7 +18,7 @@ fn edited(text: &str, edit: impl FnOnce(&Document, &mut Editor)) -> String {
     let doc = Document::parse(text).expect("well-formed");
     let mut editor = Editor::new(&doc, text);
     edit(&doc, &mut editor);
-    editor.splices.apply(text)
+    Edited::new(text, editor.splices).to_string()
 }
 
 /// The first element called `name`, in document order.
@@ -132,15 +132,15 @@ fn indent_of_is_the_whitespace_opening_the_line() {
 fn render_quotes_attributes_in_the_document_quote() {
     let pin = pin(0, "1-3");
     assert_eq!(
-        pin.render(&style('\'', "\n", "  "), ""),
+        pin.render("", &style('\'', "\n", "  "), ""),
         "<vcpupin vcpu='0' cpuset='1-3'/>"
     );
     assert_eq!(
-        pin.render(&style('"', "\n", "  "), "    "),
+        pin.render("", &style('"', "\n", "  "), "    "),
         "<vcpupin vcpu=\"0\" cpuset=\"1-3\"/>"
     );
     assert_eq!(
-        NewElement::new("numa").render(&style('\'', "", ""), ""),
+        NewElement::new("numa").render("", &style('\'', "", ""), ""),
         "<numa/>"
     );
 }
@@ -149,11 +149,11 @@ fn render_quotes_attributes_in_the_document_quote() {
 fn render_escapes_attribute_values() {
     let odd = NewElement::new("x").attribute("v", "a<b>&'\"");
     assert_eq!(
-        odd.render(&style('\'', "", ""), ""),
+        odd.render("", &style('\'', "", ""), ""),
         "<x v='a&lt;b&gt;&amp;&apos;\"'/>"
     );
     assert_eq!(
-        odd.render(&style('"', "", ""), ""),
+        odd.render("", &style('"', "", ""), ""),
         "<x v=\"a&lt;b&gt;&amp;'&quot;\"/>"
     );
 }
@@ -163,37 +163,40 @@ fn render_puts_children_one_level_in_on_their_own_lines() {
     let cell = NewElement::new("cell").attribute("id", 0);
     let cpu = NewElement::new("cpu").children(vec![NewElement::new("numa").children(vec![cell])]);
     assert_eq!(
-        cpu.render(&style('\'', "\n", "  "), "  "),
+        cpu.render("", &style('\'', "\n", "  "), "  "),
         "<cpu>\n    <numa>\n      <cell id='0'/>\n    </numa>\n  </cpu>"
     );
     assert_eq!(
-        cpu.render(&style('"', "\r\n", "\t"), ""),
+        cpu.render("", &style('"', "\r\n", "\t"), ""),
         "<cpu>\r\n\t<numa>\r\n\t\t<cell id=\"0\"/>\r\n\t</numa>\r\n</cpu>"
     );
     assert_eq!(
-        cpu.render(&style('\'', "", ""), ""),
+        cpu.render("", &style('\'', "", ""), ""),
         "<cpu><numa><cell id='0'/></numa></cpu>"
     );
 }
 
 #[test]
 fn render_copies_verbatim_and_kept_text_as_it_is() {
+    let source = "\n <distances>&amp;<sibling id='0'/></distances>\
+                  <cell  id = \"0\" ><!-- kept --></cell>";
+    let distances = 0..source.find("<cell").unwrap();
     let cell = NewElement {
-        content: Content::Verbatim("\n <distances>&amp;<sibling id='0'/></distances>".into()),
+        content: Content::Verbatim(distances.clone()),
         ..NewElement::new("cell").attribute("id", 1)
     };
     assert_eq!(
-        cell.render(&style('"', "\n", "    "), "  "),
+        cell.render(source, &style('"', "\n", "    "), "  "),
         "<cell id=\"1\">\n <distances>&amp;<sibling id='0'/></distances></cell>"
     );
-    let kept = NewElement::verbatim("<cell  id = \"0\" ><!-- kept --></cell>");
+    let kept = NewElement::kept(distances.end..source.len());
     assert_eq!(
-        kept.render(&style('\'', "\n", "  "), "    "),
+        kept.render(source, &style('\'', "\n", "  "), "    "),
         "<cell  id = \"0\" ><!-- kept --></cell>"
     );
     let parent = NewElement::new("numa").children(vec![kept]);
     assert_eq!(
-        parent.render(&style('\'', "\n", "  "), ""),
+        parent.render(source, &style('\'', "\n", "  "), ""),
         "<numa>\n  <cell  id = \"0\" ><!-- kept --></cell>\n</numa>"
     );
 }
@@ -205,36 +208,6 @@ fn childless_is_an_empty_list_of_children_only() {
     assert!(!NewElement::new("numa")
         .children(vec![pin(0, "0")])
         .is_childless());
-}
-
-// ---- Splices::apply ----
-
-#[test]
-fn splices_apply_in_text_order_whatever_order_they_were_made_in() {
-    let mut splices = Splices::default();
-    assert!(splices.is_empty());
-    splices.replace(6..8, "G".into());
-    splices.insert(0, "<".into());
-    splices.replace(1..3, "B".into());
-    assert!(!splices.is_empty());
-    assert_eq!(splices.apply("abcdefgh"), "<aBdefG");
-}
-
-#[test]
-fn splices_at_one_position_insert_first_in_the_order_made() {
-    let mut splices = Splices::default();
-    splices.replace(2..4, "X".into());
-    splices.insert(2, "1".into());
-    splices.insert(2, "2".into());
-    // Adjacent replacements both happen.
-    splices.replace(4..5, "Y".into());
-    splices.insert(6, "3".into());
-    assert_eq!(splices.apply("abcdefg"), "ab12XYf3g");
-}
-
-#[test]
-fn no_splices_give_the_text_back() {
-    assert_eq!(Splices::default().apply("<a>\r\n</a>"), "<a>\r\n</a>");
 }
 
 // ---- Editor ----

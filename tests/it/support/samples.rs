@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use similar::TextDiff;
 
 use super::manifest_dir;
+use vdsm_hook_largeguest::commands::rewrite::{self, Outcome, RewriteError};
 use vdsm_hook_largeguest::host::topology::HostLimits;
 use vdsm_hook_largeguest::properties::{split_pair, Request};
-use vdsm_hook_largeguest::splice::rewrite::{self, Outcome, RewriteError};
 
 /// Every snapshot case, written once: `rewrite_cases!(then)` hands the list
 /// to the macro `then`, so that [`CASES`] and the one test per case in
@@ -203,8 +203,8 @@ pub(crate) fn fake_host(tree: &str) -> HostLimits {
     let testdata = manifest_dir().join("testdata");
     let mut host = HostLimits::read(&testdata.join("sysfs").join(tree), Path::new("/proc"))
         .expect("a fake tree");
-    if let Some(files) = host.files.as_mut() {
-        files.procfs = testdata.join("procfs").join(tree);
+    if let Some(kernel) = host.kernel.as_mut() {
+        kernel.procfs = testdata.join("procfs").join(tree);
     }
     host
 }
@@ -257,15 +257,15 @@ pub(crate) fn request(properties: &str) -> Request {
     Request::from_pairs(pairs).expect("values the grammar accepts")
 }
 
-pub(crate) fn run(text: &str, properties: &str) -> Result<Outcome, RewriteError> {
+pub(crate) fn run<'t>(text: &'t str, properties: &str) -> Result<Outcome<'t>, RewriteError> {
     rewrite::rewrite(text, &request(properties), None)
 }
 
-pub(crate) fn run_on(
-    text: &str,
+pub(crate) fn run_on<'t>(
+    text: &'t str,
     properties: &str,
     host: &HostLimits,
-) -> Result<Outcome, RewriteError> {
+) -> Result<Outcome<'t>, RewriteError> {
     rewrite::rewrite(text, &request(properties), Some(host))
 }
 

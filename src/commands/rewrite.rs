@@ -1,6 +1,7 @@
-//! The rewrite, end to end: read the domain XML, plan, splice, make sure
-//! the result is still a document, and replace the file atomically. The
-//! hook and `apply` both run exactly this.
+//! The rewrite, end to end, each stage called once in the order the data
+//! flows: read the domain XML, read the domain from it, plan, splice
+//! (which checks its result is still a document), and replace the file
+//! atomically. The hook and `apply` both run exactly this.
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -20,6 +21,7 @@ use crate::properties::numatune::Placement;
 use crate::properties::Request;
 use crate::splice::splice;
 use crate::wording::{bare, quoted_path};
+use crate::xml::edited::Edited;
 
 /// The variable VDSM names the domain XML file in.
 pub const DOMXML_VARIABLE: &str = "_hook_domxml";
@@ -49,18 +51,21 @@ pub enum DomxmlError {
 /// The rewritten document, the line VDSM logs about it, and what the VM
 /// will run with but not as well as it could.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    pub text: String,
+pub struct Outcome<'t> {
+    /// The original and its edits: written out piece by piece, never
+    /// copied whole.
+    pub document: Edited<'t>,
     pub summary: String,
     /// The engine's CPU pinning policy the rewrite followed, as a line.
     pub cpu_policy: String,
     pub warnings: Vec<Warning>,
 }
 
-/// What the file held, and what the rewrite made of it.
-pub struct FileRewrite {
-    pub before: String,
-    pub outcome: Outcome,
+impl Outcome<'_> {
+    /// The rewritten document as one text, for a dry run and for tests.
+    pub fn text(&self) -> String {
+        self.document.to_string()
+    }
 }
 
 /// Where the rewrite of a file looks and what it may do.
@@ -73,20 +78,22 @@ pub struct FileJob<'a> {
 }
 
 /// The file rewritten in place (unless the job says not to write); on a
-/// refusal it is exactly as it was.
-pub fn rewrite_file(
+/// refusal it is exactly as it was. `then` sees what the file held and
+/// what the rewrite made of it, after the write.
+pub fn rewrite_file<T>(
     path: &Path,
     request: &Request,
     job: FileJob,
-) -> Result<FileRewrite, RewriteError> {
+    then: impl FnOnce(&str, &Outcome) -> T,
+) -> Result<T, RewriteError> {
     let (host, write) = (job.host, job.write);
     let before = read_domxml(path)?;
     check_numad(request, job.numad)?;
     let outcome = rewrite(&before, request, host)?;
-    if write && outcome.text != before {
-        write_atomically(path, &outcome.text)?;
+    if write && !outcome.document.is_unchanged() {
+        write_atomically(path, &outcome.document)?;
     }
-    Ok(FileRewrite { before, outcome })
+    Ok(then(&before, &outcome))
 }
 
 /// libvirt asks numad for the nodes at start when the numatune property
@@ -104,37 +111,24 @@ fn check_numad(request: &Request, numad: &Path) -> Result<(), Refusal> {
     }
 }
 
-pub fn rewrite(
-    text: &str,
+/// The rewrite of a document's text: the domain read from it, the plan,
+/// the splice and its check; the result borrows `text`.
+pub fn rewrite<'t>(
+    text: &'t str,
     request: &Request,
     host: Option<&HostLimits>,
-) -> Result<Outcome, RewriteError> {
+) -> Result<Outcome<'t>, RewriteError> {
     let mut pruned = Pruned::default();
-    let outcome = edit(text, &mut pruned, request, host)?;
-    // Never hand libvirt a broken document, whatever went wrong in the edit.
-    // The edit's tree is gone by now; what it did not touch was checked on
-    // the way in, so only what changed is scanned again.
-    if let Err(err) = document::check_edit(text, &outcome.text, &pruned) {
-        return Err(DocumentError::NotWellFormed(format!(
-            " after the edit ({err}); this is a bug"
-        ))
-        .into());
-    }
-    Ok(outcome)
-}
-
-fn edit(
-    text: &str,
-    pruned: &mut Pruned,
-    request: &Request,
-    host: Option<&HostLimits>,
-) -> Result<Outcome, RewriteError> {
-    let (doc, offsets) = document::parse_located(text, pruned)?;
-    let domain = Domain::read(&doc)?;
+    let located = document::parse_located(text, &mut pruned)?;
+    let domain = Domain::read(&located.doc)?;
     let plan = plan(&domain, request, host)?;
-    let text = splice(&doc, text, offsets, &domain, &plan);
+    // Never hand libvirt a broken document, whatever went wrong in the edit.
+    let document = splice(&located, text, &domain, &plan).map_err(|err| {
+        let err = DocumentError::from(err);
+        DocumentError::NotWellFormed(format!(" after the edit ({err}); this is a bug"))
+    })?;
     Ok(Outcome {
-        text,
+        document,
         summary: plan.summary,
         cpu_policy: plan.cpu_policy,
         warnings: plan.warnings,
@@ -160,7 +154,7 @@ pub fn read_domxml(path: &Path) -> Result<String, DomxmlError> {
 /// (`mkstemp`, `write`, `close`), reads it back as soon as the hook exits and
 /// deletes it; after a crash of the host there is no VM start left to save,
 /// and under a mass start the syncs would only queue on the journal.
-pub fn write_atomically(path: &Path, text: &str) -> Result<(), DomxmlError> {
+pub fn write_atomically(path: &Path, document: &Edited) -> Result<(), DomxmlError> {
     let fail = |err: std::io::Error| DomxmlError::Write {
         path: path.into(),
         reason: err.to_string(),
@@ -171,7 +165,7 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), DomxmlError> {
         owner: Some((original.uid(), original.gid())),
         sync: false,
     };
-    replace::replace(path, text, how).map_err(fail)
+    replace::replace_with(path, how, |file| document.write_to(file)).map_err(fail)
 }
 
 #[cfg(test)]
@@ -198,7 +192,7 @@ mod tests {
             guestnuma: Some(GuestNuma::Even(2)),
             ..Request::default()
         };
-        let once = rewrite(text, &request, None).unwrap().text;
+        let once = rewrite(text, &request, None).unwrap().text();
         assert!(
             once.contains(
                 "<numatune>\n    <!-- pinned by the DBA -->\n    <memory mode='interleave'"
@@ -209,21 +203,21 @@ mod tests {
             once.contains("<numa>\n      <!-- two sockets -->\n      <cell id='0' cpus='0'"),
             "{once}"
         );
-        assert_eq!(rewrite(&once, &request, None).unwrap().text, once);
+        assert_eq!(rewrite(&once, &request, None).unwrap().text(), once);
     }
 
     #[test]
     fn an_element_sharing_its_line_gets_its_new_child_inline() {
         let text = "<domain>\n  <vcpu>2</vcpu>\n  <memory>2097152</memory>\n  \
                     <cpu match='exact'><model>X</model></cpu>\n</domain>\n";
-        let once = rewrite(text, &even(2), None).unwrap().text;
+        let once = rewrite(text, &even(2), None).unwrap().text();
         assert_eq!(
             once,
             "<domain>\n  <vcpu>2</vcpu>\n  <memory>2097152</memory>\n  <cpu match='exact'>\
              <model>X</model><numa><cell id='0' cpus='0' memory='1048576' unit='KiB'/>\
              <cell id='1' cpus='1' memory='1048576' unit='KiB'/></numa></cpu>\n</domain>\n"
         );
-        assert_eq!(rewrite(&once, &even(2), None).unwrap().text, once);
+        assert_eq!(rewrite(&once, &even(2), None).unwrap().text(), once);
     }
 
     #[test]
@@ -233,7 +227,9 @@ mod tests {
         let path = dir.join("domxml");
         fs::write(&path, "<domain/>").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
-        write_atomically(&path, "<domain><vcpu>1</vcpu></domain>").unwrap();
+        let edit = (7..9, "><vcpu>1</vcpu></domain>".to_string());
+        let document = Edited::new("<domain/>", vec![edit]);
+        write_atomically(&path, &document).unwrap();
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
             "<domain><vcpu>1</vcpu></domain>"
