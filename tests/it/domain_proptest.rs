@@ -473,8 +473,8 @@ proptest! {
             prop_assert!(false, "the generator wrote what libvirt refuses: {err}\n{before}");
         }
         if let Ok(outcome) = rewrite(&before, &request, None) {
-            if let Err(err) = defines(&outcome.text) {
-                prop_assert!(false, "libvirt refuses the edit: {err}\n{}", outcome.text);
+            if let Err(err) = defines(&outcome.text()) {
+                prop_assert!(false, "libvirt refuses the edit: {err}\n{}", outcome.text());
             }
         }
     }
