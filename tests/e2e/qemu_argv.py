@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """libvirt's QEMU driver as judge: what QEMU gets before and after the hook.
 
-usage: qemu_argv.py --stage DIR [--keep DIR] [--list] [CASE...]
+usage: qemu_argv.py --stage DIR [--keep DIR] [--generated DIR] [--list] [CASE...]
 
 For each case (a sample and properties) the staged hook runs `apply
 --dry-run` on a fake host; the input and the output are each defined with
@@ -32,6 +32,11 @@ pinned off its memory's nodes is warned about, and a passthrough device off
 the bound nodes is refused with pci_numa_affinity=required. The hook's
 start entry must refuse exactly when QEMU would fail, and the migration
 entry must give the same verdict on the document libvirt would hand over.
+
+With `--generated DIR`, the documents tests/it/qemu_generated.rs draws from
+a fixed seed (cases.tsv: number, properties, what the document holds) are
+judged the same way on the generous host. The hook may refuse one, on one
+line naming a property given, but must apply at least half of them.
 
 A case marked `known` is a wrong answer the project knows of: it is reported
 XFAIL and does not fail the run; if it passes, XPASS fails the run, so the
@@ -87,7 +92,8 @@ GENEROUS = Host()
 class Case:
     sample: str
     properties: str
-    # "ok": the hook must apply it; "refused": it must refuse, saying `says`
+    # "ok": the hook must apply it; "refused": it must refuse, saying `says`;
+    # "either" (a generated case): applied, or refused naming a property given
     expect: str = "ok"
     says: str | None = None
     host: Host | None = None
@@ -98,6 +104,12 @@ class Case:
     pins: dict | None = None
     numatune: tuple | None = None
     memnodes: dict | None = None
+    # the document, where it is not testdata/SAMPLE.xml
+    file: str | None = None
+
+    @property
+    def path(self):
+        return self.file or os.path.join(REPO, "testdata", self.sample + ".xml")
 
     @property
     def label(self):
@@ -135,7 +147,7 @@ CASES = [
     Case("model/nonuma-page-nodeset0", "guestnuma=0-1#1G,2-3#3G"),
     Case("model/page-nodeset-spaced", "guestnuma=2"),
     Case("model/page-nodeset-excluded", "guestnuma=2", expect="refused", says="guestnuma"),
-    Case("model/hmat", "guestnuma=4", expect="refused", says="guestnuma"),
+    Case("model/hmat", "guestnuma=4", expect="refused", says="guestnuma=4 splits the guest"),
     Case("model/hmat", "guestnuma=0-1#1G,2-3#3G", cells=[("0-1", 1024), ("2-3", 3072)]),
     Case("model/hmat", "cputune=0-3#0-3"),
     Case("model/cells-sum-differs", "guestnuma=2", cells=[("0-1", 2048), ("2-3", 2048)]),
@@ -149,6 +161,8 @@ CASES = [
     Case("model/two-cputune-emulatorpin", "iothreadpin=1#2"),
     Case("model/two-cputune-emulatorpin", "cputune=0#1,1#1"),
     Case("model/iothread-big-id", "iothreadpin=4000000000#1"),
+    # VDSM reads the engine's metadata child by child: the last cpuPolicy counts.
+    Case("model/cpupolicy-twice", "cputune=0-3#4-7", pins={v: "4-7" for v in range(4)}),
     Case("model/topology-clusters", "guestnuma=2", expect="refused", says="clusters"),
     Case("model/pci-address-bases", "pci_numa_affinity=required",
          host=Host(**SMALL, pci={"0000:08:02.1": 1, "0000:3b:00.0": 0}),
@@ -158,6 +172,9 @@ CASES = [
     Case("model/pci-address-bases", "numatune=restrictive#0 pci_numa_affinity=required",
          host=Host(**SMALL, pci={"0000:08:02.1": 1, "0000:3b:00.0": 0}),
          expect="refused", says="0000:08:02.1"),
+    # Promises of the grammar: the one-to-one form gives each vCPU a CPU of its own.
+    Case("model/hmat", "cputune=0-3@0-1:2-3", pins={0: "0", 1: "2", 2: "1", 3: "3"}),
+    Case("model/hmat", "cputune=0-3@0-1:1-2", expect="refused", says="cputune"),
     # Host checks that count only what the hook writes.
     Case("model/memory-devices-hugepages", "cputune=0-3#0-3",
          host=Host(**SMALL, free_pages={0: {GIB: 2}, 1: {GIB: 2}}), expect="refused", says="1G"),
@@ -189,6 +206,22 @@ CASES = [
 
 # The snapshot samples' cases of the QEMU-define step, judged here too.
 CASES += [Case(c.sample, c.properties, cells=c.cells, pins=c.pins) for c in qd.CASES]
+
+
+def generated_cases(folder):
+    """The cases tests/it/qemu_generated.rs wrote: NNN.xml and cases.tsv."""
+    cases = []
+    listing = os.path.join(folder, "cases.tsv")
+    if not os.path.isfile(listing):
+        raise SystemExit(f"qemu-argv: no {listing}: the generated cases were not written")
+    with open(listing, encoding="utf-8") as f:
+        for line in f:
+            number, properties, features = line.rstrip("\n").split("\t")
+            cases.append(Case(f"generated/{number} ({features})", properties, expect="either",
+                              file=os.path.join(folder, f"{number}.xml")))
+    if not cases:
+        raise SystemExit(f"qemu-argv: no generated case in {folder}")
+    return cases
 
 
 # ---- the QEMU command line ----------------------------------------------
@@ -224,6 +257,11 @@ def page_kib(backend):
     m = re.search(r"hugetlbfs-(\d+)kB", path)
     if m:
         return int(m.group(1))
+    if "/qemu/ram/" in path:
+        # memAccess='shared' without huge pages: a file per region in
+        # libvirt's memory_backing_dir, named after the domain and the
+        # region (ram-node0, ...): one kind of backing whatever the name.
+        return "file in memory_backing_dir"
     if path:
         return f"file {path}"
     if backend.get("hugetlb") in (True, "on", "yes"):
@@ -393,12 +431,13 @@ def asked(properties):
 
 
 def named_ids(properties, name):
-    """The ids a cputune/iothreadpin value names (ranges included)."""
+    """The ids a cputune/iothreadpin value names (ranges included; `@` opens
+    cputune's one-to-one form, VCPUS@SET:SET...)."""
     for p in properties.split():
         key, _, value = p.partition("=")
         if key == name:
             ids = set()
-            for entry in re.findall(r"(?:^|[_,])(\d+(?:-\d+)?)#", value):
+            for entry in re.findall(r"(?:^|[_,])(\d+(?:-\d+)?)[#@]", value):
                 ids |= id_set(entry)
             return ids
     return set()
@@ -633,6 +672,10 @@ class Reader(qd.Definer):
         return read_qemu(argv, dumped), None
 
 
+class Refused(Exception):
+    """A generated case the hook refused: the problems with its refusal."""
+
+
 class Skip(Exception):
     """An input this host's libvirt or QEMU cannot take (a machine limit, a
     parameter QEMU lacks): nothing to judge."""
@@ -646,7 +689,7 @@ class Outcome:
 
 
 def judge(reader, binary, work, case):
-    path = os.path.join(REPO, "testdata", case.sample + ".xml")
+    path = case.path
     with open(path, encoding="utf-8") as f:
         text = f.read()
     before, refused = reader.qemu(text, f"{case.label}.input")
@@ -658,6 +701,10 @@ def judge(reader, binary, work, case):
     if status not in (0, 2):
         return [f"the hook exited {status}: {last_line(err)}"]
     if status == 2:
+        if case.expect == "either":
+            if not any(name in err for name in asked(case.properties)):
+                problems.append(f"the refusal names no property given: {last_line(err)}")
+            raise Refused(problems or [f"refused: {last_line(err)}"], bool(problems))
         if case.expect == "refused" and case.host is None:
             if case.says and case.says not in err:
                 problems.append(f"the refusal does not name {case.says!r}: {last_line(err)}")
@@ -700,7 +747,7 @@ def judge_host(reader, binary, work, case, after, output):
         problems.append(f"the case expects {case.expect}, QEMU's command line says "
                         f"{'refuse: ' + '; '.join(refuse) if refuse else 'it fits'}")
     sysfs = fake_sysfs(os.path.join(work, f"host-{reader.count}"), case.host)
-    path = os.path.join(REPO, "testdata", case.sample + ".xml")
+    path = case.path
     status, _, err = hook(binary, sysfs, path, case.properties)
     said = last_line(err)
     if must and status != 2:
@@ -732,10 +779,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stage", required=True, help="staged install root (tests/e2e/stage.sh)")
     parser.add_argument("--keep", help="copy every document and command line into this folder")
+    parser.add_argument("--generated", help="also judge the generated cases in this folder "
+                        "(tests/it/qemu_generated.rs writes them)")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     parser.add_argument("only", nargs="*", help="run the cases whose label holds one of these")
     args = parser.parse_args()
-    cases = [c for c in CASES if not args.only or any(o in c.label for o in args.only)]
+    every = CASES + (generated_cases(args.generated) if args.generated else [])
+    cases = [c for c in every if not args.only or any(o in c.label for o in args.only)]
     if args.list:
         print("\n".join(c.label for c in cases))
         return 0
@@ -748,6 +798,10 @@ def main():
                 problems = judge(reader, binary, work, case)
             except Skip as why:
                 outcomes.append(Outcome(case.label, "SKIP", [str(why)]))
+                continue
+            except Refused as refused:
+                lines, wrong = refused.args
+                outcomes.append(Outcome(case.label, "FAIL" if wrong else "REFUSED", lines))
                 continue
             except (CommandError, ValueError, KeyError, ET.ParseError) as err:
                 problems = [f"{type(err).__name__}: {err}"]
@@ -766,9 +820,15 @@ def main():
     counts = Counter(o.status for o in outcomes)
     print(f"\nqemu-argv: {counts['PASS']} passed, {counts['FAIL']} failed, "
           f"{counts['XFAIL']} known wrong, {counts['XPASS']} known wrong that pass, "
+          f"{counts['REFUSED']} generated cases refused, "
           f"{counts['SKIP']} skipped (the input does not reach QEMU here)")
     if counts["SKIP"] > len(outcomes) // 4:
         print("qemu-argv: more than a quarter of the cases skipped", file=sys.stderr)
+        return 1
+    generated = sum(c.expect == "either" for c in cases)
+    if counts["REFUSED"] * 2 > generated:
+        print(f"qemu-argv: the hook refused {counts['REFUSED']} of {generated} generated cases, "
+              "more than half", file=sys.stderr)
         return 1
     return 1 if counts["FAIL"] or counts["XPASS"] else 0
 

@@ -174,6 +174,19 @@ start_libvirt() {
     exit 1
 }
 
+# The documents tests/it/qemu_generated.rs draws from its fixed seed, for
+# qemu_argv.py to judge beside the samples (the test binary is the one
+# `cargo test` built, so after tests/run-all.sh's cargo step this only runs it).
+generate_cases() {
+    say "writing the generated documents"
+    (cd "$repo" && LARGEGUEST_GENERATED_CASES="$work/generated" \
+        cargo test --locked --quiet --test it qemu_generated:: >"$work/generated.log" 2>&1) || {
+        tail -n 20 "$work/generated.log" >&2
+        say "the generated documents could not be written" >&2
+        return 1
+    }
+}
+
 main() {
     [ "$(id -u)" -eq 0 ] || cannot_run "needs root (starts libvirtd, writes KSM settings)"
     command -v python3 >/dev/null || cannot_run "needs python3"
@@ -192,7 +205,9 @@ main() {
     if [ "${1:-}" = qemu-argv ]; then
         shift
         start_libvirt
-        python3 "$repo/tests/e2e/qemu_argv.py" --stage "$work/stage" "$@"
+        generate_cases || return 1
+        python3 "$repo/tests/e2e/qemu_argv.py" --stage "$work/stage" \
+            --generated "$work/generated" "$@"
         return
     fi
     allow_ksm_switch "$work/stage/usr/libexec/vdsm-hook-largeguest/vdsm-hook-largeguest"
@@ -208,7 +223,9 @@ main() {
     fi
     local status=0
     python3 "$repo/tests/e2e/qemu_define.py" --stage "$work/stage" || status=1
-    python3 "$repo/tests/e2e/qemu_argv.py" --stage "$work/stage" || status=1
+    generate_cases || status=1
+    python3 "$repo/tests/e2e/qemu_argv.py" --stage "$work/stage" \
+        --generated "$work/generated" || status=1
     python3 "$repo/tests/e2e/scenarios.py" --stage "$work/stage" "$@" || status=1
     # verify reads guests back; run with every scenario, or alone: run.sh verify [--record DIR]
     if [ $# -eq 0 ]; then

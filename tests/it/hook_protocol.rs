@@ -419,6 +419,19 @@ fn a_read_only_folder_refuses_and_keeps_the_file() {
     fs::remove_dir_all(&scene.dir).unwrap();
 }
 
+/// The migration entry's refusal on the scene, the file checked to be as it was.
+fn migration_refusal(scene: &Scene, properties: &[(&str, &str)]) -> String {
+    let before = fs::read(scene.domxml()).unwrap();
+    let out = scene
+        .hook("50_largeguest_validate", properties)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert_eq!(fs::read(scene.domxml()).unwrap(), before);
+    String::from_utf8(out.stderr).unwrap()
+}
+
 #[test]
 fn the_migration_destination_refuses_pins_it_cannot_honour() {
     let pinned = DOMAIN.replace(
@@ -426,19 +439,11 @@ fn the_migration_destination_refuses_pins_it_cannot_honour() {
         "<cputune><vcpupin vcpu='0' cpuset='8'/></cputune>\n  <numatune><memory mode='strict' nodeset='0'/></numatune>",
     );
     let scene = Scene::new(pinned.as_bytes());
-    let out = scene
-        .hook("50_largeguest_validate", &[("cputune", "0#8")])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(
-        stderr,
+        migration_refusal(&scene, &[("cputune", "0#8")]),
         "vdsm-hook-largeguest: migration refused: the VM's <vcpupin> pins to host CPU 8, \
          which this host does not have online (online: 0-3)\n"
     );
-    assert_eq!(fs::read_to_string(scene.domxml()).unwrap(), pinned);
     scene.sysfs("0-15", Some("0"));
     scene
         .hook("50_largeguest_validate", &[("cputune", "0#8")])
@@ -451,6 +456,42 @@ fn the_migration_destination_refuses_pins_it_cannot_honour() {
         .assert()
         .code(0)
         .stderr("");
+}
+
+/// libvirt gathers the pins of every `<cputune>` into one list
+/// (`./cputune/vcpupin`, `emulatorpin`, `iothreadpin`), so a pin in a
+/// second one binds the VM as firmly as one in the first: the migration
+/// check reads them all.
+#[test]
+fn the_migration_destination_reads_pins_of_a_second_cputune() {
+    for (pin, element) in [
+        ("<vcpupin vcpu='1' cpuset='9'/>", "vcpupin"),
+        ("<emulatorpin cpuset='9'/>", "emulatorpin"),
+        ("<iothreadpin iothread='1' cpuset='9'/>", "iothreadpin"),
+    ] {
+        let xml = DOMAIN.replace(
+            "<cputune></cputune>",
+            &format!(
+                "<iothreads>1</iothreads>\n  <cputune><vcpupin vcpu='0' cpuset='1'/></cputune>\n  \
+                 <cputune>{pin}</cputune>"
+            ),
+        );
+        let scene = Scene::new(xml.as_bytes());
+        assert_eq!(
+            migration_refusal(&scene, &[("cputune", "0#1")]),
+            format!(
+                "vdsm-hook-largeguest: migration refused: the VM's <{element}> pins to host \
+                 CPU 9, which this host does not have online (online: 0-3)\n"
+            ),
+            "{pin}"
+        );
+        // A destination with CPU 9 takes it.
+        scene.sysfs("0-15", Some("0"));
+        scene
+            .hook("50_largeguest_validate", &[("cputune", "0#1")])
+            .assert()
+            .code(0);
+    }
 }
 
 #[test]

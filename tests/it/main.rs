@@ -31,6 +31,7 @@ mod libvirt_validate;
 mod locate;
 mod messages;
 mod prepare;
+mod qemu_generated;
 mod recipe;
 mod regex_agreement;
 mod rewrite_snapshots;

@@ -171,6 +171,54 @@ fn the_default_page_size_comes_from_meminfo() {
     );
 }
 
+/// A guest of this many GiB on the tuned host, whose nodes 0 and 1 have
+/// 64 GiB of memory each, 40 and 44 GiB of it free.
+fn plain_guest(gib: u64) -> Scene {
+    let xml = format!(
+        "<domain type='kvm'><name>d</name><memory unit='GiB'>{gib}</memory>\
+         <vcpu>8</vcpu><os><type>hvm</type></os></domain>\n"
+    );
+    Scene::new(xml.as_bytes())
+}
+
+#[test]
+fn memory_above_what_its_nodes_have_free_is_warned_about() {
+    // 100 GiB strictly on nodes 0-1: 128 GiB there, 84 GiB free.
+    let lines = started(&plain_guest(100), &[("numatune", "strict#0-1")]);
+    assert_eq!(
+        lines,
+        [
+            NO_POLICY,
+            "vdsm-hook-largeguest: warning: numatune: the guest's memory needs 104857600 KiB on host nodes 0-1, which have 88080384 KiB free; the kernel must reclaim memory (or swap) before the VM has it all; free memory there, or bind the memory to more nodes",
+            "vdsm-hook-largeguest: memory strict on nodes 0-1",
+        ]
+    );
+    // Cell 0's 48 GiB on node 0 (40 GiB free); cell 1's 40 GiB fit node 1's 44.
+    let lines = started(&plain_guest(88), &[("guestnuma", "0-3#48G#0,4-7#40G#1")]);
+    assert_eq!(
+        lines,
+        [
+            NO_POLICY,
+            "vdsm-hook-largeguest: warning: guestnuma: cell 0 needs 50331648 KiB on host node 0, which has 41943040 KiB free; the kernel must reclaim memory (or swap) before the VM has it all; free memory there, or bind the memory to more nodes",
+            "vdsm-hook-largeguest: 2 guest NUMA cells",
+        ]
+    );
+}
+
+#[test]
+fn memory_above_what_its_nodes_have_is_refused() {
+    refused(
+        &plain_guest(100),
+        &[("numatune", "strict#0")],
+        "numatune: the guest's memory needs 104857600 KiB bound strict to host node 0, which has 67108864 KiB of memory in all, so the VM cannot have it; bind the memory to more nodes, or give the VM less memory",
+    );
+    refused(
+        &plain_guest(100),
+        &[("guestnuma", "0-3#70G#0,4-7#30G#1")],
+        "guestnuma: cell 0 needs 73400320 KiB bound strict to host node 0, which has 67108864 KiB of memory in all, so the VM cannot have it; bind the memory to more nodes, or give the VM less memory",
+    );
+}
+
 #[test]
 fn a_device_off_the_memory_nodes_warns_or_refuses() {
     let scene = tuned("hostdev");
