@@ -79,7 +79,9 @@ pub struct FileJob<'a> {
 
 /// The file rewritten in place (unless the job says not to write); on a
 /// refusal it is exactly as it was. `then` sees what the file held and
-/// what the rewrite made of it, after the write.
+/// what the rewrite made of it, after the write: handed over rather than
+/// returned, because the outcome is pieces of the file's text, which
+/// lives here.
 pub fn rewrite_file<T>(
     path: &Path,
     request: &Request,
