@@ -18,6 +18,7 @@ use proptest::test_runner::TestRunner;
 
 use crate::support::scene::Scene;
 use crate::support::PROGRAM;
+use vdsm_hook_largeguest::cpuset::CpuSet;
 
 /// How many guests the seed draws: enough to meet every feature several
 /// times, few enough for the QEMU driver to judge in about a minute.
@@ -126,6 +127,11 @@ impl Doc {
             ),
             (self.hmat, "HMAT"),
             (self.distances, "distances"),
+            (self.mem_access, "shared memory"),
+            (
+                self.iothread_id.is_some_and(|id| id > self.iothreads),
+                "I/O thread id past the count",
+            ),
             (self.numatune.is_some(), "numatune"),
         ];
         features.extend(flags.iter().filter(|f| f.0).map(|f| f.1));
@@ -547,6 +553,49 @@ fn hook(xml: &str, properties: &[String]) -> (Option<i32>, String, String) {
     (out.status.code(), stderr, written)
 }
 
+/// What an applied case's file must hold, in the generated documents'
+/// quotes: vCPU 0's pin, the emulator's and the I/O thread's pins and the
+/// memory mode the properties name, each as the hook writes it. The QEMU
+/// driver judges the rest (qemu_argv.py).
+fn written_for(properties: &[String]) -> Vec<String> {
+    let canonical = |set: &str| set.parse::<CpuSet>().unwrap().to_string();
+    let mut elements = Vec::new();
+    for (name, value) in properties.iter().filter_map(|p| p.split_once('=')) {
+        match name {
+            "cputune" => {
+                let (_, cpus) = value.split_once('#').unwrap();
+                let cpus = canonical(cpus);
+                elements.push(format!("<vcpupin vcpu='0' cpuset='{cpus}'/>"));
+            }
+            "emulatorpin" => {
+                elements.push(format!("<emulatorpin cpuset='{}'/>", canonical(value)));
+            }
+            "iothreadpin" => {
+                let (id, cpus) = value.split_once('#').unwrap();
+                let cpus = canonical(cpus);
+                elements.push(format!("<iothreadpin iothread='{id}' cpuset='{cpus}'/>"));
+            }
+            "numatune" => {
+                let (mode, _) = value.split_once('#').unwrap();
+                elements.push(format!("<memory mode='{mode}'"));
+            }
+            _ => {}
+        }
+    }
+    elements
+}
+
+/// How many guest cells `guestnuma` asks for: N, or the cells written out.
+fn cells_asked(properties: &[String]) -> Option<usize> {
+    let value = properties
+        .iter()
+        .find_map(|p| p.strip_prefix("guestnuma="))?;
+    Some(match value.parse() {
+        Ok(count) => count,
+        Err(_) => value.split(',').filter(|cell| cell.contains('#')).count(),
+    })
+}
+
 fn write_cases(dir: &Path, cases: &[Generated]) {
     fs::create_dir_all(dir).unwrap();
     let mut list = String::new();
@@ -582,12 +631,22 @@ fn generated_documents_meet_every_feature_and_the_hook_takes_most() {
         "second cputune",
         "HMAT",
         "distances",
+        "shared memory",
+        "I/O thread id past the count",
+        "numatune",
     ] {
         let count = cases
             .iter()
             .filter(|c| c.doc.features().contains(&feature))
             .count();
         assert!(count >= 2, "{feature}: {count} generated documents");
+    }
+    for mode in ["strict", "interleave", "preferred", "restrictive"] {
+        let count = cases
+            .iter()
+            .filter(|c| c.doc.numatune.is_some_and(|tune| tune.starts_with(mode)))
+            .count();
+        assert!(count >= 2, "<numatune> {mode}: {count} generated documents");
     }
     let mut applied = 0;
     for case in &cases {
@@ -598,7 +657,22 @@ fn generated_documents_meet_every_feature_and_the_hook_takes_most() {
             .map(|p| p.split_once('=').unwrap().0)
             .collect();
         match code {
-            Some(0) => applied += 1,
+            Some(0) => {
+                applied += 1;
+                let missing: Vec<String> = written_for(&case.properties)
+                    .into_iter()
+                    .filter(|element| !written.contains(element.as_str()))
+                    .collect();
+                assert!(
+                    missing.is_empty(),
+                    "applied {:?} without writing {missing:?}:\n{written}",
+                    case.properties
+                );
+                let cells = written.matches("<cell ").count();
+                if let Some(count) = cells_asked(&case.properties) {
+                    assert_eq!(cells, count, "{:?}:\n{written}", case.properties);
+                }
+            }
             Some(2) => {
                 let line = stderr.trim_end();
                 assert_eq!(line.lines().count(), 1, "one line: {stderr}");
