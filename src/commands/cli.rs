@@ -1,4 +1,4 @@
-//! The command line: which job to run, from argv[0] (as VDSM runs a hook
+//! The command line: which job to run, from `argv[0]` (as VDSM runs a hook
 //! entry) or from a subcommand (as an administrator runs it). Only
 //! dispatch lives here; each command reads its own arguments.
 
