@@ -83,8 +83,8 @@ pub(super) fn check_request(request: &SuggestRequest) -> Result<(), SuggestError
     }
     match request.nodes {
         Some(0) => Err(SuggestError::NoNodes),
-        Some(asked) if asked > 1 && request.mode == MemoryMode::Preferred => {
-            Err(SuggestError::PreferredManyNodes(asked))
+        Some(nodes) if nodes > 1 && request.mode == MemoryMode::Preferred => {
+            Err(SuggestError::PreferredManyNodes(nodes))
         }
         _ => Ok(()),
     }

@@ -90,8 +90,8 @@ pub(super) fn node_limit(
         1 => "a CPU".to_string(),
         threads => format!("a core with {threads} free threads"),
     };
-    let not_enough = |asked| SuggestError::NotEnoughNodes {
-        asked: request.nodes.and(Some(asked)),
+    let not_enough = |nodes| SuggestError::NotEnoughNodes {
+        nodes: request.nodes.and(Some(nodes)),
         usable,
         what: what.clone(),
         reserve: reserve.clone(),
@@ -99,17 +99,17 @@ pub(super) fn node_limit(
     // A cell needs a guest core and a unit of memory; the memory bound
     // never binds in practice.
     let cells = need_units.min(need_mem);
-    if let Some(asked) = request.nodes {
-        if asked as u64 > cells {
+    if let Some(nodes) = request.nodes {
+        if nodes as u64 > cells {
             return Err(SuggestError::MoreCellsThanCores {
-                asked,
+                nodes,
                 cores: need_units,
             });
         }
-        if asked > usable {
-            return Err(not_enough(asked));
+        if nodes > usable {
+            return Err(not_enough(nodes));
         }
-        return Ok((NodeLimit::Asked(asked), asked));
+        return Ok((NodeLimit::Nodes(nodes), nodes));
     }
     if usable == 0 {
         return Err(not_enough(1));

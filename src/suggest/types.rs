@@ -94,7 +94,8 @@ pub struct EngineSide {
 /// Why a set of nodes was the most the search could use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeLimit {
-    Asked(usize),
+    /// `--nodes K`: the administrator gave the count.
+    Nodes(usize),
     Preferred,
     Cores(usize),
     Usable(usize),
@@ -103,7 +104,7 @@ pub enum NodeLimit {
 impl fmt::Display for NodeLimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NodeLimit::Asked(k) => write!(f, "any {k} host nodes (--nodes {k})"),
+            NodeLimit::Nodes(k) => write!(f, "any {k} host nodes (--nodes {k})"),
             NodeLimit::Preferred => f.write_str("one host node (--mode preferred takes one)"),
             NodeLimit::Cores(k) => write!(
                 f,
@@ -256,12 +257,12 @@ pub enum SuggestError {
     NoNodes,
     #[error("--mode preferred takes a single node and --nodes {0} asks for more; use strict or interleave to spread memory")]
     PreferredManyNodes(usize),
-    #[error("--nodes {asked} asks for more cells than the guest has cores ({cores}); each cell needs one")]
-    MoreCellsThanCores { asked: usize, cores: u64 },
-    #[error("{}only {usable} host node(s) have {what} outside the reserve {} and free memory", NodesPrefix(*.asked), Reserve(.reserve))]
+    #[error("--nodes {nodes} asks for more cells than the guest has cores ({cores}); each cell needs one")]
+    MoreCellsThanCores { nodes: usize, cores: u64 },
+    #[error("{}only {usable} host node(s) have {what} outside the reserve {} and free memory", NodesPrefix(*.nodes), Reserve(.reserve))]
     NotEnoughNodes {
         /// `--nodes`, when given.
-        asked: Option<usize>,
+        nodes: Option<usize>,
         usable: usize,
         what: String,
         reserve: CpuSet,
