@@ -131,8 +131,8 @@ fn splice_cputune<'a, 'i>(edits: &mut Edits<'a, 'i>, domain: &Domain<'a, 'i>, pl
         // libvirt reads the pins of every <cputune> as one list, so a pin
         // is replaced where it is, whichever <cputune> holds it.
         let old = domain.pins.iter().map(|pin| (pin.vcpu, pin.node));
-        let wanted = tune.pins.iter().map(|p| (p.vcpu, &p.cpuset));
-        pins.extend(keyed_pins(old, "vcpupin", "vcpu", wanted));
+        let new = tune.pins.iter().map(|p| (p.vcpu, &p.cpuset));
+        pins.extend(keyed_pins(old, "vcpupin", "vcpu", new));
     }
     // The emulator's and the I/O threads' pins too are replaced in
     // whichever <cputune> holds them: a second one would be a duplicate
@@ -144,12 +144,12 @@ fn splice_cputune<'a, 'i>(edits: &mut Edits<'a, 'i>, domain: &Domain<'a, 'i>, pl
             element: NewElement::new("emulatorpin").attribute("cpuset", cpus),
         });
     }
-    if let Some(wanted) = &plan.iothreadpins {
+    if let Some(tune) = &plan.iothreadpins {
         let old = threads::tuned_pins(domain.root, "iothreadpin")
             .into_iter()
             .map(|pin| (pin.id, pin.node));
-        let wanted = wanted.pins.iter().map(|p| (p.iothread, &p.cpuset));
-        pins.extend(keyed_pins(old, "iothreadpin", "iothread", wanted));
+        let new = tune.pins.iter().map(|p| (p.iothread, &p.cpuset));
+        pins.extend(keyed_pins(old, "iothreadpin", "iothread", new));
     }
     if pins.is_empty() {
         return;
@@ -187,28 +187,27 @@ fn splice_cputune<'a, 'i>(edits: &mut Edits<'a, 'i>, domain: &Domain<'a, 'i>, pl
     }
 }
 
-/// The pins of `name` keyed by `key` (a vCPU, an I/O thread), each
-/// replacing the VM's first pin of the same key.
+/// The `new` pins of `name` keyed by `key` (a vCPU, an I/O thread), each
+/// replacing the VM's first pin of the same key among the `old`.
 fn keyed_pins<'a, 'i, 's>(
     old: impl Iterator<Item = (u32, Node<'a, 'i>)>,
     name: &'static str,
     key: &'static str,
-    wanted: impl Iterator<Item = (u32, &'s CpuSet)>,
+    new: impl Iterator<Item = (u32, &'s CpuSet)>,
 ) -> Vec<Pin<'a, 'i>> {
-    // By key, the first pin of each winning as before: a search per wanted
+    // By key, the first pin of each winning as before: a search per new
     // pin made re-pinning 1024 vCPUs quadratic.
     let mut by_key = HashMap::new();
     for (id, node) in old {
         by_key.entry(id).or_insert(node);
     }
-    wanted
-        .map(|(id, cpuset)| Pin {
-            replaces: by_key.get(&id).copied(),
-            element: NewElement::new(name)
-                .attribute(key, id)
-                .attribute("cpuset", cpuset),
-        })
-        .collect()
+    new.map(|(id, cpuset)| Pin {
+        replaces: by_key.get(&id).copied(),
+        element: NewElement::new(name)
+            .attribute(key, id)
+            .attribute("cpuset", cpuset),
+    })
+    .collect()
 }
 
 /// Where new children go in an element the edit keeps.
