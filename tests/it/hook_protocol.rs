@@ -4,7 +4,7 @@
 //! exactly as it was.
 
 use std::fs;
-use std::os::unix::fs::{symlink, PermissionsExt};
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::PathBuf;
 
 use crate::support::scene::Scene;
@@ -69,6 +69,29 @@ fn no_property_leaves_the_file_alone_without_opening_it() {
     // Not opened at all: even a missing file is fine when nothing is asked.
     fs::remove_file(scene.domxml()).unwrap();
     scene.run(&[]).assert().code(0).stderr("");
+}
+
+/// Run as root (an administrator's `apply`, a hook run by hand), the new
+/// file would be root's: the original's owner and group are given back, so
+/// VDSM, which reads the file as `vdsm`, still can.
+#[test]
+#[ignore = "needs root"]
+fn success_keeps_the_owner_of_the_file() {
+    crate::support::needs_root();
+    let scene = Scene::new(DOMAIN.as_bytes());
+    let nobody = 65534;
+    std::os::unix::fs::chown(scene.domxml(), Some(nobody), Some(nobody)).unwrap();
+    fs::set_permissions(scene.domxml(), fs::Permissions::from_mode(0o600)).unwrap();
+    scene.run(&[("cputune", "0#0")]).assert().code(0);
+    let after = fs::read_to_string(scene.domxml()).unwrap();
+    assert!(
+        after.contains(r#"<vcpupin vcpu="0" cpuset="0"/>"#),
+        "{after}"
+    );
+    let meta = fs::metadata(scene.domxml()).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (nobody, nobody));
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert!(scene.files_in_vm() == ["domxml"]);
 }
 
 #[test]
