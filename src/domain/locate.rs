@@ -33,7 +33,7 @@ pub enum Needed {
 /// splice that reads another element must add it here: anything else is
 /// an empty element in the tree (a child of `<domain>`) or not there at
 /// all (a device). Public, with the names below, because the tests'
-/// oracle (`tests/support/agreement.rs`) checks the tree against them.
+/// oracle (`tests/it/support/agreement.rs`) checks the tree against them.
 pub const NEEDED: &[Needed] = &[
     Needed::Child("maxMemory"),
     Needed::Child("memory"),
@@ -80,6 +80,8 @@ impl Pruned {
     /// is not final: roxmltree parses the whole document then, for its
     /// verdict and its message.
     pub fn prune(&mut self, document: &str) -> bool {
+        // A refusal leaves nothing of an earlier document behind.
+        *self = Pruned::default();
         let mut locator = Locator::new(document);
         let Ok((summary, boundaries)) = boundaries::document(document, &mut locator) else {
             return false;

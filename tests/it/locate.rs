@@ -129,6 +129,19 @@ fn a_refusal_says_what_a_whole_parse_says() {
     }
 }
 
+/// A document the scan refuses leaves nothing of the one scanned before:
+/// an output check resumed from the old boundaries would judge the wrong
+/// text.
+#[test]
+fn a_refused_scan_forgets_the_document_before() {
+    let mut pruned = Pruned::default();
+    assert!(pruned.prune("<domain><vcpu>2</vcpu></domain>"));
+    assert!(pruned.boundaries().is_some());
+    assert!(!pruned.prune("<domain><vcpu>2</vcpu>"));
+    assert_eq!(pruned.text(), "");
+    assert!(pruned.boundaries().is_none());
+}
+
 /// The output check of `after`, given as the one edit of `before` that
 /// spans from the first byte they differ in to the last.
 fn check(before: &str, after: &str) -> Result<(), String> {
