@@ -20,6 +20,10 @@ use std::os::fd::AsRawFd;
 
 use thiserror::Error;
 
+/// Below this the copy costs less than taking the lease and mapping, and
+/// an engine's typical domain XML (10-20 KiB) stays on the plain read.
+const MAP_FROM: usize = 64 * 1024;
+
 /// A file's whole text, mapped under a lease or read into memory; valid
 /// UTF-8 either way.
 pub struct FileText {
@@ -41,17 +45,17 @@ pub enum TextError {
 }
 
 impl FileText {
-    /// The file's text, mapped when a lease guards it, else read.
-    pub fn open(mut file: File) -> Result<FileText, TextError> {
+    /// The file's text, mapped when it is large and a lease guards it,
+    /// else read.
+    pub fn open(file: File) -> Result<FileText, TextError> {
         let len = usize::try_from(file.metadata()?.len()).unwrap_or(0);
-        if let Some(map) = LeasedMap::new(&file, len) {
-            std::str::from_utf8(map.bytes()).map_err(|err| TextError::NotUtf8 {
-                offset: err.valid_up_to(),
-            })?;
-            return Ok(FileText {
-                backing: Backing::Mapped(map),
-            });
-        }
+        let mut file = match len >= MAP_FROM {
+            true => match LeasedMap::new(file, len) {
+                Ok(map) => return FileText::mapped(map),
+                Err(file) => file,
+            },
+            false => file,
+        };
         let mut bytes = Vec::with_capacity(len);
         file.read_to_end(&mut bytes)?;
         let text = String::from_utf8(bytes).map_err(|err| TextError::NotUtf8 {
@@ -59,6 +63,15 @@ impl FileText {
         })?;
         Ok(FileText {
             backing: Backing::Read(text),
+        })
+    }
+
+    fn mapped(map: LeasedMap) -> Result<FileText, TextError> {
+        std::str::from_utf8(map.bytes()).map_err(|err| TextError::NotUtf8 {
+            offset: err.valid_up_to(),
+        })?;
+        Ok(FileText {
+            backing: Backing::Mapped(map),
         })
     }
 
@@ -101,11 +114,8 @@ struct LeasedMap {
 }
 
 impl LeasedMap {
-    fn new(file: &File, len: usize) -> Option<LeasedMap> {
-        if len == 0 {
-            return None;
-        }
-        let file = file.try_clone().ok()?;
+    /// The file back when it cannot be mapped under a lease.
+    fn new(file: File, len: usize) -> Result<LeasedMap, File> {
         let fd = file.as_raw_fd();
         // The kernel tells a lease holder that somebody waits with SIGIO,
         // whose default is to end the process: the hook would die half-way
@@ -115,7 +125,7 @@ impl LeasedMap {
         unsafe { libc::signal(libc::SIGIO, libc::SIG_IGN) };
         // SAFETY: see above.
         if unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK) } != 0 {
-            return None;
+            return Err(file);
         }
         // SAFETY: a new mapping chosen by the kernel, of a file open for
         // reading; nothing else refers to that address range.
@@ -130,9 +140,11 @@ impl LeasedMap {
             )
         };
         if address == libc::MAP_FAILED {
-            return None; // closing `file` gives the lease back
+            // SAFETY: gives back the lease taken above on the same descriptor.
+            unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_UNLCK) };
+            return Err(file);
         }
-        Some(LeasedMap { address, len, file })
+        Ok(LeasedMap { address, len, file })
     }
 
     fn bytes(&self) -> &[u8] {
@@ -169,18 +181,34 @@ mod tests {
         path
     }
 
+    /// A document just large enough to be mapped.
+    fn large(body: &str) -> String {
+        let padding = " ".repeat(MAP_FROM);
+        format!("<domain>{padding}{body}</domain>\n")
+    }
+
     #[test]
-    fn a_file_nobody_writes_is_mapped_whole() {
-        let path = scratch("plain.xml", "<domain>é</domain>\n".as_bytes());
+    fn a_large_file_nobody_writes_is_mapped_whole() {
+        let content = large("é");
+        let path = scratch("plain.xml", content.as_bytes());
         let text = FileText::open(File::open(&path).unwrap()).unwrap();
         assert!(text.is_mapped());
-        assert_eq!(&*text, "<domain>é</domain>\n");
+        assert_eq!(&*text, content);
         assert!(text.still_guarded());
     }
 
     #[test]
+    fn a_small_file_is_read() {
+        let path = scratch("small.xml", "<domain>é</domain>\n".as_bytes());
+        let text = FileText::open(File::open(&path).unwrap()).unwrap();
+        assert!(!text.is_mapped());
+        assert_eq!(&*text, "<domain>é</domain>\n");
+    }
+
+    #[test]
     fn a_writer_waits_while_the_text_is_mapped() {
-        let path = scratch("guarded.xml", b"<domain/>\n");
+        let content = large("");
+        let path = scratch("guarded.xml", content.as_bytes());
         let text = FileText::open(File::open(&path).unwrap()).unwrap();
         assert!(text.is_mapped());
         // A writer that will not wait is told to come back; one that would
@@ -196,16 +224,17 @@ mod tests {
         // The attempt started breaking the lease: the text no longer
         // vouches for the file.
         assert!(!text.still_guarded());
-        assert_eq!(&*text, "<domain/>\n");
+        assert_eq!(&*text, content);
     }
 
     #[test]
-    fn a_file_already_open_for_writing_is_read_instead() {
-        let path = scratch("written.xml", b"<domain/>\n");
+    fn a_large_file_already_open_for_writing_is_read_instead() {
+        let content = large("");
+        let path = scratch("written.xml", content.as_bytes());
         let _writer = OpenOptions::new().write(true).open(&path).unwrap();
         let text = FileText::open(File::open(&path).unwrap()).unwrap();
         assert!(!text.is_mapped());
-        assert_eq!(&*text, "<domain/>\n");
+        assert_eq!(&*text, content);
         assert!(text.still_guarded());
     }
 
@@ -217,19 +246,19 @@ mod tests {
         assert_eq!(&*text, "");
     }
 
+    /// Mapped or read, the same refusal at the same offset.
     #[test]
     fn bytes_that_are_not_utf8_are_refused_at_their_offset() {
-        for path in [scratch("latin1.xml", b"<a>\xe9</a>")] {
-            match FileText::open(File::open(&path).unwrap()) {
-                Err(TextError::NotUtf8 { offset }) => assert_eq!(offset, 3),
-                other => panic!("{:?}", other.map(|t| t.to_string())),
-            }
-        }
-        let path = scratch("latin1-open.xml", b"<a>\xe9</a>");
+        let mut content = large("").into_bytes();
+        let offset = content.len() - 3;
+        content[offset] = 0xe9;
+        let path = scratch("latin1.xml", &content);
+        let not_utf8_at = |file| match FileText::open(file) {
+            Err(TextError::NotUtf8 { offset }) => Some(offset),
+            _ => None,
+        };
+        assert_eq!(not_utf8_at(File::open(&path).unwrap()), Some(offset));
         let _writer = OpenOptions::new().write(true).open(&path).unwrap();
-        match FileText::open(File::open(&path).unwrap()) {
-            Err(TextError::NotUtf8 { offset }) => assert_eq!(offset, 3),
-            other => panic!("{:?}", other.map(|t| t.to_string())),
-        }
+        assert_eq!(not_utf8_at(File::open(&path).unwrap()), Some(offset));
     }
 }
