@@ -16,10 +16,10 @@ use std::ops::Range;
 
 use self::chars::{
     first_non_xml_char, is_control, is_name_char, is_name_start, is_non_character, is_referable,
-    normalized, run, starts_name, Plain, NAME_BYTE, NAME_START_BYTE, PLAIN_TEXT, PLAIN_VALUE,
-    SPACE,
+    run, starts_name, Plain, NAME_BYTE, NAME_START_BYTE, PLAIN_TEXT, PLAIN_VALUE, SPACE,
 };
 
+mod attributes;
 mod chars;
 #[cfg(test)]
 mod tests;
@@ -33,7 +33,7 @@ pub struct Malformed {
 type Scan<T = ()> = Result<T, Malformed>;
 
 pub const XML_URI: &str = "http://www.w3.org/XML/1998/namespace";
-const XMLNS_URI: &str = "http://www.w3.org/2000/xmlns/";
+pub(super) const XMLNS_URI: &str = "http://www.w3.org/2000/xmlns/";
 
 /// A qualified name split as roxmltree splits it: at the only colon, where
 /// an empty prefix (`<:a>`) is no prefix.
@@ -472,102 +472,6 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
             }),
         }
         Ok(!empty)
-    }
-
-    fn attribute(&mut self, scope_start: usize) -> Scan {
-        let start = self.pos;
-        let name = self.qname()?;
-        self.equals()?;
-        let quote = self.quote()?;
-        let value_start = self.pos;
-        loop {
-            match self.skip_plain(&PLAIN_VALUE)? {
-                Some(b'&') => self.reference()?,
-                Some(b) if b == quote => break,
-                Some(b'"' | b'\'') => self.pos += 1,
-                _ => return self.malformed(),
-            }
-        }
-        let value = &self.text[value_start..self.pos];
-        self.pos += 1;
-        if name.prefix == "xmlns" {
-            return self.declare(name.local, value, scope_start, start);
-        }
-        // roxmltree's reading: any `xmlns` local name declares the default
-        // namespace, whatever its prefix.
-        if name.local == "xmlns" {
-            self.declarations += 1;
-            let uri = normalized(value);
-            return match uri == XML_URI || uri == XMLNS_URI {
-                true => Err(Malformed { at: start }),
-                false => Ok(()),
-            };
-        }
-        self.attributes.push(Attribute {
-            name,
-            value,
-            range: start..self.pos,
-        });
-        Ok(())
-    }
-
-    /// `xmlns:prefix='uri'`: the xml prefix only for its own URI, neither
-    /// reserved URI for any other, and once per element.
-    fn declare(&mut self, prefix: &'t str, value: &'t str, scope_start: usize, at: usize) -> Scan {
-        self.declarations += 1;
-        let uri = normalized(value);
-        let is_xml = uri == XML_URI;
-        let refused = uri == XMLNS_URI
-            || (prefix == "xml") != is_xml
-            || self.scope[scope_start..]
-                .iter()
-                .any(|ns| ns.prefix == prefix);
-        if refused {
-            return Err(Malformed { at });
-        }
-        if !is_xml {
-            self.scope.push(Namespace { prefix, uri });
-        }
-        Ok(())
-    }
-
-    /// Every prefix declared in scope, and no two attributes with the same
-    /// namespace and local name (quadratic, as in roxmltree).
-    fn resolve(&self, element: QName<'t>, at: usize) -> Scan {
-        let malformed = Err(Malformed { at });
-        if !element.prefix.is_empty() && self.uri(element.prefix).is_none() {
-            return malformed;
-        }
-        for (index, attribute) in self.attributes.iter().enumerate() {
-            let Some(namespace) = self.namespace(attribute) else {
-                return malformed;
-            };
-            let earlier = &self.attributes[..index];
-            let same = |other: &Attribute| {
-                other.name.local == attribute.name.local && self.namespace(other) == Some(namespace)
-            };
-            if earlier.iter().any(same) {
-                return malformed;
-            }
-        }
-        Ok(())
-    }
-
-    /// An attribute's namespace, `None` when its prefix is not declared.
-    fn namespace(&self, attribute: &Attribute) -> Option<Option<&str>> {
-        match attribute.name.prefix {
-            "" => Some(None),
-            "xml" => Some(Some(XML_URI)),
-            prefix => self.uri(prefix).map(Some),
-        }
-    }
-
-    fn uri(&self, prefix: &str) -> Option<&str> {
-        self.scope
-            .iter()
-            .rev()
-            .find(|ns| ns.prefix == prefix)
-            .map(|ns| ns.uri.as_ref())
     }
 
     // ETag ::= '</' QName S? '>', naming the open element: the same

@@ -239,3 +239,30 @@ fn root_content_is_scanned_in_the_root_context() {
     assert!(root_content(text, root.clone(), at("<p:b")..at("<c/>")).is_err());
     assert!(root_content(text, root, at("<x/>")..text.len()).is_err());
 }
+
+/// The short path for ` name="value"` and what it leaves to the full one:
+/// names that collide only past their length and first byte, `xmlns`,
+/// values it does not read to the end (the other quote, a reference,
+/// a character past ASCII).
+#[test]
+fn plain_attributes() {
+    check(&[
+        ("<a bc='1' bd='2'/>", true),
+        ("<a bc='1' bd='2' bc='3'/>", false),
+        ("<a bus=\"0x02\" slot=\"0x1a\" type=\"pci\"></a>", true),
+        ("<a slot='1' type='2' slot='3'></a>", false),
+        ("<a xmlns='u' b='1'/>", true),
+        ("<a xmlns='http://www.w3.org/2000/xmlns/'/>", false),
+        ("<a xmlnsx='u'/>", true),
+        ("<a b=\"x'y\" c='x\"y'/>", true),
+        ("<a b='x&amp;y' c=\"é\u{feff}\"/>", true),
+        ("<a b='\u{fffe}'/>", false),
+        ("<a b='1'c='2'/>", false),
+        ("<a b='1\"/>", false),
+        ("<a b=>", false),
+        ("<a b='1' b:c='2' xmlns:b='u'/>", true),
+        ("<a c='1' b:c='2' xmlns:b='u' c='3'/>", false),
+        ("<a _='1' _='2'/>", false),
+        ("<a -b='1'/>", false),
+    ]);
+}
