@@ -4,7 +4,7 @@
 //! first on its own short path, and the rules for prefixes are applied in
 //! full only to the tags that use them.
 
-use super::chars::{normalized, run, NAME_BYTE, NAME_START_BYTE, PLAIN_VALUE};
+use super::chars::{normalized, plain_value_end, run, NAME_BYTE, NAME_START_BYTE, PLAIN_VALUE};
 use super::{Attribute, Malformed, Namespace, QName, Scan, Scanner, Visitor, XMLNS_URI, XML_URI};
 
 impl<'t, V: Visitor<'t>> Scanner<'t, '_, V> {
@@ -35,7 +35,7 @@ impl<'t, V: Visitor<'t>> Scanner<'t, '_, V> {
             return false;
         };
         let value_start = name_end + 2;
-        let value_end = PLAIN_VALUE.run(bytes, value_start);
+        let value_end = plain_value_end(bytes, value_start, quote);
         if !NAME_START_BYTE[usize::from(first)] || bytes.get(value_end) != Some(&quote) {
             return false;
         }

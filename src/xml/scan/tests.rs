@@ -264,5 +264,11 @@ fn plain_attributes() {
         ("<a c='1' b:c='2' xmlns:b='u' c='3'/>", false),
         ("<a _='1' _='2'/>", false),
         ("<a -b='1'/>", false),
+        ("<a b='a\tb\nc' c='0123456789abcdef\"0123456789'/>", true),
+        ("<a b='0123456789abcdef\u{7f}0123456789&lt;'/>", true),
+        ("<a b='0123456789abcdef0123456789<'/>", false),
+        ("<a b='0123456789abcdef0123456789\u{1}'/>", false),
+        ("<a b='0123456789abcdef0123456789", false),
+        ("<a b=\"0123456789abcdef0123456789'/>", false),
     ]);
 }
