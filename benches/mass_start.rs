@@ -35,7 +35,6 @@ mod stats;
 
 use domxml::Shape;
 
-const HOOK: &str = env!("CARGO_BIN_EXE_vdsm-hook-largeguest");
 const LOCK_NAME: &str = "vdsm-hook-largeguest-ksm.lock";
 
 /// One process of a batch: program, arguments, environment.
@@ -110,9 +109,9 @@ impl Scene {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(dir.join("vm")).expect("scratch folder");
         for entry in ["50_largeguest", "60_largeguest_ksm"] {
-            symlink(HOOK, dir.join(entry)).expect("hook entry");
+            symlink(overrides::hook(), dir.join(entry)).expect("hook entry");
         }
-        overrides::allow_test_variables(HOOK);
+        overrides::allow_test_variables(&overrides::hook());
         let scene = Scene { dir, vms };
         scene.write_host();
         scene

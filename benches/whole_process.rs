@@ -25,8 +25,6 @@ mod stats;
 
 use domxml::{Shape, SIZES};
 
-const HOOK: &str = env!("CARGO_BIN_EXE_vdsm-hook-largeguest");
-
 /// A program, its arguments and its whole environment.
 struct Job {
     program: PathBuf,
@@ -106,8 +104,8 @@ impl Scene {
         let dir = std::env::temp_dir().join(format!("largeguest-bench-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("scratch folder");
-        symlink(HOOK, dir.join("50_largeguest")).expect("hook entry");
-        overrides::allow_test_variables(HOOK);
+        symlink(overrides::hook(), dir.join("50_largeguest")).expect("hook entry");
+        overrides::allow_test_variables(&overrides::hook());
         write_sysfs(&dir.join("sys")).expect("fake sysfs");
         Scene { dir }
     }

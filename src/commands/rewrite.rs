@@ -12,6 +12,7 @@ use thiserror::Error;
 use crate::domain::document::{self, DocumentError, Pruned};
 use crate::domain::facts::Domain;
 use crate::host::files;
+use crate::host::leased::{FileText, TextError};
 use crate::host::replace::{self, Replacement};
 use crate::host::topology::HostLimits;
 use crate::plan::plan;
@@ -44,6 +45,8 @@ pub enum DomxmlError {
     Read { path: PathBuf, reason: String },
     #[error("the domain XML {} is not UTF-8 text (bad byte at offset {offset}); VDSM writes UTF-8", quoted_path(.path))]
     NotUtf8 { path: PathBuf, offset: usize },
+    #[error("another process opened the domain XML {} for writing while the hook read it; it was left unchanged; start the VM again", quoted_path(.path))]
+    Contended { path: PathBuf },
     #[error("cannot write the domain XML {}: {}; it was left unchanged", quoted_path(.path), bare(.reason))]
     Write { path: PathBuf, reason: String },
 }
@@ -93,6 +96,9 @@ pub fn rewrite_file<T>(
     check_numad(request, job.numad)?;
     let outcome = rewrite(&before, request, host)?;
     if write && !outcome.document.is_unchanged() {
+        if !before.still_guarded() {
+            return Err(DomxmlError::Contended { path: path.into() }.into());
+        }
         write_atomically(path, &outcome.document)?;
     }
     Ok(then(&before, &outcome))
@@ -137,14 +143,20 @@ pub fn rewrite<'t>(
     })
 }
 
-pub fn read_domxml(path: &Path) -> Result<String, DomxmlError> {
-    let bytes = fs::read(path).map_err(|err| DomxmlError::Read {
+/// The domain XML's text, mapped rather than copied where a lease keeps
+/// other writers out (`host::leased`).
+pub fn read_domxml(path: &Path) -> Result<FileText, DomxmlError> {
+    let unreadable = |err: std::io::Error| DomxmlError::Read {
         path: path.into(),
         reason: err.to_string(),
-    })?;
-    String::from_utf8(bytes).map_err(|err| DomxmlError::NotUtf8 {
-        path: path.into(),
-        offset: err.utf8_error().valid_up_to(),
+    };
+    let file = fs::File::open(path).map_err(unreadable)?;
+    FileText::open(file).map_err(|err| match err {
+        TextError::Io(err) => unreadable(err),
+        TextError::NotUtf8 { offset } => DomxmlError::NotUtf8 {
+            path: path.into(),
+            offset,
+        },
     })
 }
 

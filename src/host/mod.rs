@@ -8,6 +8,7 @@ pub(crate) mod hugepages;
 pub(crate) mod isolation;
 pub(crate) mod kernel;
 pub(crate) mod ksm;
+pub mod leased;
 pub(crate) mod mom;
 pub mod paths;
 pub(crate) mod pci;
