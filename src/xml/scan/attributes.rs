@@ -39,13 +39,13 @@ impl<'t, V: Visitor<'t>> Scanner<'t, '_, V> {
         if !NAME_START_BYTE[usize::from(first)] || bytes.get(value_end) != Some(&quote) {
             return false;
         }
-        let local = &self.text[start..name_end];
+        let local = self.ascii_bounded(start, name_end);
         if local == "xmlns" {
             return false;
         }
         self.attributes.push(Attribute {
             name: QName { prefix: "", local },
-            value: &self.text[value_start..value_end],
+            value: self.ascii_bounded(value_start, value_end),
             range: start..value_end + 1,
         });
         self.pos = value_end + 1;
