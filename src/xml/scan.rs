@@ -16,7 +16,8 @@ use std::ops::Range;
 
 use self::chars::{
     first_non_xml_char, is_control, is_name_char, is_name_start, is_non_character, is_referable,
-    run, starts_name, Plain, NAME_BYTE, NAME_START_BYTE, PLAIN_TEXT, PLAIN_VALUE, SPACE,
+    run, same_bytes, starts_name, Plain, NAME_BYTE, NAME_START_BYTE, PLAIN_TEXT, PLAIN_VALUE,
+    SPACE,
 };
 
 mod attributes;
@@ -122,8 +123,8 @@ pub fn root_content(text: &str, root_tag: Range<usize>, content: Range<usize>) -
 
 struct Open<'t> {
     name: QName<'t>,
-    /// The name as written, which its end tag nearly always repeats.
-    written: &'t [u8],
+    /// Where the name is written, which its end tag nearly always repeats.
+    written: Range<usize>,
     /// Where this element's own namespace declarations start in the scope.
     scope_start: usize,
 }
@@ -482,7 +483,7 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
             true => self.scope.truncate(scope_start),
             false => self.open.push(Open {
                 name,
-                written: &self.bytes[start + 1..name_end],
+                written: start + 1..name_end,
                 scope_start,
             }),
         }
@@ -498,8 +499,9 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
         let Some(open) = self.open.pop() else {
             return Err(Malformed { at: start });
         };
-        let after = self.pos + open.written.len();
-        let as_written = self.bytes[self.pos..].starts_with(open.written)
+        let written = open.written.len();
+        let after = self.pos + written;
+        let as_written = same_bytes(self.bytes, open.written.start, self.pos, written)
             && matches!(
                 self.bytes.get(after),
                 Some(b'>' | b' ' | b'\t' | b'\n' | b'\r')

@@ -269,6 +269,31 @@ fn value_steps(_: &[u8], at: usize, _: u8) -> usize {
     at
 }
 
+/// Whether the `len` bytes at `a` and at `b` are the same: an end tag
+/// repeating the name of its start tag. Names of up to sixteen bytes are
+/// compared in one step, without a call to `memcmp`.
+#[inline(always)]
+pub(super) fn same_bytes(bytes: &[u8], a: usize, b: usize, len: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if let (true, Some(x), Some(y)) = (len <= 16, bytes.get(a..a + 16), bytes.get(b..b + 16)) {
+        use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8};
+        // SAFETY: `x` and `y` are sixteen readable bytes each, which is all
+        // the unaligned loads read; SSE2 is part of every x86_64.
+        let equal = unsafe {
+            let (x, y) = (
+                _mm_loadu_si128(x.as_ptr().cast()),
+                _mm_loadu_si128(y.as_ptr().cast()),
+            );
+            _mm_movemask_epi8(_mm_cmpeq_epi8(x, y)).cast_unsigned()
+        };
+        let wanted = (1u32 << len) - 1;
+        return equal & wanted == wanted;
+    }
+    bytes
+        .get(a..a + len)
+        .is_some_and(|x| bytes.get(b..b + len) == Some(x))
+}
+
 /// XML 1.0's NameStartChar.
 pub(super) fn is_name_start(c: char) -> bool {
     match c {
@@ -336,6 +361,23 @@ mod tests {
                     let other = b'"' + b'\'' - quote;
                     let admitted = |b: &u8| PLAIN_VALUE.table[usize::from(*b)] || *b == other;
                     assert!(bytes[..by_byte].iter().all(admitted));
+                }
+            }
+        }
+    }
+
+    /// Every pair of places and lengths up to past a step: the one-step
+    /// comparison says what comparing the slices says.
+    #[test]
+    fn same_bytes_compares_as_slices_do() {
+        let bytes = b"abcdefghijklmnopqrstabcdefghijklmnopqrsXabcdefghij";
+        for a in 0..bytes.len() {
+            for b in 0..bytes.len() {
+                for len in 0..=20 {
+                    let slices = bytes
+                        .get(a..a + len)
+                        .is_some_and(|x| bytes.get(b..b + len) == Some(x));
+                    assert_eq!(same_bytes(bytes, a, b, len), slices, "{a} {b} {len}");
                 }
             }
         }

@@ -272,3 +272,41 @@ fn plain_attributes() {
         ("<a b=\"0123456789abcdef0123456789'/>", false),
     ]);
 }
+
+/// End tags as the short comparison reads them: a name that is a prefix of
+/// the open one, or has it as a prefix, names of sixteen bytes and more,
+/// prefixes, non-ASCII names, and end tags too near the end of the text
+/// for a sixteen-byte step.
+#[test]
+fn end_tags() {
+    let long = "abcdefghijklmnop";
+    let cases = [
+        format!("<x><{long}></{long}></x>"),
+        format!("<x><{long}></{long}q></x>"),
+        format!("<x><{long}q></{long}></x>"),
+        format!("<x><{long}q></{long}r></x>"),
+        format!("<x><{long}qr></{long}qr >\n</x>\n{long}"),
+        format!("<x><{long}></{long} ></x>{}", " ".repeat(20)),
+        format!("<x><ab></a>{}</x>", " ".repeat(20)),
+        format!("<x><a></ab>{}</x>", " ".repeat(20)),
+        format!("<x><ab></ac>{}</x>", " ".repeat(20)),
+        format!("<x><ab></ab\t>{}</x>", " ".repeat(20)),
+        format!("<x xmlns:p='u'><p:b></p:b><p:b></:b>{}</x>", " ".repeat(20)),
+        format!("<x><é></é><éa></éb>{}</x>", " ".repeat(20)),
+    ];
+    let expected = [
+        true, false, false, false, false, true, false, false, false, true, false, false,
+    ];
+    let owned: Vec<(&str, bool)> = cases.iter().map(String::as_str).zip(expected).collect();
+    check(&owned);
+    check(&[
+        ("<a></a>", true),
+        ("<a></a >", true),
+        ("<ab></a>", false),
+        ("<a></ab>", false),
+        ("<a:b xmlns:a='u'></a:b>", true),
+        ("<a:b xmlns:a='u'></b>", false),
+        ("<é></é>", true),
+        ("<é></è>", false),
+    ]);
+}
