@@ -16,8 +16,8 @@ use std::ops::Range;
 
 use self::chars::{
     first_non_xml_char, is_control, is_name_char, is_name_start, is_non_character, is_referable,
-    run, same_bytes, starts_name, Plain, NAME_BYTE, NAME_START_BYTE, PLAIN_TEXT, PLAIN_VALUE,
-    SPACE,
+    run, same_bytes, starts_name, white_space_to_tag, Plain, NAME_BYTE, NAME_START_BYTE,
+    PLAIN_TEXT, PLAIN_VALUE, SPACE,
 };
 
 mod attributes;
@@ -395,6 +395,10 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
     /// Text up to the next `<`: references must be predefined or numeric,
     /// and `]]>` may not appear.
     fn text(&mut self) -> Scan {
+        if let Some(tag) = white_space_to_tag(self.bytes, self.pos) {
+            self.pos = tag;
+            return Ok(());
+        }
         let start = self.pos;
         loop {
             match self.skip_plain(&PLAIN_TEXT)? {

@@ -310,3 +310,19 @@ fn end_tags() {
         ("<é></è>", false),
     ]);
 }
+
+/// Indentation between tags, read on its own short path, and the white
+/// space it leaves to the full reading of text.
+#[test]
+fn white_space_between_tags() {
+    check(&[
+        ("<a>\n    <b/>\n  \t\r\n<c/>\n</a>", true),
+        (&format!("<a>\n{}<b/></a>", " ".repeat(40)), true),
+        ("<a>\n    &amp;<b/>\n              </a>", true),
+        ("<a>\n    ]]><b/>\n              </a>", false),
+        ("<a>\n    \u{1}<b/>\n              </a>", false),
+        ("<a>\n    x<b/>\n               </a>", true),
+        ("<a>\n    <!-- c -->\n          </a>", true),
+        ("<a>\n    </b>\n                </a>", false),
+    ]);
+}
