@@ -460,6 +460,7 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
         }
         let scope_start = self.scope.len();
         self.attributes.clear();
+        self.plain_attributes();
         let empty = loop {
             let spaced = self.skip_spaces() > 0;
             match self.peek() {

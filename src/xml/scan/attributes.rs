@@ -11,45 +11,61 @@ impl<'t, V: Visitor<'t>> Scanner<'t, '_, V> {
     /// An attribute or a namespace declaration, after the white space that
     /// must precede it.
     pub(super) fn attribute(&mut self, scope_start: usize) -> Scan {
-        match self.plain_attribute() {
-            true => Ok(()),
-            false => self.any_attribute(scope_start),
+        match self.plain_attribute(self.pos) {
+            Some(end) => {
+                self.pos = end;
+                Ok(())
+            }
+            None => self.any_attribute(scope_start),
         }
     }
 
-    /// ` name="value"` as nearly every attribute of a domain XML is
-    /// written: an ASCII name with no colon, `=` right after it, a value of
-    /// plain characters. Anything else, and `xmlns`, which is no attribute,
-    /// is left to `any_attribute` from where this started, having changed
-    /// nothing: what this accepts, `any_attribute` reads the same way.
+    /// The attributes right after a start tag's name as nearly every
+    /// attribute of a domain XML is written: one space, then ` name="value"`
+    /// (see `plain_attribute`), as long as they come so. The rest of the
+    /// tag is read as before.
+    pub(super) fn plain_attributes(&mut self) {
+        let mut at = self.pos;
+        while self.bytes.get(at) == Some(&b' ') {
+            match self.plain_attribute(at + 1) {
+                Some(end) => at = end,
+                None => break,
+            }
+        }
+        self.pos = at;
+    }
+
+    /// ` name="value"` from `start`: an ASCII name with no colon, `=`
+    /// right after it, a value of plain characters; pushed, and where it
+    /// ends returned. Anything else, and `xmlns`, which is no attribute, is
+    /// left to `any_attribute` from `start`, with nothing changed: what
+    /// this accepts, `any_attribute` reads the same way.
     #[inline(always)]
-    fn plain_attribute(&mut self) -> bool {
+    fn plain_attribute(&mut self, start: usize) -> Option<usize> {
         let bytes = self.bytes;
-        let start = self.pos;
         let name_end = run(&NAME_BYTE, bytes, start);
         let (Some(&first), Some(b'='), Some(&quote @ (b'"' | b'\''))) = (
             bytes.get(start),
             bytes.get(name_end),
             bytes.get(name_end + 1),
         ) else {
-            return false;
+            return None;
         };
         let value_start = name_end + 2;
         let value_end = plain_value_end(bytes, value_start, quote);
         if !NAME_START_BYTE[usize::from(first)] || bytes.get(value_end) != Some(&quote) {
-            return false;
+            return None;
         }
         let local = self.ascii_bounded(start, name_end);
         if local == "xmlns" {
-            return false;
+            return None;
         }
         self.attributes.push(Attribute {
             name: QName { prefix: "", local },
             value: self.ascii_bounded(value_start, value_end),
             range: start..value_end + 1,
         });
-        self.pos = value_end + 1;
-        true
+        Some(value_end + 1)
     }
 
     fn any_attribute(&mut self, scope_start: usize) -> Scan {

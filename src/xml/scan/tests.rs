@@ -270,6 +270,16 @@ fn plain_attributes() {
         ("<a b='0123456789abcdef0123456789\u{1}'/>", false),
         ("<a b='0123456789abcdef0123456789", false),
         ("<a b=\"0123456789abcdef0123456789'/>", false),
+        ("<a b='1'  c='2'\nd='3'\te='4' f='5'/>", true),
+        ("<a b='1' c='2'  b='3'/>", false),
+        ("<a b='1' p:c='2' d='3' xmlns:p='u'/>", true),
+        ("<a b='1' p:c='2' d='3'/>", false),
+        ("<a b='1' xmlns='u' c='2'/>", true),
+        ("<a b='1' c ='2'/>", true),
+        ("<a b='1' c= '2' b = '3'/>", false),
+        ("<a b='1' c='2' >", false),
+        ("<a b='1' c='2' ></a>", true),
+        ("<a b='1' c='2' / >", false),
     ]);
 }
 
