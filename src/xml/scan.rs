@@ -461,20 +461,12 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
         let scope_start = self.scope.len();
         self.attributes.clear();
         self.plain_attributes();
-        let empty = loop {
-            let spaced = self.skip_spaces() > 0;
-            match self.peek() {
-                Some(b'/') => {
-                    self.expect(b"/>")?;
-                    break true;
-                }
-                Some(b'>') => {
-                    self.pos += 1;
-                    break false;
-                }
-                Some(_) if spaced => self.attribute(scope_start)?,
-                _ => return self.malformed(),
+        let empty = match self.peek() {
+            Some(b'>') => {
+                self.pos += 1;
+                false
             }
+            _ => self.rest_of_start_tag(scope_start)?,
         };
         self.resolve(name, start)?;
         self.visitor.start_tag(&StartTag {
@@ -493,6 +485,28 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
             }),
         }
         Ok(!empty)
+    }
+
+    /// What follows the plain attributes in a start tag, up to its end
+    /// included: whether it is `/>`. Out of line, so that the common start
+    /// tag does not make ready for what only this reads.
+    #[inline(never)]
+    fn rest_of_start_tag(&mut self, scope_start: usize) -> Scan<bool> {
+        loop {
+            let spaced = self.skip_spaces() > 0;
+            match self.peek() {
+                Some(b'/') => {
+                    self.expect(b"/>")?;
+                    return Ok(true);
+                }
+                Some(b'>') => {
+                    self.pos += 1;
+                    return Ok(false);
+                }
+                Some(_) if spaced => self.attribute(scope_start)?,
+                _ => return self.malformed(),
+            }
+        }
     }
 
     // ETag ::= '</' QName S? '>', naming the open element: the same
