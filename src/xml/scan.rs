@@ -143,6 +143,8 @@ struct Scanner<'t, 'v, V> {
     scope: Vec<Namespace<'t>>,
     /// The current start tag's attributes.
     attributes: Vec<Attribute<'t>>,
+    /// Whether one of them has a prefix.
+    prefixed: bool,
     declarations: usize,
     visitor: &'v mut V,
 }
@@ -156,6 +158,7 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
             open: Vec::new(),
             scope: Vec::new(),
             attributes: Vec::new(),
+            prefixed: false,
             declarations: 0,
             visitor,
         }
@@ -460,6 +463,7 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
         }
         let scope_start = self.scope.len();
         self.attributes.clear();
+        self.prefixed = false;
         self.plain_attributes();
         let empty = match self.peek() {
             Some(b'>') => {

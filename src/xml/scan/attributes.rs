@@ -97,6 +97,7 @@ impl<'t, V: Visitor<'t>> Scanner<'t, '_, V> {
                 false => Ok(()),
             };
         }
+        self.prefixed |= !name.prefix.is_empty();
         self.attributes.push(Attribute {
             name,
             value,
@@ -127,21 +128,21 @@ impl<'t, V: Visitor<'t>> Scanner<'t, '_, V> {
 
     /// Every prefix declared in scope, and no two attributes with the same
     /// namespace and local name (quadratic, as in roxmltree). With no
-    /// prefix on any attribute, the namespaces are all none.
+    /// prefix on any attribute (`prefixed`), the namespaces are all none.
     pub(super) fn resolve(&self, element: QName<'t>, at: usize) -> Scan {
         let malformed = Err(Malformed { at });
         if !element.prefix.is_empty() && self.uri(element.prefix).is_none() {
             return malformed;
         }
         let attributes = &self.attributes[..];
-        if attributes.iter().all(|a| a.name.prefix.is_empty()) {
-            let repeated = |(index, attribute): (usize, &Attribute)| {
-                let local = attribute.name.local;
+        if !self.prefixed {
+            let repeated = |index: usize| {
+                let local = attributes[index].name.local;
                 attributes[..index]
                     .iter()
                     .any(|other| same_name(other.name.local, local))
             };
-            return match attributes.iter().enumerate().any(repeated) {
+            return match (1..attributes.len()).any(repeated) {
                 true => malformed,
                 false => Ok(()),
             };

@@ -280,6 +280,17 @@ fn plain_attributes() {
         ("<a b='1' c='2' >", false),
         ("<a b='1' c='2' ></a>", true),
         ("<a b='1' c='2' / >", false),
+        ("<a xmlns:p='u'><b p:c='1'/><d c='1' c='2'/></a>", false),
+        ("<a xmlns:p='u'><b p:c='1'/><d c='1' e='2'/></a>", true),
+        (
+            "<a xmlns:p='u'><b p:c='1' c='1'/><d p:c='1' q:c='2'/></a>",
+            false,
+        ),
+        ("<a xmlns:p='u'><b c='1' p:c='1' p:c='2'/></a>", false),
+        (
+            "<a xmlns:p='u' xmlns:q='u'><b c='1' p:c='1' d='2' q:c='2'/></a>",
+            false,
+        ),
     ]);
 }
 
