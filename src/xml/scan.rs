@@ -44,6 +44,19 @@ pub struct QName<'t> {
     pub local: &'t str,
 }
 
+impl<'t> QName<'t> {
+    /// A name `qname` has read, split again.
+    fn split(written: &'t str) -> Self {
+        match written.split_once(':') {
+            Some((prefix, local)) => QName { prefix, local },
+            None => QName {
+                prefix: "",
+                local: written,
+            },
+        }
+    }
+}
+
 /// An attribute as written; namespace declarations are not attributes.
 #[derive(Debug, Clone)]
 pub struct Attribute<'t> {
@@ -121,9 +134,10 @@ pub fn root_content(text: &str, root_tag: Range<usize>, content: Range<usize>) -
     }
 }
 
-struct Open<'t> {
-    name: QName<'t>,
-    /// Where the name is written, which its end tag nearly always repeats.
+/// An element whose end tag is still to come: its name is where it is
+/// written, which its end tag nearly always repeats, and is split into
+/// prefix and local name again only when the end tag is written otherwise.
+struct Open {
     written: Range<usize>,
     /// Where this element's own namespace declarations start in the scope.
     scope_start: usize,
@@ -138,7 +152,7 @@ struct Scanner<'t, 'v, V> {
     text: &'t str,
     bytes: &'t [u8],
     pos: usize,
-    open: Vec<Open<'t>>,
+    open: Vec<Open>,
     /// The prefixes in scope, innermost last.
     scope: Vec<Namespace<'t>>,
     /// The current start tag's attributes.
@@ -483,7 +497,6 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
         match empty {
             true => self.scope.truncate(scope_start),
             false => self.open.push(Open {
-                name,
                 written: start + 1..name_end,
                 scope_start,
             }),
@@ -531,7 +544,7 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
             );
         if as_written {
             self.pos = after;
-        } else if self.qname()? != open.name {
+        } else if self.qname()? != QName::split(&self.text[open.written]) {
             return Err(Malformed { at: start });
         }
         self.skip_spaces();
