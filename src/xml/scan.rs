@@ -15,13 +15,13 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use self::chars::{
-    first_non_xml_char, is_control, is_name_char, is_name_start, is_non_character, is_referable,
-    run, same_bytes, starts_name, white_space_to_tag, Plain, NAME_BYTE, NAME_START_BYTE,
-    PLAIN_TEXT, PLAIN_VALUE, SPACE,
+    first_non_xml_char, is_control, is_non_character, is_referable, run, same_bytes,
+    white_space_to_tag, Plain, PLAIN_TEXT, PLAIN_VALUE, SPACE,
 };
 
 mod attributes;
 mod chars;
+mod names;
 #[cfg(test)]
 mod tests;
 
@@ -42,19 +42,6 @@ pub(super) const XMLNS_URI: &str = "http://www.w3.org/2000/xmlns/";
 pub struct QName<'t> {
     pub prefix: &'t str,
     pub local: &'t str,
-}
-
-impl<'t> QName<'t> {
-    /// A name `qname` has read, split again.
-    fn split(written: &'t str) -> Self {
-        match written.split_once(':') {
-            Some((prefix, local)) => QName { prefix, local },
-            None => QName {
-                prefix: "",
-                local: written,
-            },
-        }
-    }
 }
 
 /// An attribute as written; namespace declarations are not attributes.
@@ -176,21 +163,6 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
             declarations: 0,
             visitor,
         }
-    }
-
-    /// `text[start..end]` where the scan has just read the bytes at
-    /// `start` and `end` as ASCII (or `end` is the end of the text), so
-    /// both are character boundaries. The checked slice looked at both
-    /// bytes again, for each of the 45 000 names and 27 000 values of a
-    /// megabyte domain XML.
-    #[inline(always)]
-    fn ascii_bounded(&self, start: usize, end: usize) -> &'t str {
-        debug_assert!(start <= end && end <= self.text.len());
-        debug_assert!(self.text.is_char_boundary(start) && self.text.is_char_boundary(end));
-        // SAFETY: the callers pass `start <= end <= text.len()`, and
-        // positions of ASCII bytes or of the end of a `str`, which are
-        // character boundaries.
-        unsafe { self.text.get_unchecked(start..end) }
     }
 
     fn malformed<T>(&self) -> Scan<T> {
@@ -568,71 +540,6 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
                 Ok(quote)
             }
             _ => self.malformed(),
-        }
-    }
-
-    /// A name where colons are name characters (PI targets).
-    fn name(&mut self) -> Scan<&'t str> {
-        let start = self.pos;
-        let mut chars = self.text[start..].chars();
-        match chars.next() {
-            Some(c) if is_name_start(c) => self.pos += c.len_utf8(),
-            _ => return self.malformed(),
-        }
-        let len: usize = chars
-            .take_while(|&c| is_name_char(c))
-            .map(char::len_utf8)
-            .sum();
-        self.pos += len;
-        Ok(&self.text[start..self.pos])
-    }
-
-    /// A name with at most one colon; what stands each side of it must
-    /// start as a name does, but an empty prefix is allowed.
-    #[inline]
-    fn qname(&mut self) -> Scan<QName<'t>> {
-        let start = self.pos;
-        let end = run(&NAME_BYTE, self.bytes, start);
-        match self.bytes.get(end) {
-            Some(&byte) if byte == b':' || byte >= 0x80 => self.qname_beyond_ascii(start, end),
-            _ if end > start && NAME_START_BYTE[usize::from(self.bytes[start])] => {
-                self.pos = end;
-                Ok(QName {
-                    prefix: "",
-                    local: self.ascii_bounded(start, end),
-                })
-            }
-            _ => Err(Malformed { at: start }),
-        }
-    }
-
-    /// The rest of a name that has a colon or a non-ASCII character.
-    #[cold]
-    fn qname_beyond_ascii(&mut self, start: usize, mut end: usize) -> Scan<QName<'t>> {
-        let mut colon = None;
-        loop {
-            match self.bytes.get(end) {
-                Some(b':') if colon.is_none() => {
-                    colon = Some(end);
-                    end += 1;
-                }
-                Some(b':') => return Err(Malformed { at: start }),
-                Some(&byte) if byte >= 0x80 => match self.text[end..].chars().next() {
-                    Some(c) if is_name_char(c) => end += c.len_utf8(),
-                    _ => break,
-                },
-                _ => break,
-            }
-            end = run(&NAME_BYTE, self.bytes, end);
-        }
-        self.pos = end;
-        let (prefix, local) = match colon {
-            Some(colon) => (&self.text[start..colon], &self.text[colon + 1..end]),
-            None => ("", &self.text[start..end]),
-        };
-        match (prefix.is_empty() || starts_name(prefix)) && starts_name(local) {
-            true => Ok(QName { prefix, local }),
-            false => Err(Malformed { at: start }),
         }
     }
 }
