@@ -51,6 +51,34 @@ pub const NEEDED: &[Needed] = &[
     Needed::DeviceOfType("interface", "hostdev"),
 ];
 
+/// The entries of [`NEEDED`] a device can match, picked out once, at
+/// compile time: each of thousands of devices is checked against these.
+const NEEDED_DEVICES: [Needed; devices_in(NEEDED)] = only_devices(NEEDED);
+
+const fn devices_in(list: &[Needed]) -> usize {
+    let (mut at, mut count) = (0, 0);
+    while at < list.len() {
+        if !matches!(list[at], Needed::Child(_)) {
+            count += 1;
+        }
+        at += 1;
+    }
+    count
+}
+
+const fn only_devices<const N: usize>(list: &[Needed]) -> [Needed; N] {
+    let mut devices = [Needed::Child(""); N];
+    let (mut at, mut count) = (0, 0);
+    while at < list.len() {
+        if !matches!(list[at], Needed::Child(_)) {
+            devices[count] = list[at];
+            count += 1;
+        }
+        at += 1;
+    }
+    devices
+}
+
 /// The child of `<domain>` whose own children are sorted out one by one.
 pub const DEVICES: &str = "devices";
 
@@ -182,7 +210,7 @@ impl<'t> Locator<'t> {
     }
 
     fn device(&mut self, tag: &StartTag) {
-        self.device_needed = NEEDED.iter().any(|kept| kept.is_device(tag));
+        self.device_needed = NEEDED_DEVICES.iter().any(|kept| kept.is_device(tag));
         self.sort(tag);
     }
 
@@ -284,4 +312,24 @@ impl Needed {
 #[inline]
 pub fn is_plain(name: QName, local: &str) -> bool {
     name.prefix.is_empty() && name.local == local
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The devices checked are those of `NEEDED`, in its order, and only
+    /// those.
+    #[test]
+    fn needed_devices_are_the_device_entries_of_needed() {
+        let devices = |list: &[Needed]| -> Vec<String> {
+            list.iter()
+                .filter(|kept| !matches!(kept, Needed::Child(_)))
+                .map(|kept| format!("{kept:?}"))
+                .collect()
+        };
+        let picked: Vec<String> = NEEDED_DEVICES.iter().map(|k| format!("{k:?}")).collect();
+        assert_eq!(picked, devices(NEEDED));
+        assert_eq!(picked.len(), 3, "{picked:?}");
+    }
 }

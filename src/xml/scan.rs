@@ -15,12 +15,13 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use self::chars::{
-    first_non_xml_char, is_control, is_name_char, is_name_start, is_non_character, is_referable,
-    normalized, run, starts_name, Plain, NAME_BYTE, NAME_START_BYTE, PLAIN_TEXT, PLAIN_VALUE,
-    SPACE,
+    first_non_xml_char, is_control, is_non_character, is_referable, run, same_bytes,
+    white_space_to_tag, Plain, PLAIN_TEXT, PLAIN_VALUE, SPACE,
 };
 
+mod attributes;
 mod chars;
+mod names;
 #[cfg(test)]
 mod tests;
 
@@ -33,7 +34,7 @@ pub struct Malformed {
 type Scan<T = ()> = Result<T, Malformed>;
 
 pub const XML_URI: &str = "http://www.w3.org/XML/1998/namespace";
-const XMLNS_URI: &str = "http://www.w3.org/2000/xmlns/";
+pub(super) const XMLNS_URI: &str = "http://www.w3.org/2000/xmlns/";
 
 /// A qualified name split as roxmltree splits it: at the only colon, where
 /// an empty prefix (`<:a>`) is no prefix.
@@ -120,10 +121,11 @@ pub fn root_content(text: &str, root_tag: Range<usize>, content: Range<usize>) -
     }
 }
 
-struct Open<'t> {
-    name: QName<'t>,
-    /// The name as written, which its end tag nearly always repeats.
-    written: &'t [u8],
+/// An element whose end tag is still to come: its name is where it is
+/// written, which its end tag nearly always repeats, and is split into
+/// prefix and local name again only when the end tag is written otherwise.
+struct Open {
+    written: Range<usize>,
     /// Where this element's own namespace declarations start in the scope.
     scope_start: usize,
 }
@@ -137,11 +139,13 @@ struct Scanner<'t, 'v, V> {
     text: &'t str,
     bytes: &'t [u8],
     pos: usize,
-    open: Vec<Open<'t>>,
+    open: Vec<Open>,
     /// The prefixes in scope, innermost last.
     scope: Vec<Namespace<'t>>,
     /// The current start tag's attributes.
     attributes: Vec<Attribute<'t>>,
+    /// Whether one of them has a prefix.
+    prefixed: bool,
     declarations: usize,
     visitor: &'v mut V,
 }
@@ -155,6 +159,7 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
             open: Vec::new(),
             scope: Vec::new(),
             attributes: Vec::new(),
+            prefixed: false,
             declarations: 0,
             visitor,
         }
@@ -379,6 +384,10 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
     /// Text up to the next `<`: references must be predefined or numeric,
     /// and `]]>` may not appear.
     fn text(&mut self) -> Scan {
+        if let Some(tag) = white_space_to_tag(self.bytes, self.pos) {
+            self.pos = tag;
+            return Ok(());
+        }
         let start = self.pos;
         loop {
             match self.skip_plain(&PLAIN_TEXT)? {
@@ -440,20 +449,14 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
         }
         let scope_start = self.scope.len();
         self.attributes.clear();
-        let empty = loop {
-            let spaced = self.skip_spaces() > 0;
-            match self.peek() {
-                Some(b'/') => {
-                    self.expect(b"/>")?;
-                    break true;
-                }
-                Some(b'>') => {
-                    self.pos += 1;
-                    break false;
-                }
-                Some(_) if spaced => self.attribute(scope_start)?,
-                _ => return self.malformed(),
+        self.prefixed = false;
+        self.plain_attributes();
+        let empty = match self.peek() {
+            Some(b'>') => {
+                self.pos += 1;
+                false
             }
+            _ => self.rest_of_start_tag(scope_start)?,
         };
         self.resolve(name, start)?;
         self.visitor.start_tag(&StartTag {
@@ -466,108 +469,33 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
         match empty {
             true => self.scope.truncate(scope_start),
             false => self.open.push(Open {
-                name,
-                written: &self.bytes[start + 1..name_end],
+                written: start + 1..name_end,
                 scope_start,
             }),
         }
         Ok(!empty)
     }
 
-    fn attribute(&mut self, scope_start: usize) -> Scan {
-        let start = self.pos;
-        let name = self.qname()?;
-        self.equals()?;
-        let quote = self.quote()?;
-        let value_start = self.pos;
+    /// What follows the plain attributes in a start tag, up to its end
+    /// included: whether it is `/>`. Out of line, so that the common start
+    /// tag does not make ready for what only this reads.
+    #[inline(never)]
+    fn rest_of_start_tag(&mut self, scope_start: usize) -> Scan<bool> {
         loop {
-            match self.skip_plain(&PLAIN_VALUE)? {
-                Some(b'&') => self.reference()?,
-                Some(b) if b == quote => break,
-                Some(b'"' | b'\'') => self.pos += 1,
+            let spaced = self.skip_spaces() > 0;
+            match self.peek() {
+                Some(b'/') => {
+                    self.expect(b"/>")?;
+                    return Ok(true);
+                }
+                Some(b'>') => {
+                    self.pos += 1;
+                    return Ok(false);
+                }
+                Some(_) if spaced => self.attribute(scope_start)?,
                 _ => return self.malformed(),
             }
         }
-        let value = &self.text[value_start..self.pos];
-        self.pos += 1;
-        if name.prefix == "xmlns" {
-            return self.declare(name.local, value, scope_start, start);
-        }
-        // roxmltree's reading: any `xmlns` local name declares the default
-        // namespace, whatever its prefix.
-        if name.local == "xmlns" {
-            self.declarations += 1;
-            let uri = normalized(value);
-            return match uri == XML_URI || uri == XMLNS_URI {
-                true => Err(Malformed { at: start }),
-                false => Ok(()),
-            };
-        }
-        self.attributes.push(Attribute {
-            name,
-            value,
-            range: start..self.pos,
-        });
-        Ok(())
-    }
-
-    /// `xmlns:prefix='uri'`: the xml prefix only for its own URI, neither
-    /// reserved URI for any other, and once per element.
-    fn declare(&mut self, prefix: &'t str, value: &'t str, scope_start: usize, at: usize) -> Scan {
-        self.declarations += 1;
-        let uri = normalized(value);
-        let is_xml = uri == XML_URI;
-        let refused = uri == XMLNS_URI
-            || (prefix == "xml") != is_xml
-            || self.scope[scope_start..]
-                .iter()
-                .any(|ns| ns.prefix == prefix);
-        if refused {
-            return Err(Malformed { at });
-        }
-        if !is_xml {
-            self.scope.push(Namespace { prefix, uri });
-        }
-        Ok(())
-    }
-
-    /// Every prefix declared in scope, and no two attributes with the same
-    /// namespace and local name (quadratic, as in roxmltree).
-    fn resolve(&self, element: QName<'t>, at: usize) -> Scan {
-        let malformed = Err(Malformed { at });
-        if !element.prefix.is_empty() && self.uri(element.prefix).is_none() {
-            return malformed;
-        }
-        for (index, attribute) in self.attributes.iter().enumerate() {
-            let Some(namespace) = self.namespace(attribute) else {
-                return malformed;
-            };
-            let earlier = &self.attributes[..index];
-            let same = |other: &Attribute| {
-                other.name.local == attribute.name.local && self.namespace(other) == Some(namespace)
-            };
-            if earlier.iter().any(same) {
-                return malformed;
-            }
-        }
-        Ok(())
-    }
-
-    /// An attribute's namespace, `None` when its prefix is not declared.
-    fn namespace(&self, attribute: &Attribute) -> Option<Option<&str>> {
-        match attribute.name.prefix {
-            "" => Some(None),
-            "xml" => Some(Some(XML_URI)),
-            prefix => self.uri(prefix).map(Some),
-        }
-    }
-
-    fn uri(&self, prefix: &str) -> Option<&str> {
-        self.scope
-            .iter()
-            .rev()
-            .find(|ns| ns.prefix == prefix)
-            .map(|ns| ns.uri.as_ref())
     }
 
     // ETag ::= '</' QName S? '>', naming the open element: the same
@@ -579,15 +507,16 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
         let Some(open) = self.open.pop() else {
             return Err(Malformed { at: start });
         };
-        let after = self.pos + open.written.len();
-        let as_written = self.bytes[self.pos..].starts_with(open.written)
+        let written = open.written.len();
+        let after = self.pos + written;
+        let as_written = same_bytes(self.bytes, open.written.start, self.pos, written)
             && matches!(
                 self.bytes.get(after),
                 Some(b'>' | b' ' | b'\t' | b'\n' | b'\r')
             );
         if as_written {
             self.pos = after;
-        } else if self.qname()? != open.name {
+        } else if self.qname()? != QName::split(&self.text[open.written]) {
             return Err(Malformed { at: start });
         }
         self.skip_spaces();
@@ -611,71 +540,6 @@ impl<'t, 'v, V: Visitor<'t>> Scanner<'t, 'v, V> {
                 Ok(quote)
             }
             _ => self.malformed(),
-        }
-    }
-
-    /// A name where colons are name characters (PI targets).
-    fn name(&mut self) -> Scan<&'t str> {
-        let start = self.pos;
-        let mut chars = self.text[start..].chars();
-        match chars.next() {
-            Some(c) if is_name_start(c) => self.pos += c.len_utf8(),
-            _ => return self.malformed(),
-        }
-        let len: usize = chars
-            .take_while(|&c| is_name_char(c))
-            .map(char::len_utf8)
-            .sum();
-        self.pos += len;
-        Ok(&self.text[start..self.pos])
-    }
-
-    /// A name with at most one colon; what stands each side of it must
-    /// start as a name does, but an empty prefix is allowed.
-    #[inline]
-    fn qname(&mut self) -> Scan<QName<'t>> {
-        let start = self.pos;
-        let end = run(&NAME_BYTE, self.bytes, start);
-        match self.bytes.get(end) {
-            Some(&byte) if byte == b':' || byte >= 0x80 => self.qname_beyond_ascii(start, end),
-            _ if end > start && NAME_START_BYTE[usize::from(self.bytes[start])] => {
-                self.pos = end;
-                Ok(QName {
-                    prefix: "",
-                    local: &self.text[start..end],
-                })
-            }
-            _ => Err(Malformed { at: start }),
-        }
-    }
-
-    /// The rest of a name that has a colon or a non-ASCII character.
-    #[cold]
-    fn qname_beyond_ascii(&mut self, start: usize, mut end: usize) -> Scan<QName<'t>> {
-        let mut colon = None;
-        loop {
-            match self.bytes.get(end) {
-                Some(b':') if colon.is_none() => {
-                    colon = Some(end);
-                    end += 1;
-                }
-                Some(b':') => return Err(Malformed { at: start }),
-                Some(&byte) if byte >= 0x80 => match self.text[end..].chars().next() {
-                    Some(c) if is_name_char(c) => end += c.len_utf8(),
-                    _ => break,
-                },
-                _ => break,
-            }
-            end = run(&NAME_BYTE, self.bytes, end);
-        }
-        self.pos = end;
-        let (prefix, local) = match colon {
-            Some(colon) => (&self.text[start..colon], &self.text[colon + 1..end]),
-            None => ("", &self.text[start..end]),
-        };
-        match (prefix.is_empty() || starts_name(prefix)) && starts_name(local) {
-            true => Ok(QName { prefix, local }),
-            false => Err(Malformed { at: start }),
         }
     }
 }

@@ -212,6 +212,119 @@ fn ascii_run(_: &[u8], at: usize, _: [u8; 4]) -> usize {
     at
 }
 
+/// Where a value from `at` closed by `quote` stops being one the short
+/// path reads: at its closing quote, or earlier at the first byte that is
+/// not printable ASCII, a `<` or a reference. The other quote goes by, as
+/// it does in the full reading. Three comparisons a step instead of the
+/// eight of `PLAIN_VALUE`: a value has no line ends to go over.
+#[inline(always)]
+pub(super) fn plain_value_end(bytes: &[u8], mut at: usize, quote: u8) -> usize {
+    let stops =
+        |byte: u8| byte == quote || matches!(byte, b'<' | b'&') || !(0x20..0x80).contains(&byte);
+    at = value_steps(bytes, at, quote);
+    while let Some(&byte) = bytes.get(at) {
+        if stops(byte) {
+            break;
+        }
+        at += 1;
+    }
+    at
+}
+
+/// Sixteen bytes a step of `plain_value_end`, until a step holds a stop.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn value_steps(bytes: &[u8], mut at: usize, quote: u8) -> usize {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    while let Some(chunk) = bytes.get(at..at + 16) {
+        // SAFETY: `chunk` is sixteen readable bytes, which is all the
+        // unaligned load reads; SSE2 is part of every x86_64.
+        let mask = unsafe {
+            let splat = |byte: u8| _mm_set1_epi8(i8::from_ne_bytes([byte]));
+            let v = _mm_loadu_si128(chunk.as_ptr().cast());
+            let is = |byte: u8| _mm_cmpeq_epi8(v, splat(byte));
+            // Signed, below 0x20 are the control characters and every byte
+            // from 0x80.
+            let unprintable = _mm_cmpgt_epi8(splat(0x20), v);
+            let stop = _mm_or_si128(
+                _mm_or_si128(is(quote), is(b'<')),
+                _mm_or_si128(is(b'&'), unprintable),
+            );
+            _mm_movemask_epi8(stop)
+        };
+        if mask != 0 {
+            return at + mask.trailing_zeros() as usize;
+        }
+        at += 16;
+    }
+    at
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn value_steps(_: &[u8], at: usize, _: u8) -> usize {
+    at
+}
+
+/// Where the white space from `at` ends, if a `<` ends it within sixteen
+/// bytes: the indentation between the tags of a domain XML, which is most
+/// of its text, read without the checks other text needs.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(super) fn white_space_to_tag(bytes: &[u8], at: usize) -> Option<usize> {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    let chunk = bytes.get(at..at + 16)?;
+    // SAFETY: `chunk` is sixteen readable bytes, which is all the unaligned
+    // load reads; SSE2 is part of every x86_64.
+    let mask = unsafe {
+        let v = _mm_loadu_si128(chunk.as_ptr().cast());
+        let is = |byte: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(i8::from_ne_bytes([byte])));
+        let space = _mm_or_si128(
+            _mm_or_si128(is(b' '), is(b'\n')),
+            _mm_or_si128(is(b'\t'), is(b'\r')),
+        );
+        _mm_movemask_epi8(space)
+    };
+    let end = (!mask).trailing_zeros() as usize;
+    (chunk.get(end) == Some(&b'<')).then_some(at + end)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+pub(super) fn white_space_to_tag(_: &[u8], _: usize) -> Option<usize> {
+    None
+}
+
+/// Whether the `len` bytes at `a` and at `b` are the same: an end tag
+/// repeating the name of its start tag. Names of up to sixteen bytes are
+/// compared in one step, without a call to `memcmp`.
+#[inline(always)]
+pub(super) fn same_bytes(bytes: &[u8], a: usize, b: usize, len: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if let (true, Some(x), Some(y)) = (len <= 16, bytes.get(a..a + 16), bytes.get(b..b + 16)) {
+        use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8};
+        // SAFETY: `x` and `y` are sixteen readable bytes each, which is all
+        // the unaligned loads read; SSE2 is part of every x86_64.
+        let equal = unsafe {
+            let (x, y) = (
+                _mm_loadu_si128(x.as_ptr().cast()),
+                _mm_loadu_si128(y.as_ptr().cast()),
+            );
+            _mm_movemask_epi8(_mm_cmpeq_epi8(x, y)).cast_unsigned()
+        };
+        let wanted = (1u32 << len) - 1;
+        return equal & wanted == wanted;
+    }
+    bytes
+        .get(a..a + len)
+        .is_some_and(|x| bytes.get(b..b + len) == Some(x))
+}
+
 /// XML 1.0's NameStartChar.
 pub(super) fn is_name_start(c: char) -> bool {
     match c {
@@ -252,6 +365,73 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Every byte value at every place of a value longer than two steps,
+    /// closed by either quote: the sixteen-byte steps stop where a look at
+    /// each byte stops, and never past a byte `PLAIN_VALUE` refuses but
+    /// the other quote.
+    #[test]
+    fn plain_values_end_where_a_byte_by_byte_look_ends() {
+        for quote in [b'"', b'\''] {
+            for place in 0..40 {
+                for byte in 0..=255u8 {
+                    let mut bytes = vec![b'a'; 40];
+                    bytes.insert(place, byte);
+                    let plain = |b: u8| {
+                        (0x20..0x80).contains(&b) && !matches!(b, b'<' | b'&') && b != quote
+                    };
+                    let by_byte = bytes.iter().position(|&b| !plain(b)).unwrap_or(bytes.len());
+                    assert_eq!(
+                        plain_value_end(&bytes, 0, quote),
+                        by_byte,
+                        "{byte:#x} at {place}"
+                    );
+                    let other = b'"' + b'\'' - quote;
+                    let admitted = |b: &u8| PLAIN_VALUE.table[usize::from(*b)] || *b == other;
+                    assert!(bytes[..by_byte].iter().all(admitted));
+                }
+            }
+        }
+    }
+
+    /// Every pair of places and lengths up to past a step: the one-step
+    /// comparison says what comparing the slices says.
+    #[test]
+    fn same_bytes_compares_as_slices_do() {
+        let bytes = b"abcdefghijklmnopqrstabcdefghijklmnopqrsXabcdefghij";
+        for a in 0..bytes.len() {
+            for b in 0..bytes.len() {
+                for len in 0..=20 {
+                    let slices = bytes
+                        .get(a..a + len)
+                        .is_some_and(|x| bytes.get(b..b + len) == Some(x));
+                    assert_eq!(same_bytes(bytes, a, b, len), slices, "{a} {b} {len}");
+                }
+            }
+        }
+    }
+
+    /// Every byte value at every place of a run of white space: the short
+    /// path ends at a `<` only when the white space alone leads to it.
+    #[test]
+    fn white_space_ends_at_a_tag_or_not_at_all() {
+        for place in 0..20 {
+            for byte in 0..=255u8 {
+                let mut bytes = b" \n\t\r".repeat(5);
+                bytes.insert(place, byte);
+                let first = bytes.iter().position(|b| !b" \n\t\r".contains(b));
+                let expected = first.filter(|&at| at < 16 && bytes[at] == b'<');
+                if cfg!(target_arch = "x86_64") {
+                    assert_eq!(
+                        white_space_to_tag(&bytes, 0),
+                        expected,
+                        "{byte:#x} at {place}"
+                    );
+                }
+                assert!(white_space_to_tag(&bytes, 0).is_none_or(|at| Some(at) == expected));
             }
         }
     }

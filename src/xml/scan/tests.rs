@@ -239,3 +239,111 @@ fn root_content_is_scanned_in_the_root_context() {
     assert!(root_content(text, root.clone(), at("<p:b")..at("<c/>")).is_err());
     assert!(root_content(text, root, at("<x/>")..text.len()).is_err());
 }
+
+/// The short path for ` name="value"` and what it leaves to the full one:
+/// names that collide only past their length and first byte, `xmlns`,
+/// values it does not read to the end (the other quote, a reference,
+/// a character past ASCII).
+#[test]
+fn plain_attributes() {
+    check(&[
+        ("<a bc='1' bd='2'/>", true),
+        ("<a bc='1' bd='2' bc='3'/>", false),
+        ("<a bus=\"0x02\" slot=\"0x1a\" type=\"pci\"></a>", true),
+        ("<a slot='1' type='2' slot='3'></a>", false),
+        ("<a xmlns='u' b='1'/>", true),
+        ("<a xmlns='http://www.w3.org/2000/xmlns/'/>", false),
+        ("<a xmlnsx='u'/>", true),
+        ("<a b=\"x'y\" c='x\"y'/>", true),
+        ("<a b='x&amp;y' c=\"é\u{feff}\"/>", true),
+        ("<a b='\u{fffe}'/>", false),
+        ("<a b='1'c='2'/>", false),
+        ("<a b='1\"/>", false),
+        ("<a b=>", false),
+        ("<a b='1' b:c='2' xmlns:b='u'/>", true),
+        ("<a c='1' b:c='2' xmlns:b='u' c='3'/>", false),
+        ("<a _='1' _='2'/>", false),
+        ("<a -b='1'/>", false),
+        ("<a b='a\tb\nc' c='0123456789abcdef\"0123456789'/>", true),
+        ("<a b='0123456789abcdef\u{7f}0123456789&lt;'/>", true),
+        ("<a b='0123456789abcdef0123456789<'/>", false),
+        ("<a b='0123456789abcdef0123456789\u{1}'/>", false),
+        ("<a b='0123456789abcdef0123456789", false),
+        ("<a b=\"0123456789abcdef0123456789'/>", false),
+        ("<a b='1'  c='2'\nd='3'\te='4' f='5'/>", true),
+        ("<a b='1' c='2'  b='3'/>", false),
+        ("<a b='1' p:c='2' d='3' xmlns:p='u'/>", true),
+        ("<a b='1' p:c='2' d='3'/>", false),
+        ("<a b='1' xmlns='u' c='2'/>", true),
+        ("<a b='1' c ='2'/>", true),
+        ("<a b='1' c= '2' b = '3'/>", false),
+        ("<a b='1' c='2' >", false),
+        ("<a b='1' c='2' ></a>", true),
+        ("<a b='1' c='2' / >", false),
+        ("<a xmlns:p='u'><b p:c='1'/><d c='1' c='2'/></a>", false),
+        ("<a xmlns:p='u'><b p:c='1'/><d c='1' e='2'/></a>", true),
+        (
+            "<a xmlns:p='u'><b p:c='1' c='1'/><d p:c='1' q:c='2'/></a>",
+            false,
+        ),
+        ("<a xmlns:p='u'><b c='1' p:c='1' p:c='2'/></a>", false),
+        (
+            "<a xmlns:p='u' xmlns:q='u'><b c='1' p:c='1' d='2' q:c='2'/></a>",
+            false,
+        ),
+    ]);
+}
+
+/// End tags as the short comparison reads them: a name that is a prefix of
+/// the open one, or has it as a prefix, names of sixteen bytes and more,
+/// prefixes, non-ASCII names, and end tags too near the end of the text
+/// for a sixteen-byte step.
+#[test]
+fn end_tags() {
+    let long = "abcdefghijklmnop";
+    let cases = [
+        format!("<x><{long}></{long}></x>"),
+        format!("<x><{long}></{long}q></x>"),
+        format!("<x><{long}q></{long}></x>"),
+        format!("<x><{long}q></{long}r></x>"),
+        format!("<x><{long}qr></{long}qr >\n</x>\n{long}"),
+        format!("<x><{long}></{long} ></x>{}", " ".repeat(20)),
+        format!("<x><ab></a>{}</x>", " ".repeat(20)),
+        format!("<x><a></ab>{}</x>", " ".repeat(20)),
+        format!("<x><ab></ac>{}</x>", " ".repeat(20)),
+        format!("<x><ab></ab\t>{}</x>", " ".repeat(20)),
+        format!("<x xmlns:p='u'><p:b></p:b><p:b></:b>{}</x>", " ".repeat(20)),
+        format!("<x><é></é><éa></éb>{}</x>", " ".repeat(20)),
+    ];
+    let expected = [
+        true, false, false, false, false, true, false, false, false, true, false, false,
+    ];
+    let owned: Vec<(&str, bool)> = cases.iter().map(String::as_str).zip(expected).collect();
+    check(&owned);
+    check(&[
+        ("<a></a>", true),
+        ("<a></a >", true),
+        ("<ab></a>", false),
+        ("<a></ab>", false),
+        ("<a:b xmlns:a='u'></a:b>", true),
+        ("<a:b xmlns:a='u'></b>", false),
+        ("<é></é>", true),
+        ("<é></è>", false),
+    ]);
+}
+
+/// Indentation between tags, read on its own short path, and the white
+/// space it leaves to the full reading of text.
+#[test]
+fn white_space_between_tags() {
+    check(&[
+        ("<a>\n    <b/>\n  \t\r\n<c/>\n</a>", true),
+        (&format!("<a>\n{}<b/></a>", " ".repeat(40)), true),
+        ("<a>\n    &amp;<b/>\n              </a>", true),
+        ("<a>\n    ]]><b/>\n              </a>", false),
+        ("<a>\n    \u{1}<b/>\n              </a>", false),
+        ("<a>\n    x<b/>\n               </a>", true),
+        ("<a>\n    <!-- c -->\n          </a>", true),
+        ("<a>\n    </b>\n                </a>", false),
+    ]);
+}
