@@ -30,8 +30,10 @@ pub(crate) fn note(line: &str) {
         "a message that is not one clean line of ASCII: {}",
         message_line(line)
     );
-    let line = message_line(line);
-    let _ = writeln!(std::io::stderr().lock(), "{PROGRAM}: {line}");
+    // Unbuffered stderr would make each piece of the format its own write
+    // (four a line); one write puts the line in VDSM's pipe whole.
+    let line = format!("{PROGRAM}: {}\n", message_line(line));
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 /// A warning: one line, and the job goes on.

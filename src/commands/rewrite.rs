@@ -187,6 +187,22 @@ mod tests {
     use super::*;
     use crate::properties::guestnuma::GuestNuma;
 
+    /// The refusal after a broken lease says which file, that it is
+    /// unchanged, and what to do, in the one clean line VDSM shows.
+    #[test]
+    fn a_contended_file_is_refused_in_one_clean_line() {
+        let message = DomxmlError::Contended {
+            path: PathBuf::from("/tmp/tmpa1b2c3"),
+        }
+        .to_string();
+        assert_eq!(
+            message,
+            "another process opened the domain XML '/tmp/tmpa1b2c3' for writing while \
+             the hook read it; it was left unchanged; start the VM again"
+        );
+        assert!(crate::wording::is_clean_message(&message));
+    }
+
     fn even(count: usize) -> Request {
         Request {
             guestnuma: Some(GuestNuma::Even(count)),
