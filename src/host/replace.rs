@@ -38,7 +38,7 @@ pub(crate) fn replace_with(
     write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let (temp, file) = create_temp(path, how.mode, random_suffix)?;
-    let written = fill(file, write, how).and_then(|()| fs::rename(&temp, path));
+    let written = fill(file, write, how).and_then(|()| put_in_place(&temp, path));
     if let Err(err) = written {
         let _ = fs::remove_file(&temp);
         return Err(err);
@@ -47,6 +47,57 @@ pub(crate) fn replace_with(
         File::open(folder(path))?.sync_all()?;
     }
     Ok(())
+}
+
+/// The new file takes the path's place in one step: exchanged with the
+/// file there, which is then removed, or renamed where there is none (or
+/// the file system cannot exchange). Renaming over a file would do the
+/// same, but ext4 then starts writing the new file's blocks to disk at
+/// once (`auto_da_alloc`, which spares careless editors an empty file
+/// after a crash), inside the rename: a third of the hook's time on a
+/// 1 MB domain XML, for a file VDSM reads back and deletes a moment later.
+fn put_in_place(temp: &Path, path: &Path) -> std::io::Result<()> {
+    match exchange(temp, path) {
+        Ok(()) => {
+            // The old document, now under the temporary name. Failing to
+            // remove it leaves a stray file, never a wrong document.
+            let _ = fs::remove_file(temp);
+            Ok(())
+        }
+        Err(err) if cannot_exchange(&err) => fs::rename(temp, path),
+        Err(err) => Err(err),
+    }
+}
+
+/// No file at the path, or a file system (or kernel) without exchange.
+fn cannot_exchange(err: &std::io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc::ENOENT | libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
+    )
+}
+
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = |path: &Path| {
+        std::ffi::CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
+    };
+    let (a, b) = (c_path(a)?, c_path(b)?);
+    // SAFETY: two NUL-terminated paths that live across the call.
+    let done = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    match done {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
 }
 
 /// Room for the small pieces between the large ones.
@@ -237,6 +288,37 @@ mod tests {
             assert_eq!(names_in(&dir), ["domxml"]);
             fs::remove_dir_all(&dir).unwrap();
         }
+    }
+
+    /// Where nothing stands at the path yet (a file `prepare` writes for
+    /// the first time), the new file is renamed there.
+    #[test]
+    fn a_path_with_no_file_yet_gets_the_new_one() {
+        let dir = scratch("temp-new");
+        let path = dir.join("domxml");
+        replace(&path, "<domain/>", QUICK).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "<domain/>");
+        assert_eq!(names_in(&dir), ["domxml"]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The path keeps being the document a reader opened before: it was
+    /// exchanged, not written over, so an open file still reads the old
+    /// text whole.
+    #[test]
+    fn a_reader_of_the_old_file_keeps_reading_it_whole() {
+        let dir = scratch("temp-reader");
+        let path = dir.join("domxml");
+        fs::write(&path, "<domain>old</domain>").unwrap();
+        let reader = File::open(&path).unwrap();
+        replace(&path, "<domain>new</domain>", QUICK).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "<domain>new</domain>");
+        assert_eq!(
+            std::io::read_to_string(reader).unwrap(),
+            "<domain>old</domain>"
+        );
+        assert_eq!(names_in(&dir), ["domxml"]);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
