@@ -199,21 +199,50 @@ impl FromIterator<u32> for CpuSet {
     }
 }
 
-/// libvirt's canonical form: sorted, merged ranges, no `^`.
-impl fmt::Display for CpuSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl CpuSet {
+    /// In libvirt's canonical form, straight into `out`: the splice prints
+    /// a set per pin, and a formatter around each id cost more than its
+    /// digits.
+    pub fn write_into(&self, out: &mut impl fmt::Write) -> fmt::Result {
         for (index, &(lo, hi)) in self.ranges.iter().enumerate() {
             if index > 0 {
-                f.write_str(",")?;
+                out.write_char(',')?;
             }
-            match hi - lo {
-                0 => write!(f, "{lo}")?,
-                // libvirt prints two neighbours as a range too.
-                _ => write!(f, "{lo}-{hi}")?,
+            write_decimal(out, lo.into())?;
+            // libvirt prints two neighbours as a range too.
+            if hi > lo {
+                out.write_char('-')?;
+                write_decimal(out, hi.into())?;
             }
         }
         Ok(())
     }
+}
+
+/// libvirt's canonical form: sorted, merged ranges, no `^`.
+impl fmt::Display for CpuSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_into(f)
+    }
+}
+
+/// `number` in decimal, digit by digit, without a formatter: ids and sizes
+/// are printed by the thousand.
+pub fn write_decimal(out: &mut impl fmt::Write, number: u64) -> fmt::Result {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = number;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    digits[start..]
+        .iter()
+        .try_for_each(|&digit| out.write_char(char::from(digit)))
 }
 
 #[cfg(test)]
@@ -265,6 +294,17 @@ mod tests {
             [(0, 1), (3, 3), (6, 8)]
         );
         assert_eq!(set("0-4095").difference(&set("4095")).ranges(), [(0, 4094)]);
+    }
+
+    #[test]
+    fn sets_and_numbers_print_as_libvirt_writes_them() {
+        assert_eq!(set("0-3,5,7-8,16383").to_string(), "0-3,5,7-8,16383");
+        assert_eq!(CpuSet::new().to_string(), "");
+        for number in [0, 7, 10, 99, 100, 4_294_967_295, u64::MAX] {
+            let mut out = String::new();
+            write_decimal(&mut out, number).unwrap();
+            assert_eq!(out, number.to_string());
+        }
     }
 
     #[test]
