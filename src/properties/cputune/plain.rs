@@ -79,22 +79,30 @@ impl Text<'_> {
 
     /// An id, leading zeros allowed as the grammar allows them.
     fn id(&mut self, noun: Noun) -> Option<u32> {
-        let mut digits = self.0.iter().take_while(|byte| byte.is_ascii_digit());
-        let len = digits.clone().count();
-        let id = digits.try_fold(0u32, |id, &byte| {
+        let len = self
+            .0
+            .iter()
+            .take_while(|byte| byte.is_ascii_digit())
+            .count();
+        let (digits, rest) = self.0.split_at(len);
+        self.0 = rest;
+        if digits.is_empty() {
+            return None;
+        }
+        digits.iter().try_fold(0u32, |id, &byte| {
             let id = id.checked_mul(10)?.checked_add(u32::from(byte - b'0'))?;
             (id <= noun.max_id()).then_some(id)
-        });
-        self.0 = &self.0[len..];
-        id.filter(|_| len > 0)
+        })
     }
 
     fn eat(&mut self, byte: u8) -> bool {
-        let next = self.0.first() == Some(&byte);
-        if next {
-            self.0 = &self.0[1..];
+        match self.0.strip_prefix(&[byte]) {
+            Some(rest) => {
+                self.0 = rest;
+                true
+            }
+            None => false,
         }
-        next
     }
 }
 
