@@ -23,6 +23,8 @@ use crate::properties::problem::{
 };
 use crate::properties::sets::{self, SetEnd};
 
+mod plain;
+
 pub const PROPERTY: &str = "cputune";
 
 /// A bound on the CPU ranges all pins hold together: a short value like
@@ -39,8 +41,13 @@ pub struct CpuTune {
     pub pins: Vec<VcpuPin>,
 }
 
+/// Reads the common one-vCPU-per-entry shape on its own (see `plain`),
+/// anything else with the grammar below.
 pub fn parse(value: &str) -> Result<CpuTune, PropertyError> {
-    parse_value(PROPERTY, value, cputune)
+    match plain::parse(value) {
+        Some(tune) => Ok(tune),
+        None => parse_value(PROPERTY, value, cputune),
+    }
 }
 
 // cputune := entries (see sets::entries)

@@ -118,13 +118,13 @@ type Edits<'a, 'i> = Vec<Edit<'a, 'i>>;
 /// One pin element: the one it replaces (same vCPU or I/O thread), if any.
 struct Pin<'a, 'i> {
     replaces: Option<Node<'a, 'i>>,
-    element: NewElement,
+    element: NewElement<'a>,
 }
 
 /// Writes the vcpupins, the emulatorpin and the iothreadpins: each replaces
 /// the VM's pin of the same vCPU or thread in place, the others go where
 /// libvirt prints them; every other child of `<cputune>` stays as it is.
-fn splice_cputune<'a, 'i>(edits: &mut Edits<'a, 'i>, domain: &Domain<'a, 'i>, plan: &Plan) {
+fn splice_cputune<'a, 'i>(edits: &mut Edits<'a, 'i>, domain: &Domain<'a, 'i>, plan: &'a Plan) {
     let existing = child(domain.root, "cputune");
     let mut pins = Vec::new();
     if let Some(tune) = &plan.pins {
@@ -169,13 +169,20 @@ fn splice_cputune<'a, 'i>(edits: &mut Edits<'a, 'i>, domain: &Domain<'a, 'i>, pl
             None => added.push(pin.element),
         }
     }
-    // Pins come in libvirt's order; those sharing a place go in at once, in it.
+    // Pins come in libvirt's order; those sharing a place go in at once, in
+    // it. Moved, not copied: cloning 384 pins cost more than placing them.
     let mut places: Vec<(Place, Vec<NewElement>)> = Vec::new();
-    for group in added.chunk_by(|a, b| a.name == b.name) {
-        let place = place_in_cputune(cputune, group[0].name);
-        match places.last_mut() {
-            Some((last, elements)) if *last == place => elements.extend_from_slice(group),
-            _ => places.push((place, group.to_vec())),
+    let mut placed_name = None;
+    for element in added {
+        if placed_name != Some(element.name) {
+            placed_name = Some(element.name);
+            let place = place_in_cputune(cputune, element.name);
+            if places.last().is_none_or(|(last, _)| *last != place) {
+                places.push((place, Vec::new()));
+            }
+        }
+        if let Some((_, elements)) = places.last_mut() {
+            elements.push(element);
         }
     }
     for (place, elements) in places {
@@ -189,11 +196,11 @@ fn splice_cputune<'a, 'i>(edits: &mut Edits<'a, 'i>, domain: &Domain<'a, 'i>, pl
 
 /// The `new` pins of `name` keyed by `key` (a vCPU, an I/O thread), each
 /// replacing the VM's first pin of the same key among the `old`.
-fn keyed_pins<'a, 'i, 's>(
+fn keyed_pins<'a, 'i>(
     old: impl Iterator<Item = (u32, Node<'a, 'i>)>,
     name: &'static str,
     key: &'static str,
-    new: impl Iterator<Item = (u32, &'s CpuSet)>,
+    new: impl Iterator<Item = (u32, &'a CpuSet)>,
 ) -> Vec<Pin<'a, 'i>> {
     // By key, the first pin of each winning as before: a search per new
     // pin made re-pinning 1024 vCPUs quadratic.
@@ -245,7 +252,7 @@ fn place_in_cputune<'a, 'i>(cputune: Node<'a, 'i>, name: &str) -> Place<'a, 'i> 
 fn splice_numatune<'a, 'i>(
     edits: &mut Edits<'a, 'i>,
     domain: &Domain<'a, 'i>,
-    plan: &NumaTunePlan,
+    plan: &'a NumaTunePlan,
 ) {
     let existing = child(domain.root, "numatune");
     let mut items = kept_comments(existing);
@@ -264,15 +271,15 @@ fn splice_numatune<'a, 'i>(
     }
 }
 
-fn memory_element(tune: &NumaTune) -> NewElement {
-    let memory = NewElement::new("memory").attribute("mode", tune.mode);
+fn memory_element(tune: &NumaTune) -> NewElement<'_> {
+    let memory = NewElement::new("memory").attribute("mode", tune.mode.as_str());
     match &tune.placement {
         Placement::Nodes(nodes) => memory.attribute("nodeset", nodes),
         Placement::Auto => memory.attribute("placement", "auto"),
     }
 }
 
-fn memnode_element(memnode: &Memnode) -> NewElement {
+fn memnode_element<'v>(memnode: &'v Memnode) -> NewElement<'v> {
     match &memnode.source {
         MemnodeSource::Kept(old) => NewElement::kept(old.range()),
         MemnodeSource::Bound(nodes) => NewElement::new("memnode")
@@ -283,7 +290,7 @@ fn memnode_element(memnode: &Memnode) -> NewElement {
 }
 
 /// Rewrites `<cpu><numa>` whole, the VM's comments first.
-fn splice_cells<'a, 'i>(edits: &mut Edits<'a, 'i>, domain: &Domain<'a, 'i>, plan: &CellsPlan) {
+fn splice_cells<'a, 'i>(edits: &mut Edits<'a, 'i>, domain: &Domain<'a, 'i>, plan: &'a CellsPlan) {
     let mut items: Vec<NewElement> = plan
         .cells
         .iter()
@@ -310,7 +317,7 @@ fn splice_cells<'a, 'i>(edits: &mut Edits<'a, 'i>, domain: &Domain<'a, 'i>, plan
     }
 }
 
-fn cell_element(id: usize, new: &NewCell) -> NewElement {
+fn cell_element<'v>(id: usize, new: &'v NewCell) -> NewElement<'v> {
     let mut element = NewElement::new("cell")
         .attribute("id", id)
         .attribute("cpus", &new.cell.cpus)
@@ -333,7 +340,7 @@ fn cell_element(id: usize, new: &NewCell) -> NewElement {
 
 /// Comments of an element the edit rebuilds, carried into the new one (at
 /// its start) so that nothing an administrator wrote there is lost.
-fn kept_comments(element: Option<Node>) -> Vec<NewElement> {
+fn kept_comments<'v>(element: Option<Node>) -> Vec<NewElement<'v>> {
     let comments = element
         .into_iter()
         .flat_map(|node| node.children())
@@ -360,7 +367,7 @@ fn inner_range(cell: Node) -> Option<Range<usize>> {
 
 /// Puts a new child of `<domain>` where libvirt prints it: after the
 /// present element that comes latest before it in libvirt's order.
-fn insert_in_domain<'a, 'i>(edits: &mut Edits<'a, 'i>, root: Node<'a, 'i>, new: NewElement) {
+fn insert_in_domain<'a, 'i>(edits: &mut Edits<'a, 'i>, root: Node<'a, 'i>, new: NewElement<'a>) {
     let rank = |name: &str| DOMAIN_ORDER.iter().position(|&known| known == name);
     let Some(own) = rank(new.name) else {
         return edits.push(Edit::Append(root, vec![new]));

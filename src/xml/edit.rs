@@ -14,6 +14,7 @@ use std::ops::Range;
 
 use roxmltree::{Document, Node};
 
+use crate::cpuset::{self, CpuSet};
 use crate::xml::boundaries::Boundaries;
 use crate::xml::check;
 use crate::xml::edited::Edited;
@@ -100,28 +101,91 @@ fn starts_line(text: &str, pos: usize) -> bool {
     text[line_start..pos].trim().is_empty()
 }
 
-/// An element the hook writes, printed in the document's style.
+/// An element the hook writes, printed in the document's style; its
+/// values are borrowed from the plan for `'v`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewElement {
+pub struct NewElement<'v> {
     pub name: &'static str,
-    pub attributes: Vec<(&'static str, String)>,
-    pub content: Content,
+    pub attributes: Vec<(&'static str, Value<'v>)>,
+    pub content: Content<'v>,
+}
+
+/// An attribute's value as the plan holds it, printed only when the element
+/// is: a string made for each of a thousand pins' values, and freed again,
+/// cost the edit more than printing them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value<'v> {
+    Text(&'v str),
+    Number(u64),
+    Cpus(&'v CpuSet),
+}
+
+impl<'v> From<&'v str> for Value<'v> {
+    fn from(text: &'v str) -> Value<'v> {
+        Value::Text(text)
+    }
+}
+
+impl<'v> From<&'v String> for Value<'v> {
+    fn from(text: &'v String) -> Value<'v> {
+        Value::Text(text)
+    }
+}
+
+impl<'v> From<&'v CpuSet> for Value<'v> {
+    fn from(cpus: &'v CpuSet) -> Value<'v> {
+        Value::Cpus(cpus)
+    }
+}
+
+impl From<u32> for Value<'_> {
+    fn from(number: u32) -> Self {
+        Value::Number(number.into())
+    }
+}
+
+impl From<u64> for Value<'_> {
+    fn from(number: u64) -> Self {
+        Value::Number(number)
+    }
+}
+
+impl From<usize> for Value<'_> {
+    fn from(number: usize) -> Self {
+        Value::Number(number as u64)
+    }
+}
+
+impl Value<'_> {
+    fn render_into(self, out: &mut String, quote: char) {
+        // Numbers and CPU lists are digits, commas and dashes: nothing to
+        // escape. Writing to a String cannot fail.
+        match self {
+            Value::Text(text) => escape_into(out, text, quote),
+            Value::Number(number) => {
+                let _ = cpuset::write_decimal(out, number);
+            }
+            Value::Cpus(cpus) => {
+                let _ = cpus.write_into(out);
+            }
+        }
+    }
 }
 
 /// What stands between the tags; text of the document is named by its
 /// range in the tree's text, and copied only when the element is printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Content {
+pub enum Content<'v> {
     Empty,
-    Children(Vec<NewElement>),
+    Children(Vec<NewElement<'v>>),
     /// Text copied verbatim from the document (a kept cell's `<distances>`).
     Verbatim(Range<usize>),
     /// A whole element (or comment) kept as the document wrote it.
     Kept(Range<usize>),
 }
 
-impl NewElement {
-    pub fn new(name: &'static str) -> NewElement {
+impl<'v> NewElement<'v> {
+    pub fn new(name: &'static str) -> NewElement<'v> {
         NewElement {
             name,
             attributes: Vec::new(),
@@ -131,7 +195,7 @@ impl NewElement {
 
     /// An element of the document carried into a rewritten parent as it
     /// is, by its range in the tree's text.
-    pub fn kept(range: Range<usize>) -> NewElement {
+    pub fn kept(range: Range<usize>) -> NewElement<'v> {
         NewElement {
             name: "",
             attributes: Vec::new(),
@@ -139,8 +203,8 @@ impl NewElement {
         }
     }
 
-    pub fn attribute(mut self, name: &'static str, value: impl ToString) -> NewElement {
-        self.attributes.push((name, value.to_string()));
+    pub fn attribute(mut self, name: &'static str, value: impl Into<Value<'v>>) -> NewElement<'v> {
+        self.attributes.push((name, value.into()));
         self
     }
 
@@ -148,7 +212,7 @@ impl NewElement {
         matches!(&self.content, Content::Children(children) if children.is_empty())
     }
 
-    pub fn children(mut self, children: Vec<NewElement>) -> NewElement {
+    pub fn children(mut self, children: Vec<NewElement<'v>>) -> NewElement<'v> {
         self.content = Content::Children(children);
         self
     }
@@ -169,10 +233,10 @@ impl NewElement {
         }
         out.push('<');
         out.push_str(self.name);
-        for (name, value) in &self.attributes {
+        for &(name, value) in &self.attributes {
             out.extend([" ", name, "="]);
             out.push(style.quote);
-            escape_into(out, value, style.quote);
+            value.render_into(out, style.quote);
             out.push(style.quote);
         }
         match &self.content {
@@ -230,17 +294,17 @@ fn escape_into(out: &mut String, value: &str, quote: char) {
 #[derive(Debug, Clone)]
 pub enum Edit<'a, 'i> {
     /// The element, replaced whole.
-    Replace(Node<'a, 'i>, NewElement),
+    Replace(Node<'a, 'i>, NewElement<'a>),
     /// The element and the whitespace that puts it on its own line, gone.
     Remove(Node<'a, 'i>),
     /// An attribute the element has, given a new value in place.
     SetAttribute(Node<'a, 'i>, &'static str, String),
     /// New elements right after the node, at its indentation.
-    InsertAfter(Node<'a, 'i>, Vec<NewElement>),
+    InsertAfter(Node<'a, 'i>, Vec<NewElement<'a>>),
     /// New elements right before the node, at its indentation.
-    InsertBefore(Node<'a, 'i>, Vec<NewElement>),
+    InsertBefore(Node<'a, 'i>, Vec<NewElement<'a>>),
     /// New last children of the element.
-    Append(Node<'a, 'i>, Vec<NewElement>),
+    Append(Node<'a, 'i>, Vec<NewElement<'a>>),
 }
 
 /// Every edit applied to `document`, of which the tree's text may be a

@@ -28,7 +28,7 @@ fn element<'a, 'i>(doc: &'a Document<'i>, name: &str) -> Node<'a, 'i> {
         .unwrap_or_else(|| panic!("no <{name}>"))
 }
 
-fn pin(vcpu: u32, cpuset: &str) -> NewElement {
+fn pin(vcpu: u32, cpuset: &str) -> NewElement<'_> {
     NewElement::new("vcpupin")
         .attribute("vcpu", vcpu)
         .attribute("cpuset", cpuset)
@@ -146,6 +146,21 @@ fn render_quotes_attributes_in_the_document_quote() {
 }
 
 #[test]
+fn render_prints_numbers_and_cpu_sets_as_libvirt_reads_them() {
+    let cpus: CpuSet = [0, 1, 2, 3, 8, 10, 11].into_iter().collect();
+    let cell = NewElement::new("cell")
+        .attribute("id", 7usize)
+        .attribute("cpus", &cpus)
+        .attribute("memory", 8_388_608u64)
+        .attribute("vcpu", u32::MAX)
+        .attribute("unit", "KiB");
+    assert_eq!(
+        cell.render("", &style('"', "", ""), ""),
+        "<cell id=\"7\" cpus=\"0-3,8,10-11\" memory=\"8388608\" vcpu=\"4294967295\" unit=\"KiB\"/>"
+    );
+}
+
+#[test]
 fn render_escapes_attribute_values() {
     let odd = NewElement::new("x").attribute("v", "a<b>&'\"");
     assert_eq!(
@@ -160,7 +175,7 @@ fn render_escapes_attribute_values() {
 
 #[test]
 fn render_puts_children_one_level_in_on_their_own_lines() {
-    let cell = NewElement::new("cell").attribute("id", 0);
+    let cell = NewElement::new("cell").attribute("id", 0u32);
     let cpu = NewElement::new("cpu").children(vec![NewElement::new("numa").children(vec![cell])]);
     assert_eq!(
         cpu.render("", &style('\'', "\n", "  "), "  "),
@@ -183,7 +198,7 @@ fn render_copies_verbatim_and_kept_text_as_it_is() {
     let distances = 0..source.find("<cell").unwrap();
     let cell = NewElement {
         content: Content::Verbatim(distances.clone()),
-        ..NewElement::new("cell").attribute("id", 1)
+        ..NewElement::new("cell").attribute("id", 1u32)
     };
     assert_eq!(
         cell.render(source, &style('"', "\n", "    "), "  "),
