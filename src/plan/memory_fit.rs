@@ -16,6 +16,7 @@ use crate::plan::binding::MemoryBinding;
 use crate::plan::hugepages::cell_memory;
 use crate::plan::placement;
 use crate::plan::refusal::Refusal;
+use crate::plan::threads::VcpuPins;
 use crate::plan::warning::Warning;
 use crate::properties::guestnuma::GuestCell;
 
@@ -40,7 +41,7 @@ pub(crate) fn check(
     domain: &Domain,
     cells: Option<&[GuestCell]>,
     binding: &MemoryBinding,
-    vcpu_pins: &BTreeMap<u32, CpuSet>,
+    vcpu_pins: &VcpuPins,
     property: &'static str,
     sysfs: &Path,
 ) -> Result<Vec<Warning>, Refusal> {
@@ -99,7 +100,7 @@ fn locality(
     cells: Option<&[GuestCell]>,
     domain: &Domain,
     binding: &MemoryBinding,
-    vcpu_pins: &BTreeMap<u32, CpuSet>,
+    vcpu_pins: &VcpuPins,
     nodes: &mut Nodes,
 ) -> Vec<Warning> {
     let cell_cpus: Vec<CpuSet> = match cells {
@@ -137,13 +138,13 @@ fn locality(
         }
         let far: CpuSet = vcpus
             .iter()
-            .filter(|vcpu| vcpu_pins.get(vcpu).is_some_and(|pin| !pin.is_subset(&near)))
+            .filter(|&vcpu| vcpu_pins.get(vcpu).is_some_and(|pin| !pin.is_subset(&near)))
             .collect();
-        if let Some(vcpu) = far.first() {
+        if let Some(pin) = far.first().and_then(|vcpu| vcpu_pins.get(vcpu)) {
             warnings.push(Warning::CellCpusOffMemory {
                 cell,
                 vcpus: far.clone(),
-                cpus: vcpu_pins[&vcpu].difference(&near),
+                cpus: pin.difference(&near),
                 nodes: memory_nodes.clone(),
             });
         }

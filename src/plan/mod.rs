@@ -97,6 +97,7 @@ pub fn plan<'a, 'i>(
     let binding = MemoryBinding::after(domain, numatune.as_ref());
     let pages = hugepages::plan(domain, cells.as_deref(), &binding, kernel).map_err(named)?;
     warnings.extend(pages.warnings);
+    let vcpu_pins = threads::VcpuPins::of(request, domain);
     if let Some(kernel) = kernel {
         let count = cells.as_ref().map_or(domain.cells.len(), Vec::len);
         let policy = request.pci_numa_affinity.unwrap_or_default();
@@ -107,12 +108,11 @@ pub fn plan<'a, 'i>(
             (false, true) => "guestnuma",
             _ => "numatune",
         };
-        let pins = threads::final_vcpu_pins(request, domain);
         let fits = memory_fit::check(
             domain,
             cells.as_deref(),
             &binding,
-            &pins,
+            &vcpu_pins,
             property,
             &kernel.sysfs,
         );
@@ -120,10 +120,13 @@ pub fn plan<'a, 'i>(
     }
     if threads::judged(request) {
         let isolated = isolated_cpus(kernel, &mut warnings);
-        warnings.extend(threads::warnings(request, domain, &isolated));
+        warnings.extend(threads::warnings(request, domain, &vcpu_pins, &isolated));
     }
     if let Some(kernel) = kernel {
-        warnings.extend(threads::sibling_warnings(request, domain, &kernel.sysfs));
+        let sysfs = &kernel.sysfs;
+        warnings.extend(threads::sibling_warnings(
+            request, domain, &vcpu_pins, sysfs,
+        ));
     }
     let mut summary = summary(request, cells.as_ref().map(Vec::len));
     if cells
